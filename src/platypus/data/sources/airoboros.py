@@ -1,0 +1,42 @@
+"""jondurbin/airoboros-gpt4-1.4.1 (Platypus' airoboros_format.py), STEM keyword filtered.
+
+Rules: instruction = instruction, output = response; kept only when a STEM keyword occurs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import BaseModel, ConfigDict
+
+from platypus.data.record import Record, Skip
+from platypus.data.sources.base import LoadContext, Spec, require
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data_files: str = "instructions.jsonl"
+
+
+SPEC = Spec(
+    name="airoboros",
+    data_source="airoboros",
+    license="other (GPT-4 generated; OpenAI terms of use apply)",
+    commercial=None,
+    description="GPT-4 generated instructions of many kinds; the STEM ones only.",
+    hub_id="jondurbin/airoboros-gpt4-1.4.1",
+    keyword_filter=True,
+    options=Options,
+)
+
+
+def load(ctx: LoadContext) -> Iterator[Record | Skip]:
+    for location, row in ctx.rows((), "train", data_files=ctx.options.data_files):
+        key = row.get("question_id") or location.rpartition(":")[2]
+        yield Record(
+            id=f"airoboros/{key}",
+            instruction=require(location, row, "instruction"),
+            input="",
+            output=require(location, row, "response"),
+            data_source=SPEC.data_source,
+        )

@@ -1,0 +1,108 @@
+"""What every source loader gets and declares.
+
+A loader is a generator: raw rows in, one `Record` or `Skip` out per raw row, in a stable order.
+Its `Spec` names the per-source rules (`steps`, in the order they are checked) so the dataset card
+can show rows before and after each one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from platypus.data.readers import iter_table
+from platypus.data.record import Record, Skip
+from platypus.errors import DataError, PlatypusError
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str  # config key, e.g. "scienceqa"
+    data_source: str  # the tag written on every record, as in the released Open-Platypus
+    license: str
+    commercial: bool | None  # False: licence forbids commercial use; None: unclear
+    description: str
+    steps: tuple[str, ...] = ()  # per-source rules, in the order the loader checks them
+    default_path: str | None = None  # relative to the data root
+    hub_id: str | None = None
+    keyword_filter: bool = False  # Platypus applied the STEM keyword filter to this source
+    options: type[BaseModel] = NoOptions
+
+
+@dataclass
+class LoadContext:
+    """Everything a loader may use. `path` is None when the rows come from the hub."""
+
+    spec: Spec
+    path: Path | None
+    hub_id: str | None
+    options: Any
+    seed: int
+    files: list[Path] = field(default_factory=list)
+    notes: Counter = field(default_factory=Counter)  # facts for the card, e.g. PRM rows used
+
+    def file(self, *parts: str) -> Path:
+        """A file under the source's path, recorded as an input of the build."""
+        assert self.path is not None
+        target = self.path.joinpath(*parts) if parts else self.path
+        if not target.exists():
+            raise DataError(target, f"{self.spec.name}: file not found")
+        self.files.append(target)
+        return target
+
+    def table(self, *parts: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(location, row) for a jsonl/json/parquet file under the source's path."""
+        path = self.file(*parts)
+        for rowno, row in iter_table(path):
+            yield f"{path}:{rowno}", row
+
+    def hub(self, split: str, **kwargs: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(location, row) from `datasets.load_dataset(hub_id, split=...)`, for users online."""
+        if not self.hub_id:
+            raise PlatypusError(f"{self.spec.name}: no local path and no hub id configured")
+        try:
+            import datasets
+
+            ds = datasets.load_dataset(self.hub_id, split=split, **kwargs)
+        except Exception as exc:  # network, auth and missing-split errors all land here
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise PlatypusError(
+                f"{self.spec.name}: could not load {self.hub_id!r} split {split!r} from the hub "
+                f"({msg}); set sources.{self.spec.name}.path to a local copy"
+            ) from None
+        for i, row in enumerate(ds):
+            yield f"hub:{self.hub_id}/{split}:{i + 1}", row
+
+    def rows(self, local_parts: tuple[str, ...], split: str, **hub_kwargs: Any):
+        """Local file rows when a path is set, else hub rows."""
+        if self.path is not None:
+            return self.table(*local_parts)
+        return self.hub(split, **hub_kwargs)
+
+
+Loader = Callable[[LoadContext], Iterator[Record | Skip]]
+
+
+def require(location: str, row: dict, name: str, kind: type | tuple = str) -> Any:
+    """row[name] checked for presence and type; errors name the file and row."""
+    if name not in row:
+        raise _located(location, f"missing field {name!r}")
+    value = row[name]
+    if not isinstance(value, kind):
+        want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _located(location, f"field {name!r} should be {want}, got {type(value).__name__}")
+    return value
+
+
+def _located(location: str, message: str) -> DataError:
+    path, _, row = location.rpartition(":")
+    return DataError(path or location, message, row=row or None)

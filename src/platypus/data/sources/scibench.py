@@ -1,0 +1,47 @@
+"""SciBench college science problems (Platypus' scibench_format.py).
+
+Rules: every `*.json` of `dataset/original`; instruction = problem_text; output = the worked
+solution where the file has one (`*_sol.json`), else answer_number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from platypus.data.record import Record, Skip
+from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.errors import DataError
+
+SPEC = Spec(
+    name="scibench",
+    data_source="scibench",
+    license="MIT",
+    commercial=True,
+    description="College-level physics, chemistry and maths problems (textbook exercises).",
+    steps=("has solution or answer",),
+    # The last version before Platypus' release; original_head_2024-07-08 is the later edit.
+    default_path="scibench/original_2023-07-21",
+)
+
+
+def load(ctx: LoadContext) -> Iterator[Record | Skip]:
+    assert ctx.path is not None, "scibench has no hub copy; set sources.scibench.path"
+    files = sorted(ctx.path.glob("*.json"))
+    if not files:
+        raise DataError(ctx.path, "no SciBench *.json files in this folder")
+    for path in files:
+        for location, row in ctx.table(path.name):
+            problem = require(location, row, "problem_text")
+            solution = row.get("solution") or ""
+            answer = row.get("answer_number")
+            output = solution if str(solution).strip() else str(answer or "")
+            if not output.strip():
+                yield Skip("has solution or answer", location)
+                continue
+            yield Record(
+                id=f"scibench/{path.stem}/{location.rpartition(':')[2]}",
+                instruction=problem,
+                input="",
+                output=output,
+                data_source=SPEC.data_source,
+            )

@@ -1,0 +1,48 @@
+"""Deterministic writers: the same records give the same bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from platypus.data.record import FIELDS, Record
+
+
+@contextmanager
+def atomic_path(path: Path):
+    """Yield a temp path beside `path`; move it into place only if the block succeeds, so a
+    crash never leaves a half-written output that looks finished."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def jsonl_bytes(records: Iterable[Record]) -> bytes:
+    lines = (json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records)
+    return "".join(lines).encode("utf-8")
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_parquet(path: Path, records: list[Record]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(name, pa.string()) for name in FIELDS])
+    columns = {name: [getattr(r, name) for r in records] for name in FIELDS}
+    table = pa.Table.from_pydict(columns, schema=schema)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
