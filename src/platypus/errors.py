@@ -16,5 +16,10 @@ class DataError(PlatypusError):
         self.path = str(path)
         self.row = row
         self.message = message
-        where = self.path if row is None else f"{self.path}: row {row}"
+        if row is None:
+            where = self.path
+        elif isinstance(row, str) and row.startswith("line "):
+            where = f"{self.path}: {row}"
+        else:
+            where = f"{self.path}: row {row}"
         super().__init__(f"{where}: {message}")

@@ -113,7 +113,7 @@ def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats
         ) from None
     path, hub_id = _resolve_origin(spec, cfg, root)
     s.origin = str(path) if path is not None else f"hub:{hub_id}"
-    ctx = LoadContext(spec=spec, path=path, hub_id=hub_id, options=options, seed=seed)
+    ctx = LoadContext(spec=spec, path=path, hub_id=hub_id, options=options, seed=seed, root=root)
 
     use_keywords = spec.keyword_filter if cfg.keyword_filter is None else cfg.keyword_filter
     steps = list(spec.steps) + [NON_EMPTY] + ([KEYWORD] if use_keywords else [])

@@ -70,6 +70,7 @@ def iter_table(path: str | Path) -> Iterator[tuple[int | str, dict[str, Any]]]:
     """Rows of a .jsonl, .json or .parquet file as (row id, row): rows are numbered from 1, except
     in a JSON object of objects, where the row id is the object's key."""
     path = Path(path)
+    _require_file(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         for lineno, obj in iter_jsonl(path):
@@ -85,7 +86,6 @@ def iter_table(path: str | Path) -> Iterator[tuple[int | str, dict[str, Any]]]:
         for key, obj in items:
             yield key, _as_row(path, key, obj)
     elif suffix == ".parquet":
-        _require_file(path)
         import pyarrow.parquet as pq
 
         try:

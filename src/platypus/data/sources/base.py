@@ -47,6 +47,7 @@ class LoadContext:
     hub_id: str | None
     options: Any
     seed: int
+    root: Path = Path(".")  # the data root, for option paths given relative to it
     files: list[Path] = field(default_factory=list)
     notes: Counter = field(default_factory=Counter)  # facts for the card, e.g. PRM rows used
 

@@ -96,7 +96,7 @@ def _prm_solutions(ctx: LoadContext, opts: Options) -> dict[str, str]:
     out: dict[str, str] = {}
     for name in opts.prm_files:
         path = Path(name)
-        path = path if path.is_absolute() else ctx.path.parent / path  # type: ignore[union-attr]
+        path = path if path.is_absolute() else ctx.root / path
         if not path.is_file():
             raise DataError(path, "PRM800K file not found")
         ctx.files.append(path)

@@ -56,7 +56,10 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
     opts: Options = ctx.options
     removed = set(opts.skills_to_remove)
     for split in opts.splits:
-        rows = ctx.table() if ctx.path is not None else ctx.hub(split)
+        if ctx.path is None:
+            rows = ctx.hub(split)
+        else:
+            rows = ctx.table("problems.json") if ctx.path.is_dir() else ctx.table()
         for location, row in rows:
             # problems.json holds every split; the hub table is already one split.
             if "split" in row and row["split"] != split:

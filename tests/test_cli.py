@@ -1,0 +1,95 @@
+"""The `platypus` command: stage layout, recipes and one-line errors for user mistakes."""
+
+import subprocess
+import sys
+
+import yaml
+
+from conftest import REPO
+from platypus.cli import main
+from platypus.config import load_recipe
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_recipes_in_repo_validate():
+    for name in ("open-platypus", "quickstart"):
+        recipe = load_recipe(REPO / "recipes" / f"{name}.yaml")
+        assert recipe.name == name
+        assert set(recipe.data.build.sources) >= {"math", "scienceqa", "guanaco"}
+
+
+def test_build_with_recipe_and_only(tmp_path, capsys, shared_data):
+    code, out, err = run(capsys, "data", "build", "--recipe", str(REPO / "recipes/quickstart.yaml"),
+                         "--data-root", str(shared_data), "--output-dir", str(tmp_path),
+                         "--only", "theoremqa,scibench")  # fmt: skip
+    assert code == 0, err
+    assert "built 1,495 rows" in out
+    assert (tmp_path / "quickstart.jsonl").is_file() and (tmp_path / "card.md").is_file()
+
+
+def test_run_recipe(tmp_path, capsys, shared_data):
+    recipe = yaml.safe_load((REPO / "recipes/quickstart.yaml").read_text())
+    recipe["data"]["build"] |= {"output_dir": str(tmp_path / "out"), "data_root": str(shared_data)}
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    code, out, err = run(capsys, "run", str(path))
+    assert code == 0, err
+    # quickstart: MATH train only, no ARB.
+    assert "data build: 9,495 rows" in out
+
+
+def one_line_error(capsys, *argv) -> str:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("platypus: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_user_mistakes_are_one_line(tmp_path, capsys):
+    err = one_line_error(capsys, "data", "build", "--data-root", str(tmp_path / "nowhere"))
+    assert "source data not found" in err and str(tmp_path / "nowhere") in err
+    err = one_line_error(capsys, "data", "build", "--only", "math,nosuch")
+    assert "nosuch" in err
+    err = one_line_error(capsys, "data", "build", "--recipe", str(tmp_path / "missing.yaml"))
+    assert "recipe not found" in err
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data:\n  build:\n    sources:\n      math: {optionz: {}}\n")
+    assert "data.build.sources.math.optionz" in one_line_error(capsys, "run", str(bad))
+    bad.write_text("data:\n  build:\n    sources:\n      math: {options: {splitz: [train]}}\n")
+    assert "sources.math.options: splitz" in one_line_error(capsys, "data", "build",
+                                                            "--recipe", str(bad))  # fmt: skip
+    bad.write_text("data: [unclosed\n")
+    assert "not valid YAML" in one_line_error(capsys, "run", str(bad))
+
+
+def test_non_utf8_source_file(tmp_path, capsys):
+    folder = tmp_path / "theoremqa"
+    folder.mkdir()
+    (folder / "all_theorems.json").write_text('{"x": "y"}', encoding="utf-8")
+    (folder / "theoremqa_test.json").write_bytes(b'[{"Question": "caf\xe9"}]')
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"data": {"build": {
+        "data_root": str(tmp_path), "output_dir": str(tmp_path / "out"),
+        "sources": {"math": {"enabled": False}, "scibench": {"enabled": False},
+                    "reclor": {"enabled": False}, "arb": {"enabled": False}}}}}))  # fmt: skip
+    err = one_line_error(capsys, "run", str(recipe))
+    assert "theoremqa_test.json: line 1: not valid UTF-8" in err
+
+
+def test_pending_stages_say_so(capsys):
+    for argv in (["train"], ["merge"], ["eval"], ["data", "dedup"], ["data", "decontaminate"]):
+        assert "not implemented yet" in one_line_error(capsys, *argv)
+
+
+def test_console_script_is_installed():
+    exe = REPO / ".venv" / "bin" / "platypus"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "platypus.cli"]
+    proc = subprocess.run([*cmd, "--help"], capture_output=True, text=True, check=True)
+    for stage in ("data", "train", "merge", "eval", "run"):
+        assert stage in proc.stdout
