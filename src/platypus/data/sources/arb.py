@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict
-
 from platypus.data.readers import read_json
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.data.sources.reclor import CHOOSE_ABCD
 from platypus.data.text import lettered
 from platypus.errors import DataError, PlatypusError
@@ -25,8 +23,7 @@ from platypus.errors import DataError, PlatypusError
 _TRAILING_PASSAGE = re.compile(r"\s*Passage [IVXLC]+\s*$")
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Options(SourceOptions):
     subsets: list[str] = ["law", "mcat", "math", "physics"]
     law_file: str = "barbri_bar/output.json"
     mcat_file: str = "MCAT/output_sampled.json"  # ARB's MCAT set was a sample of the books

@@ -20,7 +20,9 @@ from platypus.data.record import Record, Skip
 from platypus.errors import DataError, PlatypusError
 
 
-class NoOptions(BaseModel):
+class SourceOptions(BaseModel):
+    """Base of every source's typed `options`; unknown keys are errors, not silently ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -35,7 +37,7 @@ class Spec:
     default_path: str | None = None  # relative to the data root
     hub_id: str | None = None
     keyword_filter: bool = False  # Platypus applied the STEM keyword filter to this source
-    options: type[BaseModel] = NoOptions
+    options: type[BaseModel] = SourceOptions
 
 
 @dataclass

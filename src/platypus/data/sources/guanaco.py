@@ -10,16 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict
-
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 
 _TURN = re.compile(r"###\s*(Human|Assistant):")
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Options(SourceOptions):
     splits: list[str] = ["train", "test"]
     files: list[str] = []  # local files, one per split, in the same order as `splits`
 

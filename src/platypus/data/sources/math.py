@@ -12,19 +12,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
 from platypus.data.readers import iter_jsonl, iter_table, read_json
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.data.text import unbox
 from platypus.errors import DataError
 
 ANSWER_MARKER = "# Answer\n\n"
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Options(SourceOptions):
     splits: list[str] = ["train", "test"]
     prm_files: list[str] = []  # PRM800K phase*_{train,test}.jsonl, relative to the data root
     prm_only_solved: bool = True

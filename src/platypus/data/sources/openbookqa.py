@@ -11,19 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict
-
 from platypus.data.readers import iter_jsonl, iter_tsv
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.errors import DataError
 
 _OPTION = re.compile(r"\(([A-Z])\)\s*")
 _HUB_SPLIT = {"dev": "validation"}
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Options(SourceOptions):
     splits: list[str] = ["train", "dev", "test"]
 
 

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict
-
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.data.text import lettered
 
 CHOOSE_ABCD = "Choose A, B, C or D as your solution."
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Options(SourceOptions):
     # Platypus used train (4,638 rows); the shared copy has only val, so that is the default.
     files: list[str] = ["val.json"]  # local files under the source path
     split: str = "train"  # hub split

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict
-
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.data.text import lettered, word_count
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Options(SourceOptions):
     splits: list[str] = ["train"]
     max_input_words: int = 400
     skills_to_remove: list[str] = [

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict
-
 from platypus.data.readers import read_json
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.errors import DataError
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Options(SourceOptions):
     questions_file: str = "theoremqa_test.json"
     theorems_file: str = "all_theorems.json"
 
