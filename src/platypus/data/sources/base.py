@@ -8,7 +8,7 @@ can show rows before and after each one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from platypus.data.readers import iter_table
-from platypus.data.record import Record, Skip
 from platypus.errors import DataError, PlatypusError
 
 
@@ -91,8 +90,6 @@ class LoadContext:
             return self.table(*local_parts)
         return self.hub(split, **hub_kwargs)
 
-
-Loader = Callable[[LoadContext], Iterator[Record | Skip]]
 
 
 def require(location: str, row: dict, name: str, kind: type | tuple = str) -> Any:
