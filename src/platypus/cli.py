@@ -5,15 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from platypus import __version__
-from platypus.config import BuildConfig, Recipe, SourceConfig, load_recipe
+from platypus.config import (
+    BuildConfig,
+    DedupConfig,
+    Recipe,
+    SourceConfig,
+    load_recipe,
+    validated,
+)
 from platypus.errors import PlatypusError
 
 # Stages whose issues are not done yet: the CLI names them so the pipeline's shape is visible,
 # and says plainly that they cannot run.
 PENDING = {
-    ("data", "dedup"): "similarity exclusion",
     ("data", "decontaminate"): "the contamination check",
     ("train",): "LoRA fine-tuning",
     ("merge",): "merging",
@@ -32,7 +39,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     updates = {
         k: v for k in ("data_root", "output_dir", "seed") if (v := getattr(args, k)) is not None
     }
-    config = BuildConfig.model_validate(config.model_dump() | updates)
+    config = validated(BuildConfig, config.model_dump() | updates, "command line")
     if args.only:
         wanted = {n.strip() for n in args.only.split(",") if n.strip()}
         unknown = wanted - set(config.sources)
@@ -51,12 +58,44 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dedup_input(recipe: Recipe) -> str:
+    from platypus.data.build import output_paths
+
+    build = recipe.data.build
+    return recipe.data.dedup.input or str(output_paths(Path(build.output_dir), build.name)["jsonl"])
+
+
+def cmd_data_dedup(args: argparse.Namespace) -> int:
+    from platypus.data.dedup.run import dedup
+
+    recipe = _recipe(args)
+    names = ("output_dir", "threshold", "precision", "batch_size", "search", "engine")
+    updates = {k: v for k in names if (v := getattr(args, k)) is not None}
+    config = validated(DedupConfig, recipe.data.dedup.model_dump() | updates, "command line")
+    source = args.input or _dedup_input(recipe)
+    result = dedup(config, source, config.output_dir)
+    _print_dedup(result)
+    return 0
+
+
+def _print_dedup(result) -> None:
+    exact = sum(m.stage == "exact" for m in result.removals)
+    near = len(result.removals) - exact
+    print(f"{len(result.records):,} rows: {exact:,} exact and {near:,} near duplicates removed, "
+          f"{len(result.kept):,} kept -> {result.paths['kept']}")  # fmt: skip
+    print(f"report: {result.paths['report']}  (embedded {result.embedded:,} texts, rest cached)")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
     from platypus.data.build import build
+    from platypus.data.dedup.run import dedup
 
     result = build(recipe.data.build)
     print(f"[{recipe.name}] data build: {len(result.records):,} rows -> {result.paths['jsonl']}")
+    deduped = dedup(recipe.data.dedup, _dedup_input(recipe), recipe.data.dedup.output_dir)
+    print(f"[{recipe.name}] data dedup: ", end="")
+    _print_dedup(deduped)
     return 0
 
 
@@ -81,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, help="seed for the build's random choices")
     b.add_argument("--only", help="comma-separated sources to build (others disabled)")
     b.set_defaults(func=cmd_data_build)
+    d = data_steps.add_parser("dedup", help="exact and near-duplicate removal")
+    d.add_argument("--recipe", help="YAML recipe; its data.dedup section is used")
+    d.add_argument("--input", help="records to dedup (default: the build output)")
+    d.add_argument("--output-dir", help="where to write kept rows, removals and the report")
+    d.add_argument("--threshold", type=float, help="cosine similarity threshold (default 0.8)")
+    d.add_argument("--precision", choices=["fp32", "bf16"], help="embedding precision")
+    d.add_argument("--batch-size", type=int, help="embedding batch size")
+    d.add_argument("--search", choices=["exact", "ivf"], help="all pairs, or faiss IVF")
+    d.add_argument("--engine", choices=["local", "ray"], help="run on Ray Data")
+    d.set_defaults(func=cmd_data_dedup)
     for (*parents, leaf), what in PENDING.items():
         owner = data_steps if parents else stages
         p = owner.add_parser(leaf, help=f"{what} (not implemented yet)")

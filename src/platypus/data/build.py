@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
 from tqdm import tqdm
 
 from platypus import __version__
-from platypus.config import BuildConfig, SourceConfig, format_validation_error
+from platypus.config import BuildConfig, SourceConfig, validated
 from platypus.data.card import render_card
 from platypus.data.keywords import KeywordMatcher
 from platypus.data.record import Record, Skip, clean_text
@@ -105,12 +104,7 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
 
 def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats):
     spec = module.SPEC
-    try:
-        options = spec.options.model_validate(cfg.options)
-    except ValidationError as exc:
-        raise PlatypusError(
-            f"sources.{spec.name}.options: {format_validation_error(exc)}"
-        ) from None
+    options = validated(spec.options, cfg.options, f"sources.{spec.name}.options")
     path, hub_id = _resolve_origin(spec, cfg, root)
     s.origin = str(path) if path is not None else f"hub:{hub_id}"
     ctx = LoadContext(spec=spec, path=path, hub_id=hub_id, options=options, seed=seed, root=root)

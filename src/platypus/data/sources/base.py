@@ -91,7 +91,6 @@ class LoadContext:
         return self.hub(split, **hub_kwargs)
 
 
-
 def require(location: str, row: dict, name: str, kind: type | tuple = str) -> Any:
     """row[name] checked for presence and type; errors name the file and row."""
     if name not in row:

@@ -1,0 +1,1 @@
+"""Similarity exclusion: exact dedup, then near-duplicate removal with sentence embeddings."""

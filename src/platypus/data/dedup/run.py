@@ -1,0 +1,160 @@
+"""`platypus data dedup`: exact dedup, then semantic near-duplicate removal, with a report."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from platypus import __version__
+from platypus.config import DedupConfig
+from platypus.data.dedup.exact import exact_dedup
+from platypus.data.dedup.pairs import Neighbours, neighbours
+from platypus.data.dedup.report import render_report
+from platypus.data.dedup.select import select
+from platypus.data.io import read_records
+from platypus.data.record import Record
+from platypus.data.writers import jsonl_bytes, write_bytes, write_parquet
+from platypus.errors import PlatypusError
+from platypus.hashing import bytes_sha256, file_sha256
+
+
+def embed_text(record: Record) -> str:
+    """What is compared: the instruction, plus the input when there is one (joined by a space, as
+    Platypus did)."""
+    return record.instruction + (" " + record.input if record.input else "")
+
+
+@dataclass
+class Removal:
+    removed: Record
+    kept: Record
+    stage: str  # "exact" or "semantic"
+    similarity: float
+
+
+@dataclass
+class DedupResult:
+    records: list[Record]  # the input, in input order
+    kept: list[Record]
+    removals: list[Removal]
+    neighbours: Neighbours  # over `after_exact`
+    after_exact: list[Record]
+    timings: dict[str, float] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+    content_hash: str = ""
+    embedded: int = 0  # texts embedded (the rest came from the cache)
+
+
+def find_neighbours(x: np.ndarray, config: DedupConfig) -> Neighbours:
+    if config.engine == "ray":
+        from platypus.data.dedup.ray_engine import ray_neighbours
+
+        return ray_neighbours(x, config)
+    return neighbours(x, config.threshold, config.search, config.ivf_nlist, config.ivf_nprobe,
+                      config.seed)  # fmt: skip
+
+
+def embed(records: list[Record], config: DedupConfig) -> tuple[np.ndarray, int]:
+    texts = [embed_text(r) for r in records]
+    if config.engine == "ray":
+        from platypus.data.dedup.ray_engine import ray_embed
+
+        return ray_embed(texts, config)
+    from platypus.data.dedup.embed import Embedder
+
+    embedder = Embedder(config.model, config.precision, config.batch_size, config.cache)
+    return embedder.encode(texts), embedder.computed
+
+
+def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -> DedupResult:
+    if not 0.0 < config.threshold <= 1.0:
+        raise PlatypusError(f"threshold must be in (0, 1], got {config.threshold}")
+    input_path, out = Path(input_path), Path(output_dir)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    records = read_records(input_path)
+    after_exact, exact_removed = exact_dedup(records)
+    timings["exact"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    x, embedded = embed(after_exact, config)
+    timings["embed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nb = find_neighbours(x, config)
+    timings["pairs"] = time.perf_counter() - t0
+    kept_mask, by, by_sim = select(after_exact, nb)
+
+    semantic = [
+        Removal(after_exact[i], after_exact[int(by[i])], "semantic", float(by_sim[i]))
+        for i in np.flatnonzero(~kept_mask)
+    ]
+    # An exact duplicate is represented by its twin's final keeper: the twin itself may have
+    # gone in the semantic stage, and every removal must name a row that is kept.
+    final = {m.removed.id: m for m in semantic}
+    removals = [
+        Removal(r, final[k.id].kept, "exact", final[k.id].similarity)
+        if k.id in final
+        else Removal(r, k, "exact", 1.0)
+        for r, k in exact_removed
+    ] + semantic
+    kept = [r for r, keep in zip(after_exact, kept_mask, strict=True) if keep]
+    result = DedupResult(records, kept, removals, nb, after_exact, timings, embedded=embedded)
+    _write(result, config, input_path, out)
+    return result
+
+
+def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
+    paths = {
+        "kept": out / "kept.jsonl",
+        "kept_parquet": out / "kept.parquet",
+        "removed": out / "removed.jsonl",
+        "report": out / "report.md",
+        "summary": out / "dedup.json",
+    }
+    data = jsonl_bytes(result.kept)
+    result.content_hash = bytes_sha256(data)
+    result.paths = paths
+    write_bytes(paths["kept"], data)
+    write_parquet(paths["kept_parquet"], result.kept)
+    removed_rows = [
+        {
+            "removed_id": m.removed.id,
+            "kept_id": m.kept.id,
+            "stage": m.stage,
+            "similarity": round(m.similarity, 6),
+            "removed_source": m.removed.data_source,
+            "kept_source": m.kept.data_source,
+        }  # fmt: skip
+        for m in sorted(result.removals, key=lambda m: m.removed.id)
+    ]
+    write_bytes(paths["removed"], "".join(json.dumps(r) + "\n" for r in removed_rows).encode())
+    summary = {
+        "version": __version__,
+        "input": str(input_path),
+        "input_sha256": file_sha256(input_path),
+        "config": config.model_dump(mode="json"),
+        "rows_in": len(result.records),
+        "removed_exact": sum(m.stage == "exact" for m in result.removals),
+        "removed_semantic": sum(m.stage == "semantic" for m in result.removals),
+        "rows_kept": len(result.kept),
+        "kept_sha256": result.content_hash,
+        "per_source": per_source(result),
+    }
+    write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
+    write_bytes(paths["report"], render_report(result, config, summary).encode("utf-8"))
+
+
+def per_source(result: DedupResult) -> dict[str, dict[str, int]]:
+    before = Counter(r.data_source for r in result.records)
+    exact = Counter(m.removed.data_source for m in result.removals if m.stage == "exact")
+    semantic = Counter(m.removed.data_source for m in result.removals if m.stage == "semantic")
+    kept = Counter(r.data_source for r in result.kept)
+    return {
+        s: {"rows": before[s], "exact": exact[s], "semantic": semantic[s], "kept": kept[s]}
+        for s in sorted(before)
+    }
