@@ -73,7 +73,7 @@ class Embedder:
         self,
         model_name: str | None = None,
         precision: str = "fp32",
-        batch_size: int = 64,
+        batch_size: int = 16,
         use_cache: bool = True,
         cache_root: Path | None = None,
         show_progress: bool | None = None,

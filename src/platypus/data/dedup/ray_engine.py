@@ -35,18 +35,18 @@ class _EmbedActor:
         return {"i": batch["i"], "vec": self.embedder.encode([str(t) for t in batch["text"]])}
 
 
-def ray_embed(texts: list[str], config: DedupConfig) -> tuple[np.ndarray, int]:
+def ray_embed(texts: list[str], config: DedupConfig, precision: str) -> tuple[np.ndarray, int]:
     ray = _ray(config)
     from platypus.data.dedup.embed import Embedder, text_key
 
     # Count what the cache lacks before the workers fill it.
-    probe = Embedder(config.model, config.precision, config.batch_size, config.cache)
+    probe = Embedder(config.model, precision, config.batch_size, config.cache)
     keys = list(dict.fromkeys(text_key(t) for t in texts))
     missing = len(keys) - (len(probe.cache.get(keys)) if probe.cache else 0)
     ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
     out = ds.map_batches(
         _EmbedActor,
-        fn_constructor_args=(config.model, config.precision, config.batch_size, config.cache),
+        fn_constructor_args=(config.model, precision, config.batch_size, config.cache),
         batch_size=max(config.batch_size * 4, 256),
         batch_format="numpy",
         concurrency=max(1, int(ray.available_resources().get("CPU", 1)) // 2),
@@ -59,7 +59,7 @@ def ray_embed(texts: list[str], config: DedupConfig) -> tuple[np.ndarray, int]:
     return x, missing
 
 
-def ray_neighbours(x: np.ndarray, config: DedupConfig) -> Neighbours:
+def ray_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Neighbours:
     ray = _ray(config)
     import faiss
 
@@ -71,8 +71,7 @@ def ray_neighbours(x: np.ndarray, config: DedupConfig) -> Neighbours:
     def search(index_bytes, vectors, start, stop):
         import faiss
 
-        return query_block(faiss.deserialize_index(index_bytes), vectors, config.threshold,
-                           start, stop)  # fmt: skip
+        return query_block(faiss.deserialize_index(index_bytes), vectors, threshold, start, stop)
 
     step = -(-len(x) // config.ray_blocks)
     bounds = [(s, min(s + step, len(x))) for s in range(0, len(x), step)]

@@ -15,6 +15,7 @@ from platypus.config import DedupConfig
 from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.pairs import Neighbours, neighbours
 from platypus.data.dedup.report import render_report
+from platypus.data.dedup.rescore import rescore
 from platypus.data.dedup.select import select
 from platypus.data.io import read_records
 from platypus.data.record import Record
@@ -50,25 +51,43 @@ class DedupResult:
     embedded: int = 0  # texts embedded (the rest came from the cache)
 
 
-def find_neighbours(x: np.ndarray, config: DedupConfig) -> Neighbours:
+def find_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Neighbours:
     if config.engine == "ray":
         from platypus.data.dedup.ray_engine import ray_neighbours
 
-        return ray_neighbours(x, config)
-    return neighbours(x, config.threshold, config.search, config.ivf_nlist, config.ivf_nprobe,
+        return ray_neighbours(x, threshold, config)
+    return neighbours(x, threshold, config.search, config.ivf_nlist, config.ivf_nprobe,
                       config.seed)  # fmt: skip
 
 
-def embed(records: list[Record], config: DedupConfig) -> tuple[np.ndarray, int]:
-    texts = [embed_text(r) for r in records]
+def embed(texts: list[str], config: DedupConfig, precision: str) -> tuple[np.ndarray, int]:
     if config.engine == "ray":
         from platypus.data.dedup.ray_engine import ray_embed
 
-        return ray_embed(texts, config)
+        return ray_embed(texts, config, precision)
     from platypus.data.dedup.embed import Embedder
 
-    embedder = Embedder(config.model, config.precision, config.batch_size, config.cache)
+    embedder = Embedder(config.model, precision, config.batch_size, config.cache)
     return embedder.encode(texts), embedder.computed
+
+
+def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbours, int]:
+    """Pairs at or above the threshold, and how many texts had to be embedded (not cached)."""
+    texts = [embed_text(r) for r in records]
+    x, embedded = embed(texts, config, config.precision)
+    if config.precision == "fp32" or config.rescore_margin == 0:
+        return find_neighbours(x, config.threshold, config), embedded
+    margin = config.rescore_margin
+    nb = find_neighbours(x, max(config.threshold - margin, 1e-6), config)
+
+    def fp32(rows: np.ndarray) -> np.ndarray:
+        nonlocal embedded
+        vectors, computed = embed([texts[i] for i in rows], config, "fp32")
+        embedded += computed
+        return vectors
+
+    nb, _ = rescore(nb, config.threshold, margin, fp32)
+    return nb, embedded
 
 
 def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -> DedupResult:
@@ -82,11 +101,8 @@ def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -
     timings["exact"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    x, embedded = embed(after_exact, config)
-    timings["embed"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nb = find_neighbours(x, config)
-    timings["pairs"] = time.perf_counter() - t0
+    nb, embedded = similar_pairs(after_exact, config)
+    timings["embed_and_pairs"] = time.perf_counter() - t0
     kept_mask, by, by_sim = select(after_exact, nb)
 
     semantic = [
