@@ -53,7 +53,13 @@ def render_report(result: DedupResult, config: DedupConfig, summary: dict) -> st
         f"- kept: **{summary['rows_kept']:,}** rows, sha256 `{summary['kept_sha256'][:16]}…`",
         f"- embedding: `{config.model or 'all-MiniLM-L6-v2'}` ({config.precision}), search: "
         f"{config.search}, engine: {config.engine}; {result.neighbours.pair_count:,} pairs at or "
-        "above the threshold",
+        "above the threshold"
+        + (
+            f"; {result.rescored:,} rows of pairs within {config.rescore_margin} of it re-scored "
+            "in fp32"
+            if result.rescored
+            else ""
+        ),
         "- kept per group: the longest output (ties: smaller id); every removed row names the kept "
         "row within the threshold of it (`removed.jsonl`)",
         "",

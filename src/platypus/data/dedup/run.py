@@ -49,6 +49,7 @@ class DedupResult:
     paths: dict[str, Path] = field(default_factory=dict)
     content_hash: str = ""
     embedded: int = 0  # texts embedded (the rest came from the cache)
+    rescored: int = 0  # rows of borderline bf16 pairs re-scored with fp32 embeddings
 
 
 def find_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Neighbours:
@@ -71,12 +72,13 @@ def embed(texts: list[str], config: DedupConfig, precision: str) -> tuple[np.nda
     return embedder.encode(texts), embedder.computed
 
 
-def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbours, int]:
-    """Pairs at or above the threshold, and how many texts had to be embedded (not cached)."""
+def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbours, int, int]:
+    """Pairs at or above the threshold, how many texts had to be embedded (not cached), and how
+    many rows were re-scored in fp32."""
     texts = [embed_text(r) for r in records]
     x, embedded = embed(texts, config, config.precision)
     if config.precision == "fp32" or config.rescore_margin == 0:
-        return find_neighbours(x, config.threshold, config), embedded
+        return find_neighbours(x, config.threshold, config), embedded, 0
     margin = config.rescore_margin
     nb = find_neighbours(x, max(config.threshold - margin, 1e-6), config)
 
@@ -86,8 +88,8 @@ def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbour
         embedded += computed
         return vectors
 
-    nb, _ = rescore(nb, config.threshold, margin, fp32)
-    return nb, embedded
+    nb, rescored = rescore(nb, config.threshold, margin, fp32)
+    return nb, embedded, rescored
 
 
 def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -> DedupResult:
@@ -101,7 +103,7 @@ def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -
     timings["exact"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    nb, embedded = similar_pairs(after_exact, config)
+    nb, embedded, rescored = similar_pairs(after_exact, config)
     timings["embed_and_pairs"] = time.perf_counter() - t0
     kept_mask, by, by_sim = select(after_exact, nb)
 
@@ -119,7 +121,8 @@ def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -
         for r, k in exact_removed
     ] + semantic
     kept = [r for r, keep in zip(after_exact, kept_mask, strict=True) if keep]
-    result = DedupResult(records, kept, removals, nb, after_exact, timings, embedded=embedded)
+    result = DedupResult(records, kept, removals, nb, after_exact, timings, embedded=embedded,
+                         rescored=rescored)  # fmt: skip
     _write(result, config, input_path, out)
     return result
 
@@ -158,6 +161,7 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
         "removed_exact": sum(m.stage == "exact" for m in result.removals),
         "removed_semantic": sum(m.stage == "semantic" for m in result.removals),
         "rows_kept": len(result.kept),
+        "rows_rescored_fp32": result.rescored,
         "kept_sha256": result.content_hash,
         "per_source": per_source(result),
     }
