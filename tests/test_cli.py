@@ -36,6 +36,9 @@ def test_run_recipe(tmp_path, capsys, shared_data):
     recipe = yaml.safe_load((REPO / "recipes/quickstart.yaml").read_text())
     recipe["data"]["build"] |= {"output_dir": str(tmp_path / "out"), "data_root": str(shared_data)}
     recipe["data"]["dedup"] = {"output_dir": str(tmp_path / "dedup")}
+    recipe["data"]["decontaminate"] = {"output_dir": str(tmp_path / "decon"),
+                                       "data_root": str(shared_data), "benchmarks": ["mmlu"],
+                                       "mmlu_subjects": ["high_school_mathematics"]}  # fmt: skip
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(recipe))
     code, out, err = run(capsys, "run", str(path))
@@ -43,6 +46,7 @@ def test_run_recipe(tmp_path, capsys, shared_data):
     # quickstart: MATH train only, no ARB; dedup reads the build's output.
     assert "data build: 9,495 rows" in out
     assert "data dedup: 9,495 rows:" in out and (tmp_path / "dedup" / "report.md").is_file()
+    assert "data decontaminate:" in out and (tmp_path / "decon" / "clean.jsonl").is_file()
 
 
 def one_line_error(capsys, *argv) -> str:
@@ -85,7 +89,7 @@ def test_non_utf8_source_file(tmp_path, capsys):
 
 
 def test_pending_stages_say_so(capsys):
-    for argv in (["train"], ["merge"], ["eval"], ["data", "decontaminate"]):
+    for argv in (["train"], ["merge"], ["eval"]):
         assert "not implemented yet" in one_line_error(capsys, *argv)
 
 

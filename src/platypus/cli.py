@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 from platypus import __version__
 from platypus.config import (
     BuildConfig,
+    DecontaminateConfig,
     DedupConfig,
     Recipe,
     SourceConfig,
@@ -21,7 +23,6 @@ from platypus.errors import PlatypusError
 # Stages whose issues are not done yet: the CLI names them so the pipeline's shape is visible,
 # and says plainly that they cannot run.
 PENDING = {
-    ("data", "decontaminate"): "the contamination check",
     ("train",): "LoRA fine-tuning",
     ("merge",): "merging",
     ("eval",): "evaluation",
@@ -86,6 +87,39 @@ def _print_dedup(result) -> None:
     print(f"report: {result.paths['report']}  (embedded {result.embedded:,} texts, rest cached)")
 
 
+def _decontaminate_input(recipe: Recipe) -> str:
+    return recipe.data.decontaminate.input or str(Path(recipe.data.dedup.output_dir) / "kept.jsonl")
+
+
+def cmd_data_decontaminate(args: argparse.Namespace) -> int:
+    from platypus.data.decontaminate.run import decontaminate
+
+    recipe = _recipe(args)
+    updates = {k: v for k in ("output_dir", "data_root") if (v := getattr(args, k)) is not None}
+    if args.benchmarks:
+        updates["benchmarks"] = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
+    if args.mmlu_subjects:
+        updates["mmlu_subjects"] = [b.strip() for b in args.mmlu_subjects.split(",") if b.strip()]
+    base = recipe.data.decontaminate.model_dump()
+    config = validated(DecontaminateConfig, base | updates, "command line")
+    result = decontaminate(config, args.input or _decontaminate_input(recipe), config.output_dir)
+    _print_decontaminate(result)
+    return 0
+
+
+def _print_decontaminate(result) -> None:
+    from platypus.data.decontaminate.classify import CATEGORIES
+
+    by = Counter(leak.category for leak in result.leaks)
+    flagged = ", ".join(f"{by[c]:,} {c}" for c in CATEGORIES)
+    print(
+        f"{len(result.records):,} rows vs {len(result.items):,} benchmark items: {flagged} pairs; "
+        f"{len(result.removed_ids):,} rows removed, {len(result.clean):,} clean -> "
+        f"{result.paths['clean_jsonl']}"
+    )
+    print(f"report: {result.paths['report_md']}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
     from platypus.data.build import build
@@ -96,6 +130,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     deduped = dedup(recipe.data.dedup, _dedup_input(recipe), recipe.data.dedup.output_dir)
     print(f"[{recipe.name}] data dedup: ", end="")
     _print_dedup(deduped)
+    from platypus.data.decontaminate.run import decontaminate
+
+    config = recipe.data.decontaminate
+    cleaned = decontaminate(config, _decontaminate_input(recipe), config.output_dir)
+    print(f"[{recipe.name}] data decontaminate: ", end="")
+    _print_decontaminate(cleaned)
     return 0
 
 
@@ -130,6 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--search", choices=["exact", "ivf"], help="all pairs, or faiss IVF")
     d.add_argument("--engine", choices=["local", "ray"], help="run on Ray Data")
     d.set_defaults(func=cmd_data_dedup)
+    c = data_steps.add_parser("decontaminate", help="flag and remove benchmark leaks")
+    c.add_argument("--recipe", help="YAML recipe; its data.decontaminate section is used")
+    c.add_argument("--input", help="records to check (default: the dedup output)")
+    c.add_argument("--output-dir", help="where to write the clean set, leak table and report")
+    c.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
+    c.add_argument(
+        "--benchmarks", help="comma-separated: arc_challenge,hellaswag,mmlu,truthfulqa_mc"
+    )
+    c.add_argument("--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)")
+    c.set_defaults(func=cmd_data_decontaminate)
     for (*parents, leaf), what in PENDING.items():
         owner = data_steps if parents else stages
         p = owner.add_parser(leaf, help=f"{what} (not implemented yet)")

@@ -56,13 +56,10 @@ class BuildConfig(BaseModel):
         return {**_default_sources(), **value}
 
 
-class DedupConfig(BaseModel):
-    """Similarity exclusion. `input` defaults to the build stage's jsonl."""
+class EmbeddingSettings(BaseModel):
+    """How texts are embedded; shared by the stages that compare texts."""
 
     model_config = ConfigDict(extra="forbid")
-    input: str | None = None
-    output_dir: str = "runs/data/dedup"
-    threshold: float = Field(0.8, gt=0.0, le=1.0)
     model: str | None = None  # None: the packaged all-MiniLM-L6-v2
     # bf16 embeds about 2.5x faster on CPUs with bf16 support. Alone it shifts a few pairs across
     # the threshold (18 of 16,146 rows kept differently on Open-Platypus); with pairs within
@@ -71,20 +68,58 @@ class DedupConfig(BaseModel):
     precision: Literal["fp32", "bf16"] = "bf16"
     rescore_margin: float = Field(0.02, ge=0.0, le=0.2)
     batch_size: int = Field(16, ge=1)
+    cache: bool = True  # embeddings cached on disk by content hash
+    engine: Literal["local", "ray"] = "local"
+    ray_address: str | None = None  # None: a local Ray; "auto" or ray://host:10001 for a cluster
+
+
+class DedupConfig(EmbeddingSettings):
+    """Similarity exclusion. `input` defaults to the build stage's jsonl."""
+
+    input: str | None = None
+    output_dir: str = "runs/data/dedup"
+    threshold: float = Field(0.8, gt=0.0, le=1.0)
     search: Literal["exact", "ivf"] = "exact"
     ivf_nlist: int | None = Field(None, ge=1)  # None: 4 * sqrt(rows)
     ivf_nprobe: int = Field(16, ge=1)
-    engine: Literal["local", "ray"] = "local"
-    ray_address: str | None = None  # None: a local Ray; "auto" or ray://host:10001 for a cluster
     ray_blocks: int = Field(4, ge=1)  # query blocks (tasks) for the Ray pair search
     seed: int = 42
-    cache: bool = True  # embeddings cached on disk by content hash
+
+
+Category = Literal["duplicate", "gray-area", "similar-but-different"]
+
+
+class DecontaminateConfig(EmbeddingSettings):
+    """Contamination check. `input` defaults to the dedup stage's kept rows."""
+
+    input: str | None = None
+    output_dir: str = "runs/data/decontaminate"
+    data_root: str = DEFAULT_DATA_ROOT
+    benchmarks: list[Literal["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]] = [
+        "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc",
+    ]  # fmt: skip
+    benchmark_source: Literal["local", "hub"] = "local"
+    mmlu_subjects: list[str] | None = None  # None: all 57
+    flag_similarity: float = Field(0.8, gt=0.0, le=1.0)  # Platypus' threshold
+    duplicate_similarity: float = Field(0.95, gt=0.0, le=1.0)
+    ngram: int = Field(13, ge=1)
+    min_ngram_words: int = Field(8, ge=1)
+    duplicate_ngram_coverage: float = Field(0.5, gt=0.0, le=1.0)
+    remove: list[Category] = ["duplicate", "gray-area"]
+    # Optional: a local causal LM judges pairs in the uncertain band (similar-but-different with
+    # cosine in [judge_low, duplicate_similarity)); those it calls the same question become
+    # duplicates. judge_model None: the packaged SmolLM2 (small; use a larger model in earnest).
+    judge: bool = False
+    judge_model: str | None = None
+    judge_low: float = Field(0.85, gt=0.0, le=1.0)
+    judge_threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
 
 class DataStages(BaseModel):
     model_config = ConfigDict(extra="forbid")
     build: BuildConfig = Field(default_factory=BuildConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    decontaminate: DecontaminateConfig = Field(default_factory=DecontaminateConfig)
 
 
 class Recipe(BaseModel):

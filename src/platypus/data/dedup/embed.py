@@ -139,3 +139,14 @@ class Embedder:
         out = np.empty_like(vectors)
         out[order] = vectors
         return out
+
+
+def embed_texts(texts: list[str], settings, precision: str) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` under `settings` (an EmbeddingSettings), on this machine or on Ray;
+    also returns how many had to be computed rather than read from the cache."""
+    if settings.engine == "ray":
+        from platypus.data.dedup.ray_engine import ray_embed
+
+        return ray_embed(texts, settings, precision)
+    embedder = Embedder(settings.model, precision, settings.batch_size, settings.cache)
+    return embedder.encode(texts), embedder.computed

@@ -12,6 +12,7 @@ import numpy as np
 
 from platypus import __version__
 from platypus.config import DedupConfig
+from platypus.data.dedup.embed import embed_texts
 from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.pairs import Neighbours, neighbours
 from platypus.data.dedup.report import render_report
@@ -61,22 +62,11 @@ def find_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Nei
                       config.seed)  # fmt: skip
 
 
-def embed(texts: list[str], config: DedupConfig, precision: str) -> tuple[np.ndarray, int]:
-    if config.engine == "ray":
-        from platypus.data.dedup.ray_engine import ray_embed
-
-        return ray_embed(texts, config, precision)
-    from platypus.data.dedup.embed import Embedder
-
-    embedder = Embedder(config.model, precision, config.batch_size, config.cache)
-    return embedder.encode(texts), embedder.computed
-
-
 def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbours, int, int]:
     """Pairs at or above the threshold, how many texts had to be embedded (not cached), and how
     many rows were re-scored in fp32."""
     texts = [embed_text(r) for r in records]
-    x, embedded = embed(texts, config, config.precision)
+    x, embedded = embed_texts(texts, config, config.precision)
     if config.precision == "fp32" or config.rescore_margin == 0:
         return find_neighbours(x, config.threshold, config), embedded, 0
     margin = config.rescore_margin
@@ -84,7 +74,7 @@ def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbour
 
     def fp32(rows: np.ndarray) -> np.ndarray:
         nonlocal embedded
-        vectors, computed = embed([texts[i] for i in rows], config, "fp32")
+        vectors, computed = embed_texts([texts[i] for i in rows], config, "fp32")
         embedded += computed
         return vectors
 

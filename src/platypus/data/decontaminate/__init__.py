@@ -1,0 +1,1 @@
+"""Contamination check: training items that leak benchmark test items, classified and removed."""

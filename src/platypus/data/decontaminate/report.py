@@ -1,0 +1,79 @@
+"""The contamination report: counts per source x benchmark x category, and examples."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from platypus.data.decontaminate.classify import CATEGORIES
+
+if TYPE_CHECKING:
+    from platypus.config import DecontaminateConfig
+    from platypus.data.decontaminate.run import DecontaminationResult
+
+EXAMPLES = 5
+
+
+def _cell(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_report(result: DecontaminationResult, config: DecontaminateConfig, s: dict) -> str:
+    lines = [
+        "# Contamination report",
+        "",
+        f"- training rows: {s['rows_in']:,} from `{s['input']}` "
+        f"(sha256 `{s['input_sha256'][:16]}…`)",
+        "- benchmark items: " + ", ".join(f"{b} {n:,}" for b, n in s["benchmark_items"].items()),
+        f"- detectors: MiniLM cosine >= {config.flag_similarity} (every neighbour, not only the "
+        f"nearest), {config.ngram}-gram overlap (questions of {config.min_ngram_words}+ words), "
+        "gold answer in the training output",
+        f"- duplicate: question contained, cosine >= {config.duplicate_similarity}, or n-gram "
+        f"coverage >= {config.duplicate_ngram_coverage}; gray-area: the gold answer is in the "
+        "output; similar-but-different: the rest",
+        f"- removed categories: {', '.join(config.remove) or 'none'}; rows removed: "
+        f"**{s['rows_removed']:,}**; clean rows: **{s['rows_clean']:,}**",
+        "",
+        "## Flagged pairs per source and benchmark",
+        "",
+        "| source | benchmark | " + " | ".join(CATEGORIES) + " |",
+        "|---|---|" + "---:|" * len(CATEGORIES),
+    ]
+    for source, by_bench in sorted(s["per_source_and_benchmark"].items()):
+        for bench, cell in sorted(by_bench.items()):
+            lines.append(
+                f"| {source} | {bench} | " + " | ".join(f"{cell[c]:,}" for c in CATEGORIES) + " |"
+            )
+    if not s["per_source_and_benchmark"]:
+        lines.append("| (none) | | " + " | ".join("0" for _ in CATEGORIES) + " |")
+    lines += [
+        "",
+        "Benchmark items with at least one flagged pair: "
+        + ", ".join(f"{c} {n:,}" for c, n in s["benchmark_items_flagged"].items()),
+        "",
+    ]
+    lines += ["## Rows removed per source", "", "| source | removed |", "|---|---:|"]
+    for source, n in s["rows_removed_per_source"].items():
+        lines.append(f"| {source} | {n:,} |")
+    for category in CATEGORIES:
+        pairs = [k for k in result.leaks if k.category == category]
+        pairs.sort(key=lambda k: (-k.evidence.similarity, k.record.id, k.item.id))
+        lines += ["", f"## Examples: {category} ({len(pairs):,} pairs)", ""]
+        if not pairs:
+            lines.append("None.")
+            continue
+        lines += [
+            "| cosine | n-gram | answer in output | training item | benchmark item |",
+            "|---:|---:|---|---|---|",
+        ]
+        for k in pairs[:EXAMPLES]:
+            e = k.evidence
+            train = (
+                f"`{k.record.id}`: {_cell(k.record.instruction)} → {_cell(k.record.output, 120)}"
+            )
+            bench = f"`{k.item.id}`: {_cell(k.item.question)} → {_cell(k.item.gold_text, 120)}"
+            lines.append(
+                f"| {e.similarity:.3f} | {e.ngram_coverage:.2f} | "
+                f"{'yes' if e.answer_leak else 'no'} | {train} | {bench} |"
+            )
+    return "\n".join(lines) + "\n"

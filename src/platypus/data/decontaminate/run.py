@@ -1,0 +1,151 @@
+"""`platypus data decontaminate`: flag, classify and remove benchmark leaks, with a report.
+
+A run writes nothing called clean until it has finished: the previous run's outputs are removed
+first, and each file is moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platypus import __version__
+from platypus.config import DecontaminateConfig
+from platypus.data.decontaminate.classify import CATEGORIES, classify
+from platypus.data.decontaminate.detect import Evidence, detect
+from platypus.data.decontaminate.report import render_report
+from platypus.data.io import read_records
+from platypus.data.record import Record
+from platypus.data.writers import jsonl_bytes, write_bytes, write_parquet
+from platypus.hashing import bytes_sha256, file_sha256
+from platypus.tasks import load_task
+from platypus.tasks.schema import TaskItem
+
+OUTPUTS = ("clean.jsonl", "clean.parquet", "leaks.jsonl", "report.md", "decontaminate.json")
+
+
+@dataclass
+class Leak:
+    record: Record
+    item: TaskItem
+    category: str
+    evidence: Evidence
+    judge_p: float | None = None  # the judge's P(same question), when it was asked
+
+    def to_dict(self) -> dict:
+        e = self.evidence
+        return {
+            "train_id": self.record.id,
+            "train_source": self.record.data_source,
+            "benchmark": self.item.benchmark,
+            "benchmark_id": self.item.id,
+            "category": self.category,
+            "similarity": e.similarity,
+            "ngram_coverage": e.ngram_coverage,
+            "contains_question": e.contains_question,
+            "answer_leak": e.answer_leak,
+            "judge_p": self.judge_p,
+        }
+
+
+def _judge(leaks: list[Leak], config: DecontaminateConfig) -> None:
+    from platypus.data.decontaminate.judge import Judge
+
+    band = [
+        k
+        for k in leaks
+        if k.category == "similar-but-different"
+        and config.judge_low <= k.evidence.similarity < config.duplicate_similarity
+    ]
+    if not band:
+        return
+    verdicts = Judge(config.judge_model).same_question(
+        [(k.record.instruction + " " + k.record.input, k.item.question) for k in band]
+    )
+    for leak, p in zip(band, verdicts, strict=True):
+        leak.judge_p = round(p, 4)
+        if p >= config.judge_threshold:
+            leak.category = "duplicate"
+
+
+@dataclass
+class DecontaminationResult:
+    records: list[Record]
+    items: list[TaskItem]
+    leaks: list[Leak]
+    clean: list[Record]
+    removed_ids: set[str]
+    paths: dict[str, Path] = field(default_factory=dict)
+    embedded: int = 0
+
+
+def load_benchmarks(config: DecontaminateConfig) -> list[TaskItem]:
+    items: list[TaskItem] = []
+    for name in config.benchmarks:
+        kwargs = {"subjects": config.mmlu_subjects} if name == "mmlu" else {}
+        items += load_task(name, config.data_root, config.benchmark_source, **kwargs)
+    return items
+
+
+def decontaminate(
+    config: DecontaminateConfig, input_path: str | Path, output_dir: str | Path
+) -> DecontaminationResult:
+    input_path, out = Path(input_path), Path(output_dir)
+    for name in OUTPUTS:  # never leave a stale "clean" result beside a new, unfinished run
+        (out / name).unlink(missing_ok=True)
+    records = read_records(input_path)
+    items = load_benchmarks(config)
+    evidence, embedded = detect(records, items, config)
+    leaks = [Leak(records[e.train], items[e.bench], classify(e, config), e) for e in evidence]
+    if config.judge:
+        _judge(leaks, config)
+    removed_ids = {leak.record.id for leak in leaks if leak.category in config.remove}
+    clean = [r for r in records if r.id not in removed_ids]
+    result = DecontaminationResult(records, items, leaks, clean, removed_ids, embedded=embedded)
+    _write(result, config, input_path, out)
+    return result
+
+
+def counts(result: DecontaminationResult) -> dict:
+    table: dict[str, dict[str, dict[str, int]]] = {}
+    for leak in result.leaks:
+        by_bench = table.setdefault(leak.record.data_source, {})
+        cell = by_bench.setdefault(leak.item.benchmark, dict.fromkeys(CATEGORIES, 0))
+        cell[leak.category] += 1
+    return table
+
+
+def _write(
+    result: DecontaminationResult, config: DecontaminateConfig, input_path: Path, out: Path
+) -> None:
+    paths = {name.replace(".", "_"): out / name for name in OUTPUTS}
+    result.paths = paths
+    leaks = sorted(result.leaks, key=lambda k: (k.record.id, k.item.id))
+    write_bytes(
+        paths["leaks_jsonl"], "".join(json.dumps(k.to_dict()) + "\n" for k in leaks).encode()
+    )
+    removed_by_source = Counter(r.data_source for r in result.records if r.id in result.removed_ids)
+    flagged_items = {c: len({k.item.id for k in leaks if k.category == c}) for c in CATEGORIES}
+    summary = {
+        "version": __version__,
+        "input": str(input_path),
+        "input_sha256": file_sha256(input_path),
+        "config": config.model_dump(mode="json"),
+        "rows_in": len(result.records),
+        "benchmark_items": dict(Counter(i.benchmark for i in result.items)),
+        "pairs": dict(Counter(k.category for k in leaks)),
+        "benchmark_items_flagged": flagged_items,
+        "rows_removed": len(result.removed_ids),
+        "rows_removed_per_source": dict(sorted(removed_by_source.items())),
+        "rows_clean": len(result.clean),
+        "per_source_and_benchmark": counts(result),
+    }
+    write_bytes(paths["report_md"], render_report(result, config, summary).encode("utf-8"))
+    # The clean set and the summary come last: they exist only for a finished run.
+    data = jsonl_bytes(result.clean)
+    summary["clean_sha256"] = bytes_sha256(data)
+    write_parquet(paths["clean_parquet"], result.clean)
+    write_bytes(paths["clean_jsonl"], data)
+    write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())

@@ -1,0 +1,30 @@
+"""One schema for every benchmark item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    benchmark: str  # arc_challenge | hellaswag | mmlu | truthfulqa_mc
+    split: str
+    id: str
+    question: str
+    choices: tuple[str, ...]
+    gold: int  # index of the correct choice (TruthfulQA: the mc1 target)
+    subject: str = ""  # MMLU subject, HellaSwag activity label
+    # TruthfulQA mc2: several true answers among more options.
+    mc2_choices: tuple[str, ...] = field(default=())
+    mc2_labels: tuple[int, ...] = field(default=())
+
+    @property
+    def gold_text(self) -> str:
+        return self.choices[self.gold]
+
+    @property
+    def text(self) -> str:
+        """Question and lettered options: what a training item would copy (as Platypus' test
+        strings were built)."""
+        options = "\n".join(f"{chr(65 + i)}: {c}" for i, c in enumerate(self.choices))
+        return f"{self.question}\n{options}"

@@ -1,0 +1,128 @@
+"""Contamination check: detectors, rules, and the known MATH-in-MMLU leak on real data."""
+
+import json
+
+import pytest
+
+from conftest import build_only, read_jsonl
+from platypus.cli import main
+from platypus.config import DecontaminateConfig
+from platypus.data.decontaminate.answers import answer_in_output
+from platypus.data.decontaminate.classify import classify
+from platypus.data.decontaminate.detect import Evidence
+from platypus.data.decontaminate.ngrams import NgramIndex
+from platypus.data.decontaminate.run import decontaminate
+
+MATH_SUBJECTS = ["abstract_algebra", "college_mathematics", "elementary_mathematics",
+                 "high_school_mathematics", "high_school_statistics"]  # fmt: skip
+
+
+def test_ngram_overlap():
+    q = "a b c d e f g h i j k l m n o p"  # 16 words: 4 distinct 13-grams
+    index = NgramIndex([q, "too short to index"], n=13, min_words=8)
+    assert index.overlaps("x a b c d e f g h i j k l m y") == {0: 0.25}
+    assert index.overlaps("Too short to index.") == {}
+    short = NgramIndex(["What is the remainder when 2^87 + 3 is divided by 7?"], n=13)
+    assert short.overlaps("Q: what is the remainder when 2^87+3 is divided by 7") == {0: 1.0}
+
+
+def test_answer_in_output():
+    assert answer_in_output("Vatican City", "The smallest is Vatican City, in Rome.")
+    assert not answer_in_output("Vatican City", "Vatican is a city-state")
+    assert answer_in_output("4", "so the answer is 4")  # short answers: the final answer only
+    assert not answer_in_output("4", "with 4 cases we get 9")
+
+
+def test_rules():
+    config = DecontaminateConfig()
+    base = dict(train=0, bench=0, ngram_coverage=0.0, contains_question=False, answer_leak=False)
+    assert classify(Evidence(similarity=0.97, **base), config) == "duplicate"
+    assert classify(Evidence(similarity=0.85, **base | {"contains_question": True}),
+                    config) == "duplicate"  # fmt: skip
+    assert classify(Evidence(similarity=0.6, **base | {"ngram_coverage": 0.7}),
+                    config) == "duplicate"  # fmt: skip
+    assert classify(Evidence(similarity=0.85, **base | {"answer_leak": True}),
+                    config) == "gray-area"  # fmt: skip
+    assert classify(Evidence(similarity=0.85, **base), config) == "similar-but-different"
+
+
+@pytest.fixture(scope="module")
+def math_vs_mmlu(tmp_path_factory, shared_data):
+    """The full MATH source (train + test) against MMLU's maths test questions."""
+    out = tmp_path_factory.mktemp("decon")
+    built = build_only(out / "build", "math", path="math")
+    config = DecontaminateConfig(data_root=str(shared_data), benchmarks=["mmlu"],
+                                 mmlu_subjects=MATH_SUBJECTS)  # fmt: skip
+    return decontaminate(config, built.paths["jsonl"], out / "decon")
+
+
+def test_math_problems_in_mmlu(math_vs_mmlu):
+    result = math_vs_mmlu
+    dups = [k for k in result.leaks if k.category == "duplicate"]
+    splits: dict[str, set[str]] = {}
+    for k in dups:
+        splits.setdefault(k.item.id, set()).add(k.record.id.split("/")[1])
+    # Platypus' authors found about 80 MATH problems verbatim in MMLU's maths test questions:
+    # 81 MMLU items have a duplicate in MATH test (one of them in train too), and 73 more only
+    # in MATH train, which Platypus also trained on. All are high-school mathematics.
+    in_test = [i for i, s in splits.items() if "test" in s]
+    only_train = [i for i, s in splits.items() if s == {"train"}]
+    assert len(in_test) == 81 and len(only_train) == 73
+    assert {k.item.subject for k in dups} == {"high_school_mathematics"}
+    # A known one (listed in Platypus' similarity notebook).
+    remainder = [
+        k for k in dups if k.item.question.startswith("What is the remainder when $2^{87}")
+    ]
+    assert remainder and remainder[0].record.instruction.startswith("What is the remainder")
+    # Every flagged benchmark item's train twins are removed; the rest stays.
+    assert result.removed_ids >= {k.record.id for k in dups}
+    assert len(result.clean) == len(result.records) - len(result.removed_ids)
+
+
+def test_outputs_and_report(math_vs_mmlu):
+    result = math_vs_mmlu
+    leaks = read_jsonl(result.paths["leaks_jsonl"])
+    assert len(leaks) == len(result.leaks)
+    assert set(leaks[0]) >= {"train_id", "benchmark_id", "category", "similarity",
+                             "ngram_coverage", "answer_leak"}  # fmt: skip
+    summary = json.loads(result.paths["decontaminate_json"].read_text())
+    assert summary["rows_clean"] == len(read_jsonl(result.paths["clean_jsonl"]))
+    report = result.paths["report_md"].read_text()
+    assert "| MATH/PRM-800K | mmlu |" in report and "## Examples: duplicate" in report
+
+
+def test_bad_benchmark_data_leaves_no_clean_result(tmp_path, capsys, shared_data):
+    data = tmp_path / "train.jsonl"
+    data.write_text(json.dumps({"id": "a", "instruction": "What is 2+2?", "input": "",
+                                "output": "4", "data_source": "x"}) + "\n")  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "clean.jsonl").write_text("stale\n")  # from an earlier run
+    code = main(["data", "decontaminate", "--input", str(data), "--output-dir", str(out),
+                 "--data-root", str(tmp_path), "--benchmarks", "truthfulqa_mc"])  # fmt: skip
+    assert code == 2
+    assert "mc_task.json: file not found" in capsys.readouterr().err
+    assert not (out / "clean.jsonl").exists()
+
+
+def test_judge_upgrades_uncertain_pairs(tmp_path, shared_data):
+    # Training rows that reword TruthfulQA questions (cosine in the uncertain band).
+    rows = [
+        {"id": "t1", "instruction": "What's the smallest nation on Earth with an area above one "
+         "square mile?", "input": "", "output": "Monaco.", "data_source": "x"},  # cosine 0.915
+        {"id": "t2", "instruction": "Bake bread at 220 C for 30 minutes.", "input": "",
+         "output": "Done.", "data_source": "x"},
+    ]  # fmt: skip
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    common = dict(data_root=str(shared_data), benchmarks=["truthfulqa_mc"], judge_low=0.8)
+    plain = decontaminate(DecontaminateConfig(**common), data, tmp_path / "plain")
+    (leak,) = [k for k in plain.leaks if k.record.id == "t1" and k.evidence.similarity >= 0.8]
+    assert leak.category == "similar-but-different" and leak.judge_p is None
+    # judge_threshold near 0 makes any verdict a "same": the wiring, not SmolLM2's skill.
+    judged = decontaminate(DecontaminateConfig(**common, judge=True, judge_threshold=1e-6), data,
+                           tmp_path / "judged")  # fmt: skip
+    (leak,) = [k for k in judged.leaks if k.record.id == "t1" and k.evidence.similarity >= 0.8]
+    assert leak.category == "duplicate" and 0.0 < leak.judge_p < 1.0
+    assert "t1" in judged.removed_ids and "t1" not in plain.removed_ids
+    assert read_jsonl(judged.paths["leaks_jsonl"])[0]["judge_p"] == leak.judge_p
