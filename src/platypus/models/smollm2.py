@@ -3,7 +3,6 @@ transformers and cached as a safetensors folder that loads like any hub checkpoi
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import shutil
@@ -57,15 +56,3 @@ def prepared_path() -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Convert the packaged SmolLM2 GGUF once.")
-    parser.add_argument("--prepare", action="store_true", help="convert and print the folder")
-    args = parser.parse_args(argv)
-    if args.prepare:
-        print(prepared_path())
-
-
-if __name__ == "__main__":
-    main()

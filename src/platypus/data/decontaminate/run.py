@@ -11,15 +11,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platypus import __version__
 from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate.classify import CATEGORIES, classify
 from platypus.data.decontaminate.detect import Evidence, detect
 from platypus.data.decontaminate.report import render_report
 from platypus.data.io import read_records
 from platypus.data.record import Record
-from platypus.data.writers import jsonl_bytes, write_bytes, write_parquet
-from platypus.hashing import bytes_sha256, file_sha256
+from platypus.data.writers import (
+    jsonl_bytes,
+    provenance,
+    write_bytes,
+    write_dict_rows,
+    write_parquet,
+)
+from platypus.hashing import bytes_sha256
 from platypus.tasks import load_task
 from platypus.tasks.schema import TaskItem
 
@@ -123,17 +128,10 @@ def _write(
     paths = {name.replace(".", "_"): out / name for name in OUTPUTS}
     result.paths = paths
     leaks = sorted(result.leaks, key=lambda k: (k.record.id, k.item.id))
-    write_bytes(
-        paths["leaks_jsonl"], "".join(json.dumps(k.to_dict()) + "\n" for k in leaks).encode()
-    )
+    write_dict_rows(paths["leaks_jsonl"], (k.to_dict() for k in leaks))
     removed_by_source = Counter(r.data_source for r in result.records if r.id in result.removed_ids)
     flagged_items = {c: len({k.item.id for k in leaks if k.category == c}) for c in CATEGORIES}
-    summary = {
-        "version": __version__,
-        "input": str(input_path),
-        "input_sha256": file_sha256(input_path),
-        "config": config.model_dump(mode="json"),
-        "rows_in": len(result.records),
+    summary = provenance(input_path, config, len(result.records)) | {
         "benchmark_items": dict(Counter(i.benchmark for i in result.items)),
         "pairs": dict(Counter(k.category for k in leaks)),
         "benchmark_items_flagged": flagged_items,

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-from platypus import __version__
 from platypus.config import DedupConfig
 from platypus.data.dedup.embed import embed_texts
 from platypus.data.dedup.exact import exact_dedup
@@ -20,9 +19,15 @@ from platypus.data.dedup.rescore import rescore
 from platypus.data.dedup.select import select
 from platypus.data.io import read_records
 from platypus.data.record import Record
-from platypus.data.writers import jsonl_bytes, write_bytes, write_parquet
+from platypus.data.writers import (
+    jsonl_bytes,
+    provenance,
+    write_bytes,
+    write_dict_rows,
+    write_parquet,
+)
 from platypus.errors import PlatypusError
-from platypus.hashing import bytes_sha256, file_sha256
+from platypus.hashing import bytes_sha256
 
 
 def embed_text(record: Record) -> str:
@@ -141,13 +146,8 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
         }  # fmt: skip
         for m in sorted(result.removals, key=lambda m: m.removed.id)
     ]
-    write_bytes(paths["removed"], "".join(json.dumps(r) + "\n" for r in removed_rows).encode())
-    summary = {
-        "version": __version__,
-        "input": str(input_path),
-        "input_sha256": file_sha256(input_path),
-        "config": config.model_dump(mode="json"),
-        "rows_in": len(result.records),
+    write_dict_rows(paths["removed"], removed_rows)
+    summary = provenance(input_path, config, len(result.records)) | {
         "removed_exact": sum(m.stage == "exact" for m in result.removals),
         "removed_semantic": sum(m.stage == "semantic" for m in result.removals),
         "rows_kept": len(result.kept),
