@@ -23,6 +23,14 @@ def test_recipes_in_repo_validate():
         assert set(recipe.data.build.sources) >= {"math", "scienceqa", "guanaco"}
 
 
+def test_decontaminate_follows_the_build_data_root(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("data:\n  build:\n    data_root: /data/here\n")
+    assert load_recipe(recipe).data.decontaminate.data_root == "/data/here"
+    recipe.write_text("data:\n  build: {data_root: /a}\n  decontaminate: {data_root: /b}\n")
+    assert load_recipe(recipe).data.decontaminate.data_root == "/b"
+
+
 def test_build_with_recipe_and_only(tmp_path, capsys, shared_data):
     code, out, err = run(capsys, "data", "build", "--recipe", str(REPO / "recipes/quickstart.yaml"),
                          "--data-root", str(shared_data), "--output-dir", str(tmp_path),

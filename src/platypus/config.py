@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from platypus.errors import PlatypusError
 from platypus.paths import DEFAULT_DATA_ROOT
@@ -120,6 +127,13 @@ class DataStages(BaseModel):
     build: BuildConfig = Field(default_factory=BuildConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     decontaminate: DecontaminateConfig = Field(default_factory=DecontaminateConfig)
+
+    @model_validator(mode="after")
+    def _one_data_root(self) -> DataStages:
+        # Benchmarks usually sit beside the sources: follow the build unless told otherwise.
+        if "data_root" not in self.decontaminate.model_fields_set:
+            self.decontaminate.data_root = self.build.data_root
+        return self
 
 
 class Recipe(BaseModel):
