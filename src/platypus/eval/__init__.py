@@ -1,0 +1,1 @@
+"""Evaluation: log-likelihood scoring of multiple-choice benchmarks."""
