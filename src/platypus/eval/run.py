@@ -1,0 +1,90 @@
+"""Score leaderboard tasks with a causal LM (so far: MMLU 5-shot and TruthfulQA mc).
+
+Per item: the choices' summed log-likelihoods (`lls`) and the metrics the harness reports; per
+task: their means, and for MMLU also per-subject accuracy with macro (mean of subjects) and
+size-weighted (mean of items) averages.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from platypus.eval.loglik import LoglikScorer
+from platypus.eval.metrics import acc, truthfulqa_mc1, truthfulqa_mc2
+from platypus.eval.prompts import mmlu_choices, mmlu_context, truthfulqa_choices, truthfulqa_context
+from platypus.tasks import load_task
+from platypus.tasks.loaders import load_mmlu
+from platypus.tasks.schema import TaskItem
+
+
+@dataclass
+class ItemResult:
+    id: str
+    lls: list[float]
+    metrics: dict[str, float]
+    extra_lls: list[float] = field(default_factory=list)  # TruthfulQA: the mc2 choices
+
+
+def score_mmlu(
+    scorer: LoglikScorer, items: list[TaskItem], data_root: Path, shots: int = 5
+) -> list[ItemResult]:
+    subjects = sorted({i.subject for i in items})
+    dev = defaultdict(list)
+    for d in load_mmlu(data_root, split="dev", subjects=subjects):
+        dev[d.subject].append(d)
+    out = []
+    for item in tqdm(items, desc="mmlu", unit=" items", disable=None):
+        scores = scorer.score(mmlu_context(item, dev[item.subject], shots), mmlu_choices())
+        lls = [s.logprob for s in scores]
+        out.append(ItemResult(item.id, lls, {"acc": acc(lls, item.gold)}))
+    return out
+
+
+def score_truthfulqa(scorer: LoglikScorer, items: list[TaskItem]) -> list[ItemResult]:
+    out = []
+    for item in tqdm(items, desc="truthfulqa_mc", unit=" items", disable=None):
+        context = truthfulqa_context(item)
+        mc1 = [s.logprob for s in scorer.score(context, truthfulqa_choices(item.choices))]
+        mc2 = [s.logprob for s in scorer.score(context, truthfulqa_choices(item.mc2_choices))]
+        metrics = {"mc1": truthfulqa_mc1(mc1), "mc2": truthfulqa_mc2(mc2, item.mc2_labels)}
+        out.append(ItemResult(item.id, mc1, metrics, extra_lls=mc2))
+    return out
+
+
+def aggregate(task: str, items: list[TaskItem], results: list[ItemResult]) -> dict:
+    names = results[0].metrics if results else {}
+    summary = {m: sum(r.metrics[m] for r in results) / len(results) for m in names}
+    summary["items"] = len(results)
+    if task == "mmlu":
+        by_subject: dict[str, list[float]] = defaultdict(list)
+        for item, r in zip(items, results, strict=True):
+            by_subject[item.subject].append(r.metrics["acc"])
+        per = {s: sum(v) / len(v) for s, v in sorted(by_subject.items())}
+        summary |= {
+            "acc_macro": sum(per.values()) / len(per),
+            "acc_weighted": summary["acc"],
+            "subjects": per,
+        }
+    return summary
+
+
+def evaluate(
+    scorer: LoglikScorer,
+    task: str,
+    data_root: Path,
+    limit: int | None = None,
+    subjects: list[str] | None = None,
+) -> tuple[list[TaskItem], list[ItemResult], dict]:
+    kwargs = {"subjects": subjects} if task == "mmlu" and subjects else {}
+    items = load_task(task, data_root, **kwargs)[:limit]
+    if task == "mmlu":
+        results = score_mmlu(scorer, items, Path(data_root))
+    elif task == "truthfulqa_mc":
+        results = score_truthfulqa(scorer, items)
+    else:
+        raise NotImplementedError(f"{task}: not scored yet (MMLU and TruthfulQA are)")
+    return items, results, aggregate(task, items, results)
