@@ -13,7 +13,7 @@ from platypus.eval.loglik import LoglikScorer
 from platypus.eval.run import evaluate
 from platypus.models import load_causal_lm, prepared_path
 from platypus.tasks import load_task
-from platypus.tasks.loaders import load_mmlu
+from platypus.tasks.loaders import load_arc, load_mmlu
 
 lm_eval = pytest.importorskip("lm_eval")
 
@@ -37,6 +37,22 @@ doc_to_target: answer
 metric_list:
   - metric: acc
 """  # noqa: E501
+
+ARC_YAML = """task: pl_arc
+dataset_path: json
+dataset_kwargs:
+  data_files: {{train: {train}, test: {test}}}
+training_split: train
+test_split: test
+num_fewshot: 25
+output_type: multiple_choice
+doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_target: "{{{{choices.label.index(answerKey)}}}}"
+doc_to_choice: "{{{{choices.text}}}}"
+metric_list:
+  - metric: acc
+  - metric: acc_norm
+"""
 
 TQA_YAML = """task: pl_tqa_{which}
 dataset_path: json
@@ -84,17 +100,29 @@ def harness(tmp_path_factory, shared_data):
         for i in tqa
     ]
     q = _jsonl(root / "tqa.jsonl", rows)
+    arc_rows = lambda items: [{"question": i.question, "answerKey": "ABCDE"[i.gold],  # noqa: E731
+                               "choices": {"text": list(i.choices),
+                                           "label": list("ABCDE"[: len(i.choices)])}}
+                              for i in items]  # fmt: skip
+    a_test = _jsonl(
+        root / "arc_test.jsonl", arc_rows(load_task("arc_challenge", shared_data)[:LIMIT])
+    )
+    a_train = _jsonl(root / "arc_train.jsonl", arc_rows(load_arc(shared_data, split="train")))
+    (root / "arc.yaml").write_text(ARC_YAML.format(train=a_train, test=a_test))
     for which in ("mc1", "mc2"):
         (root / f"tqa_{which}.yaml").write_text(TQA_YAML.format(which=which, data=q))
     out = simple_evaluate(
         model="hf", model_args=f"pretrained={prepared_path()},dtype=float32", device="cpu",
-        tasks=["pl_mmlu", "pl_tqa_mc1", "pl_tqa_mc2"], batch_size=1, log_samples=True,
+        tasks=["pl_mmlu", "pl_tqa_mc1", "pl_tqa_mc2", "pl_arc"], batch_size=1, log_samples=True,
         task_manager=TaskManager(include_path=str(root)),
     )  # fmt: skip
     lls = {}
     for task, samples in out["samples"].items():
         for s in samples:
             lls[(task, s["doc_id"])] = [float(r[0][0]) for r in s["resps"]]
+            for metric in ("acc", "acc_norm"):
+                if metric in s:
+                    lls[(task, s["doc_id"], metric)] = float(s[metric])
     return lls
 
 
@@ -104,18 +132,28 @@ def ours(shared_data):
     scorer = LoglikScorer(model, tokenizer)
     _, mmlu, _ = evaluate(scorer, "mmlu", shared_data, limit=LIMIT, subjects=[SUBJECT])
     _, tqa, _ = evaluate(scorer, "truthfulqa_mc", shared_data, limit=LIMIT)
-    return mmlu, tqa
+    _, arc, _ = evaluate(scorer, "arc_challenge", shared_data, limit=LIMIT)
+    return mmlu, tqa, arc
 
 
 def test_mmlu_loglikelihoods_match_the_harness(harness, ours):
-    mmlu, _ = ours
+    mmlu, _, _ = ours
     for i, r in enumerate(mmlu):
         assert r.lls == pytest.approx(harness[("pl_mmlu", i)], abs=2e-3), r.id
 
 
 def test_truthfulqa_loglikelihoods_match_the_harness(harness, ours):
-    _, tqa = ours
+    _, tqa, _ = ours
     for i, r in enumerate(tqa):
         assert r.lls == pytest.approx(harness[("pl_tqa_mc1", i)], abs=2e-3), r.id
         assert r.extra_lls == pytest.approx(harness[("pl_tqa_mc2", i)], abs=2e-3), r.id
         assert not any(math.isnan(x) for x in r.extra_lls)
+
+
+def test_arc_25_shot_matches_the_harness(harness, ours):
+    # Same sampled few-shot examples, same log-likelihoods, same acc and acc_norm per item.
+    _, _, arc = ours
+    for i, r in enumerate(arc):
+        assert r.lls == pytest.approx(harness[("pl_arc", i)], abs=2e-3), r.id
+        assert r.metrics["acc"] == harness[("pl_arc", i, "acc")]
+        assert r.metrics["acc_norm"] == harness[("pl_arc", i, "acc_norm")]

@@ -4,12 +4,20 @@ MMLU: "The following are multiple choice questions (with answers) about {subject
 dev examples in file order (no sampling), each the question, lines "A. .." to "D. .." and
 "Answer: X", joined by blank lines, then the test question; the choices are " A" .. " D".
 TruthfulQA mc: a fixed 6-question QA preamble, then "Q: {question}\\nA:"; choices " {answer}".
-ARC and HellaSwag (sampled few-shot examples) are not here yet.
+ARC-Challenge: "Question: {question}\nAnswer:", choices " {text}"; the 25 examples for each test
+item are `random.Random(1234).sample(train, 25)`, drawn item after item in file order, as
+lm-eval 0.4 does (its sampler, seeded with its default few-shot seed).
+HellaSwag is not here yet (its few-shot examples come from a train split ../shared/data lacks).
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
+
 from platypus.tasks.schema import TaskItem
+
+FEWSHOT_SEED = 1234
 
 MMLU_KEYS = ("A", "B", "C", "D")
 
@@ -52,3 +60,21 @@ def truthfulqa_context(item: TaskItem) -> str:
 
 def truthfulqa_choices(answers: tuple[str, ...]) -> list[str]:
     return [f" {a}" for a in answers]
+
+
+def arc_query(item: TaskItem) -> str:
+    return f"Question: {item.question}\nAnswer:"
+
+
+def arc_contexts(
+    items: list[TaskItem], train: list[TaskItem], shots: int = 25, seed: int = FEWSHOT_SEED
+) -> Iterator[str]:
+    """Contexts for `items` in order; the sampler state carries from one item to the next."""
+    rnd = random.Random(seed)
+    for item in items:
+        examples = [f"{arc_query(e)} {e.gold_text}" for e in rnd.sample(train, shots)]
+        yield "\n\n".join([*examples, arc_query(item)])
+
+
+def arc_choices(item: TaskItem) -> list[str]:
+    return [f" {c}" for c in item.choices]

@@ -14,10 +14,17 @@ from pathlib import Path
 from tqdm import tqdm
 
 from platypus.eval.loglik import LoglikScorer
-from platypus.eval.metrics import acc, truthfulqa_mc1, truthfulqa_mc2
-from platypus.eval.prompts import mmlu_choices, mmlu_context, truthfulqa_choices, truthfulqa_context
+from platypus.eval.metrics import acc, acc_norm, truthfulqa_mc1, truthfulqa_mc2
+from platypus.eval.prompts import (
+    arc_choices,
+    arc_contexts,
+    mmlu_choices,
+    mmlu_context,
+    truthfulqa_choices,
+    truthfulqa_context,
+)
 from platypus.tasks import load_task
-from platypus.tasks.loaders import load_mmlu
+from platypus.tasks.loaders import load_arc, load_mmlu
 from platypus.tasks.schema import TaskItem
 
 
@@ -41,6 +48,21 @@ def score_mmlu(
         scores = scorer.score(mmlu_context(item, dev[item.subject], shots), mmlu_choices())
         lls = [s.logprob for s in scores]
         out.append(ItemResult(item.id, lls, {"acc": acc(lls, item.gold)}))
+    return out
+
+
+def score_arc(
+    scorer: LoglikScorer, items: list[TaskItem], data_root: Path, shots: int = 25
+) -> list[ItemResult]:
+    train = load_arc(data_root, split="train")
+    out = []
+    contexts = arc_contexts(items, train, shots)
+    for item, context in zip(
+        tqdm(items, desc="arc_challenge", unit=" items", disable=None), contexts, strict=True
+    ):
+        lls = [s.logprob for s in scorer.score(context, arc_choices(item))]
+        metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, item.choices, item.gold)}
+        out.append(ItemResult(item.id, lls, metrics))
     return out
 
 
@@ -83,8 +105,10 @@ def evaluate(
     items = load_task(task, data_root, **kwargs)[:limit]
     if task == "mmlu":
         results = score_mmlu(scorer, items, Path(data_root))
+    elif task == "arc_challenge":
+        results = score_arc(scorer, items, Path(data_root))
     elif task == "truthfulqa_mc":
         results = score_truthfulqa(scorer, items)
     else:
-        raise NotImplementedError(f"{task}: not scored yet (MMLU and TruthfulQA are)")
+        raise NotImplementedError(f"{task}: not scored yet (ARC, MMLU and TruthfulQA are)")
     return items, results, aggregate(task, items, results)
