@@ -10,6 +10,7 @@ import math
 import pytest
 
 from platypus.eval.loglik import LoglikScorer
+from platypus.eval.prompts import hellaswag_endings, hellaswag_preprocess, hellaswag_split
 from platypus.eval.run import evaluate
 from platypus.models import load_causal_lm, prepared_path
 from platypus.tasks import load_task
@@ -49,6 +50,22 @@ output_type: multiple_choice
 doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
 doc_to_target: "{{{{choices.label.index(answerKey)}}}}"
 doc_to_choice: "{{{{choices.text}}}}"
+metric_list:
+  - metric: acc
+  - metric: acc_norm
+"""
+
+HS_YAML = """task: pl_hs
+dataset_path: json
+dataset_kwargs:
+  data_files: {{train: {train}, validation: {test}}}
+training_split: train
+validation_split: validation
+num_fewshot: 10
+output_type: multiple_choice
+doc_to_text: "{{{{query}}}}"
+doc_to_target: "{{{{label}}}}"
+doc_to_choice: "choices"
 metric_list:
   - metric: acc
   - metric: acc_norm
@@ -109,11 +126,27 @@ def harness(tmp_path_factory, shared_data):
     )
     a_train = _jsonl(root / "arc_train.jsonl", arc_rows(load_arc(shared_data, split="train")))
     (root / "arc.yaml").write_text(ARC_YAML.format(train=a_train, test=a_test))
+    pool, scored = hellaswag_split(load_task("hellaswag", shared_data))
+
+    def hs_rows(items):
+        return [
+            {
+                "query": hellaswag_preprocess(i.question),
+                "choices": hellaswag_endings(i),
+                "label": i.gold,
+            }
+            for i in items
+        ]
+
+    h_train = _jsonl(root / "hs_train.jsonl", hs_rows(pool))
+    h_test = _jsonl(root / "hs_test.jsonl", hs_rows(scored[:LIMIT]))
+    (root / "hs.yaml").write_text(HS_YAML.format(train=h_train, test=h_test))
     for which in ("mc1", "mc2"):
         (root / f"tqa_{which}.yaml").write_text(TQA_YAML.format(which=which, data=q))
     out = simple_evaluate(
         model="hf", model_args=f"pretrained={prepared_path()},dtype=float32", device="cpu",
-        tasks=["pl_mmlu", "pl_tqa_mc1", "pl_tqa_mc2", "pl_arc"], batch_size=1, log_samples=True,
+        tasks=["pl_mmlu", "pl_tqa_mc1", "pl_tqa_mc2", "pl_arc", "pl_hs"], batch_size=1,
+        log_samples=True,
         task_manager=TaskManager(include_path=str(root)),
     )  # fmt: skip
     lls = {}
@@ -133,17 +166,18 @@ def ours(shared_data):
     _, mmlu, _ = evaluate(scorer, "mmlu", shared_data, limit=LIMIT, subjects=[SUBJECT])
     _, tqa, _ = evaluate(scorer, "truthfulqa_mc", shared_data, limit=LIMIT)
     _, arc, _ = evaluate(scorer, "arc_challenge", shared_data, limit=LIMIT)
-    return mmlu, tqa, arc
+    _, hs, _ = evaluate(scorer, "hellaswag", shared_data, limit=LIMIT)
+    return mmlu, tqa, arc, hs
 
 
 def test_mmlu_loglikelihoods_match_the_harness(harness, ours):
-    mmlu, _, _ = ours
+    mmlu, *_ = ours
     for i, r in enumerate(mmlu):
         assert r.lls == pytest.approx(harness[("pl_mmlu", i)], abs=2e-3), r.id
 
 
 def test_truthfulqa_loglikelihoods_match_the_harness(harness, ours):
-    _, tqa, _ = ours
+    _, tqa, *_ = ours
     for i, r in enumerate(tqa):
         assert r.lls == pytest.approx(harness[("pl_tqa_mc1", i)], abs=2e-3), r.id
         assert r.extra_lls == pytest.approx(harness[("pl_tqa_mc2", i)], abs=2e-3), r.id
@@ -152,8 +186,15 @@ def test_truthfulqa_loglikelihoods_match_the_harness(harness, ours):
 
 def test_arc_25_shot_matches_the_harness(harness, ours):
     # Same sampled few-shot examples, same log-likelihoods, same acc and acc_norm per item.
-    _, _, arc = ours
+    _, _, arc, _ = ours
     for i, r in enumerate(arc):
         assert r.lls == pytest.approx(harness[("pl_arc", i)], abs=2e-3), r.id
         assert r.metrics["acc"] == harness[("pl_arc", i, "acc")]
         assert r.metrics["acc_norm"] == harness[("pl_arc", i, "acc_norm")]
+
+
+def test_hellaswag_10_shot_matches_the_harness(harness, ours):
+    *_, hs = ours
+    for i, r in enumerate(hs):
+        assert r.lls == pytest.approx(harness[("pl_hs", i)], abs=2e-3), r.id
+        assert r.metrics["acc_norm"] == harness[("pl_hs", i, "acc_norm")]

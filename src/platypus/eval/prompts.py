@@ -7,12 +7,17 @@ TruthfulQA mc: a fixed 6-question QA preamble, then "Q: {question}\\nA:"; choice
 ARC-Challenge: "Question: {question}\nAnswer:", choices " {text}"; the 25 examples for each test
 item are `random.Random(1234).sample(train, 25)`, drawn item after item in file order, as
 lm-eval 0.4 does (its sampler, seeded with its default few-shot seed).
-HellaSwag is not here yet (its few-shot examples come from a train split ../shared/data lacks).
+HellaSwag: the harness's preprocess() on "activity: context" and each ending; choices " {ending}".
+Its 10 examples come from the train split, which ../shared/data lacks: here a fixed pool of 200
+validation items (a seeded sample) takes that role and is never scored; each scored item's
+examples are drawn from the pool as the harness draws them from train. The local file joins
+ctx_a and ctx_b, so the harness's capitalisation of ctx_b's first letter cannot be redone.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 
 from platypus.tasks.schema import TaskItem
@@ -78,3 +83,42 @@ def arc_contexts(
 
 def arc_choices(item: TaskItem) -> list[str]:
     return [f" {c}" for c in item.choices]
+
+
+HELLASWAG_POOL = 200
+
+
+def hellaswag_preprocess(text: str) -> str:
+    text = text.strip().replace(" [title]", ". ")
+    text = re.sub("\\[.*?\\]", "", text)
+    return text.replace("  ", " ")
+
+
+def hellaswag_endings(item: TaskItem) -> list[str]:
+    return [hellaswag_preprocess(e) for e in item.choices]
+
+
+def hellaswag_split(
+    items: list[TaskItem], pool: int = HELLASWAG_POOL, seed: int = FEWSHOT_SEED
+) -> tuple[list[TaskItem], list[TaskItem]]:
+    """(few-shot pool, scored items): the pool is a seeded sample, kept in file order."""
+    chosen = set(random.Random(seed).sample(range(len(items)), pool))
+    return (
+        [it for i, it in enumerate(items) if i in chosen],
+        [it for i, it in enumerate(items) if i not in chosen],
+    )
+
+
+def hellaswag_contexts(
+    items: list[TaskItem], pool: list[TaskItem], shots: int = 10, seed: int = FEWSHOT_SEED
+) -> Iterator[str]:
+    rnd = random.Random(seed)
+    for item in items:
+        # lm-eval 0.4's hellaswag has no test split and no few-shot split, so its sampler takes
+        # the "same split" path: draw shots + 1, drop the item itself if drawn, keep the first
+        # `shots`. The extra draw changes every later item's examples, so it is kept here.
+        drawn = [e for e in rnd.sample(pool, shots + 1) if e is not item][:shots]
+        examples = [
+            f"{hellaswag_preprocess(e.question)} {hellaswag_endings(e)[e.gold]}" for e in drawn
+        ]
+        yield "\n\n".join([*examples, hellaswag_preprocess(item.question)])

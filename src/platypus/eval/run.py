@@ -1,4 +1,5 @@
-"""Score leaderboard tasks with a causal LM (so far: MMLU 5-shot and TruthfulQA mc).
+"""Score the leaderboard tasks with a causal LM: ARC-Challenge 25-shot, HellaSwag 10-shot,
+MMLU 5-shot and TruthfulQA mc (0-shot).
 
 Per item: the choices' summed log-likelihoods (`lls`) and the metrics the harness reports; per
 task: their means, and for MMLU also per-subject accuracy with macro (mean of subjects) and
@@ -18,6 +19,9 @@ from platypus.eval.metrics import acc, acc_norm, truthfulqa_mc1, truthfulqa_mc2
 from platypus.eval.prompts import (
     arc_choices,
     arc_contexts,
+    hellaswag_contexts,
+    hellaswag_endings,
+    hellaswag_split,
     mmlu_choices,
     mmlu_context,
     truthfulqa_choices,
@@ -66,6 +70,21 @@ def score_arc(
     return out
 
 
+def score_hellaswag(
+    scorer: LoglikScorer, items: list[TaskItem], pool: list[TaskItem], shots: int = 10
+) -> list[ItemResult]:
+    out = []
+    contexts = hellaswag_contexts(items, pool, shots)
+    for item, context in zip(
+        tqdm(items, desc="hellaswag", unit=" items", disable=None), contexts, strict=True
+    ):
+        endings = hellaswag_endings(item)
+        lls = [s.logprob for s in scorer.score(context, [f" {e}" for e in endings])]
+        metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, endings, item.gold)}
+        out.append(ItemResult(item.id, lls, metrics))
+    return out
+
+
 def score_truthfulqa(scorer: LoglikScorer, items: list[TaskItem]) -> list[ItemResult]:
     out = []
     for item in tqdm(items, desc="truthfulqa_mc", unit=" items", disable=None):
@@ -102,13 +121,19 @@ def evaluate(
     subjects: list[str] | None = None,
 ) -> tuple[list[TaskItem], list[ItemResult], dict]:
     kwargs = {"subjects": subjects} if task == "mmlu" and subjects else {}
-    items = load_task(task, data_root, **kwargs)[:limit]
-    if task == "mmlu":
+    items = load_task(task, data_root, **kwargs)
+    pool: list[TaskItem] = []
+    if task == "hellaswag":
+        pool, items = hellaswag_split(items)
+    items = items[:limit]
+    if task == "hellaswag":
+        results = score_hellaswag(scorer, items, pool)
+    elif task == "mmlu":
         results = score_mmlu(scorer, items, Path(data_root))
     elif task == "arc_challenge":
         results = score_arc(scorer, items, Path(data_root))
     elif task == "truthfulqa_mc":
         results = score_truthfulqa(scorer, items)
     else:
-        raise NotImplementedError(f"{task}: not scored yet (ARC, MMLU and TruthfulQA are)")
+        raise ValueError(f"unknown task {task!r}")
     return items, results, aggregate(task, items, results)
