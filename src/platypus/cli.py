@@ -13,6 +13,7 @@ from platypus.config import (
     BuildConfig,
     DecontaminateConfig,
     DedupConfig,
+    EvalConfig,
     Recipe,
     SourceConfig,
     load_recipe,
@@ -25,7 +26,6 @@ from platypus.errors import PlatypusError
 PENDING = {
     ("train",): "LoRA fine-tuning",
     ("merge",): "merging",
-    ("eval",): "evaluation",
 }
 
 
@@ -120,6 +120,27 @@ def _print_decontaminate(result) -> None:
     print(f"report: {result.paths['report_md']}")
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from platypus.eval.runner import run_eval
+
+    recipe = _recipe(args)
+    names = ("model", "adapter", "limit", "output_dir", "data_root", "contamination")
+    updates = {k: v for k in names if (v := getattr(args, k)) is not None}
+    if args.tasks:
+        updates["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if args.bf16:
+        updates["bf16"] = True
+    if args.no_cache:
+        updates["cache"] = False
+    config = validated(EvalConfig, recipe.eval.model_dump() | updates, "command line")
+    from platypus.eval.runner import table
+
+    results = run_eval(config)
+    print(table(results))
+    print(f"results: {Path(config.output_dir) / 'results.json'}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
     from platypus.data.build import build
@@ -185,6 +206,19 @@ def build_parser() -> argparse.ArgumentParser:
         p = owner.add_parser(leaf, help=f"{what} (not implemented yet)")
         p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(func=_pending(what))
+
+    e = stages.add_parser("eval", help="leaderboard tasks by log-likelihood")
+    e.add_argument("--recipe", help="YAML recipe; its eval section is used")
+    e.add_argument("--model", help="model folder or hub id (default: packaged SmolLM2)")
+    e.add_argument("--adapter", help="PEFT adapter folder applied on top of the model")
+    e.add_argument("--tasks", help="comma-separated: arc_challenge,hellaswag,mmlu,truthfulqa_mc")
+    e.add_argument("--limit", type=int, help="first N items of each task")
+    e.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
+    e.add_argument("--output-dir", help="where to write results.json and results.md")
+    e.add_argument("--contamination", help="leaks.jsonl: split scores into clean/contaminated")
+    e.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPU)")
+    e.add_argument("--no-cache", action="store_true", help="recompute cached task results")
+    e.set_defaults(func=cmd_eval)
 
     r = stages.add_parser("run", help="run the stages a recipe configures")
     r.add_argument("recipe", help="YAML recipe, e.g. recipes/open-platypus.yaml")

@@ -136,12 +136,32 @@ class DataStages(BaseModel):
         return self
 
 
+TaskName = Literal["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
+
+
+class EvalConfig(BaseModel):
+    """Leaderboard evaluation by log-likelihood (lm-evaluation-harness prompts and metrics)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = None  # None: the packaged SmolLM2; a folder (e.g. a merge) or hub id
+    adapter: str | None = None  # a PEFT adapter folder applied on top of `model`
+    tasks: list[TaskName] = ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
+    data_root: str = DEFAULT_DATA_ROOT
+    limit: int | None = Field(None, ge=1)  # first N items of each task, in file order
+    mmlu_subjects: list[str] | None = None
+    bf16: bool = False  # autocast; fp32 is what the parity tests check
+    output_dir: str = "runs/eval"
+    contamination: str | None = None  # a leaks.jsonl: scores split into clean/contaminated items
+    cache: bool = True
+
+
 class Recipe(BaseModel):
     """A whole run. Stages not yet configured here are added as they are implemented."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = "recipe"
     data: DataStages = Field(default_factory=DataStages)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
 
 
 def load_recipe(path: str | Path) -> Recipe:

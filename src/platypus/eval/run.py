@@ -113,6 +113,32 @@ def aggregate(task: str, items: list[TaskItem], results: list[ItemResult]) -> di
     return summary
 
 
+def prepare(
+    task: str, data_root: Path, limit: int | None = None, subjects: list[str] | None = None
+) -> tuple[list[TaskItem], list[TaskItem]]:
+    """(items to score, few-shot pool): loads and checks the data before any model is loaded."""
+    kwargs = {"subjects": subjects} if task == "mmlu" and subjects else {}
+    items = load_task(task, data_root, **kwargs)
+    pool: list[TaskItem] = []
+    if task == "hellaswag":
+        pool, items = hellaswag_split(items)
+    return items[:limit], pool
+
+
+def score_task(
+    scorer: LoglikScorer, task: str, items: list[TaskItem], pool: list[TaskItem], data_root: Path
+) -> list[ItemResult]:
+    if task == "hellaswag":
+        return score_hellaswag(scorer, items, pool)
+    if task == "mmlu":
+        return score_mmlu(scorer, items, Path(data_root))
+    if task == "arc_challenge":
+        return score_arc(scorer, items, Path(data_root))
+    if task == "truthfulqa_mc":
+        return score_truthfulqa(scorer, items)
+    raise ValueError(f"unknown task {task!r}")
+
+
 def evaluate(
     scorer: LoglikScorer,
     task: str,
@@ -120,20 +146,31 @@ def evaluate(
     limit: int | None = None,
     subjects: list[str] | None = None,
 ) -> tuple[list[TaskItem], list[ItemResult], dict]:
-    kwargs = {"subjects": subjects} if task == "mmlu" and subjects else {}
-    items = load_task(task, data_root, **kwargs)
-    pool: list[TaskItem] = []
-    if task == "hellaswag":
-        pool, items = hellaswag_split(items)
-    items = items[:limit]
-    if task == "hellaswag":
-        results = score_hellaswag(scorer, items, pool)
-    elif task == "mmlu":
-        results = score_mmlu(scorer, items, Path(data_root))
-    elif task == "arc_challenge":
-        results = score_arc(scorer, items, Path(data_root))
-    elif task == "truthfulqa_mc":
-        results = score_truthfulqa(scorer, items)
-    else:
-        raise ValueError(f"unknown task {task!r}")
+    items, pool = prepare(task, data_root, limit, subjects)
+    results = score_task(scorer, task, items, pool, data_root)
     return items, results, aggregate(task, items, results)
+
+
+def load_model(config):
+    """(model, tokenizer, fingerprint) for the config's model and optional adapter."""
+    from platypus.hashing import file_sha256
+    from platypus.models import load_causal_lm, resolve_causal_lm
+
+    model, tokenizer = load_causal_lm(config.model)
+    parts = []
+    for folder in filter(None, [resolve_causal_lm(config.model), config.adapter]):
+        weights = sorted(Path(folder).glob("*.safetensors")) + sorted(Path(folder).glob("*.bin"))
+        parts += [file_sha256(w)[:16] for w in weights] or [str(folder)]
+    if config.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, config.adapter).eval()
+    return model, tokenizer, "-".join(parts)
+
+
+def contaminated_ids(path: str | None, categories=("duplicate", "gray-area")) -> set[str]:
+    if not path:
+        return set()
+    from platypus.data.readers import iter_jsonl
+
+    return {row["benchmark_id"] for _, row in iter_jsonl(path) if row.get("category") in categories}
