@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from platypus.errors import PlatypusError
+from platypus.tasks.loaders import NUM_TO_LETTER
 from platypus.tasks.schema import TaskItem
-
-_NUM_TO_LETTER = {"1": "A", "2": "B", "3": "C", "4": "D", "5": "E"}
 
 
 def _load(*args, **kwargs):
@@ -25,8 +24,8 @@ def load_from_hub(name: str, **_: object) -> list[TaskItem]:
         rows = _load("allenai/ai2_arc", "ARC-Challenge", split="test")
         out = []
         for r in rows:
-            labels = [_NUM_TO_LETTER.get(x, x) for x in r["choices"]["label"]]
-            key = _NUM_TO_LETTER.get(r["answerKey"], r["answerKey"])
+            labels = [NUM_TO_LETTER.get(x, x) for x in r["choices"]["label"]]
+            key = NUM_TO_LETTER.get(r["answerKey"], r["answerKey"])
             out.append(
                 TaskItem(
                     "arc_challenge",

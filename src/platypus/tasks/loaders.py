@@ -18,7 +18,7 @@ from platypus.errors import DataError, PlatypusError
 from platypus.paths import data_root
 from platypus.tasks.schema import TaskItem
 
-_NUM_TO_LETTER = {"1": "A", "2": "B", "3": "C", "4": "D", "5": "E"}
+NUM_TO_LETTER = {"1": "A", "2": "B", "3": "C", "4": "D", "5": "E"}
 
 
 def load_arc(root: Path, split: str = "test") -> list[TaskItem]:
@@ -27,9 +27,9 @@ def load_arc(root: Path, split: str = "test") -> list[TaskItem]:
     for lineno, row in iter_jsonl(path):
         try:
             q = row["question"]
-            labels = [_NUM_TO_LETTER.get(c["label"], c["label"]) for c in q["choices"]]
+            labels = [NUM_TO_LETTER.get(c["label"], c["label"]) for c in q["choices"]]
             texts = tuple(c["text"] for c in q["choices"])
-            key = _NUM_TO_LETTER.get(row["answerKey"], row["answerKey"])
+            key = NUM_TO_LETTER.get(row["answerKey"], row["answerKey"])
             gold = labels.index(key)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(path, f"not an ARC row ({exc!r})", row=lineno) from None

@@ -21,10 +21,3 @@ class TaskItem:
     @property
     def gold_text(self) -> str:
         return self.choices[self.gold]
-
-    @property
-    def text(self) -> str:
-        """Question and lettered options: what a training item would copy (as Platypus' test
-        strings were built)."""
-        options = "\n".join(f"{chr(65 + i)}: {c}" for i, c in enumerate(self.choices))
-        return f"{self.question}\n{options}"

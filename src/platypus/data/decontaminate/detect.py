@@ -18,11 +18,10 @@ from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate.answers import answer_in_output, normalise
 from platypus.data.decontaminate.ngrams import NgramIndex
 from platypus.data.dedup.embed import embed_texts
+from platypus.data.dedup.pairs import RADIUS_SLACK, pair_dots
 from platypus.data.dedup.run import embed_text
 from platypus.data.record import Record
 from platypus.tasks.schema import TaskItem
-
-_SLACK = 1e-5
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,12 @@ def cross_pairs(train_x: np.ndarray, bench_x: np.ndarray, threshold: float) -> d
 
     index = faiss.IndexFlatIP(train_x.shape[1])
     index.add(np.ascontiguousarray(train_x, dtype=np.float32))
-    lims, _, ids = index.range_search(np.ascontiguousarray(bench_x, np.float32), threshold - _SLACK)
+    lims, _, ids = index.range_search(
+        np.ascontiguousarray(bench_x, np.float32), threshold - RADIUS_SLACK
+    )
     bench = np.repeat(np.arange(len(bench_x)), np.diff(lims.astype(np.int64)))
     ids = ids.astype(np.int64)
-    sims = np.einsum("ij,ij->i", train_x[ids], bench_x[bench])  # blocking-independent scores
+    sims = pair_dots(train_x, ids, bench_x, bench)
     keep = sims >= threshold
     return {
         (int(t), int(b)): float(s)

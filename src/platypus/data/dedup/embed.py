@@ -127,14 +127,14 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), texts[i]))
         bf16 = self.precision == "bf16"
         autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
-        show = self.show_progress if self.show_progress is not None else None
+        show = self.show_progress if self.show_progress is not None else len(texts) > 2000
         with torch.inference_mode(), autocast:
             vectors = self.model.encode(
                 [texts[i] for i in order],
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
-                show_progress_bar=bool(show) if show is not None else len(texts) > 2000,
+                show_progress_bar=show,
             ).astype(np.float32)
         out = np.empty_like(vectors)
         out[order] = vectors

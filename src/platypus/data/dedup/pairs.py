@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 # faiss' range search keeps scores strictly above the radius; search a hair lower and apply the
 # threshold ourselves so that a pair exactly at the threshold counts, as documented.
-_RADIUS_SLACK = 1e-5
+RADIUS_SLACK = 1e-5
 
 
 @dataclass
@@ -64,20 +64,20 @@ def build_index(x: np.ndarray, search: str = "exact", nlist: int | None = None,
     return index
 
 
-def _dots(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """x[a] . x[b] row by row: the same float32 arithmetic whatever the blocking, so scores (and
+def pair_dots(x: np.ndarray, a: np.ndarray, y: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x[a] . y[b] row by row: the same float32 arithmetic whatever the blocking, so scores (and
     threshold decisions) do not depend on how faiss tiled its matrix products."""
-    return np.einsum("ij,ij->i", x[a], x[b]).astype(np.float32)
+    return np.einsum("ij,ij->i", x[a], y[b]).astype(np.float32)
 
 
 def query_block(index, x: np.ndarray, threshold: float, start: int, stop: int) -> Neighbours:
     """Neighbours of rows start..stop against the whole index."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     q = x[start:stop]
-    lims, _, ids = index.range_search(q, threshold - _RADIUS_SLACK)
+    lims, _, ids = index.range_search(q, threshold - RADIUS_SLACK)
     rows = np.repeat(np.arange(start, stop), np.diff(lims.astype(np.int64)))  # lims is uint64
     ids = ids.astype(np.int64)
-    sims = _dots(x, rows, ids)
+    sims = pair_dots(x, rows, x, ids)
     keep = (ids != rows) & (sims >= threshold)
     rows, ids, sims = rows[keep], ids[keep], sims[keep]
     order = np.lexsort((ids, rows))  # faiss' own order is not part of the result
@@ -88,7 +88,7 @@ def query_block(index, x: np.ndarray, threshold: float, start: int, stop: int) -
     cand = cand.reshape(-1).astype(np.int64)
     valid = (cand >= 0) & (cand != qrows)
     cand_sim = np.full(len(cand), -np.inf, dtype=np.float32)
-    cand_sim[valid] = _dots(x, qrows[valid], cand[valid])
+    cand_sim[valid] = pair_dots(x, qrows[valid], x, cand[valid])
     cand_sim, cand = cand_sim.reshape(stop - start, -1), cand.reshape(stop - start, -1)
     best = np.lexsort((cand, -cand_sim), axis=1)[:, 0]  # most similar, then smaller id
     pick = np.arange(stop - start)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from platypus.data.dedup.pairs import Neighbours
+from platypus.data.dedup.pairs import Neighbours, pair_dots
 
 
 def rescore(
@@ -30,7 +30,7 @@ def rescore(
     if len(need):
         vectors = fp32(need)
         where = np.searchsorted(need, rows[border]), np.searchsorted(need, nb.idx[border])
-        sims[border] = np.einsum("ij,ij->i", vectors[where[0]], vectors[where[1]])
+        sims[border] = pair_dots(vectors, where[0], vectors, where[1])
     keep = sims >= threshold
     counts = np.bincount(rows[keep], minlength=len(nb.lims) - 1)
     lims = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
