@@ -73,3 +73,39 @@ def test_eval_errors_are_one_line(tmp_path, capsys):
     ]:
         code, _, err = run(capsys, *argv)
         assert code == 2 and expected in err and err.count("\n") == 1, err
+
+
+def test_empty_task_and_stratified_sample(tmp_path, capsys, shared_data):
+    from platypus.eval.run import subsample
+    from platypus.tasks import load_task
+
+    (tmp_path / "truthfulqa").mkdir()
+    (tmp_path / "truthfulqa" / "mc_task.json").write_text("[]")
+    code, _, err = run(capsys, "eval", "--tasks", "truthfulqa_mc", "--data-root", str(tmp_path))
+    assert code == 2 and "truthfulqa_mc: no items to score" in err and err.count("\n") == 1
+
+    items = load_task("mmlu", shared_data)
+    sample = subsample(items, 114, "stratified")
+    assert len(sample) == 114 and sample == subsample(items, 114, "stratified")
+    assert {i.subject for i in sample} == {i.subject for i in items}  # all 57 subjects, 2 each
+    assert [items.index(i) for i in sample] == sorted(items.index(i) for i in sample)
+    assert subsample(items, 5, "first") == items[:5]
+    arc = load_task("arc_challenge", shared_data)
+    spread = subsample(arc, 10, "stratified")
+    assert spread[0] is not arc[0] and arc.index(spread[-1]) > len(arc) * 0.9
+
+
+def test_tokenizer_without_pad_token(shared_data):
+    """Padding falls back to EOS; pad positions never touch the scores."""
+    from platypus.eval.loglik import LoglikScorer
+
+    model, tokenizer = load_causal_lm()
+    requests = [("Question: 2 + 2 =\nAnswer:", [" A", " B"]), ("Q: a much longer question, "
+                "with more words in it than the other one?\nAnswer:", [" A", " B"])]  # fmt: skip
+    with_pad = LoglikScorer(model, tokenizer, batch_size=2).score_many(requests)
+    tokenizer.pad_token = None
+    assert tokenizer.pad_token_id is None
+    without = LoglikScorer(model, tokenizer, batch_size=2).score_many(requests)
+    assert [s.logprob for r in without for s in r] == pytest.approx(
+        [s.logprob for r in with_pad for s in r], abs=1e-5
+    )

@@ -36,3 +36,39 @@ def test_single_token_choices_and_tokenisation_rules(scorer):
     assert scorer.encode("", "hello")[0] == [scorer.tokenizer.eos_token_id]
     with pytest.raises(ValueError):
         scorer.score("Answer:", [""])
+
+
+def test_shared_prefix_and_batches_match_separate_passes(scorer, shared_data):
+    """MMLU-style: a subject's 5-shot prefix runs once, questions run batched; every choice's
+    log-likelihood equals the full pass, and batch size does not change the result."""
+    from platypus.eval.prompts import mmlu_choices, mmlu_context
+    from platypus.tasks.loaders import load_mmlu
+
+    subject = ["high_school_physics"]
+    dev = load_mmlu(shared_data, split="dev", subjects=subject)
+    items = load_mmlu(shared_data, subjects=subject)[:7]
+    contexts = [mmlu_context(item, dev) for item in items]
+    prefix = scorer.prefix(contexts)
+    assert prefix is not None and len(prefix.ids) > 300  # the description and five examples
+    requests = [(c, mmlu_choices()) for c in contexts]
+    by_batch = {}
+    for size in (1, 3, 8):
+        scorer.batch_size = size
+        scored = scorer.score_many(requests, prefix)
+        by_batch[size] = [[s.logprob for s in r] for r in scored]
+    scorer.batch_size = 8
+    for c, got in zip(contexts, by_batch[3], strict=True):
+        ref = [s.logprob for s in naive_scores(scorer.model, scorer, c, mmlu_choices())]
+        assert got == pytest.approx(ref, abs=1e-3)
+    flat = {size: [x for row in rows for x in row] for size, rows in by_batch.items()}
+    for size in (1, 8):
+        assert flat[size] == pytest.approx(flat[3], abs=1e-4)
+    # Multi-token continuations take the per-item path on top of the same prefix.
+    tail = scorer.score(contexts[0], [" A. maybe", " B"], prefix)
+    ref = naive_scores(scorer.model, scorer, contexts[0], [" A. maybe", " B"])
+    assert [s.logprob for s in tail] == pytest.approx([s.logprob for s in ref], abs=1e-3)
+    # A context that does not start with the prefix is scored in full, not wrongly.
+    other = "Question: unrelated\nAnswer:"
+    assert [s.logprob for s in scorer.score_many([(other, [" A"])], prefix)[0]] == pytest.approx(
+        [s.logprob for s in naive_scores(scorer.model, scorer, other, [" A"])], abs=1e-3
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from platypus.config import (
     EvalConfig,
     Recipe,
     SourceConfig,
+    TrainConfig,
     load_recipe,
     validated,
 )
@@ -24,7 +26,6 @@ from platypus.errors import PlatypusError
 # Stages whose issues are not done yet: the CLI names them so the pipeline's shape is visible,
 # and says plainly that they cannot run.
 PENDING = {
-    ("train",): "LoRA fine-tuning",
     ("merge",): "merging",
 }
 
@@ -124,7 +125,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from platypus.eval.runner import run_eval
 
     recipe = _recipe(args)
-    names = ("model", "adapter", "limit", "output_dir", "data_root", "contamination")
+    names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
+    names += ("contamination",)
     updates = {k: v for k in names if (v := getattr(args, k)) is not None}
     if args.tasks:
         updates["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -139,6 +141,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(table(results))
     print(f"results: {Path(config.output_dir) / 'results.json'}")
     return 0
+
+
+def _train_input(recipe: Recipe) -> str:
+    return recipe.train.input or str(Path(recipe.data.decontaminate.output_dir) / "clean.jsonl")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from platypus.train.loop import train
+
+    recipe = _recipe(args)
+    names = ("model", "output_dir", "max_steps", "limit", "micro_batch_size", "batching", "seed")
+    updates = {k: v for k in names if (v := getattr(args, k)) is not None}
+    if args.no_bf16:
+        updates["bf16"] = False
+    if args.no_resume:
+        updates["resume"] = False
+    config = validated(TrainConfig, recipe.train.model_dump() | updates, "command line")
+    result = train(config, args.input or _train_input(recipe))
+    _print_train(result)
+    return 0
+
+
+def _print_train(result) -> None:
+    s = result.summary
+    if os.environ.get("RANK", "0") != "0":  # one line per run, not per process
+        return
+    val = ""
+    if s["val_loss_start"] is not None:
+        val = f", held-out loss {s['val_loss_start']:.4f} -> {s['val_loss_end']:.4f}"
+    print(f"trained {s['steps']} steps on {s['examples']:,} examples ({s['processes']} process"
+          f"{'es' if s['processes'] > 1 else ''}){val}; {s['tokens_per_s']:,.0f} tokens/s, "
+          f"peak RSS {s['peak_memory_mb']['rss']:,.0f} MB -> {result.adapter_dir}")  # fmt: skip
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -207,12 +241,33 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(func=_pending(what))
 
+    t = stages.add_parser("train", help="LoRA fine-tuning (the Platypus recipe by default)")
+    t.add_argument("--recipe", help="YAML recipe; its train section is used")
+    t.add_argument("--input", help="records to train on (default: the decontaminate output)")
+    t.add_argument("--model", help="base model folder or hub id (default: packaged SmolLM2)")
+    t.add_argument("--output-dir", help="where to write the adapter, metrics and checkpoints")
+    t.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
+    t.add_argument("--limit", type=int, help="train on the first N rows")
+    t.add_argument("--micro-batch-size", type=int, help="examples per forward pass")
+    t.add_argument("--batching", choices=["length_grouped", "packed", "random"])
+    t.add_argument("--seed", type=int)
+    t.add_argument("--no-bf16", action="store_true", help="fp32 compute (default: bf16 autocast)")
+    t.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
+    t.set_defaults(func=cmd_train)
+
     e = stages.add_parser("eval", help="leaderboard tasks by log-likelihood")
     e.add_argument("--recipe", help="YAML recipe; its eval section is used")
     e.add_argument("--model", help="model folder or hub id (default: packaged SmolLM2)")
     e.add_argument("--adapter", help="PEFT adapter folder applied on top of the model")
     e.add_argument("--tasks", help="comma-separated: arc_challenge,hellaswag,mmlu,truthfulqa_mc")
-    e.add_argument("--limit", type=int, help="first N items of each task")
+    e.add_argument("--limit", type=int, help="N items of each task (see --sample)")
+    e.add_argument(
+        "--sample",
+        choices=["first", "stratified"],
+        help="which N items: first (default) or "
+        "stratified (every MMLU subject in proportion, spread through each file)",
+    )
+    e.add_argument("--batch-size", type=int, help="questions per forward pass (default 8)")
     e.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
     e.add_argument("--output-dir", help="where to write results.json and results.md")
     e.add_argument("--contamination", help="leaks.jsonl: split scores into clean/contaminated")

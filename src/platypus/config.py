@@ -147,12 +147,57 @@ class EvalConfig(BaseModel):
     adapter: str | None = None  # a PEFT adapter folder applied on top of `model`
     tasks: list[TaskName] = ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
     data_root: str = DEFAULT_DATA_ROOT
-    limit: int | None = Field(None, ge=1)  # first N items of each task, in file order
+    limit: int | None = Field(None, ge=1)  # N items of each task, chosen by `sample`
+    sample: Literal["first", "stratified"] = "first"  # stratified: every MMLU subject, spread out
+    batch_size: int = Field(8, ge=1)  # questions per forward pass where choices are one token
     mmlu_subjects: list[str] | None = None
     bf16: bool = False  # autocast; fp32 is what the parity tests check
     output_dir: str = "runs/eval"
     contamination: str | None = None  # a leaks.jsonl: scores split into clean/contaminated items
     cache: bool = True
+
+
+class LoraSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    r: int = Field(16, ge=1)
+    alpha: float = Field(16, gt=0)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = ["gate_proj", "up_proj", "down_proj"]
+
+
+class TrainConfig(BaseModel):
+    """LoRA fine-tuning; the defaults are the Platypus recipe. `input` defaults to the
+    decontaminate stage's clean rows."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = None  # None: the packaged SmolLM2; any causal LM folder or hub id
+    input: str | None = None
+    output_dir: str = "runs/train"
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    learning_rate: float = Field(4e-4, gt=0)
+    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    # Warmup is capped at this fraction of the run, so short runs still decay (100 of 20 steps
+    # would never reach the peak rate).
+    warmup_steps: int = Field(100, ge=0)
+    warmup_max_fraction: float = Field(0.2, ge=0.0, le=1.0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1)  # stop after this many optimizer steps
+    global_batch_size: int = Field(16, ge=1)  # = micro x accumulation x processes
+    micro_batch_size: int = Field(4, ge=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float | None = Field(1.0, gt=0)
+    max_length: int = Field(2048, ge=8)
+    overlong: Literal["truncate", "skip"] = "truncate"
+    batching: Literal["length_grouped", "packed", "random"] = "length_grouped"
+    limit: int | None = Field(None, ge=1)  # train on the first N rows (quick runs)
+    val_size: int = Field(200, ge=0)  # held-out rows (seeded) for validation loss; 0: none
+    eval_every: int | None = Field(None, ge=1)  # validation every N steps (and at start/end)
+    save_every: int | None = Field(None, ge=1)  # checkpoint every N steps
+    resume: bool = True  # continue from the newest checkpoint in output_dir
+    bf16: bool = True  # autocast; LoRA weights and optimizer stay fp32
+    gradient_checkpointing: bool = False
+    compile: bool = False  # torch.compile the model's forward
+    seed: int = 42
 
 
 class Recipe(BaseModel):
@@ -161,6 +206,7 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = "recipe"
     data: DataStages = Field(default_factory=DataStages)
+    train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
 
 

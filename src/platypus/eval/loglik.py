@@ -1,21 +1,30 @@
-"""Log-likelihood of continuations given a context, scoring each context once.
+"""Log-likelihood of continuations given a context, scoring each shared token once.
 
 For a multiple-choice item every choice shares the context (few-shot prefix + question). The
 context runs through the model once; its KV cache is repeated across the choices, and all
 continuations are scored in one right-padded batch (padding after the real tokens cannot change
-them under causal attention). Tokenisation follows lm-evaluation-harness: trailing spaces of the
-context move to the continuation, the continuation is the tail of tok(context + continuation)
-after len(tok(context)) tokens, no special tokens, and an empty context becomes the EOS token.
+them under causal attention). A group of items may also share a token prefix (MMLU's 5 examples
+for a subject, TruthfulQA's preamble): it runs once and its cache seeds every item of the group.
+Items whose choices are single tokens (MMLU's " A".." D") need only the context's last logits,
+so their context suffixes run length-sorted in batches.
+
+Tokenisation follows lm-evaluation-harness: trailing spaces of the context move to the
+continuation, the continuation is the tail of tok(context + continuation) after len(tok(context))
+tokens, no special tokens, and an empty context becomes the EOS token. Shared prefixes are found
+on these token ids, so the tokens scored are exactly the harness's.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
+
+MIN_PREFIX = 16  # shorter shared prefixes are not worth a cache copy
 
 
 @dataclass(frozen=True)
@@ -24,13 +33,23 @@ class Score:
     greedy: bool  # every continuation token is the model's argmax
 
 
+@dataclass
+class Prefix:
+    """Token ids shared by a group of contexts and their KV cache (batch 1)."""
+
+    ids: list[int]
+    cache: object
+
+
 class LoglikScorer:
-    def __init__(self, model, tokenizer, bf16: bool = False):
+    def __init__(self, model, tokenizer, bf16: bool = False, batch_size: int = 8):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.bf16 = bf16
+        self.batch_size = batch_size
         # transformers renamed the forward argument `past_key_values` to `cache` (5.x).
-        params = inspect.signature(model.forward).parameters
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
+        params = inspect.signature(base.forward).parameters
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
         self.pad_id = tokenizer.pad_token_id
         if self.pad_id is None:
@@ -48,42 +67,121 @@ class LoglikScorer:
         ctx = self._tok(context)
         return ctx, self._tok(context + continuation)[len(ctx) :]
 
-    def score(self, context: str, continuations: Sequence[str]) -> list[Score]:
+    def _encode_item(self, context: str, continuations: Sequence[str]):
         pairs = [self.encode(context, c) for c in continuations]
         # Trailing-space handling can only change the context for all choices alike.
         ctx = pairs[0][0]
         conts = [c for _, c in pairs]
         if any(p[0] != ctx for p in pairs) or any(not c for c in conts):
             raise ValueError("continuations must be non-empty and share the context")
-        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else nullcontext()
-        with torch.inference_mode(), autocast:
-            out = self.model(input_ids=torch.tensor([ctx]), use_cache=True)
-            first = out.logits[0, -1].float().log_softmax(-1)
+        return ctx, conts
+
+    def _autocast(self):
+        return torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else nullcontext()
+
+    def _forward(self, ids: torch.Tensor, cache=None, mask: torch.Tensor | None = None):
+        kwargs = {"use_cache": True}
+        if cache is not None:
+            kwargs[self.cache_arg] = cache
+        if mask is not None:
+            kwargs["attention_mask"] = mask
+        out = self.model(input_ids=ids, **kwargs)
+        new_cache = getattr(out, "cache", None)
+        return out.logits, (out.past_key_values if new_cache is None else new_cache)
+
+    def prefix(self, contexts: Sequence[str]) -> Prefix | None:
+        """Run the token prefix shared by all `contexts` once; None when it is too short."""
+        encoded = [self.encode(c, "x")[0] for c in contexts]
+        if not encoded:
+            return None
+        # Each context's last token must still run per item: it predicts the continuation.
+        limit = min(len(e) for e in encoded) - 1
+        first = encoded[0]
+        n = 0
+        while n < limit and all(e[n] == first[n] for e in encoded):
+            n += 1
+        if n < MIN_PREFIX:
+            return None
+        with torch.inference_mode(), self._autocast():
+            _, cache = self._forward(torch.tensor([first[:n]]))
+        return Prefix(first[:n], cache)
+
+    def _start(self, ctx: list[int], prefix: Prefix | None):
+        """(tokens still to run, cache to run them on) for one context."""
+        if prefix is not None and ctx[: len(prefix.ids)] == prefix.ids:
+            return ctx[len(prefix.ids) :], copy.deepcopy(prefix.cache)
+        return ctx, None
+
+    def score(
+        self, context: str, continuations: Sequence[str], prefix: Prefix | None = None
+    ) -> list[Score]:
+        ctx, conts = self._encode_item(context, continuations)
+        todo, cache = self._start(ctx, prefix)
+        with torch.inference_mode(), self._autocast():
+            logits, cache = self._forward(torch.tensor([todo]), cache)
+            first = logits[0, -1].float().log_softmax(-1)
             rest: dict[int, torch.Tensor] = {}
             long = [i for i, c in enumerate(conts) if len(c) > 1]
             if long:
-                cache = getattr(out, "cache", None)
-                cache = out.past_key_values if cache is None else cache
                 cache.batch_repeat_interleave(len(long))
                 width = max(len(conts[i]) - 1 for i in long)
                 inp = torch.full((len(long), width), self.pad_id, dtype=torch.long)
                 for r, i in enumerate(long):
                     inp[r, : len(conts[i]) - 1] = torch.tensor(conts[i][:-1])
                 mask = torch.ones((len(long), len(ctx) + width), dtype=torch.long)
-                kwargs = {self.cache_arg: cache, "attention_mask": mask, "use_cache": True}
-                logits = self.model(input_ids=inp, **kwargs).logits.float().log_softmax(-1)
+                logits, _ = self._forward(inp, cache, mask)
+                logits = logits.float().log_softmax(-1)
                 for r, i in enumerate(long):
                     rest[i] = logits[r, : len(conts[i]) - 1]
-        scores = []
-        for i, cont in enumerate(conts):
-            lp = float(first[cont[0]])
-            greedy = int(first.argmax()) == cont[0]
-            if i in rest:
-                target = torch.tensor(cont[1:])
-                lp += float(rest[i].gather(1, target[:, None]).sum())
-                greedy = greedy and bool((rest[i].argmax(-1) == target).all())
-            scores.append(Score(lp, greedy))
-        return scores
+        return [_score(first, rest.get(i), cont) for i, cont in enumerate(conts)]
+
+    def score_many(
+        self, requests: Sequence[tuple[str, Sequence[str]]], prefix: Prefix | None = None
+    ) -> list[list[Score]]:
+        """Score many (context, continuations) items; results in request order.
+
+        Items whose continuations are all one token run in length-sorted batches of
+        `batch_size` context suffixes; the rest run one item at a time.
+        """
+        encoded = [self._encode_item(c, conts) for c, conts in requests]
+        results: list[list[Score] | None] = [None] * len(requests)
+        shared = prefix.ids if prefix is not None else []
+        single = [
+            i
+            for i, (ctx, conts) in enumerate(encoded)
+            if all(len(c) == 1 for c in conts) and ctx[: len(shared)] == shared
+        ]
+        for i in sorted(set(range(len(requests))) - set(single)):
+            results[i] = self.score(*requests[i], prefix=prefix)
+        todo = {i: encoded[i][0][len(shared) :] for i in single}
+        single.sort(key=lambda i: (-len(todo[i]), i))
+        for start in range(0, len(single), self.batch_size):
+            batch = single[start : start + self.batch_size]
+            width = len(todo[batch[0]])
+            inp = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+            for r, i in enumerate(batch):
+                inp[r, : len(todo[i])] = torch.tensor(todo[i])
+            cache, mask = None, None
+            if prefix is not None:
+                cache = copy.deepcopy(prefix.cache)
+                cache.batch_repeat_interleave(len(batch))
+                mask = torch.ones((len(batch), len(prefix.ids) + width), dtype=torch.long)
+            with torch.inference_mode(), self._autocast():
+                logits, _ = self._forward(inp, cache, mask)
+            for r, i in enumerate(batch):
+                last = logits[r, len(todo[i]) - 1].float().log_softmax(-1)
+                results[i] = [_score(last, None, c) for c in encoded[i][1]]
+        return results  # type: ignore[return-value]
+
+
+def _score(first: torch.Tensor, rest: torch.Tensor | None, cont: list[int]) -> Score:
+    lp = float(first[cont[0]])
+    greedy = int(first.argmax()) == cont[0]
+    if rest is not None:
+        target = torch.tensor(cont[1:])
+        lp += float(rest.gather(1, target[:, None]).sum())
+        greedy = greedy and bool((rest.argmax(-1) == target).all())
+    return Score(lp, greedy)
 
 
 def naive_scores(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from platypus.errors import PlatypusError
 from platypus.eval.loglik import LoglikScorer
 from platypus.eval.metrics import acc, acc_norm, truthfulqa_mc1, truthfulqa_mc2
 from platypus.eval.prompts import (
@@ -43,16 +44,26 @@ class ItemResult:
 def score_mmlu(
     scorer: LoglikScorer, items: list[TaskItem], data_root: Path, shots: int = 5
 ) -> list[ItemResult]:
+    """Per subject: the 5-shot prefix runs once, the questions run in length-sorted batches."""
     subjects = sorted({i.subject for i in items})
     dev = defaultdict(list)
     for d in load_mmlu(data_root, split="dev", subjects=subjects):
         dev[d.subject].append(d)
-    out = []
-    for item in tqdm(items, desc="mmlu", unit=" items", disable=None):
-        scores = scorer.score(mmlu_context(item, dev[item.subject], shots), mmlu_choices())
-        lls = [s.logprob for s in scores]
-        out.append(ItemResult(item.id, lls, {"acc": acc(lls, item.gold)}))
-    return out
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for n, item in enumerate(items):
+        by_subject[item.subject].append(n)
+    out: list[ItemResult | None] = [None] * len(items)
+    with tqdm(total=len(items), desc="mmlu", unit=" items", disable=None) as bar:
+        for subject in subjects:
+            group = [items[n] for n in by_subject[subject]]
+            contexts = [mmlu_context(item, dev[subject], shots) for item in group]
+            prefix = scorer.prefix(contexts)
+            scored = scorer.score_many([(c, mmlu_choices()) for c in contexts], prefix)
+            for n, item, scores in zip(by_subject[subject], group, scored, strict=True):
+                lls = [s.logprob for s in scores]
+                out[n] = ItemResult(item.id, lls, {"acc": acc(lls, item.gold)})
+            bar.update(len(group))
+    return out  # type: ignore[return-value]
 
 
 def score_arc(
@@ -86,11 +97,15 @@ def score_hellaswag(
 
 
 def score_truthfulqa(scorer: LoglikScorer, items: list[TaskItem]) -> list[ItemResult]:
+    """mc1 and mc2 answers scored in one pass per item, after the shared preamble."""
+    prefix = scorer.prefix([truthfulqa_context(i) for i in items])
     out = []
     for item in tqdm(items, desc="truthfulqa_mc", unit=" items", disable=None):
-        context = truthfulqa_context(item)
-        mc1 = [s.logprob for s in scorer.score(context, truthfulqa_choices(item.choices))]
-        mc2 = [s.logprob for s in scorer.score(context, truthfulqa_choices(item.mc2_choices))]
+        answers = list(dict.fromkeys(item.choices + item.mc2_choices))
+        scores = scorer.score(truthfulqa_context(item), truthfulqa_choices(answers), prefix)
+        ll = {a: s.logprob for a, s in zip(answers, scores, strict=True)}
+        mc1 = [ll[a] for a in item.choices]
+        mc2 = [ll[a] for a in item.mc2_choices]
         metrics = {"mc1": truthfulqa_mc1(mc1), "mc2": truthfulqa_mc2(mc2, item.mc2_labels)}
         out.append(ItemResult(item.id, mc1, metrics, extra_lls=mc2))
     return out
@@ -113,8 +128,34 @@ def aggregate(task: str, items: list[TaskItem], results: list[ItemResult]) -> di
     return summary
 
 
+def subsample(items: list[TaskItem], limit: int | None, how: str = "first") -> list[TaskItem]:
+    """`limit` items: the first ones, or a stratified sample (same share of every MMLU subject,
+    evenly spaced through the file for the other tasks), kept in file order. Deterministic."""
+    if limit is None or limit >= len(items):
+        return items
+    if how == "first":
+        return items[:limit]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for n, item in enumerate(items):
+        groups[item.subject or ""].append(n)
+    # Largest-remainder allocation, so the sample has exactly `limit` items.
+    quota = {g: limit * len(v) / len(items) for g, v in groups.items()}
+    take = {g: int(q) for g, q in quota.items()}
+    for g in sorted(quota, key=lambda g: (take[g] - quota[g], g))[: limit - sum(take.values())]:
+        take[g] += 1
+    chosen = []
+    for g, members in groups.items():
+        k = take[g]
+        chosen += [members[int((j + 0.5) * len(members) / k)] for j in range(k)]
+    return [items[n] for n in sorted(chosen)]
+
+
 def prepare(
-    task: str, data_root: Path, limit: int | None = None, subjects: list[str] | None = None
+    task: str,
+    data_root: Path,
+    limit: int | None = None,
+    subjects: list[str] | None = None,
+    sample: str = "first",
 ) -> tuple[list[TaskItem], list[TaskItem]]:
     """(items to score, few-shot pool): loads and checks the data before any model is loaded."""
     kwargs = {"subjects": subjects} if task == "mmlu" and subjects else {}
@@ -122,7 +163,9 @@ def prepare(
     pool: list[TaskItem] = []
     if task == "hellaswag":
         pool, items = hellaswag_split(items)
-    return items[:limit], pool
+    if not items:
+        raise PlatypusError(f"{task}: no items to score in {data_root}")
+    return subsample(items, limit, sample), pool
 
 
 def score_task(

@@ -28,9 +28,12 @@ def run_eval(config: EvalConfig) -> dict:
         raise PlatypusError(f"{config.adapter}: adapter folder not found")
     # Data problems surface before minutes are spent loading a model.
     data_root = Path(config.data_root)
-    prepared = {t: prepare(t, data_root, config.limit, config.mmlu_subjects) for t in config.tasks}
+    prepared = {
+        t: prepare(t, data_root, config.limit, config.mmlu_subjects, config.sample)
+        for t in config.tasks
+    }
     model, tokenizer, fingerprint = load_model(config)
-    scorer = LoglikScorer(model, tokenizer, bf16=config.bf16)
+    scorer = LoglikScorer(model, tokenizer, bf16=config.bf16, batch_size=config.batch_size)
     leaked = contaminated_ids(config.contamination)
     results = {
         "version": __version__,
@@ -46,6 +49,7 @@ def run_eval(config: EvalConfig) -> dict:
                 fingerprint,
                 task,
                 config.limit,
+                config.sample,
                 config.mmlu_subjects,
                 config.bf16,
                 str(Path(config.data_root).resolve()),

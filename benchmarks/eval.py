@@ -1,0 +1,141 @@
+"""Eval benchmark: `platypus eval`'s scorer against lm-evaluation-harness 0.4, same model, same
+items, same machine, one run.
+
+    .venv/bin/python benchmarks/eval.py [--items 20] [--mmlu-subjects 3] [--harness-batch 1,8]
+
+SmolLM2-135M-Instruct (fp32, the packaged model). Items: the first N of ARC-Challenge (25-shot),
+HellaSwag (10-shot, scored items after the few-shot pool), TruthfulQA mc1+mc2, and N from each of
+the first few MMLU subjects (5-shot). The harness gets the very same items through local task
+YAMLs (platypus.eval.harness). Reported per task: seconds, speed-up, the largest per-choice
+log-likelihood difference and how many items' predicted choice differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--mmlu-subjects", type=int, default=3)
+    parser.add_argument("--harness-batch", default="1,8")
+    parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+    from platypus.eval.harness import harness_model, run_harness, write_tasks
+    from platypus.eval.loglik import LoglikScorer
+    from platypus.eval.prompts import hellaswag_split
+    from platypus.eval.run import score_task
+    from platypus.models import load_causal_lm, prepared_path
+    from platypus.tasks import load_task
+    from platypus.tasks.loaders import load_arc, load_mmlu
+
+    root = Path(args.data_root)
+    n = args.items
+    mmlu_all = load_task("mmlu", root)
+    subjects = sorted({i.subject for i in mmlu_all})[: args.mmlu_subjects]
+    pool, hs = hellaswag_split(load_task("hellaswag", root))
+    items = {
+        "arc_challenge": load_task("arc_challenge", root)[:n],
+        "hellaswag": hs[:n],
+        "mmlu": [i for s in subjects for i in [j for j in mmlu_all if j.subject == s][:n]],
+        "truthfulqa_mc": load_task("truthfulqa_mc", root)[:n],
+    }
+    fewshot = {
+        "mmlu": {s: load_mmlu(root, split="dev", subjects=[s]) for s in subjects},
+        "arc_challenge": load_arc(root, split="train"),
+        "hellaswag": pool,
+    }
+    harness_names = {
+        "arc_challenge": ["pl_arc"],
+        "hellaswag": ["pl_hs"],
+        "mmlu": [f"pl_mmlu_{s}" for s in subjects],
+        "truthfulqa_mc": ["pl_tqa_mc1", "pl_tqa_mc2"],
+    }
+    print(f"torch threads: {torch.get_num_threads()}  items: "
+          + ", ".join(f"{t} {len(v)}" for t, v in items.items()), flush=True)  # fmt: skip
+
+    timings: dict[str, dict[str, float]] = {t: {} for t in items}
+    ours: dict[str, dict] = {}
+    model, tokenizer = load_causal_lm()
+    for label, bf16 in (("ours fp32", False), ("ours bf16", True)):
+        scorer = LoglikScorer(model, tokenizer, bf16=bf16)
+        for task, task_items in items.items():
+            t0 = time.perf_counter()
+            scored = score_task(scorer, task, task_items, pool, root)
+            timings[task][label] = time.perf_counter() - t0
+            ours[(label, task)] = scored
+    del model
+
+    harness = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for bs in [int(b) for b in args.harness_batch.split(",")]:
+            label = f"lm-eval bs={bs}"
+            lm = harness_model(str(prepared_path()), bs)
+            for task in items:
+                folder = Path(tmp) / f"{task}-{bs}"
+                names = write_tasks(folder, {task: items[task]}, fewshot)
+                t0 = time.perf_counter()
+                harness[(label, task)] = run_harness(folder, names, lm)
+                timings[task][label] = time.perf_counter() - t0
+
+    labels = list(next(iter(timings.values())))
+    extra = ["speed-up fp32", "speed-up bf16", "max abs dll fp32", "max abs dll bf16", "flips"]
+    print("\n| task | " + " | ".join([f"{lb} (s)" for lb in labels] + extra) + " |")
+    print("|---|" + "---:|" * (len(labels) + 5))
+    ref_label = [lb for lb in labels if lb.startswith("lm-eval")]
+    for task in items:
+        ref = harness[(ref_label[0], task)]
+        diffs, flips = {}, {}
+        for label in ("ours fp32", "ours bf16"):
+            worst, changed = 0.0, 0
+            seen: dict[str, int] = {}
+            for r in ours[(label, task)]:
+                for name, got in _pairs(task, r, harness_names[task]):
+                    doc = seen[name] = seen.get(name, -1) + 1
+                    want = ref[(name, doc)]
+                    worst = max(worst, max(abs(a - b) for a, b in zip(got, want, strict=True)))
+                    changed += _argmax(got) != _argmax(want)
+            diffs[label], flips[label] = worst, changed
+        best_ref = min(timings[task][lb] for lb in ref_label)
+        cells = [f"{timings[task][lb]:.1f}" for lb in labels]
+        print(f"| {task} | " + " | ".join(cells)
+              + f" | {best_ref / timings[task]['ours fp32']:.1f}x"
+              f" | {best_ref / timings[task]['ours bf16']:.1f}x"
+              f" | {diffs['ours fp32']:.1e} | {diffs['ours bf16']:.1e}"
+              f" | {flips['ours fp32']}/{flips['ours bf16']} |")  # fmt: skip
+    total = {lb: sum(timings[t][lb] for t in items) for lb in labels}
+    best = min(total[lb] for lb in ref_label)
+    print("\ntotal: " + ", ".join(f"{lb} {s:.1f} s" for lb, s in total.items())
+          + f"; speed-up vs the faster lm-eval run: fp32 {best / total['ours fp32']:.1f}x, "
+          f"bf16 {best / total['ours bf16']:.1f}x")  # fmt: skip
+    return 0
+
+
+def _pairs(task, result, names):
+    """(harness task name, our lls) for one item; MMLU has a harness task per subject."""
+    if task == "truthfulqa_mc":
+        return [(names[0], result.lls), (names[1], result.extra_lls)]
+    if task == "mmlu":
+        return [(f"pl_mmlu_{result.id.split('/')[1]}", result.lls)]
+    return [(names[0], result.lls)]
+
+
+def _argmax(values):
+    return max(range(len(values)), key=values.__getitem__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
