@@ -1,0 +1,1 @@
+"""Reports: plots and the single-file HTML run report."""

@@ -1,0 +1,1 @@
+"""LoRA fine-tuning: Alpaca-formatted examples, response-only loss, PEFT adapters."""

@@ -1,0 +1,198 @@
+"""LoRA training: examples, plan, loss masking, packing, errors, learning, resume, DDP."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import REPO, build_only, read_jsonl
+from platypus.cli import main
+from platypus.config import TrainConfig
+from platypus.data.record import Record
+from platypus.models import load_causal_lm
+from platypus.train.examples import tokenize
+from platypus.train.loss import ResponseLoss
+from platypus.train.plan import collate, micro_batches, plan_steps
+from platypus.train.template import alpaca_prompt
+
+SMALL = dict(max_length=384, micro_batch_size=4, global_batch_size=8, val_size=24)
+
+
+@pytest.fixture(scope="module")
+def math_rows(tmp_path_factory):
+    """Real MATH rows (through the build), the shorter ones, as a jsonl training set."""
+    out = tmp_path_factory.mktemp("math")
+    result = build_only(out / "build", "math")
+    rows = [r for r in read_jsonl(result.paths["jsonl"]) if len(r["output"]) < 500][:200]
+    path = out / "math.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    return load_causal_lm()
+
+
+def _adapter(folder):
+    return load_file(folder / "adapter" / "adapter_model.safetensors")
+
+
+def test_template_and_response_mask(smollm2):
+    _, tok = smollm2
+    assert "### Input:\nx = 2" in alpaca_prompt("Solve.", "x = 2")
+    assert "### Input" not in alpaca_prompt("Solve.", "  ")
+    recs = [Record("a", "Add 2 and 2.", "", "4", "t"), Record("b", "Say hi " * 200, "", "hi", "t"),
+            Record("c", "Count.", "", "one two three " * 100, "t")]  # fmt: skip
+    examples, counts = tokenize(recs, tok, max_length=64)
+    assert counts == {"kept": 2, "skipped_prompt_too_long": 1, "truncated": 1}
+    first = examples[0]
+    assert first.ids[-1] == tok.eos_token_id
+    assert tok.decode(first.ids[first.prompt_len :]).startswith("4")
+    assert tok.decode(first.ids[: first.prompt_len]).endswith("### Response:\n")
+    assert len(examples[1].ids) == 64
+    skipped, counts = tokenize(recs, tok, max_length=64, overlong="skip")
+    assert [e.id for e in skipped] == ["a"] and counts["skipped_overlong"] == 2
+    batch = collate(examples[:1], 0, packed=False)
+    # Loss sits on the positions that predict the response and EOS, nowhere else.
+    assert int(batch["loss_mask"].sum()) == first.response_tokens
+    assert batch["loss_mask"][0, first.prompt_len - 1] == 1
+    assert batch["loss_mask"][0, first.prompt_len - 2] == 0
+
+
+def test_plan_is_deterministic_and_covers_each_example_once():
+    lengths = [(i * 37) % 101 + 5 for i in range(50)]
+    for batching in ("length_grouped", "random"):
+        steps = plan_steps(lengths, 16, 1.0, seed=3, batching=batching)
+        assert steps == plan_steps(lengths, 16, 1.0, seed=3, batching=batching)
+        assert sorted(i for s in steps for i in s) == list(range(50))
+        assert [len(s) for s in sorted(steps, key=len)] == [2, 16, 16, 16]
+    two = plan_steps(lengths, 16, 2.0, seed=3, batching="random")
+    assert sorted(i for s in two for i in s) == sorted(list(range(50)) * 2)
+    step = plan_steps(lengths, 16, 1.0, seed=3, batching="length_grouped")[0]
+    single = micro_batches(step, lengths, 4, world=1)
+    double = micro_batches(step, lengths, 4, world=2)
+    assert single == double  # the same micro-batches; process r takes every world-th one
+    assert sorted(i for chunk in double[1::2] + double[0::2] for i in chunk) == sorted(step)
+    partial = micro_batches(step[:3], lengths, 4, world=2)
+    assert partial == [sorted(step[:3], key=lambda i: (-lengths[i], i)), []]
+
+
+def test_packing_has_no_cross_example_attention(smollm2, math_rows):
+    from platypus.data.io import read_records
+
+    model, tok = smollm2
+    examples, _ = tokenize(read_records(math_rows)[:3], tok, max_length=256)
+    loss = ResponseLoss(model)
+    with torch.no_grad():
+        alone = [loss(**collate([e], 0, packed=False))[0] for e in examples]
+        padded_sum, padded_n = loss(**collate(examples, 0, packed=False))
+        packed_sum, packed_n = loss(**collate(examples, 0, packed=True))
+    assert packed_n == padded_n == sum(e.response_tokens for e in examples)
+    assert float(packed_sum) == pytest.approx(float(sum(alone)), rel=1e-4)
+    assert float(padded_sum) == pytest.approx(float(sum(alone)), rel=1e-4)
+    # The reference really is per example: summing over one unmasked row would differ.
+    joined = collate(examples, 0, packed=True)
+    del joined["position_ids"]
+    with torch.no_grad():
+        leaky = loss(**joined)[0]
+    assert abs(float(leaky) - float(sum(alone))) > 1.0
+
+
+def test_training_lowers_held_out_loss_and_writes_outputs(tmp_path, math_rows, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--input", str(math_rows), "--output-dir", str(out),
+                 "--max-steps", "12", "--recipe", _recipe(tmp_path, SMALL)])  # fmt: skip
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 12 and summary["warmup_steps"] == 2  # 100 capped at 20% of 12
+    assert summary["val_loss_end"] < 0.98 * summary["val_loss_start"], summary  # 1.41 -> 1.37
+    assert summary["tokens_per_s"] > 0 and summary["peak_memory_mb"]["rss"] > 100
+    assert "held-out loss" in stdout
+    metrics = read_jsonl(out / "metrics.jsonl")
+    assert [m["step"] for m in metrics if "loss" in m] == list(range(1, 13))
+    lrs = [m["lr"] for m in metrics if "lr" in m]
+    assert lrs[1] == pytest.approx(4e-4) and lrs[-1] < lrs[2]  # warmup peak, cosine decay
+    config = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    assert config["r"] == 16 and config["lora_alpha"] == 16 and config["lora_dropout"] == 0.05
+    assert set(config["target_modules"]) == {"gate_proj", "up_proj", "down_proj"}
+    assert (out / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "adapter" / "tokenizer.json").is_file()
+
+
+def test_resume_continues_exactly(tmp_path, math_rows, capsys):
+    settings = SMALL | {"save_every": 2, "val_size": 0, "bf16": False}
+    args = ["train", "--input", str(math_rows), "--output-dir", str(tmp_path / "run"),
+            "--max-steps", "4", "--recipe", _recipe(tmp_path, settings)]  # fmt: skip
+    assert main(args) == 0
+    straight = _adapter(tmp_path / "run")
+    assert (tmp_path / "run" / "checkpoints" / "step-000002" / "state.json").is_file()
+    # Run again: it resumes from step 2 (optimizer, schedule, RNG, data order) and must land
+    # on the same weights as the uninterrupted run.
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["resumed_from_step"] == 2
+    resumed = _adapter(tmp_path / "run")
+    for k in straight:
+        assert torch.equal(straight[k], resumed[k]), k
+    steps = [m["step"] for m in read_jsonl(tmp_path / "run" / "metrics.jsonl") if "loss" in m]
+    assert steps == [1, 2, 3, 4]
+    capsys.readouterr()
+
+
+def test_two_processes_match_one(tmp_path, math_rows, capsys):
+    settings = SMALL | {"val_size": 0, "bf16": False, "lora": {"dropout": 0.0}}
+    recipe = _recipe(tmp_path, settings)
+    common = ["train", "--input", str(math_rows), "--max-steps", "3", "--micro-batch-size", "2",
+              "--recipe", recipe]  # fmt: skip
+    assert main([*common, "--output-dir", str(tmp_path / "one")]) == 0
+    env = os.environ | {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", "29533", "-m", "platypus", *common,
+           "--output-dir", str(tmp_path / "two")]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    two_summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert two_summary["processes"] == 2
+    one, two = _adapter(tmp_path / "one"), _adapter(tmp_path / "two")
+    for k in one:
+        assert torch.allclose(one[k], two[k], atol=1e-5, rtol=1e-4), k
+    losses = [read_jsonl(tmp_path / d / "metrics.jsonl") for d in ("one", "two")]
+    one_loss, two_loss = ([m["loss"] for m in rows if "loss" in m] for rows in losses)
+    assert len(one_loss) == 3 and one_loss == pytest.approx(two_loss, rel=1e-5)
+    capsys.readouterr()
+
+
+def test_train_errors_are_one_line(tmp_path, math_rows, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    bad_target = _recipe(tmp_path, {"val_size": 8, "lora": {"target_modules": ["q_proj", "ffn"]}},
+                         "bad.yaml")  # fmt: skip
+    small = _recipe(tmp_path, {"val_size": 8})
+    for argv, expected in [
+        (["train", "--input", str(empty)], "no rows"),
+        (["train", "--input", str(tmp_path / "none.jsonl")], "not found"),
+        (["train", "--input", str(math_rows), "--recipe", bad_target], "['ffn'] are not linear"),
+        (
+            ["train", "--input", str(math_rows), "--micro-batch-size", "3", "--recipe", small],
+            "not a multiple",
+        ),
+        (["train", "--input", str(math_rows)], "val_size 200 is more than half of the 200 rows"),
+    ]:
+        code = main(argv)
+        errors = [x for x in capsys.readouterr().err.splitlines() if "error" in x]
+        assert code == 2 and len(errors) == 1 and expected in errors[0], errors
+    assert TrainConfig().learning_rate == 4e-4 and TrainConfig().global_batch_size == 16
+
+
+def _recipe(tmp_path, train: dict, name: str = "recipe.yaml") -> str:
+    import yaml
+
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump({"train": train}))
+    return str(path)
