@@ -157,10 +157,10 @@ def train(config: TrainConfig, input_path: str | Path) -> TrainResult:
     )
 
     def run_micro(batch_examples: list[Example]):
-        batch = {
-            k: v.to(accelerator.device) for k, v in collate(batch_examples, pad_id, packed).items()
-        }
-        return loss_module(**batch)
+        batch = collate(batch_examples, pad_id, packed)
+        batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+        with autocast:
+            return loss_module(**batch)
 
     def validation_loss() -> float | None:
         if not val_examples:
