@@ -15,6 +15,7 @@ from platypus.config import (
     DecontaminateConfig,
     DedupConfig,
     EvalConfig,
+    MergeConfig,
     Recipe,
     SourceConfig,
     TrainConfig,
@@ -25,9 +26,7 @@ from platypus.errors import PlatypusError
 
 # Stages whose issues are not done yet: the CLI names them so the pipeline's shape is visible,
 # and says plainly that they cannot run.
-PENDING = {
-    ("merge",): "merging",
-}
+PENDING: dict[tuple[str, ...], str] = {}
 
 
 def _recipe(args: argparse.Namespace) -> Recipe:
@@ -175,6 +174,49 @@ def _print_train(result) -> None:
           f"peak RSS {s['peak_memory_mb']['rss']:,.0f} MB -> {result.adapter_dir}")  # fmt: skip
 
 
+def _merge_config(recipe: Recipe, args: argparse.Namespace | None = None) -> MergeConfig:
+    base = recipe.merge.model_dump()
+    if base["method"] in ("adapter", "transplant") and not base["adapter"]:
+        base["adapter"] = str(Path(recipe.train.output_dir) / "adapter")
+    updates = {}
+    if args is not None:
+        names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype", "t")
+        updates = {k: v for k in names if (v := getattr(args, k)) is not None}
+        if args.models:
+            paths = [m.strip() for m in args.models.split(",") if m.strip()]
+            weights = (
+                [float(w) for w in args.weights.split(",")] if args.weights else [1.0] * len(paths)
+            )
+            if len(weights) != len(paths):
+                raise PlatypusError(f"--weights: {len(weights)} values for {len(paths)} models")
+            updates["models"] = [
+                {"model": m, "weight": w} for m, w in zip(paths, weights, strict=True)
+            ]
+        if args.force:
+            updates["force"] = True
+    return validated(MergeConfig, base | updates, "command line")
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from platypus.merge.run import merge
+
+    result = merge(_merge_config(_recipe(args), args))
+    _print_merge(result)
+    return 0
+
+
+def _print_merge(result) -> None:
+    card = result.card
+    extra = ""
+    if "compatibility" in card:
+        c = card["compatibility"]
+        extra = f"; ||delta||/||W|| max {c['delta_ratio_max']:.4f} over {c['modules']} weights"
+    print(
+        f"merged ({card['method']}) in {card['seconds']} s, peak RSS {card['peak_rss_mb']:,.0f} MB"
+        f"{extra} -> {result.output_dir}"
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
     from platypus.data.build import build
@@ -254,6 +296,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-bf16", action="store_true", help="fp32 compute (default: bf16 autocast)")
     t.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
     t.set_defaults(func=cmd_train)
+
+    m = stages.add_parser("merge", help="adapter into base, adapter transplant, model merges")
+    m.add_argument("--recipe", help="YAML recipe; its merge section is used")
+    m.add_argument(
+        "--method",
+        choices=[
+            "adapter",
+            "transplant",
+            "linear",
+            "slerp",
+            "task_arithmetic",
+            "ties",
+            "dare_linear",
+            "dare_ties",
+        ],
+    )
+    m.add_argument("--adapter", help="PEFT adapter folder (adapter, transplant)")
+    m.add_argument("--base-model", help="base model folder (default: the adapter's base)")
+    m.add_argument("--target-model", help="transplant: the fine-tune receiving the adapter")
+    m.add_argument("--models", help="comma-separated model folders to merge")
+    m.add_argument("--weights", help="comma-separated weights, one per model")
+    m.add_argument("--t", type=float, help="slerp: 0 = base, 1 = the other model")
+    m.add_argument("--dtype", choices=["float32", "bfloat16", "float16"])
+    m.add_argument("--output-dir", help="where to write the merged model")
+    m.add_argument("--force", action="store_true", help="transplant despite failed checks")
+    m.set_defaults(func=cmd_merge)
 
     e = stages.add_parser("eval", help="leaderboard tasks by log-likelihood")
     e.add_argument("--recipe", help="YAML recipe; its eval section is used")

@@ -200,6 +200,39 @@ class TrainConfig(BaseModel):
     seed: int = 42
 
 
+class MergeInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str  # a model folder
+    weight: float = 1.0
+    density: float = Field(1.0, ge=0.0, le=1.0)  # ties/dare: fraction of each delta kept
+
+
+class MergeConfig(BaseModel):
+    """adapter: LoRA into its base. transplant: LoRA onto another fine-tune of the same base.
+    linear/slerp/task_arithmetic/ties/dare_linear/dare_ties: merge `models` (with `base_model`
+    where the method needs one), with mergekit's definitions."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["adapter", "transplant", "linear", "slerp", "task_arithmetic", "ties",
+                    "dare_linear", "dare_ties"] = "adapter"  # fmt: skip
+    base_model: str | None = None  # None: the adapter's own base, else the packaged SmolLM2
+    adapter: str | None = None  # None in a recipe: the train stage's adapter
+    target_model: str | None = None  # transplant: the fine-tune that receives the adapter
+    models: list[MergeInput] = []
+    t: float = Field(0.5, ge=0.0, le=1.0)  # slerp: 0 = base, 1 = the other model
+    scale: float = 1.0  # mergekit's lambda
+    normalize: bool | None = None  # None: the method's default (mergekit's)
+    rescale: bool | None = None
+    seed: int = 0  # dare
+    dtype: Literal["float32", "bfloat16", "float16"] | None = None  # None: keep the inputs'
+    max_delta_ratio: float = Field(0.5, gt=0)  # transplant refuses larger ||delta||/||W||
+    force: bool = False
+    max_shard_bytes: int = Field(2 * 1024**3, ge=1)
+    overlap: list[str] = []  # the partners' fine-tuning sets: a data-overlap report
+    overlap_threshold: float = Field(0.8, gt=0.0, le=1.0)
+    output_dir: str = "runs/merge"
+
+
 class Recipe(BaseModel):
     """A whole run. Stages not yet configured here are added as they are implemented."""
 
@@ -207,6 +240,7 @@ class Recipe(BaseModel):
     name: str = "recipe"
     data: DataStages = Field(default_factory=DataStages)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    merge: MergeConfig = Field(default_factory=MergeConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
 
 

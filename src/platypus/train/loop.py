@@ -152,9 +152,7 @@ def train(config: TrainConfig, input_path: str | Path) -> TrainResult:
     loss_module, optimizer = accelerator.prepare(loss_module, optimizer)
     packed = config.batching == "packed"
     device_type = accelerator.device.type
-    autocast = (
-        torch.autocast(device_type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
-    )
+    autocast = torch.autocast(device_type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
 
     def run_micro(batch_examples: list[Example]):
         batch = collate(batch_examples, pad_id, packed)

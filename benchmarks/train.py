@@ -1,0 +1,175 @@
+"""Training benchmark: `platypus train` against a plain HF Trainer + PEFT run, same model, same
+data, same hyper-parameters, same machine, one run.
+
+    .venv/bin/python benchmarks/train.py [--rows 320] [--max-length 512]
+
+Data: the first --rows MATH rows of the real build (../shared/data), Alpaca template, loss on
+the response only, 32 held out. Model: SmolLM2-135M-Instruct, LoRA r16/a16 on gate/up/down,
+lr 4e-4 cosine, global batch 16 (micro 4 x accumulation 4), bf16 autocast, one epoch. Each run
+is its own process so peak RSS is its own. Both adapters' held-out loss is measured by the same
+code afterwards. Tokens/s counts real (non-padding) tokens over training time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HELD_OUT = 32
+
+
+def _rows(tmp: Path, rows: int) -> Path:
+    from platypus.config import BuildConfig, SourceConfig
+    from platypus.data.build import build
+    from platypus.data.sources import SOURCES
+
+    sources = {n: SourceConfig(enabled=n == "math") for n in SOURCES}
+    result = build(BuildConfig(output_dir=str(tmp / "build"), sources=sources,
+                               data_root=str(REPO.parent / "shared" / "data")))  # fmt: skip
+    lines = result.paths["jsonl"].read_text().splitlines()[:rows]
+    path = tmp / "math.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def ours(data: Path, out: Path, max_length: int, batching: str) -> dict:
+    from platypus.config import TrainConfig
+    from platypus.train.loop import train
+
+    config = TrainConfig(output_dir=str(out), max_length=max_length, val_size=HELD_OUT,
+                         batching=batching, resume=False)  # fmt: skip
+    s = train(config, data).summary
+    return {"tokens_per_s": s["tokens_per_s"], "train_seconds": s["train_seconds"],
+            "peak_rss_mb": s["peak_memory_mb"]["rss"], "final_loss": s["train_loss_last"],
+            "adapter": str(out / "adapter"), "steps": s["steps"]}  # fmt: skip
+
+
+def hf_trainer(data: Path, out: Path, max_length: int) -> dict:
+    import resource
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import Trainer, TrainingArguments
+
+    from platypus.data.io import read_records
+    from platypus.models import load_causal_lm
+    from platypus.train.examples import tokenize
+    from platypus.train.loop import split_validation
+
+    torch.manual_seed(42)
+    model, tok = load_causal_lm()
+    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=16, lora_dropout=0.05,
+                           target_modules=["gate_proj", "up_proj", "down_proj"],
+                           task_type="CAUSAL_LM"))  # fmt: skip
+    train_rows, _ = split_validation(read_records(data), HELD_OUT, 42)
+    examples, _ = tokenize(train_rows, tok, max_length)
+    dataset = [{"input_ids": e.ids, "labels": [-100] * e.prompt_len + e.ids[e.prompt_len :]}
+               for e in examples]  # fmt: skip
+
+    def collate(batch):
+        width = max(len(b["input_ids"]) for b in batch)
+        pad = lambda x, v: x + [v] * (width - len(x))  # noqa: E731
+        return {
+            "input_ids": torch.tensor([pad(b["input_ids"], tok.pad_token_id) for b in batch]),
+            "labels": torch.tensor([pad(b["labels"], -100) for b in batch]),
+            "attention_mask": torch.tensor([pad([1] * len(b["input_ids"]), 0) for b in batch]),
+        }
+
+    steps = -(-len(dataset) // 16)
+    args = TrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=4, gradient_accumulation_steps=4,
+        learning_rate=4e-4, lr_scheduler_type="cosine", warmup_steps=min(100, int(0.2 * steps)),
+        num_train_epochs=1, bf16=True, use_cpu=True, logging_steps=1, save_strategy="no",
+        report_to=[], seed=42, remove_unused_columns=False, disable_tqdm=True,
+    )  # fmt: skip
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
+    t0 = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - t0
+    model.save_pretrained(out / "adapter")
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {"tokens_per_s": sum(len(e.ids) for e in examples) / seconds,
+            "train_seconds": seconds, "steps": trainer.state.global_step,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "final_loss": losses[-1] if losses else None,
+            "adapter": str(out / "adapter")}  # fmt: skip
+
+
+def held_out_loss(data: Path, adapter: str, max_length: int) -> float:
+    import torch
+    from peft import PeftModel
+
+    from platypus.data.io import read_records
+    from platypus.models import load_causal_lm
+    from platypus.train.examples import tokenize
+    from platypus.train.loop import split_validation
+    from platypus.train.loss import ResponseLoss
+    from platypus.train.plan import collate
+
+    model, tok = load_causal_lm()
+    model = PeftModel.from_pretrained(model, adapter).eval()
+    _, val = split_validation(read_records(data), HELD_OUT, 42)
+    examples, _ = tokenize(val, tok, max_length)
+    loss = ResponseLoss(model)
+    total = n = 0.0
+    with torch.no_grad():
+        for e in examples:
+            s, k = loss(**collate([e], tok.pad_token_id, packed=False))
+            total, n = total + float(s), n + k
+    return total / n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=320)
+    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one measurement
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.run:
+        data, out = Path(args.data), Path(args.out)
+        if args.run == "hf":
+            result = hf_trainer(data, out, args.max_length)
+        else:
+            result = ours(data, out, args.max_length, args.run.split(":")[1])
+        (out / "result.json").write_text(json.dumps(result))
+        return 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = _rows(tmp, args.rows)
+        runs = {"HF Trainer + PEFT": "hf", "platypus (length-grouped)": "ours:length_grouped",
+                "platypus (packed)": "ours:packed"}  # fmt: skip
+        results = {}
+        for label, run in runs.items():
+            out = tmp / run.replace(":", "-")
+            out.mkdir()
+            cmd = [sys.executable, __file__, "--run", run, "--data", str(data), "--out", str(out),
+                   "--max-length", str(args.max_length)]  # fmt: skip
+            subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+            results[label] = json.loads((out / "result.json").read_text())
+            results[label]["held_out"] = held_out_loss(data, results[label]["adapter"],
+                                                       args.max_length)  # fmt: skip
+        base = results["HF Trainer + PEFT"]
+        print(f"rows {args.rows} ({HELD_OUT} held out), max_length {args.max_length}\n")
+        print("| run | steps | train s | tokens/s | speed-up | peak RSS MB | final train loss "
+              "| held-out loss |")  # fmt: skip
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for label, r in results.items():
+            print(f"| {label} | {r['steps']} | {r['train_seconds']:.1f} | {r['tokens_per_s']:.0f} "
+                  f"| {r['tokens_per_s'] / base['tokens_per_s']:.2f}x | {r['peak_rss_mb']:.0f} "
+                  f"| {r['final_loss']:.4f} | {r['held_out']:.4f} |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
