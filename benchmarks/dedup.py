@@ -16,38 +16,27 @@ import argparse
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _memory import peak_mb, reset_peak
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLD = 0.8
 SUBSET = 2_000  # queries for the naive baseline above --baseline-max rows
 
 
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _baseline_mb() -> float:
-    """Peak RSS since the last call: the first call resets the high-water mark (Linux), so setup
-    before a measurement (loading vectors, imports) does not hide the measurement's own peak."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-    return _status_mb("VmRSS")
+    """Peak RSS since the last call: resets the high-water mark, so setup before a measurement
+    (loading vectors, imports) does not hide the measurement's own peak."""
+    return reset_peak()
 
 
 def _peak_mb() -> float:
-    return _status_mb("VmHWM")
+    return peak_mb()
 
 
 def _job(kind: str, arg: str, n: int, out: str) -> dict:

@@ -47,13 +47,11 @@ def ours(data: Path, out: Path, max_length: int, batching: str) -> dict:
                          batching=batching, resume=False)  # fmt: skip
     s = train(config, data).summary
     return {"tokens_per_s": s["tokens_per_s"], "train_seconds": s["train_seconds"],
-            "peak_rss_mb": s["peak_memory_mb"]["rss"], "final_loss": s["train_loss_last"],
+            "final_loss": s["train_loss_last"],
             "adapter": str(out / "adapter"), "steps": s["steps"]}  # fmt: skip
 
 
 def hf_trainer(data: Path, out: Path, max_length: int) -> dict:
-    import resource
-
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import Trainer, TrainingArguments
@@ -97,7 +95,6 @@ def hf_trainer(data: Path, out: Path, max_length: int) -> dict:
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {"tokens_per_s": sum(len(e.ids) for e in examples) / seconds,
             "train_seconds": seconds, "steps": trainer.state.global_step,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "final_loss": losses[-1] if losses else None,
             "adapter": str(out / "adapter")}  # fmt: skip
 
@@ -136,11 +133,15 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.run:
+        from _memory import peak_mb, reset_peak
+
+        reset_peak()
         data, out = Path(args.data), Path(args.out)
         if args.run == "hf":
             result = hf_trainer(data, out, args.max_length)
         else:
             result = ours(data, out, args.max_length, args.run.split(":")[1])
+        result["peak_rss_mb"] = peak_mb()
         (out / "result.json").write_text(json.dumps(result))
         return 0
 

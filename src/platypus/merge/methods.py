@@ -72,6 +72,8 @@ def magnitude_mask(delta: torch.Tensor, density: float) -> torch.Tensor:
     """Keep the `density` fraction of entries largest in magnitude (at least one)."""
     k = max(1, int(density * delta.numel()))
     mask = torch.zeros(delta.numel(), dtype=delta.dtype)
+    # A full sort, as mergekit does: which of several equal magnitudes at the cut survive is
+    # the sort's order, so a selection algorithm would disagree with it on ties.
     mask[torch.argsort(delta.abs().reshape(-1).float(), descending=True)[:k]] = 1
     return mask.reshape(delta.shape)
 

@@ -1,10 +1,10 @@
 """Read checkpoints one tensor at a time and write safetensors as a stream.
 
-`safetensors` can read a single tensor from a file but writes only whole dicts; since every
-output tensor's name, dtype and shape are known before any is computed, the header is written
-first and the tensors follow one by one, so a merge holds about one tensor per input in memory.
-The files are standard safetensors (the writer is checked by loading its output with
-`safetensors` and transformers).
+`safetensors` writes only whole dicts and reads through a memory map (whose touched pages count
+as the process's memory). Here every output tensor's name, dtype and shape are known before any
+is computed, so the header is written first and the tensors follow one by one, and inputs are
+read tensor by tensor with plain file reads: a merge holds about one tensor per input. The files
+are standard safetensors (tests load them with `safetensors` and transformers).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
 from platypus.errors import PlatypusError
 
@@ -60,35 +59,58 @@ class Checkpoint:
             self.files = {name: self.folder / f for name, f in weight_map.items()}
         elif (self.folder / "model.safetensors").is_file():
             single = self.folder / "model.safetensors"
-            with safe_open(single, "pt") as f:
-                self.files = {name: single for name in f.keys()}  # noqa: SIM118
+            self.files = {n: single for n in read_header(single)[0] if n != "__metadata__"}
         else:
             raise PlatypusError(
                 f"{self.folder}: no model.safetensors or {INDEX} (safetensors only)"
             )
         self.info: dict[str, TensorInfo] = {}
+        self.where: dict[str, tuple[Path, int]] = {}  # name -> (file, byte offset of its data)
         for path in sorted(set(self.files.values())):
-            with safe_open(path, "pt") as f:
-                for name in f.keys():  # noqa: SIM118
-                    s = f.get_slice(name)
-                    dtype = TORCH_DTYPES.get(s.get_dtype())
-                    if dtype is None:
-                        raise PlatypusError(f"{path}: tensor {name} has unsupported dtype")
-                    self.info[name] = TensorInfo(name, dtype, tuple(s.get_shape()))
-        self._open: dict[Path, object] = {}
+            header, data_start = read_header(path)
+            for name, meta in header.items():
+                if name == "__metadata__":
+                    continue
+                dtype = TORCH_DTYPES.get(meta["dtype"])
+                if dtype is None:
+                    raise PlatypusError(f"{path}: tensor {name} has unsupported dtype")
+                self.info[name] = TensorInfo(name, dtype, tuple(meta["shape"]))
+                self.where[name] = (path, data_start + meta["data_offsets"][0])
 
     @property
     def names(self) -> list[str]:
         return list(self.info)
 
     def get(self, name: str) -> torch.Tensor:
-        path = self.files[name]
-        if path not in self._open:
-            self._open[path] = safe_open(path, "pt")
-        return self._open[path].get_tensor(name)
+        """One tensor, read with plain file reads (no memory map, so reading a tensor does not
+        leave the file's pages mapped into this process)."""
+        info = self.info[name]
+        path, offset = self.where[name]
+        buf = bytearray(info.nbytes)
+        with path.open("rb") as f:
+            f.seek(offset)
+            if f.readinto(buf) != info.nbytes:
+                raise PlatypusError(f"{path}: truncated data for {name}")
+        if not buf:
+            return torch.empty(info.shape, dtype=info.dtype)
+        return torch.frombuffer(buf, dtype=info.dtype).reshape(info.shape)
 
     def files_on_disk(self) -> list[Path]:
         return sorted(set(self.files.values()))
+
+
+def read_header(path: Path) -> tuple[dict, int]:
+    """(header, offset where tensor data starts) of a safetensors file."""
+    with path.open("rb") as f:
+        raw = f.read(8)
+        if len(raw) != 8:
+            raise PlatypusError(f"{path}: not a safetensors file")
+        (size,) = struct.unpack("<Q", raw)
+        try:
+            header = json.loads(f.read(size))
+        except (ValueError, UnicodeDecodeError):
+            raise PlatypusError(f"{path}: not a safetensors file (bad header)") from None
+    return header, 8 + size
 
 
 class StreamWriter:
