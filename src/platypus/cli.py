@@ -218,21 +218,10 @@ def _print_merge(result) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from platypus.pipeline.run import Pipeline
+
     recipe = load_recipe(args.recipe)
-    from platypus.data.build import build
-    from platypus.data.dedup.run import dedup
-
-    result = build(recipe.data.build)
-    print(f"[{recipe.name}] data build: {len(result.records):,} rows -> {result.paths['jsonl']}")
-    deduped = dedup(recipe.data.dedup, _dedup_input(recipe), recipe.data.dedup.output_dir)
-    print(f"[{recipe.name}] data dedup: ", end="")
-    _print_dedup(deduped)
-    from platypus.data.decontaminate.run import decontaminate
-
-    config = recipe.data.decontaminate
-    cleaned = decontaminate(config, _decontaminate_input(recipe), config.output_dir)
-    print(f"[{recipe.name}] data decontaminate: ", end="")
-    _print_decontaminate(cleaned)
+    Pipeline(recipe, args.run_dir).run()
     return 0
 
 
@@ -289,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", help="base model folder or hub id (default: packaged SmolLM2)")
     t.add_argument("--output-dir", help="where to write the adapter, metrics and checkpoints")
     t.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
-    t.add_argument("--limit", type=int, help="train on the first N rows")
+    t.add_argument("--limit", type=int, help="train on N rows drawn with the seed")
     t.add_argument("--micro-batch-size", type=int, help="examples per forward pass")
     t.add_argument("--batching", choices=["length_grouped", "packed", "random"])
     t.add_argument("--seed", type=int)
@@ -343,8 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-cache", action="store_true", help="recompute cached task results")
     e.set_defaults(func=cmd_eval)
 
-    r = stages.add_parser("run", help="run the stages a recipe configures")
-    r.add_argument("recipe", help="YAML recipe, e.g. recipes/open-platypus.yaml")
+    r = stages.add_parser(
+        "run", help="the whole recipe: data, train, merge, eval, report (finished stages skipped)"
+    )
+    r.add_argument("recipe", help="YAML recipe, e.g. recipes/quickstart.yaml")
+    r.add_argument("--run-dir", help="folder for the stage outputs (default: runs/<name>)")
     r.set_defaults(func=cmd_run)
     return parser
 

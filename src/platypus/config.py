@@ -189,7 +189,7 @@ class TrainConfig(BaseModel):
     max_length: int = Field(2048, ge=8)
     overlong: Literal["truncate", "skip"] = "truncate"
     batching: Literal["length_grouped", "packed", "random"] = "length_grouped"
-    limit: int | None = Field(None, ge=1)  # train on the first N rows (quick runs)
+    limit: int | None = Field(None, ge=1)  # train on N rows drawn with `seed` (quick runs)
     val_size: int = Field(200, ge=0)  # held-out rows (seeded) for validation loss; 0: none
     eval_every: int | None = Field(None, ge=1)  # validation every N steps (and at start/end)
     save_every: int | None = Field(None, ge=1)  # checkpoint every N steps
@@ -234,10 +234,12 @@ class MergeConfig(BaseModel):
 
 
 class Recipe(BaseModel):
-    """A whole run. Stages not yet configured here are added as they are implemented."""
+    """A whole run: data -> train -> merge -> eval of the base, fine-tuned and merged models."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = "recipe"
+    run_dir: str | None = None  # `platypus run` writes its stage folders here; None: runs/<name>
+    eval_models: list[Literal["base", "finetuned", "merged"]] = ["base", "finetuned", "merged"]
     data: DataStages = Field(default_factory=DataStages)
     train: TrainConfig = Field(default_factory=TrainConfig)
     merge: MergeConfig = Field(default_factory=MergeConfig)

@@ -1,18 +1,31 @@
-"""Charts as PNG files (matplotlib, headless)."""
+"""Charts as PNG (matplotlib, headless): written to files or inlined as data URIs."""
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 
-def loss_curve(history: list[dict], path: Path) -> Path:
-    """Training loss per step, validation loss where measured."""
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
+    return plt
+
+
+def data_uri(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    _plt().close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def loss_figure(history: list[dict]):
+    """Training loss per step, held-out loss where measured."""
+    fig, ax = _plt().subplots(figsize=(6.4, 3.6), dpi=110)
     train = [(h["step"], h["loss"]) for h in history if "loss" in h]
     val = [(h["step"], h["val_loss"]) for h in history if h.get("val_loss") is not None]
     if train:
@@ -24,6 +37,61 @@ def loss_curve(history: list[dict], path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
+    return fig
+
+
+def loss_curve(history: list[dict], path: Path) -> Path:
+    fig = loss_figure(history)
     fig.savefig(path)
-    plt.close(fig)
+    _plt().close(fig)
     return path
+
+
+def funnel_figure(steps: list[tuple[str, int]]):
+    fig, ax = _plt().subplots(figsize=(6.4, 0.5 + 0.45 * len(steps)), dpi=110)
+    labels = [s for s, _ in steps][::-1]
+    values = [v for _, v in steps][::-1]
+    bars = ax.barh(labels, values, color="#4c72b0")
+    ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
+    ax.set_xlim(0, max(values) * 1.15 if values else 1)
+    ax.set_xlabel("rows")
+    fig.tight_layout()
+    return fig
+
+
+def histogram_figure(bins: list[list[float]], threshold: float):
+    fig, ax = _plt().subplots(figsize=(6.4, 3.2), dpi=110)
+    lefts = [b[0] for b in bins]
+    widths = [b[1] - b[0] for b in bins]
+    ax.bar(
+        lefts, [b[2] for b in bins], width=widths, align="edge", color="#55a868", edgecolor="white"
+    )
+    ax.axvline(threshold, color="#c44e52", ls="--", label=f"threshold {threshold}")
+    ax.set_xlabel("cosine similarity to the nearest other row")
+    ax.set_ylabel("rows")
+    ax.set_yscale("symlog")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def eval_figure(scores: dict[str, dict[str, float]]):
+    """scores: model label -> task -> headline score (0..1)."""
+    import numpy as np
+
+    plt = _plt()
+    models = list(scores)
+    tasks = sorted({t for s in scores.values() for t in s})
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=110)
+    width = 0.8 / max(1, len(models))
+    x = np.arange(len(tasks))
+    for i, m in enumerate(models):
+        vals = [100 * scores[m].get(t, float("nan")) for t in tasks]
+        bars = ax.bar(x + i * width - 0.4 + width / 2, vals, width, label=m)
+        ax.bar_label(bars, labels=[f"{v:.1f}" for v in vals], fontsize=7, padding=2)
+    ax.set_xticks(x, tasks)
+    ax.set_ylabel("score (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -93,8 +93,10 @@ def train(config: TrainConfig, input_path: str | Path) -> TrainResult:
 
     input_path = Path(input_path)
     records = read_records(input_path)  # DataError (one line) for missing/empty/bad files
-    if config.limit:
-        records = records[: config.limit]
+    if config.limit and config.limit < len(records):
+        # A seeded sample in file order: the first N rows of a build are often one source.
+        keep = set(random.Random(config.seed).sample(range(len(records)), config.limit))
+        records = [r for i, r in enumerate(records) if i in keep]
     train_rows, val_rows = split_validation(records, config.val_size, config.seed)
 
     # Autocast is applied here rather than through Accelerator(mixed_precision=...): accelerate's

@@ -14,7 +14,7 @@ from platypus.config import DedupConfig
 from platypus.data.dedup.embed import embed_texts
 from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.pairs import Neighbours, neighbours
-from platypus.data.dedup.report import render_report
+from platypus.data.dedup.report import nn_histogram, render_report
 from platypus.data.dedup.rescore import rescore
 from platypus.data.dedup.select import select
 from platypus.data.io import read_records
@@ -154,6 +154,7 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
         "rows_rescored_fp32": result.rescored,
         "kept_sha256": result.content_hash,
         "per_source": per_source(result),
+        "nn_histogram": nn_histogram(result.neighbours.nn_sim),
     }
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
     write_bytes(paths["report"], render_report(result, config, summary).encode("utf-8"))

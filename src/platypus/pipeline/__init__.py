@@ -1,0 +1,1 @@
+"""`platypus run`: the stages of a recipe in content-addressed folders, skipping finished ones."""

@@ -1,0 +1,70 @@
+"""Stage identity and completion markers.
+
+A stage's key hashes its name, its configuration (without output locations), the keys of the
+stages it reads from and any outside inputs (the data files' sizes and times, model weights).
+Its outputs go to `<run_dir>/<stage>-<key[:12]>/`; `manifest.json`, written last, marks the
+stage finished. Same key and a manifest: skip. A changed config changes that stage's key and,
+through the chain, the keys of every stage after it, and nothing before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+from platypus import __version__
+
+MANIFEST = "manifest.json"
+
+
+def stage_key(name: str, config: dict, upstream: dict[str, str], outside: dict) -> str:
+    blob = json.dumps([name, config, upstream, outside, __version__], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def tree_fingerprint(root: Path) -> str:
+    """Names, sizes and modification times of every file under `root`: cheap, and changes
+    whenever a data file is replaced or edited."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for f in sorted(filenames):
+            p = Path(dirpath) / f
+            st = p.stat()
+            h.update(f"{p.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def read_manifest(folder: Path) -> dict | None:
+    path = folder / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    manifest = manifest | {
+        "version": __version__,
+        "code": code_version(),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
+    tmp.replace(folder / MANIFEST)
+
+
+def code_version() -> str:
+    """The git commit of the platypus checkout, when it is one (recorded, not hashed)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        )
+        return out.stdout.strip() or __version__
+    except (OSError, subprocess.SubprocessError):
+        return __version__

@@ -1,0 +1,338 @@
+"""The run report: one self-contained HTML file (inline CSS and PNG charts, no scripts, no
+network), built from the stage folders' manifests and outputs."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from platypus import __version__
+from platypus.report import plots
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1000px;color:#222;line-height:1.45;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{border-bottom:2px solid #eee;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
+th,td{border:1px solid #ddd;padding:.3rem .6rem;vertical-align:top;text-align:left}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f6f6f6}.muted{color:#777;font-size:.85rem}
+img{max-width:100%;height:auto}.pair{max-width:420px;white-space:pre-wrap;font-size:.8rem}
+.tag{display:inline-block;padding:0 .4rem;border-radius:.3rem;font-size:.8rem}
+.duplicate{background:#f8d7da}.gray-area{background:#fff3cd}
+.similar-but-different{background:#e2e3e5}
+"""
+
+
+def _e(x) -> str:
+    return html.escape(str(x))
+
+
+def _table(head: list[str], rows: list[list], numeric: set[int] | None = None) -> str:
+    numeric = numeric or set()
+    th = "".join(
+        f'<th class="{"n" if i in numeric else ""}">{_e(h)}</th>' for i, h in enumerate(head)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="{"n" if i in numeric else ""}">{c}</td>' for i, c in enumerate(r))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _img(fig, alt: str) -> str:
+    return f'<img alt="{_e(alt)}" src="{plots.data_uri(fig)}">'
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _short(text: str, n: int = 400) -> str:
+    text = " ".join(text.split())
+    return _e(text if len(text) <= n else text[: n - 1] + "…")
+
+
+def render(pipeline) -> str:
+    done = pipeline.done
+    recipe = pipeline.recipe
+    parts = [
+        f"<h1>platypus run: {_e(recipe.name)}</h1>",
+        f'<p class="muted">platypus {_e(__version__)} · '
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {_e(pipeline.run_dir)}</p>",
+    ]
+    rows = [
+        [
+            _e(s.name),
+            _e(s.status),
+            f"{s.seconds:,.1f}",
+            _e(s.key[:12]),
+            _e(
+                ", ".join(
+                    f"{k} {v:,.4g}" if isinstance(v, float) else f"{k} {v:,}"
+                    for k, v in s.counts.items()
+                    if isinstance(v, int | float)
+                )
+            ),
+        ]
+        for s in done.values()
+    ]
+    parts += ["<h2>Stages</h2>", _table(["stage", "status", "seconds", "key", "counts"], rows, {2})]
+    parts += _data_sections(done)
+    parts += _train_section(done)
+    parts += _merge_section(done)
+    parts += _eval_section(done)
+    body = "\n".join(parts)
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>platypus: '
+        f"{_e(recipe.name)}</title><style>{CSS}</style></head><body>{body}</body></html>"
+    )
+
+
+def _data_sections(done) -> list[str]:
+    out = []
+    build = _json(done["build"].folder / "build.json") if "build" in done else {}
+    dedup = _json(done["dedup"].folder / "dedup.json") if "dedup" in done else {}
+    dc = (
+        _json(done["decontaminate"].folder / "decontaminate.json")
+        if "decontaminate" in done
+        else {}
+    )
+    train = _json(done["train"].folder / "summary.json") if "train" in done else {}
+    if build and dedup and dc:
+        funnel = [
+            ("built", build["rows"]),
+            ("after exact dedup", dedup["rows_in"] - dedup["removed_exact"]),
+            ("after near-dup removal", dedup["rows_kept"]),
+            ("after decontamination", dc["rows_clean"]),
+        ]
+        if train:
+            funnel += [
+                ("sampled for training", train["rows"]),
+                ("trained on (after held-out, length limits)", train["examples"]),
+            ]
+        out += ["<h2>Data funnel</h2>", _img(plots.funnel_figure(funnel), "rows per stage")]
+        per = dedup.get("per_source", {})
+        removed = dc.get("rows_removed_per_source", {})
+        rows = []
+        for s in build["sources"]:
+            if not s["enabled"]:
+                continue
+            d, gone = per.get(s["data_source"], {}), removed.get(s["data_source"], 0)
+            rows.append(
+                [
+                    _e(s["data_source"]),
+                    _e(s["license"]),
+                    f"{s['raw_rows']:,}",
+                    f"{s['kept']:,}",
+                    f"{d.get('exact', 0):,}",
+                    f"{d.get('semantic', 0):,}",
+                    f"{gone:,}",
+                    f"{d.get('kept', 0) - gone:,}",
+                ]
+            )
+        out.append(
+            _table(
+                ["source", "licence", "read", "built", "exact dup", "near dup", "leaked", "clean"],
+                rows,
+                {2, 3, 4, 5, 6, 7},
+            )
+        )
+    if dedup.get("nn_histogram"):
+        threshold = dedup["config"]["threshold"]
+        out += [
+            "<h2>Similarity</h2>",
+            f"<p>Nearest-neighbour cosine similarity of every built row "
+            f"(all-MiniLM-L6-v2). Rows at or above {threshold} were near duplicates: "
+            f"{dedup['removed_semantic']:,} removed, the more verbose answer kept.</p>",
+            _img(plots.histogram_figure(dedup["nn_histogram"], threshold), "histogram"),
+        ]
+    if dc:
+        out += _leak_section(done, dc)
+    return out
+
+
+def _leak_section(done, dc: dict) -> list[str]:
+    from platypus.data.io import read_records
+    from platypus.tasks import load_task
+
+    out = ["<h2>Benchmark contamination</h2>"]
+    rows = []
+    for source, benches in dc["per_source_and_benchmark"].items():
+        for bench, cats in benches.items():
+            rows.append(
+                [
+                    _e(source),
+                    _e(bench),
+                    f"{cats['duplicate']:,}",
+                    f"{cats['gray-area']:,}",
+                    f"{cats['similar-but-different']:,}",
+                ]
+            )
+    out.append(
+        f"<p>{dc['rows_in']:,} rows checked against "
+        + ", ".join(f"{_e(k)} ({v:,})" for k, v in dc["benchmark_items"].items())
+        + f" test items; {dc['rows_removed']:,} rows removed "
+        f"(categories {', '.join(dc['config']['remove'])}).</p>"
+    )
+    out.append(
+        _table(
+            ["source", "benchmark", "duplicate", "gray-area", "similar-but-different"],
+            rows or [["none", "", "0", "0", "0"]],
+            {2, 3, 4},
+        )
+    )
+    leaks = _jsonl(done["decontaminate"].folder / "leaks.jsonl")
+    order = {"duplicate": 0, "gray-area": 1, "similar-but-different": 2}
+    shown = []
+    for cat in order:
+        shown += sorted((k for k in leaks if k["category"] == cat), key=lambda k: -k["similarity"])[
+            :4
+        ]
+    if shown:
+        train = {r.id: r for r in read_records(done["dedup"].folder / "kept.jsonl")}
+        root = Path(dc["config"]["data_root"])
+        items = {}
+        for bench in {k["benchmark"] for k in shown}:
+            items |= {i.id: i for i in load_task(bench, root)}
+        ex = []
+        for k in shown:
+            t, b = train.get(k["train_id"]), items.get(k["benchmark_id"])
+            ex.append(
+                [
+                    f'<span class="tag {k["category"]}">{_e(k["category"])}</span>',
+                    f"{k['similarity']:.3f}",
+                    f"{k['ngram_coverage']:.2f}",
+                    f'<div class="pair">{_short(t.instruction if t else k["train_id"])}</div>'
+                    f'<div class="muted">{_e(k["train_id"])}</div>',
+                    f'<div class="pair">{_short(b.question if b else k["benchmark_id"])}</div>'
+                    f'<div class="muted">{_e(k["benchmark_id"])}</div>',
+                ]
+            )
+        out += [
+            "<h3>Examples (highest similarity per category)</h3>",
+            _table(
+                ["category", "cosine", "13-gram coverage", "training row", "benchmark item"],
+                ex,
+                {1, 2},
+            ),
+        ]
+    return out
+
+
+def _train_section(done) -> list[str]:
+    if "train" not in done:
+        return []
+    folder = done["train"].folder
+    s = _json(folder / "summary.json")
+    cfg = _json(folder / "train_config.json").get("config", {})
+    history = _jsonl(folder / "metrics.jsonl")
+    out = ["<h2>Fine-tuning</h2>"]
+    if s:
+        lora = cfg.get("lora", {})
+        out.append(
+            f"<p>LoRA r={lora.get('r')}, alpha={lora.get('alpha')}, dropout "
+            f"{lora.get('dropout')} on {', '.join(lora.get('target_modules', []))}; lr "
+            f"{cfg.get('learning_rate')} {cfg.get('lr_scheduler')}, warmup "
+            f"{s['warmup_steps']}, global batch {cfg.get('global_batch_size')}. "
+            f"{s['steps']} steps on {s['examples']:,} examples, {s['tokens']:,} tokens at "
+            f"{s['tokens_per_s']:,.0f} tokens/s, peak RSS {s['peak_memory_mb']['rss']:,.0f} "
+            "MB.</p>"
+        )
+        if s.get("val_loss_start") is not None:
+            out.append(
+                f"<p>Held-out loss ({s['validation_examples']} rows): "
+                f"<b>{s['val_loss_start']:.4f} → {s['val_loss_end']:.4f}</b>.</p>"
+            )
+    if history:
+        out.append(_img(plots.loss_figure(history), "loss curves"))
+    return out
+
+
+def _merge_section(done) -> list[str]:
+    if "merge" not in done:
+        return []
+    card = _json(done["merge"].folder / "merge.json")
+    if not card:
+        return []
+    text = (
+        f"Method <b>{_e(card['method'])}</b>, {card['seconds']} s, peak RSS "
+        f"{card['peak_rss_mb']:,.0f} MB."
+    )
+    c = card.get("compatibility")
+    if c:
+        text += (
+            f" {c['modules']} weights adapted; ||ΔW||/||W|| median "
+            f"{c['delta_ratio_median']:.4f}, max {c['delta_ratio_max']:.4f}."
+        )
+    return ["<h2>Merge</h2>", f"<p>{text}</p>"]
+
+
+def _eval_section(done) -> list[str]:
+    from platypus.eval.runner import HEADLINE
+
+    results = {
+        name.removeprefix("eval-"): _json(s.folder / "results.json")
+        for name, s in done.items()
+        if name.startswith("eval-")
+    }
+    results = {k: v for k, v in results.items() if v}
+    if not results:
+        return []
+    scores = {
+        m: {t: r["summary"][HEADLINE[t]] for t, r in res["tasks"].items()}
+        for m, res in results.items()
+    }
+    tasks = sorted({t for s in scores.values() for t in s})
+    rows = []
+    for t in tasks:
+        for m, res in results.items():
+            r = res["tasks"].get(t)
+            if not r:
+                continue
+            split = r.get("split", {})
+            metric = HEADLINE[t]
+            cells = []
+            for part in ("clean", "contaminated"):
+                p = split.get(part)
+                cells.append(
+                    "" if not p or p[metric] is None else f"{100 * p[metric]:.1f} ({p['items']})"
+                )
+            rows.append(
+                [
+                    _e(t),
+                    _e(metric),
+                    _e(m),
+                    f"{100 * r['summary'][metric]:.1f}",
+                    f"{r['summary']['items']:,}",
+                    *cells,
+                ]
+            )
+    return [
+        "<h2>Evaluation</h2>",
+        "<p>Open LLM Leaderboard v1 tasks by log-likelihood (lm-evaluation-harness prompts): "
+        "ARC-Challenge 25-shot acc_norm, HellaSwag 10-shot acc_norm, MMLU 5-shot acc, "
+        "TruthfulQA mc2.</p>",
+        _img(plots.eval_figure(scores), "scores"),
+        _table(
+            ["task", "metric", "model", "score", "items", "clean (items)", "contaminated (items)"],
+            rows,
+            {3, 4, 5, 6},
+        ),
+    ]
+
+
+def write_report(pipeline) -> Path:
+    path = pipeline.run_dir / "report.html"
+    path.write_text(render(pipeline), encoding="utf-8")
+    return path
