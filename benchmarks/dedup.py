@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _memory import peak_mb, reset_peak
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLD = 0.8
@@ -32,10 +31,15 @@ SUBSET = 2_000  # queries for the naive baseline above --baseline-max rows
 def _baseline_mb() -> float:
     """Peak RSS since the last call: resets the high-water mark, so setup before a measurement
     (loading vectors, imports) does not hide the measurement's own peak."""
-    return reset_peak()
+    from platypus.memory import reset_peak, rss_mb
+
+    reset_peak()
+    return rss_mb()
 
 
 def _peak_mb() -> float:
+    from platypus.memory import peak_mb
+
     return peak_mb()
 
 

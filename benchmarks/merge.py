@@ -44,7 +44,7 @@ def _inputs(tmp: Path) -> dict[str, Path]:
 
 
 def _one(kind: str, method: str, folders: dict, out: Path) -> None:
-    from _memory import peak_mb, reset_peak
+    from platypus.memory import peak_mb, reset_peak
 
     reset_peak()
     t0 = time.perf_counter()

@@ -133,7 +133,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.run:
-        from _memory import peak_mb, reset_peak
+        from platypus.memory import peak_mb, reset_peak
 
         reset_peak()
         data, out = Path(args.data), Path(args.out)

@@ -46,8 +46,11 @@ def test_template_and_response_mask(smollm2):
     _, tok = smollm2
     assert "### Input:\nx = 2" in alpaca_prompt("Solve.", "x = 2")
     assert "### Input" not in alpaca_prompt("Solve.", "  ")
-    recs = [Record("a", "Add 2 and 2.", "", "4", "t"), Record("b", "Say hi " * 200, "", "hi", "t"),
-            Record("c", "Count.", "", "one two three " * 100, "t")]  # fmt: skip
+    recs = [
+        Record("a", "Add 2 and 2.", "", "4", "t"),
+        Record("b", "Say hi " * 200, "", "hi", "t"),
+        Record("c", "Count.", "", "one two three " * 100, "t"),
+    ]
     examples, counts = tokenize(recs, tok, max_length=64)
     assert counts == {"kept": 2, "skipped_prompt_too_long": 1, "truncated": 1}
     first = examples[0]
@@ -105,8 +108,7 @@ def test_packing_has_no_cross_example_attention(smollm2, math_rows):
 
 def test_training_lowers_held_out_loss_and_writes_outputs(tmp_path, math_rows, capsys):
     out = tmp_path / "run"
-    code = main(["train", "--input", str(math_rows), "--output-dir", str(out),
-                 "--max-steps", "12", "--recipe", _recipe(tmp_path, SMALL)])  # fmt: skip
+    code = main(_train_args(math_rows, out, 12, _recipe(tmp_path, SMALL)))
     stdout, err = capsys.readouterr()
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
@@ -127,8 +129,7 @@ def test_training_lowers_held_out_loss_and_writes_outputs(tmp_path, math_rows, c
 
 def test_resume_continues_exactly(tmp_path, math_rows, capsys):
     settings = SMALL | {"save_every": 2, "val_size": 0, "bf16": False}
-    args = ["train", "--input", str(math_rows), "--output-dir", str(tmp_path / "run"),
-            "--max-steps", "4", "--recipe", _recipe(tmp_path, settings)]  # fmt: skip
+    args = _train_args(math_rows, tmp_path / "run", 4, _recipe(tmp_path, settings))
     assert main(args) == 0
     straight = _adapter(tmp_path / "run")
     assert (tmp_path / "run" / "checkpoints" / "step-000002" / "state.json").is_file()
@@ -148,13 +149,33 @@ def test_resume_continues_exactly(tmp_path, math_rows, capsys):
 def test_two_processes_match_one(tmp_path, math_rows, capsys):
     settings = SMALL | {"val_size": 0, "bf16": False, "lora": {"dropout": 0.0}}
     recipe = _recipe(tmp_path, settings)
-    common = ["train", "--input", str(math_rows), "--max-steps", "3", "--micro-batch-size", "2",
-              "--recipe", recipe]  # fmt: skip
+    common = [
+        "train",
+        "--input",
+        str(math_rows),
+        "--max-steps",
+        "3",
+        "--micro-batch-size",
+        "2",
+        "--recipe",
+        recipe,
+    ]
     assert main([*common, "--output-dir", str(tmp_path / "one")]) == 0
     env = os.environ | {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", "29533", "-m", "platypus", *common,
-           "--output-dir", str(tmp_path / "two")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        "-m",
+        "platypus",
+        *common,
+        "--output-dir",
+        str(tmp_path / "two"),
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     two_summary = json.loads((tmp_path / "two" / "summary.json").read_text())
@@ -171,8 +192,9 @@ def test_two_processes_match_one(tmp_path, math_rows, capsys):
 def test_train_errors_are_one_line(tmp_path, math_rows, capsys):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    bad_target = _recipe(tmp_path, {"val_size": 8, "lora": {"target_modules": ["q_proj", "ffn"]}},
-                         "bad.yaml")  # fmt: skip
+    bad_target = _recipe(
+        tmp_path, {"val_size": 8, "lora": {"target_modules": ["q_proj", "ffn"]}}, "bad.yaml"
+    )
     small = _recipe(tmp_path, {"val_size": 8})
     for argv, expected in [
         (["train", "--input", str(empty)], "no rows"),
@@ -190,9 +212,33 @@ def test_train_errors_are_one_line(tmp_path, math_rows, capsys):
     assert TrainConfig().learning_rate == 4e-4 and TrainConfig().global_batch_size == 16
 
 
+def _train_args(data, out, steps: int, recipe: str) -> list[str]:
+    return ["train", "--input", str(data), "--output-dir", str(out), "--max-steps", str(steps),
+            "--recipe", recipe]  # fmt: skip
+
+
 def _recipe(tmp_path, train: dict, name: str = "recipe.yaml") -> str:
     import yaml
 
     path = tmp_path / name
     path.write_text(yaml.safe_dump({"train": train}))
     return str(path)
+
+
+def test_memory_and_batching_switches_keep_the_numbers(tmp_path, math_rows, capsys):
+    """Gradient checkpointing and packing change how the step is computed, not what it is."""
+    base = SMALL | {"val_size": 0, "bf16": False, "max_length": 192, "lora": {"dropout": 0.0}}
+    variants = {
+        "plain": {},
+        "checkpointing": {"gradient_checkpointing": True},
+        "packed": {"batching": "packed"},
+    }
+    losses = {}
+    for name, extra in variants.items():
+        out = tmp_path / name
+        args = _train_args(math_rows, out, 2, _recipe(tmp_path, base | extra, f"{name}.yaml"))
+        assert main(args) == 0, capsys.readouterr().err
+        losses[name] = [m["loss"] for m in read_jsonl(out / "metrics.jsonl") if "loss" in m]
+    assert losses["checkpointing"] == pytest.approx(losses["plain"], rel=1e-5)
+    assert losses["packed"] == pytest.approx(losses["plain"], rel=1e-4)
+    capsys.readouterr()

@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from platypus import __version__
@@ -23,10 +22,6 @@ from platypus.config import (
     validated,
 )
 from platypus.errors import PlatypusError
-
-# Stages whose issues are not done yet: the CLI names them so the pipeline's shape is visible,
-# and says plainly that they cannot run.
-PENDING: dict[tuple[str, ...], str] = {}
 
 
 def _recipe(args: argparse.Namespace) -> Recipe:
@@ -225,13 +220,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pending(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        raise PlatypusError(f"{name} is not implemented yet in this version of platypus")
-
-    return run
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="platypus", description=__doc__)
     parser.add_argument("--version", action="version", version=f"platypus {__version__}")
@@ -266,11 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)")
     c.set_defaults(func=cmd_data_decontaminate)
-    for (*parents, leaf), what in PENDING.items():
-        owner = data_steps if parents else stages
-        p = owner.add_parser(leaf, help=f"{what} (not implemented yet)")
-        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        p.set_defaults(func=_pending(what))
 
     t = stages.add_parser("train", help="LoRA fine-tuning (the Platypus recipe by default)")
     t.add_argument("--recipe", help="YAML recipe; its train section is used")

@@ -20,9 +20,10 @@ from platypus import __version__
 from platypus.config import MergeConfig
 from platypus.errors import PlatypusError
 from platypus.hashing import file_sha256
+from platypus.memory import peak_mb, reset_peak
 from platypus.merge import methods
 from platypus.merge.lora import check, load_adapter
-from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo, peak_rss_mb
+from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
 from platypus.models import resolve_causal_lm
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -73,6 +74,7 @@ def _hashes(folder: Path, ckpt: Checkpoint | None = None) -> dict:
 
 def merge(config: MergeConfig) -> MergeResult:
     out = Path(config.output_dir)
+    reset_peak()
     t0 = time.perf_counter()
     if config.method in ("adapter", "transplant"):
         source, card = _apply_adapter(config, out)
@@ -84,7 +86,7 @@ def merge(config: MergeConfig) -> MergeResult:
         "parameters": config.model_dump(exclude={"output_dir", "overlap"}),
         "output": _hashes(out),
         "seconds": round(time.perf_counter() - t0, 2),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak_mb(), 1),
         "version": __version__,
     }
     if config.overlap:

@@ -178,9 +178,3 @@ class StreamWriter:
             }
             index = {"metadata": {"total_size": self.total}, "weight_map": weight_map}
             (self.folder / INDEX).write_text(json.dumps(index, indent=1))
-
-
-def peak_rss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import resource
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from platypus import __version__
 from platypus.config import TrainConfig
 from platypus.data.io import read_records
 from platypus.errors import PlatypusError
+from platypus.memory import peak_mb, reset_peak
 from platypus.train import checkpoint
 from platypus.train.examples import Example, tokenize
 from platypus.train.loss import ResponseLoss
@@ -91,6 +91,7 @@ def train(config: TrainConfig, input_path: str | Path) -> TrainResult:
     from platypus.hashing import file_sha256
     from platypus.models import load_causal_lm
 
+    reset_peak()
     input_path = Path(input_path)
     records = read_records(input_path)  # DataError (one line) for missing/empty/bad files
     if config.limit and config.limit < len(records):
@@ -156,23 +157,26 @@ def train(config: TrainConfig, input_path: str | Path) -> TrainResult:
     device_type = accelerator.device.type
     autocast = torch.autocast(device_type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
 
-    def run_micro(batch_examples: list[Example]):
+    def run_micro(batch_examples: list[Example], module=None):
         batch = collate(batch_examples, pad_id, packed)
         batch = {k: v.to(accelerator.device) for k, v in batch.items()}
         with autocast:
-            return loss_module(**batch)
+            return (module or loss_module)(**batch)
 
     def validation_loss() -> float | None:
         if not val_examples:
             return None
         loss_module.eval()
+        # The unwrapped module: processes may run different numbers of validation batches, and
+        # the DDP wrapper's forward would wait for the others.
+        inner = accelerator.unwrap_model(loss_module)
         totals = torch.zeros(2, dtype=torch.float64, device=accelerator.device)
         order = sorted(range(len(val_examples)), key=lambda i: -len(val_examples[i].ids))
         chunks = [order[s : s + config.micro_batch_size]
                   for s in range(0, len(order), config.micro_batch_size)]  # fmt: skip
         with torch.no_grad():
             for j in range(rank, len(chunks), world):
-                loss_sum, n = run_micro([val_examples[i] for i in chunks[j]])
+                loss_sum, n = run_micro([val_examples[i] for i in chunks[j]], inner)
                 totals += torch.tensor(
                     [float(loss_sum), n], dtype=torch.float64, device=totals.device
                 )
@@ -318,7 +322,7 @@ def _read_metrics(path: Path, upto: int) -> list[dict]:
 
 
 def _peak_memory_mb(accelerator) -> dict:
-    peak = {"rss": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    peak = {"rss": round(peak_mb(), 1)}
     if torch.cuda.is_available():
         peak["cuda"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     values = torch.tensor([peak["rss"]], device=accelerator.device)
