@@ -40,6 +40,7 @@ def run_eval(config: EvalConfig) -> dict:
         "model": config.model or "smollm2",
         "adapter": config.adapter,
         "model_fingerprint": fingerprint,
+        "settings": {"bf16": config.bf16, "limit": config.limit, "sample": config.sample},
         "tasks": {},
     }
     for task in config.tasks:

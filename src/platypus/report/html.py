@@ -318,11 +318,24 @@ def _eval_section(done) -> list[str]:
                     *cells,
                 ]
             )
+    settings = next(iter(results.values())).get("settings", {})
+    note = ""
+    if settings.get("limit"):
+        note += (
+            f" Each task on {settings['limit']} items ({settings.get('sample', 'first')} "
+            "sample): differences of a few items are within sampling noise."
+        )
+    if settings.get("bf16"):
+        note += (
+            " Scored with bf16 autocast: the merged weights are rounded to bf16 in every "
+            "matmul while base + adapter adds the LoRA path separately, so fine-tuned and "
+            "merged can differ slightly; in fp32 (the default) they agree."
+        )
     return [
         "<h2>Evaluation</h2>",
         "<p>Open LLM Leaderboard v1 tasks by log-likelihood (lm-evaluation-harness prompts): "
         "ARC-Challenge 25-shot acc_norm, HellaSwag 10-shot acc_norm, MMLU 5-shot acc, "
-        "TruthfulQA mc2.</p>",
+        f"TruthfulQA mc2.{note}</p>",
         _img(plots.eval_figure(scores), "scores"),
         _table(
             ["task", "metric", "model", "score", "items", "clean (items)", "contaminated (items)"],
