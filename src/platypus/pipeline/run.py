@@ -117,7 +117,8 @@ class Pipeline:
         base_id = {"base": _weights_fingerprint(base) if base.is_dir() else str(r.train.model)}
         self.stage(
             "train",
-            _config(r.train, "output_dir", "input", "resume"),
+            # Checkpoint frequency and resumption do not change the trained weights.
+            _config(r.train, "output_dir", "input", "resume", "save_every"),
             ["decontaminate"],
             base_id,
             lambda out: _train(r.train, clean, out),
