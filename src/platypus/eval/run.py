@@ -196,14 +196,12 @@ def evaluate(
 
 def load_model(config):
     """(model, tokenizer, fingerprint) for the config's model and optional adapter."""
-    from platypus.hashing import file_sha256
+    from platypus.hashing import weights_fingerprint
     from platypus.models import load_causal_lm, resolve_causal_lm
 
     model, tokenizer = load_causal_lm(config.model)
-    parts = []
-    for folder in filter(None, [resolve_causal_lm(config.model), config.adapter]):
-        weights = sorted(Path(folder).glob("*.safetensors")) + sorted(Path(folder).glob("*.bin"))
-        parts += [file_sha256(w)[:16] for w in weights] or [str(folder)]
+    folders = filter(None, [resolve_causal_lm(config.model), config.adapter])
+    parts = [weights_fingerprint(folder) for folder in folders]
     if config.adapter:
         from peft import PeftModel
 

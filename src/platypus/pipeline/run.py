@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platypus.config import Recipe
-from platypus.hashing import file_sha256
+from platypus.hashing import weights_fingerprint
 from platypus.pipeline.manifest import read_manifest, stage_key, tree_fingerprint, write_manifest
 
 # Stages whose partial output is worth keeping when interrupted (training resumes from its
@@ -31,11 +31,6 @@ class StageRun:
 
 def _config(model, *exclude: str) -> dict:
     return model.model_dump(exclude=set(exclude))
-
-
-def _weights_fingerprint(folder: Path) -> str:
-    files = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
-    return ",".join(file_sha256(f)[:16] for f in files) or str(folder)
 
 
 class Pipeline:
@@ -114,7 +109,7 @@ class Pipeline:
         )
         clean = self._file("decontaminate", "clean.jsonl")
         base = Path(resolve_causal_lm(r.train.model))
-        base_id = {"base": _weights_fingerprint(base) if base.is_dir() else str(r.train.model)}
+        base_id = {"base": weights_fingerprint(base) if base.is_dir() else str(r.train.model)}
         self.stage(
             "train",
             # Checkpoint frequency and resumption do not change the trained weights.
