@@ -115,7 +115,11 @@ class LoglikScorer:
     def score(
         self, context: str, continuations: Sequence[str], prefix: Prefix | None = None
     ) -> list[Score]:
-        ctx, conts = self._encode_item(context, continuations)
+        return self._score_encoded(*self._encode_item(context, continuations), prefix)
+
+    def _score_encoded(
+        self, ctx: list[int], conts: list[list[int]], prefix: Prefix | None
+    ) -> list[Score]:
         todo, cache = self._start(ctx, prefix)
         with torch.inference_mode(), self._autocast():
             logits, cache = self._forward(torch.tensor([todo]), cache)
@@ -152,7 +156,7 @@ class LoglikScorer:
             if all(len(c) == 1 for c in conts) and ctx[: len(shared)] == shared
         ]
         for i in sorted(set(range(len(requests))) - set(single)):
-            results[i] = self.score(*requests[i], prefix=prefix)
+            results[i] = self._score_encoded(*encoded[i], prefix)
         todo = {i: encoded[i][0][len(shared) :] for i in single}
         single.sort(key=lambda i: (-len(todo[i]), i))
         for start in range(0, len(single), self.batch_size):
