@@ -53,9 +53,9 @@ def _json(path: Path) -> dict:
 
 
 def _jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    from platypus.data.readers import iter_jsonl
+
+    return [row for _, row in iter_jsonl(path)] if path.is_file() else []
 
 
 def _short(text: str, n: int = 400) -> str:
@@ -163,6 +163,7 @@ def _data_sections(done) -> list[str]:
 
 
 def _leak_section(done, dc: dict) -> list[str]:
+    from platypus.data.decontaminate.classify import CATEGORIES
     from platypus.data.io import read_records
     from platypus.tasks import load_task
 
@@ -193,12 +194,10 @@ def _leak_section(done, dc: dict) -> list[str]:
         )
     )
     leaks = _jsonl(done["decontaminate"].folder / "leaks.jsonl")
-    order = {"duplicate": 0, "gray-area": 1, "similar-but-different": 2}
     shown = []
-    for cat in order:
-        shown += sorted((k for k in leaks if k["category"] == cat), key=lambda k: -k["similarity"])[
-            :4
-        ]
+    for cat in CATEGORIES:
+        in_category = [k for k in leaks if k["category"] == cat]
+        shown += sorted(in_category, key=lambda k: -k["similarity"])[:4]
     if shown:
         train = {r.id: r for r in read_records(done["dedup"].folder / "kept.jsonl")}
         root = Path(dc["config"]["data_root"])

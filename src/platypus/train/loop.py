@@ -23,6 +23,7 @@ from tqdm import tqdm
 from platypus import __version__
 from platypus.config import TrainConfig
 from platypus.data.io import read_records
+from platypus.data.readers import iter_jsonl
 from platypus.errors import PlatypusError
 from platypus.memory import peak_mb, reset_peak
 from platypus.train import checkpoint
@@ -317,8 +318,7 @@ def _read_metrics(path: Path, upto: int) -> list[dict]:
     """Metrics logged up to a checkpoint's step; later lines belong to the interrupted part."""
     if not path.is_file():
         return []
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["step"] <= upto]
+    return [row for _, row in iter_jsonl(path) if row["step"] <= upto]
 
 
 def _peak_memory_mb(accelerator) -> dict:
