@@ -7,6 +7,9 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Literal, get_args, get_origin
+
+from pydantic import BaseModel
 
 from platypus import __version__
 from platypus.config import (
@@ -22,6 +25,13 @@ from platypus.config import (
     validated,
 )
 from platypus.errors import PlatypusError
+
+
+def _choices(model: type[BaseModel], field: str) -> list[str]:
+    """A config field's allowed values, so the CLI offers exactly what a recipe accepts."""
+    annotation = model.model_fields[field].annotation
+    options = [annotation] if get_origin(annotation) is Literal else get_args(annotation)
+    return next(list(get_args(a)) for a in options if get_origin(a) is Literal)
 
 
 def _recipe(args: argparse.Namespace) -> Recipe:
@@ -239,10 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--input", help="records to dedup (default: the build output)")
     d.add_argument("--output-dir", help="where to write kept rows, removals and the report")
     d.add_argument("--threshold", type=float, help="cosine similarity threshold (default 0.8)")
-    d.add_argument("--precision", choices=["fp32", "bf16"], help="embedding precision")
+    d.add_argument(
+        "--precision", choices=_choices(DedupConfig, "precision"), help="embedding precision"
+    )
     d.add_argument("--batch-size", type=int, help="embedding batch size")
-    d.add_argument("--search", choices=["exact", "ivf"], help="all pairs, or faiss IVF")
-    d.add_argument("--engine", choices=["local", "ray"], help="run on Ray Data")
+    d.add_argument(
+        "--search", choices=_choices(DedupConfig, "search"), help="all pairs, or faiss IVF"
+    )
+    d.add_argument("--engine", choices=_choices(DedupConfig, "engine"), help="run on Ray Data")
     d.set_defaults(func=cmd_data_dedup)
     c = data_steps.add_parser("decontaminate", help="flag and remove benchmark leaks")
     c.add_argument("--recipe", help="YAML recipe; its data.decontaminate section is used")
@@ -263,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
     t.add_argument("--limit", type=int, help="train on N rows drawn with the seed")
     t.add_argument("--micro-batch-size", type=int, help="examples per forward pass")
-    t.add_argument("--batching", choices=["length_grouped", "packed", "random"])
+    t.add_argument("--batching", choices=_choices(TrainConfig, "batching"))
     t.add_argument("--seed", type=int)
     t.add_argument("--no-bf16", action="store_true", help="fp32 compute (default: bf16 autocast)")
     t.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
@@ -271,26 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = stages.add_parser("merge", help="adapter into base, adapter transplant, model merges")
     m.add_argument("--recipe", help="YAML recipe; its merge section is used")
-    m.add_argument(
-        "--method",
-        choices=[
-            "adapter",
-            "transplant",
-            "linear",
-            "slerp",
-            "task_arithmetic",
-            "ties",
-            "dare_linear",
-            "dare_ties",
-        ],
-    )
+    m.add_argument("--method", choices=_choices(MergeConfig, "method"))
     m.add_argument("--adapter", help="PEFT adapter folder (adapter, transplant)")
     m.add_argument("--base-model", help="base model folder (default: the adapter's base)")
     m.add_argument("--target-model", help="transplant: the fine-tune receiving the adapter")
     m.add_argument("--models", help="comma-separated model folders to merge")
     m.add_argument("--weights", help="comma-separated weights, one per model")
     m.add_argument("--t", type=float, help="slerp: 0 = base, 1 = the other model")
-    m.add_argument("--dtype", choices=["float32", "bfloat16", "float16"])
+    m.add_argument("--dtype", choices=_choices(MergeConfig, "dtype"))
     m.add_argument("--output-dir", help="where to write the merged model")
     m.add_argument("--force", action="store_true", help="transplant despite failed checks")
     m.set_defaults(func=cmd_merge)
@@ -303,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="N items of each task (see --sample)")
     e.add_argument(
         "--sample",
-        choices=["first", "stratified"],
+        choices=_choices(EvalConfig, "sample"),
         help="which N items: first (default) or "
         "stratified (every MMLU subject in proportion, spread through each file)",
     )
