@@ -151,19 +151,7 @@ def test_transplant_and_its_checks(tmp_path, adapter, tiny, capsys):
     first = tmp_path / "ft"
     assert main(["merge", "--adapter", str(adapter), "--output-dir", str(first)]) == 0
     out = tmp_path / "transplant"
-    code = main(
-        [
-            "merge",
-            "--method",
-            "transplant",
-            "--adapter",
-            str(adapter),
-            "--target-model",
-            str(first),
-            "--output-dir",
-            str(out),
-        ]
-    )
+    code = main(_transplant_args(adapter, first, out))
     assert code == 0, capsys.readouterr().err
     base = load_file(prepared_path() / "model.safetensors")
     once, twice = load_file(first / "model.safetensors"), load_file(out / "model.safetensors")
@@ -177,19 +165,7 @@ def test_transplant_and_its_checks(tmp_path, adapter, tiny, capsys):
     assert card["compatibility"]["delta_ratio_max"] < 0.5
     capsys.readouterr()
     # A different architecture is refused with the reasons, in one line.
-    code = main(
-        [
-            "merge",
-            "--method",
-            "transplant",
-            "--adapter",
-            str(adapter),
-            "--target-model",
-            str(tiny["a"]),
-            "--output-dir",
-            str(tmp_path / "no"),
-        ]
-    )
+    code = main(_transplant_args(adapter, tiny["a"], tmp_path / "no"))
     err = capsys.readouterr().err
     assert code == 2 and "hidden_size: adapter base 576, target 64" in err
     assert "vocab_size: adapter base 49152, target 256" in err and err.count("\n") == 1
@@ -205,6 +181,11 @@ def test_transplant_and_its_checks(tmp_path, adapter, tiny, capsys):
         merge(config)
     forced = merge(config.model_copy(update={"force": True}))
     assert forced.card["compatibility"]["problems"]
+
+
+def _transplant_args(adapter, target, out) -> list[str]:
+    return ["merge", "--method", "transplant", "--adapter", str(adapter),
+            "--target-model", str(target), "--output-dir", str(out)]  # fmt: skip
 
 
 def _mergekit(tmp_path, name, config: dict):
