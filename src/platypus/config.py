@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,60 @@ from pydantic import (
 
 from platypus.errors import PlatypusError
 from platypus.paths import DEFAULT_DATA_ROOT
+
+# Two kinds of fields do not enter a result's identity as written:
+# - settings change how a stage runs, not what it produces (output locations, caches, progress,
+#   checkpoint and validation frequency);
+# - input paths name files or models whose *content* matters, not their location; whoever keys a
+#   result adds a fingerprint of that content (an upstream stage's key, a weights hash).
+# Stage keys, training's resume check and the eval cache key all come from `result_config`, so
+# marking a field here is the one edit that changes all three.
+SETTING = "setting"
+INPUT = "input"
+
+
+def Setting(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 (reads like Field)
+    """A field that does not change the stage's outputs."""
+    return Field(default, json_schema_extra={"role": SETTING}, **kwargs)
+
+
+def InputPath(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802
+    """A field naming an input whose content, not path, identifies the result."""
+    if "default_factory" in kwargs:
+        return Field(json_schema_extra={"role": INPUT}, **kwargs)
+    return Field(default, json_schema_extra={"role": INPUT}, **kwargs)
+
+
+def _data_root() -> str:
+    """$PLATYPUS_DATA when set, else ../shared/data: read when a config is made."""
+    return os.environ.get("PLATYPUS_DATA") or DEFAULT_DATA_ROOT
+
+
+def field_role(model: type[BaseModel], name: str) -> str | None:
+    extra = model.model_fields[name].json_schema_extra
+    return extra.get("role") if isinstance(extra, dict) else None
+
+
+def result_config(config: BaseModel) -> dict:
+    """The config as it identifies a result: every field but settings and input paths, nested
+    models included. JSON-ready (paths and enums as strings)."""
+    out = {}
+    for name in type(config).model_fields:
+        if field_role(type(config), name) is not None:
+            continue
+        value = getattr(config, name)
+        out[name] = _result_value(value)
+    return out
+
+
+def _result_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return result_config(value)
+    if isinstance(value, dict):
+        return {k: _result_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_result_value(v) for v in value]
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
 class SourceConfig(BaseModel):
@@ -46,8 +101,8 @@ def _default_sources() -> dict[str, SourceConfig]:
 class BuildConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = "open-platypus"
-    data_root: str = DEFAULT_DATA_ROOT
-    output_dir: str = "runs/data/build"
+    data_root: str = InputPath(default_factory=_data_root)
+    output_dir: str = Setting("runs/data/build")
     seed: int = 42
     sources: dict[str, SourceConfig] = Field(default_factory=_default_sources)
 
@@ -75,21 +130,22 @@ class EmbeddingSettings(BaseModel):
     precision: Literal["fp32", "bf16"] = "bf16"
     rescore_margin: float = Field(0.02, ge=0.0, le=0.2)
     batch_size: int = Field(16, ge=1)
-    cache: bool = True  # embeddings cached on disk by content hash
-    engine: Literal["local", "ray"] = "local"
-    ray_address: str | None = None  # None: a local Ray; "auto" or ray://host:10001 for a cluster
+    cache: bool = Setting(True)  # embeddings cached on disk by content hash
+    # Both engines give the same vectors and pairs (tested), so the engine is a setting.
+    engine: Literal["local", "ray"] = Setting("local")
+    ray_address: str | None = Setting(None)  # None: a local Ray; "auto" or ray://host:10001 for a cluster
 
 
 class DedupConfig(EmbeddingSettings):
     """Similarity exclusion. `input` defaults to the build stage's jsonl."""
 
-    input: str | None = None
-    output_dir: str = "runs/data/dedup"
+    input: str | None = InputPath(None)
+    output_dir: str = Setting("runs/data/dedup")
     threshold: float = Field(0.8, gt=0.0, le=1.0)
     search: Literal["exact", "ivf"] = "exact"
     ivf_nlist: int | None = Field(None, ge=1)  # None: 4 * sqrt(rows)
     ivf_nprobe: int = Field(16, ge=1)
-    ray_blocks: int = Field(4, ge=1)  # query blocks (tasks) for the Ray pair search
+    ray_blocks: int = Setting(4, ge=1)  # query blocks (tasks) for the Ray pair search
     seed: int = 42
 
 
@@ -99,9 +155,9 @@ Category = Literal["duplicate", "gray-area", "similar-but-different"]
 class DecontaminateConfig(EmbeddingSettings):
     """Contamination check. `input` defaults to the dedup stage's kept rows."""
 
-    input: str | None = None
-    output_dir: str = "runs/data/decontaminate"
-    data_root: str = DEFAULT_DATA_ROOT
+    input: str | None = InputPath(None)
+    output_dir: str = Setting("runs/data/decontaminate")
+    data_root: str = InputPath(default_factory=_data_root)
     benchmarks: list[Literal["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]] = [
         "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc",
     ]  # fmt: skip
@@ -143,18 +199,19 @@ class EvalConfig(BaseModel):
     """Leaderboard evaluation by log-likelihood (lm-evaluation-harness prompts and metrics)."""
 
     model_config = ConfigDict(extra="forbid")
-    model: str | None = None  # None: the packaged SmolLM2; a folder (e.g. a merge) or hub id
-    adapter: str | None = None  # a PEFT adapter folder applied on top of `model`
+    model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
+    adapter: str | None = InputPath(None)  # a PEFT adapter folder applied on top of `model`
     tasks: list[TaskName] = ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
-    data_root: str = DEFAULT_DATA_ROOT
+    data_root: str = InputPath(default_factory=_data_root)
     limit: int | None = Field(None, ge=1)  # N items of each task, chosen by `sample`
     sample: Literal["first", "stratified"] = "first"  # stratified: every MMLU subject, spread out
     batch_size: int = Field(8, ge=1)  # questions per forward pass where choices are one token
     mmlu_subjects: list[str] | None = None
     bf16: bool = False  # autocast; fp32 is what the parity tests check
-    output_dir: str = "runs/eval"
-    contamination: str | None = None  # a leaks.jsonl: scores split into clean/contaminated items
-    cache: bool = True
+    output_dir: str = Setting("runs/eval")
+    # a leaks.jsonl: scores split into clean/contaminated items
+    contamination: str | None = InputPath(None)
+    cache: bool = Setting(True)
 
 
 class LoraSettings(BaseModel):
@@ -170,9 +227,9 @@ class TrainConfig(BaseModel):
     decontaminate stage's clean rows."""
 
     model_config = ConfigDict(extra="forbid")
-    model: str | None = None  # None: the packaged SmolLM2; any causal LM folder or hub id
-    input: str | None = None
-    output_dir: str = "runs/train"
+    model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
+    input: str | None = InputPath(None)
+    output_dir: str = Setting("runs/train")
     lora: LoraSettings = Field(default_factory=LoraSettings)
     learning_rate: float = Field(4e-4, gt=0)
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
@@ -191,9 +248,9 @@ class TrainConfig(BaseModel):
     batching: Literal["length_grouped", "packed", "random"] = "length_grouped"
     limit: int | None = Field(None, ge=1)  # train on N rows drawn with `seed` (quick runs)
     val_size: int = Field(200, ge=0)  # held-out rows (seeded) for validation loss; 0: none
-    eval_every: int | None = Field(None, ge=1)  # validation every N steps (and at start/end)
-    save_every: int | None = Field(None, ge=1)  # checkpoint every N steps
-    resume: bool = True  # continue from the newest checkpoint in output_dir
+    eval_every: int | None = Setting(None, ge=1)  # validation every N steps (and at start/end)
+    save_every: int | None = Setting(None, ge=1)  # checkpoint every N steps
+    resume: bool = Setting(True)  # continue from the newest checkpoint in output_dir
     bf16: bool = True  # autocast; LoRA weights and optimizer stay fp32
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile the model's forward
@@ -202,7 +259,7 @@ class TrainConfig(BaseModel):
 
 class MergeInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    model: str  # a model folder
+    model: str = InputPath()  # a model folder
     weight: float = 1.0
     density: float = Field(1.0, ge=0.0, le=1.0)  # ties/dare: fraction of each delta kept
 
@@ -215,9 +272,9 @@ class MergeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["adapter", "transplant", "linear", "slerp", "task_arithmetic", "ties",
                     "dare_linear", "dare_ties"] = "adapter"  # fmt: skip
-    base_model: str | None = None  # None: the adapter's own base, else the packaged SmolLM2
-    adapter: str | None = None  # None in a recipe: the train stage's adapter
-    target_model: str | None = None  # transplant: the fine-tune that receives the adapter
+    base_model: str | None = InputPath(None)  # None: the adapter's own base, else the packaged SmolLM2
+    adapter: str | None = InputPath(None)  # None in a recipe: the train stage's adapter
+    target_model: str | None = InputPath(None)  # transplant: the fine-tune that receives the adapter
     models: list[MergeInput] = []
     t: float = Field(0.5, ge=0.0, le=1.0)  # slerp: 0 = base, 1 = the other model
     scale: float = 1.0  # mergekit's lambda
@@ -230,7 +287,7 @@ class MergeConfig(BaseModel):
     max_shard_bytes: int = Field(2 * 1024**3, ge=1)
     overlap: list[str] = []  # the partners' fine-tuning sets: a data-overlap report
     overlap_threshold: float = Field(0.8, gt=0.0, le=1.0)
-    output_dir: str = "runs/merge"
+    output_dir: str = Setting("runs/merge")
 
 
 class Recipe(BaseModel):
@@ -238,7 +295,7 @@ class Recipe(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = "recipe"
-    run_dir: str | None = None  # `platypus run` writes its stage folders here; None: runs/<name>
+    run_dir: str | None = Setting(None)  # `platypus run` writes its stage folders here; None: runs/<name>
     eval_models: list[Literal["base", "finetuned", "merged"]] = ["base", "finetuned", "merged"]
     data: DataStages = Field(default_factory=DataStages)
     train: TrainConfig = Field(default_factory=TrainConfig)
