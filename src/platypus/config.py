@@ -133,7 +133,7 @@ class EmbeddingSettings(BaseModel):
     cache: bool = Setting(True)  # embeddings cached on disk by content hash
     # Both engines give the same vectors and pairs (tested), so the engine is a setting.
     engine: Literal["local", "ray"] = Setting("local")
-    ray_address: str | None = Setting(None)  # None: a local Ray; "auto" or ray://host:10001 for a cluster
+    ray_address: str | None = Setting(None)  # None: a local Ray; "auto" or ray://host:10001
 
 
 class DedupConfig(EmbeddingSettings):
@@ -272,9 +272,9 @@ class MergeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: Literal["adapter", "transplant", "linear", "slerp", "task_arithmetic", "ties",
                     "dare_linear", "dare_ties"] = "adapter"  # fmt: skip
-    base_model: str | None = InputPath(None)  # None: the adapter's own base, else the packaged SmolLM2
+    base_model: str | None = InputPath(None)  # None: the adapter's base, else SmolLM2
     adapter: str | None = InputPath(None)  # None in a recipe: the train stage's adapter
-    target_model: str | None = InputPath(None)  # transplant: the fine-tune that receives the adapter
+    target_model: str | None = InputPath(None)  # transplant: the fine-tune receiving it
     models: list[MergeInput] = []
     t: float = Field(0.5, ge=0.0, le=1.0)  # slerp: 0 = base, 1 = the other model
     scale: float = 1.0  # mergekit's lambda
@@ -295,7 +295,7 @@ class Recipe(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = "recipe"
-    run_dir: str | None = Setting(None)  # `platypus run` writes its stage folders here; None: runs/<name>
+    run_dir: str | None = Setting(None)  # stage folders of `platypus run`; None: runs/<name>
     eval_models: list[Literal["base", "finetuned", "merged"]] = ["base", "finetuned", "merged"]
     data: DataStages = Field(default_factory=DataStages)
     train: TrainConfig = Field(default_factory=TrainConfig)
