@@ -30,14 +30,14 @@ def test_minilm_is_the_packaged_model_and_embeds_meaningfully():
     assert sims[0, 1] > 0.6 > sims[0, 2]
 
 
-def test_smollm2_converted_once_to_plain_safetensors():
+def test_smollm2_converted_once_to_plain_safetensors(tmp_path):
     folder = prepared_path()
     assert (folder / "model.safetensors").is_file()
     config = json.loads((folder / "config.json").read_text())
     assert "quantization_config" not in config  # weights were dequantised: a plain checkpoint
     assert prepared_path() == folder  # cached, not converted again
     assert resolve_causal_lm(SMOLLM2_HUB_ID) == str(folder) == resolve_causal_lm(None)
-    assert resolve_causal_lm("/some/local/folder") == "/some/local/folder"
+    assert resolve_causal_lm(str(tmp_path)) == str(tmp_path)  # an existing folder passes through
 
 
 def test_smollm2_generates():

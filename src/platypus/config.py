@@ -47,6 +47,17 @@ def _data_root() -> str:
     return os.environ.get("PLATYPUS_DATA") or DEFAULT_DATA_ROOT
 
 
+def plain_name(value: str) -> str:
+    """A name used as a file or folder name: nothing that could lead out of the output folder."""
+    allowed = all(c.isascii() and (c.isalnum() or c in "._-") for c in value)
+    if not value or value.startswith(".") or not allowed:
+        raise ValueError(
+            f"{value!r} is not a plain file name (letters, digits, '.', '_', '-'; "
+            "not starting with '.')"
+        )
+    return value
+
+
 def field_role(model: type[BaseModel], name: str) -> str | None:
     extra = model.model_fields[name].json_schema_extra
     return extra.get("role") if isinstance(extra, dict) else None
@@ -105,6 +116,11 @@ class BuildConfig(BaseModel):
     output_dir: str = Setting("runs/data/build")
     seed: int = 42
     sources: dict[str, SourceConfig] = Field(default_factory=_default_sources)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return plain_name(value)
 
     @field_validator("sources", mode="after")
     @classmethod
@@ -176,6 +192,37 @@ class DecontaminateConfig(EmbeddingSettings):
     judge_model: str | None = None
     judge_low: float = Field(0.85, gt=0.0, le=1.0)
     judge_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _some_benchmarks(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one benchmark (an empty list reports every row clean)")
+        return value
+
+    @field_validator("mmlu_subjects")
+    @classmethod
+    def _some_subjects(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("an empty list checks no MMLU subject; leave it out for all 57")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> DecontaminateConfig:
+        flag, duplicate = self.flag_similarity, self.duplicate_similarity
+        if flag > duplicate:
+            raise ValueError(
+                f"flag_similarity ({flag}) is above duplicate_similarity ({duplicate})"
+            )
+        # judge_low only matters with the judge on, unless a recipe sets it on purpose.
+        if (self.judge or "judge_low" in self.model_fields_set) and not (
+            flag <= self.judge_low <= duplicate
+        ):
+            raise ValueError(
+                f"judge_low ({self.judge_low}) must lie within [flag_similarity, "
+                f"duplicate_similarity] = [{flag}, {duplicate}]"
+            )
+        return self
 
 
 class DataStages(BaseModel):
@@ -302,6 +349,35 @@ class Recipe(BaseModel):
     merge: MergeConfig = Field(default_factory=MergeConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return plain_name(value)
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    pass
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping with a repeated key (plain YAML keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor` keys may be overridden: that is their purpose
+            key = self.construct_object(key_node, deep=True)
+            try:
+                repeated = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: SafeLoader reports it
+                continue
+            if repeated:
+                line = key_node.start_mark.line + 1
+                raise _DuplicateKeyError(f"duplicate key {key!r} at line {line}")
+        return super().construct_mapping(node, deep=deep)
+
 
 def load_recipe(path: str | Path) -> Recipe:
     """Parse and validate a YAML recipe; every problem becomes one readable line."""
@@ -309,7 +385,7 @@ def load_recipe(path: str | Path) -> Recipe:
     if not path.is_file():
         raise PlatypusError(f"{path}: recipe not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_RecipeLoader) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise PlatypusError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):

@@ -11,7 +11,8 @@ from platypus.errors import DataError
 
 def read_records(path: str | Path) -> list[Record]:
     """Records from a .jsonl/.json/.parquet file written by `platypus data build` (or any file
-    with the same five string fields). Ids must be unique: later stages refer to rows by id."""
+    with the same five string fields). Ids must be unique: later stages refer to rows by id.
+    Instruction and output must say something (as the build requires); input may be empty."""
     path = Path(path)
     records: list[Record] = []
     seen: set[str] = set()
@@ -22,6 +23,9 @@ def read_records(path: str | Path) -> list[Record]:
         bad = [f for f in FIELDS if not isinstance(row[f], str)]
         if bad:
             raise DataError(path, f"fields {bad} should be strings", row=row_id)
+        empty = [f for f in ("instruction", "output") if not row[f].strip()]
+        if empty:
+            raise DataError(path, f"empty {' and '.join(empty)}", row=row_id)
         if row["id"] in seen:
             raise DataError(path, f"duplicate id {row['id']!r}", row=row_id)
         seen.add(row["id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,14 +17,26 @@ def atomic_path(path: Path):
     """Yield a temp path beside `path`; move it into place only if the block succeeds, so a
     crash never leaves a half-written output that looks finished."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
+    tmp = _new_file(path.parent, f".{path.name}.")
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _new_file(folder: Path, prefix: str) -> str:
+    """Create an empty, uniquely named file with the usual mode (0666 less the umask), where
+    tempfile.mkstemp would give 0600 and the moved-in output would keep it."""
+    while True:
+        tmp = str(folder / f"{prefix}{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
 
 
 def jsonl_bytes(records: Iterable[Record]) -> bytes:

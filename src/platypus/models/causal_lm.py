@@ -2,19 +2,58 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
+from platypus.errors import PlatypusError
 from platypus.models.smollm2 import SMOLLM2_HUB_ID, prepared_path
 
 DEFAULT_CAUSAL_LM = "smollm2"
 _SMOLLM2_ALIASES = {None, "", "smollm2", "SmolLM2-135M-Instruct", SMOLLM2_HUB_ID}
+# "name" or "owner/name" as the hub spells repository ids; anything else can only be a folder.
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+def _offline_setting() -> str | None:
+    """The variable that keeps the hub offline, as `NAME=value`; None when online."""
+    for var in _OFFLINE_VARS:
+        value = os.environ.get(var, "")
+        if value.strip().upper() in _TRUE:
+            return f"{var}={value}"
+    from huggingface_hub import constants
+
+    return "HF_HUB_OFFLINE=1" if constants.HF_HUB_OFFLINE else None
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except ValueError:  # not a valid repository id after all
+        return False
 
 
 def resolve_causal_lm(name_or_path: str | Path | None) -> str:
-    """The packaged SmolLM2 for its aliases (offline); anything else passes through."""
+    """The packaged SmolLM2 for its aliases (offline); an existing folder, or a hub id the hub
+    (or, offline, its cache) can serve, passes through. Anything else is a one-line error."""
     if name_or_path in _SMOLLM2_ALIASES:
         return str(prepared_path())
-    return str(name_or_path)
+    name = str(name_or_path)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return name
+    if path.exists():
+        raise PlatypusError(f"model {name}: a file, not a model folder")
+    if not _HUB_ID.fullmatch(name):
+        raise PlatypusError(f"model {name}: not a local model folder (no such folder)")
+    offline = _offline_setting()
+    if offline and not _in_hub_cache(name):
+        raise PlatypusError(f"model {name}: not a local folder and the hub is offline ({offline})")
+    return name
 
 
 def load_causal_lm(name_or_path: str | Path | None = None, dtype=None):
@@ -23,7 +62,21 @@ def load_causal_lm(name_or_path: str | Path | None = None, dtype=None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = resolve_causal_lm(name_or_path)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
+    folder = Path(path).expanduser()
+    if folder.is_dir() and not (folder / "config.json").is_file():
+        hint = (
+            " (a PEFT adapter: pass it as `adapter`)"
+            if (folder / "adapter_config.json").is_file()
+            else ""
+        )
+        raise PlatypusError(f"model {name_or_path}: no config.json in this folder{hint}")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
+    except (OSError, ValueError) as exc:  # missing files, unknown repo or architecture
+        lines = str(exc).strip().splitlines()
+        raise PlatypusError(
+            f"model {name_or_path}: could not load ({lines[0] if lines else type(exc).__name__})"
+        ) from None
     model.eval()
     return model, tokenizer

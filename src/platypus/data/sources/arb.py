@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from platypus.data.readers import read_json
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, empty_file, require
 from platypus.data.sources.reclor import CHOOSE_ABCD
 from platypus.data.text import lettered
 from platypus.errors import DataError, PlatypusError
@@ -76,6 +76,8 @@ def _law(ctx: LoadContext, name: str) -> Iterator[Record | Skip]:
     entries = data.get("entries") if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise DataError(path, "expected a list of entries (or an object with 'entries')")
+    if not entries:
+        raise empty_file(SPEC.name, path)
     for i, row in enumerate(entries, start=1):
         location = f"{path}:{i}"
         if not isinstance(row, dict):

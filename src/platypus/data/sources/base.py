@@ -64,8 +64,12 @@ class LoadContext:
     def table(self, *parts: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(location, row) for a jsonl/json/parquet file under the source's path."""
         path = self.file(*parts)
+        rows = 0
         for rowno, row in iter_table(path):
+            rows += 1
             yield f"{path}:{rowno}", row
+        if not rows:
+            raise empty_file(self.spec.name, path)
 
     def hub(self, split: str, **kwargs: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         """(location, row) from `datasets.load_dataset(hub_id, split=...)`, for users online."""
@@ -81,14 +85,23 @@ class LoadContext:
                 f"{self.spec.name}: could not load {self.hub_id!r} split {split!r} from the hub "
                 f"({msg}); set sources.{self.spec.name}.path to a local copy"
             ) from None
+        rows = 0
         for i, row in enumerate(ds):
+            rows += 1
             yield f"hub:{self.hub_id}/{split}:{i + 1}", row
+        if not rows:
+            raise PlatypusError(f"{self.spec.name}: {self.hub_id!r} split {split!r} has no rows")
 
     def rows(self, local_parts: tuple[str, ...], split: str, **hub_kwargs: Any):
         """Local file rows when a path is set, else hub rows."""
         if self.path is not None:
             return self.table(*local_parts)
         return self.hub(split, **hub_kwargs)
+
+
+def empty_file(source: str, path: Path) -> DataError:
+    """The error for a source file without rows: a source must not drop out of a build unseen."""
+    return DataError(path, f"{source}: no rows (an empty file; is the copy complete?)")
 
 
 def require(location: str, row: dict, name: str, kind: type | tuple = str) -> Any:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from platypus.data.readers import iter_jsonl, iter_table, read_json
+from platypus.data.readers import iter_jsonl, read_json
 from platypus.data.record import Record, Skip
 from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.data.text import unbox
@@ -64,11 +64,15 @@ def _split_rows(ctx: LoadContext, split: str):
     jsonl = ctx.path / f"{split}.jsonl"
     tree = ctx.path / split
     if jsonl.is_file():
-        for rowno, row in iter_table(ctx.file(f"{split}.jsonl")):
+        for location, row in ctx.table(f"{split}.jsonl"):
+            rowno = location.rpartition(":")[2]
             row_id = str(row.get("path", f"{split}/{rowno}")).removesuffix(".json")
-            yield f"{jsonl}:{rowno}", row_id, row
+            yield location, row_id, row
     elif tree.is_dir():
-        for path in sorted(tree.glob("*/*.json"), key=_natural_key):
+        paths = sorted(tree.glob("*/*.json"), key=_natural_key)
+        if not paths:
+            raise DataError(tree, f"math: no rows (no {split}/<subject>/<n>.json files)")
+        for path in paths:
             ctx.files.append(path)
             row_id = path.relative_to(ctx.path).with_suffix("").as_posix()
             yield str(path), row_id, _read_one(path)

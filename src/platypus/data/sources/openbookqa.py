@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from platypus.data.readers import iter_jsonl, iter_tsv
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, SourceOptions, Spec, empty_file, require
 from platypus.errors import DataError
 
 _OPTION = re.compile(r"\(([A-Z])\)\s*")
@@ -66,6 +66,7 @@ def _rows(ctx: LoadContext, split: str):
     complete = ctx.path / f"{split}_complete.jsonl"
     if complete.is_file():
         ctx.files.append(complete)
+        lineno = 0
         for lineno, row in iter_jsonl(complete):
             location = f"{complete}:{lineno}"
             question = require(location, row, "question", dict)
@@ -74,8 +75,11 @@ def _rows(ctx: LoadContext, split: str):
             ]
             yield (location, row.get("id", lineno), require(location, question, "stem"), choices,
                    require(location, row, "answerKey"), row.get("fact1") or "")  # fmt: skip
+        if not lineno:
+            raise empty_file(SPEC.name, complete)
         return
     tsv = ctx.file(f"{split}.tsv")
+    rowno = 0
     for rowno, row in iter_tsv(tsv):
         location = f"{tsv}:{rowno}"
         for name in ("ID", "Question Stem", "Choices", "Answer Key"):
@@ -84,6 +88,8 @@ def _rows(ctx: LoadContext, split: str):
         if not choices:
             raise DataError(tsv, "Choices should look like '(A) ... (B) ...'", row=rowno)
         yield location, row["ID"], row["Question Stem"], choices, row["Answer Key"].strip(), ""
+    if not rowno:
+        raise empty_file(SPEC.name, tsv)
 
 
 def _parse_choices(text: str) -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 """SciBench college science problems (Platypus' scibench_format.py).
 
 Rules: every `*.json` of `dataset/original`; instruction = problem_text; output = the worked
-solution where the file has one (`*_sol.json`), else answer_number.
+solution where the file has one (`*_sol.json`), else answer_number. The files hold both as
+strings; a number there is taken as its text (so an answer of 0 is kept, not read as missing).
 """
 
 from __future__ import annotations
@@ -24,6 +25,21 @@ SPEC = Spec(
 )
 
 
+def _text(location: str, row: dict, name: str) -> str:
+    """A text field the files hold as a string; a plain number (a JSON edit of the files, or
+    the answer 0) is its text, and absent or null is empty."""
+    value = row.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    path, _, rowno = location.rpartition(":")
+    kind = type(value).__name__
+    raise DataError(path, f"field {name!r} should be a string or a number, got {kind}", row=rowno)
+
+
 def load(ctx: LoadContext) -> Iterator[Record | Skip]:
     assert ctx.path is not None, "scibench has no hub copy; set sources.scibench.path"
     files = sorted(ctx.path.glob("*.json"))
@@ -32,9 +48,8 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
     for path in files:
         for location, row in ctx.table(path.name):
             problem = require(location, row, "problem_text")
-            solution = row.get("solution") or ""
-            answer = row.get("answer_number")
-            output = solution if str(solution).strip() else str(answer or "")
+            solution = _text(location, row, "solution")
+            output = solution if solution.strip() else _text(location, row, "answer_number")
             if not output.strip():
                 yield Skip("has solution or answer", location)
                 continue

@@ -66,4 +66,6 @@ def _theorems(ctx: LoadContext, name: str) -> dict[str, str]:
     data = read_json(path)
     if not isinstance(data, dict):
         raise DataError(path, "expected an object mapping theorem name to definition")
+    if not data:
+        raise DataError(path, "theoremqa: no theorems (an empty file; is the copy complete?)")
     return {str(k).strip().lower(): str(v) for k, v in data.items()}
