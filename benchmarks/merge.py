@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/merge.py [--methods linear,ties,slerp]
 
+(any of the registry's model merges; the dare ones drop at random, so their difference to
+mergekit's output is not a parity check).
+
 Inputs: SmolLM2-135M-Instruct (fp32, 0.54 GB) as the base and two 'fine-tunes' of it (its
 weights plus seeded noise), written once to a temporary folder. Each merge runs in its own
 process so its peak RSS is its own; reported: seconds, peak RSS, and the largest difference
@@ -45,6 +48,7 @@ def _inputs(tmp: Path) -> dict[str, Path]:
 
 def _one(kind: str, method: str, folders: dict, out: Path) -> None:
     from platypus.memory import peak_mb, reset_peak
+    from platypus.merge.methods import get
 
     reset_peak()
     t0 = time.perf_counter()
@@ -52,8 +56,8 @@ def _one(kind: str, method: str, folders: dict, out: Path) -> None:
         {"model": str(folders["a"]), "weight": 0.6, "density": 0.5},
         {"model": str(folders["b"]), "weight": 0.4, "density": 0.5},
     ]
-    if method == "slerp":
-        models = models[:1]
+    spec = get(method)
+    models = models[: spec.max_models]
     if kind == "platypus":
         from platypus.config import MergeConfig
         from platypus.merge.run import merge
@@ -84,7 +88,7 @@ def _one(kind: str, method: str, folders: dict, out: Path) -> None:
         if method == "slerp":
             config["models"] = [{"model": str(folders["base"])}, {"model": models[0]["model"]}]
             config["parameters"] = {"t": 0.3}
-        if method == "linear":
+        if not spec.needs_base:
             config.pop("base_model")
         run_merge(
             MergeConfiguration.model_validate(config),
@@ -104,6 +108,12 @@ def main() -> int:
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)  # kind method folders out
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from platypus.merge.methods import METHODS, TensorMerge
+
+    mergeable = sorted(n for n, m in METHODS.items() if isinstance(m, TensorMerge))
+    unknown = [m for m in args.methods.split(",") if m not in mergeable]
+    if unknown:
+        parser.error(f"--methods: {', '.join(unknown)} not among {', '.join(mergeable)}")
     if args.one:
         kind, method, folders, out = args.one
         folders = {k: Path(v) for k, v in json.loads(folders).items()}

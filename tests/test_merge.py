@@ -6,9 +6,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from platypus.cli import main
-from platypus.config import MergeConfig
-from platypus.merge.methods import task_arithmetic
+from platypus.cli import build_parser, main
+from platypus.config import EmbeddingSettings, MergeConfig, MergeInput, validated
+from platypus.errors import PlatypusError
+from platypus.merge.methods import METHODS, TensorMerge, get, names
+from platypus.merge.methods.task_arithmetic import task_arithmetic
 from platypus.merge.run import merge
 from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
 from platypus.models import load_causal_lm, prepared_path
@@ -362,3 +364,119 @@ def test_data_overlap_report(tmp_path):
     assert (
         r["exact_shared"] == 1 and r["near_a"] == 2 and r["near_fraction_b"] == pytest.approx(2 / 3)
     )
+
+
+def _cli_choices(command: str, option: str) -> list[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.choices and command in a.choices)
+    return next(a.choices for a in sub.choices[command]._actions if option in a.option_strings)
+
+
+def test_registry_is_what_config_and_cli_accept():
+    assert names() == sorted(METHODS) and all(get(n).name == n for n in METHODS)
+    for name in METHODS:
+        assert MergeConfig(method=name).method == name
+    assert _cli_choices("merge", "--method") == names()
+    assert {"adapter", "transplant", "linear", "slerp", "ties", "dare_ties"} <= set(METHODS)
+
+
+def test_unknown_method_is_one_line_naming_the_registered():
+    for raises in (
+        lambda: validated(MergeConfig, {"method": "nope"}, "recipe"),
+        lambda: get("nope"),
+    ):
+        with pytest.raises(PlatypusError) as info:
+            raises()
+        message = str(info.value)
+        assert "\n" not in message and "'nope'" in message
+        assert f"registered: {', '.join(names())}" in message
+
+
+def test_registry_import_leaves_torch_out():
+    """The CLI builds its --method choices from the registry: no torch on every start."""
+    import subprocess
+    import sys
+
+    code = "import sys, platypus.merge.methods; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_declared_parameters_match_the_config():
+    """Every declared parameter is a config field whose default is the method's or None
+    ("the method's default")."""
+    for method in METHODS.values():
+        assert method.parameters, method.name
+        for p in method.parameters:
+            model = MergeInput if p.per_model else MergeConfig
+            assert p.name in model.model_fields, (method.name, p.name)
+            assert model.model_fields[p.name].default in (None, p.default), (method.name, p.name)
+
+
+# mergekit parameters platypus leaves out: int8_mask (an int8 mask buffer, same result) and, for
+# task_arithmetic, the sparsification settings it accepts and ignores.
+NOT_DECLARED = {"int8_mask"}
+IGNORED_BY_MERGEKIT = {"task_arithmetic": {"density", "rescale"}}
+PLATYPUS_ONLY = {"seed"}  # mergekit draws DARE's drops from torch's global generator
+
+
+def test_declared_defaults_match_mergekit():
+    pytest.importorskip("mergekit")
+    from mergekit.merge_methods import registry
+    from mergekit.merge_methods.base import BasePolicy, ParameterScope
+
+    tensor_methods = [m for m in METHODS.values() if isinstance(m, TensorMerge)]
+    assert {m.name for m in tensor_methods} == {
+        "linear", "slerp", "task_arithmetic", "ties", "dare_linear", "dare_ties"
+    }  # fmt: skip
+    for ours in tensor_methods:
+        spec = registry.get(ours.name).spec
+        theirs = {p.name: p for p in spec.parameters}
+        declared = {p.mergekit_name for p in ours.parameters}
+        skipped = NOT_DECLARED | IGNORED_BY_MERGEKIT.get(ours.name, set())
+        assert set(theirs) - declared == skipped & set(theirs), ours.name
+        assert (spec.contract.base == BasePolicy.REQUIRED) == ours.needs_base, ours.name
+        base = int(ours.needs_base and spec.contract.min_inputs > 1)  # slerp counts the base
+        assert spec.contract.min_inputs - base == ours.min_models, ours.name
+        high = spec.contract.max_inputs
+        assert (None if high is None else high - base) == ours.max_models, ours.name
+        for p in ours.parameters:
+            if p.name in PLATYPUS_ONLY:
+                continue
+            mk = theirs[p.mergekit_name]
+            assert (mk.scope != ParameterScope.SHARED) == p.per_model, (ours.name, p.name)
+            assert isinstance(p.default, mk.value_type), (ours.name, p.name)
+            if not mk.required:  # mergekit requires weight and t; platypus defaults them
+                assert p.default == mk.default, (ours.name, p.name)
+
+
+def test_overlap_report_uses_the_given_embedding_settings(tmp_path, tiny, monkeypatch):
+    import platypus.merge.overlap as overlap
+
+    seen = []
+
+    def report(paths, settings, threshold):
+        seen.append(settings)
+        return [{"a": "a", "b": "b", "rows_a": 1, "rows_b": 1, "exact_shared": 0, "near_a": 0,
+                 "near_b": 0, "near_fraction_a": 0.0, "near_fraction_b": 0.0,
+                 "threshold": threshold}]  # fmt: skip
+
+    monkeypatch.setattr(overlap, "overlap_report", report)
+    config = MergeConfig(
+        method="linear",
+        models=[{"model": str(tiny["a"])}, {"model": str(tiny["b"])}],
+        overlap=["a.jsonl", "b.jsonl"],
+        output_dir=str(tmp_path / "o"),
+    )
+    settings = EmbeddingSettings(model="minilm", precision="fp32", cache=False)
+    card = merge(config, embedding=settings).card
+    assert seen[-1] is settings
+    assert card["data_overlap_embedding"] == {"model": "minilm", "precision": "fp32"}
+    out = tmp_path / "o"
+    assert "minilm, fp32" in (out / "README.md").read_text()
+    assert json.loads((out / "merge.json").read_text())["data_overlap"] == card["data_overlap"]
+    assert (out / "overlap.md").read_text().startswith("| set A")
+    assert not [f for f in out.iterdir() if f.name.startswith(".")]  # no temp files left
+    # Without settings: the defaults (what the recipe's dedup section starts from).
+    card = merge(config).card
+    assert seen[-1] == EmbeddingSettings()
+    assert card["data_overlap_embedding"] == {"model": None, "precision": "bf16"}

@@ -285,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = stages.add_parser("merge", help="adapter into base, adapter transplant, model merges")
     m.add_argument("--recipe", help="YAML recipe; its merge section is used")
-    m.add_argument("--method", choices=_choices(MergeConfig, "method"))
+    m.add_argument("--method", choices=__import__("platypus.merge.methods").merge.methods.names())
     m.add_argument("--adapter", help="PEFT adapter folder (adapter, transplant)")
     m.add_argument("--base-model", help="base model folder (default: the adapter's base)")
     m.add_argument("--target-model", help="transplant: the fine-tune receiving the adapter")

@@ -317,8 +317,7 @@ class MergeConfig(BaseModel):
     where the method needs one), with mergekit's definitions."""
 
     model_config = ConfigDict(extra="forbid")
-    method: Literal["adapter", "transplant", "linear", "slerp", "task_arithmetic", "ties",
-                    "dare_linear", "dare_ties"] = "adapter"  # fmt: skip
+    method: str = "adapter"  # a name in platypus.merge.methods.METHODS
     base_model: str | None = InputPath(None)  # None: the adapter's base, else SmolLM2
     adapter: str | None = InputPath(None)  # None in a recipe: the train stage's adapter
     target_model: str | None = InputPath(None)  # transplant: the fine-tune receiving it
@@ -335,6 +334,15 @@ class MergeConfig(BaseModel):
     overlap: list[str] = []  # the partners' fine-tuning sets: a data-overlap report
     overlap_threshold: float = Field(0.8, gt=0.0, le=1.0)
     output_dir: str = Setting("runs/merge")
+
+    @field_validator("method", mode="after")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        from platypus.merge.methods import METHODS, unknown_method
+
+        if value not in METHODS:
+            raise ValueError(unknown_method(value))
+        return value
 
 
 class Recipe(BaseModel):

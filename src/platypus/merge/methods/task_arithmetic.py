@@ -1,9 +1,5 @@
-"""Per-tensor merge methods, with mergekit's definitions (mergekit 0.1.5) so results agree.
+"""The task-arithmetic family, with mergekit's definitions (its GeneralizedTaskArithmeticMerge).
 
-All arithmetic runs in float32 (float64 inputs stay float64); the caller casts the result.
-linear: sum(w_i * T_i) / sum(w_i) (normalised by default).
-slerp: spherical interpolation between the base (t=0) and the other model (t=1), each tensor
-    taken as one vector, linear where the two are (anti)parallel.
 task_arithmetic: base + lambda * sum(w_i * (T_i - base)).
 ties: deltas trimmed to the top `density` fraction by magnitude, weighted, a sign elected per
     entry by the sum, only deltas agreeing with it summed and divided by their weights.
@@ -16,60 +12,83 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
+from platypus.merge.methods.base import Parameter, TensorMerge, work
 
-METHODS = ("linear", "slerp", "task_arithmetic", "ties", "dare_linear", "dare_ties")
-NEEDS_BASE = {"slerp", "task_arithmetic", "ties", "dare_linear", "dare_ties"}
-# (sparsification, consensus, normalize default, rescale default) as mergekit registers them.
-TASK_ARITHMETIC = {
-    "task_arithmetic": (None, False, False, False),
-    "ties": ("magnitude", True, True, False),
-    "dare_linear": ("random", False, False, True),
-    "dare_ties": ("random", True, False, True),
-}
+if TYPE_CHECKING:
+    import torch
 
 
-def _work(t: torch.Tensor) -> torch.Tensor:
-    return t.to(torch.float64 if t.dtype == torch.float64 else torch.float32)
+class TaskArithmetic(TensorMerge):
+    """One member of the family: how deltas are sparsified, whether signs are elected, and the
+    defaults of `normalize` and `rescale` (mergekit registers the same four)."""
+
+    needs_base = True
+
+    def __init__(
+        self,
+        name: str,
+        summary: str,
+        sparsify: Literal["magnitude", "random"] | None,
+        consensus: bool,
+        normalize: bool,
+        rescale: bool,
+    ):
+        self.name = name
+        self.summary = summary
+        self.sparsify = sparsify
+        self.consensus = consensus
+        params = [
+            Parameter("weight", 1.0, per_model=True, help="the delta's weight"),
+            Parameter("normalize", normalize, help="divide by the sum of the weights"),
+            Parameter("scale", 1.0, mergekit="lambda", help="factor on the merged delta"),
+        ]
+        if sparsify:
+            params += [
+                Parameter("density", 1.0, per_model=True, help="fraction of the delta kept"),
+                Parameter("rescale", rescale, help="rescale kept deltas to their L1 norm"),
+            ]
+        if sparsify == "random":
+            params.append(Parameter("seed", 0, help="seeds the random drops"))
+        self.parameters = tuple(params)
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        n = len(tensors)
+        return task_arithmetic(
+            self,
+            base,
+            tensors,
+            settings["weight"],
+            settings.get("density", [1.0] * n),
+            normalize=settings["normalize"],
+            rescale=settings.get("rescale"),
+            scale=settings["scale"],
+            seed=settings.get("seed", 0),
+            name=name,
+        )
 
 
-def linear(tensors: Sequence[torch.Tensor], weights: Sequence[float], normalize: bool = True):
-    out = torch.zeros_like(_work(tensors[0]))
-    for t, w in zip(tensors, weights, strict=True):
-        out.add_(_work(t), alpha=w)
-    if normalize:
-        out.div_(sum(weights))
-    return out
-
-
-def slerp(
-    base: torch.Tensor,
-    other: torch.Tensor,
-    t: float,
-    dot_threshold: float = 0.9995,
-    eps: float = 1e-8,
-) -> torch.Tensor:
-    a, b = _work(base), _work(other)
-    shape = a.shape
-    a, b = a.reshape(1, -1), b.reshape(1, -1)
-    if a.shape[1] == 0:
-        return ((1 - t) * a + t * b).reshape(shape)
-    norm_a = torch.linalg.vector_norm(a, dim=1, keepdim=True)
-    norm_b = torch.linalg.vector_norm(b, dim=1, keepdim=True)
-    norm_a = torch.where(norm_a > eps, norm_a, 1)
-    norm_b = torch.where(norm_b > eps, norm_b, 1)
-    dot = ((a / norm_a) * (b / norm_b)).sum(dim=1, keepdim=True).clamp(-1, 1)
-    parallel = dot.abs() > dot_threshold
-    theta = torch.acos(torch.where(parallel, 0, dot))
-    sin_theta = torch.sin(theta)
-    coef_a = torch.where(parallel, 1 - t, torch.sin((1 - t) * theta) / sin_theta)
-    coef_b = torch.where(parallel, t, torch.sin(t * theta) / sin_theta)
-    return (coef_a * a + coef_b * b).reshape(shape)
+TASK_ARITHMETIC = TaskArithmetic(
+    "task_arithmetic", "base plus the weighted sum of the models' deltas", None, False, False, False
+)
+TIES = TaskArithmetic(
+    "ties", "deltas trimmed by magnitude, signs elected", "magnitude", True, True, False
+)
+DARE_LINEAR = TaskArithmetic(
+    "dare_linear", "deltas dropped at random and rescaled, summed", "random", False, False, True
+)
+DARE_TIES = TaskArithmetic(
+    "dare_ties", "deltas dropped at random and rescaled, signs elected", "random", True, False, True
+)
+FAMILY = (TASK_ARITHMETIC, TIES, DARE_LINEAR, DARE_TIES)
+_BY_NAME = {m.name: m for m in FAMILY}
 
 
 def magnitude_mask(delta: torch.Tensor, density: float) -> torch.Tensor:
     """Keep the `density` fraction of entries largest in magnitude (at least one)."""
+    import torch
+
     k = max(1, int(density * delta.numel()))
     mask = torch.zeros(delta.numel(), dtype=delta.dtype)
     # A full sort, as mergekit does: which of several equal magnitudes at the cut survive is
@@ -79,6 +98,8 @@ def magnitude_mask(delta: torch.Tensor, density: float) -> torch.Tensor:
 
 
 def random_mask(shape, density: float, seed: int, name: str, index: int) -> torch.Tensor:
+    import torch
+
     digest = hashlib.sha256(f"{seed}/{name}/{index}".encode()).digest()
     generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
     return torch.bernoulli(torch.full(shape, density, dtype=torch.float32), generator=generator)
@@ -93,7 +114,7 @@ def _l1_rescaled(delta: torch.Tensor, mask: torch.Tensor, eps: float = 1e-7) -> 
 
 
 def task_arithmetic(
-    method: str,
+    method: str | TaskArithmetic,
     base: torch.Tensor,
     tensors: Sequence[torch.Tensor],
     weights: Sequence[float],
@@ -106,19 +127,23 @@ def task_arithmetic(
     name: str = "",
     masks: Sequence[torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """task_arithmetic, ties, dare_linear, dare_ties. `masks` replaces the random masks (tests
-    replay another tool's draws through it)."""
-    sparsify, consensus, default_normalize, default_rescale = TASK_ARITHMETIC[method]
-    normalize = default_normalize if normalize is None else normalize
-    rescale = default_rescale if rescale is None else rescale
-    b = _work(base)
+    """One tensor merged by `method` (a member of the family or its name); None for normalize
+    or rescale is the method's default. `masks` replaces the random masks (tests replay
+    another tool's draws through it)."""
+    import torch
+
+    spec = _BY_NAME[method] if isinstance(method, str) else method
+    defaults = spec.defaults
+    normalize = defaults["normalize"] if normalize is None else normalize
+    rescale = defaults.get("rescale", False) if rescale is None else rescale
+    b = work(base)
     deltas = []
     for i, (t, density) in enumerate(zip(tensors, densities, strict=True)):
-        delta = _work(t) - b
-        if sparsify and density < 1:
+        delta = work(t) - b
+        if spec.sparsify and density < 1:
             if density <= 0:
                 mask = torch.zeros_like(delta)
-            elif sparsify == "magnitude":
+            elif spec.sparsify == "magnitude":
                 mask = magnitude_mask(delta, density)
             else:
                 mask = (
@@ -131,7 +156,7 @@ def task_arithmetic(
     stacked = torch.stack(deltas)
     w = torch.tensor(list(weights), dtype=stacked.dtype).reshape(-1, *([1] * b.dim()))
     stacked = stacked * w
-    if consensus:
+    if spec.consensus:
         sign = stacked.sign()
         majority = (stacked.sum(dim=0) >= 0).to(stacked.dtype) * 2 - 1
         agree = (sign == majority).to(stacked.dtype)
@@ -147,7 +172,3 @@ def task_arithmetic(
     if scale != 1:
         mixed = mixed * scale
     return b + mixed
-
-
-def finite(t: torch.Tensor) -> bool:
-    return bool(torch.isfinite(t).all()) if t.is_floating_point() else True

@@ -1,0 +1,133 @@
+"""Adapter methods: a LoRA delta (scale * B @ A) added to one model's weights.
+
+adapter: into the base it was trained on (PEFT's merge_and_unload).
+transplant: onto another fine-tune of that base (Platypus), refused unless the two share
+    architecture, shapes and vocabulary and the delta is small next to the weights
+    (`max_delta_ratio`); `force` applies it anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from platypus.errors import PlatypusError
+from platypus.merge.methods.base import MergeMethod, Parameter
+
+if TYPE_CHECKING:
+    from platypus.config import MergeConfig
+
+
+class AdapterMerge(MergeMethod):
+    name = "adapter"
+    summary = "LoRA adapter into its base"
+    uses_adapter = True
+    min_models = max_models = 0  # `models` is not read
+    parameters = (Parameter("force", False, help="apply even when the checks fail"),)
+    target_role = "base"
+
+    def validate(self, config: MergeConfig) -> None:
+        if not config.adapter:
+            raise PlatypusError(f"merge method {self.name!r} needs `adapter`")
+
+    def _target(self, config: MergeConfig, base_name: str | None) -> tuple[Path, dict | None]:
+        """The folder the delta lands on, and the config of the adapter's base where it is
+        another model (to compare with the target's)."""
+        from platypus.merge.folders import model_folder
+
+        return model_folder(base_name, "base_model"), None
+
+    def _limit(self, settings: dict) -> float:
+        # The size limit guards transplants; an adapter on its own base is what it was trained as.
+        return float("inf")
+
+    def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
+        from tqdm import tqdm
+
+        from platypus.hashing import file_sha256
+        from platypus.merge.folders import model_config, out_dtype, prepare_output, weight_hashes
+        from platypus.merge.lora import check, load_adapter
+        from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
+
+        settings = self.settings(config)
+        adapter = load_adapter(config.adapter)
+        base_name = config.base_model or adapter.config.get("base_model_name_or_path")
+        target_folder, base_config = self._target(config, base_name)
+        target = Checkpoint(target_folder)
+        limit = self._limit(settings)
+        compat = check(adapter, target, model_config(target_folder), base_config, limit)
+        if not compat.ok and not settings["force"]:
+            raise PlatypusError(
+                f"refusing to apply {adapter.folder} to {target_folder}: "
+                + "; ".join(compat.problems)
+                + " (force: true applies it anyway)"
+            )
+        prepare_output(out)
+        entries = [
+            TensorInfo(n, out_dtype(config.dtype, i), i.shape) for n, i in target.info.items()
+        ]
+        writer = StreamWriter(out, entries, config.max_shard_bytes)
+        for e in tqdm(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
+            t = target.get(e.name)
+            if e.name in adapter.deltas:
+                t = t.float() + adapter.delta(e.name)
+            writer.write(e.name, t.to(e.dtype))
+        writer.close()
+        weights = adapter.folder / "adapter_model.safetensors"
+        card = {
+            "inputs": [
+                {
+                    "role": "adapter",
+                    "path": str(adapter.folder),
+                    "sha256": {weights.name: file_sha256(weights)},
+                },
+                {
+                    "role": self.target_role,
+                    "path": str(target_folder),
+                    "sha256": weight_hashes(target_folder, target),
+                },
+            ],
+            "adapter": {
+                "r": adapter.config["r"],
+                "alpha": adapter.config["lora_alpha"],
+                "scale": adapter.scale,
+                "modules": len(adapter.deltas),
+                "base": base_name,
+            },
+            "compatibility": compat.summary(),
+        }
+        return target_folder, card
+
+
+class Transplant(AdapterMerge):
+    name = "transplant"
+    summary = "LoRA adapter onto another fine-tune of its base"
+    parameters = (
+        Parameter("max_delta_ratio", 0.5, help="refuse a larger ||delta|| / ||W||"),
+        *AdapterMerge.parameters,
+    )
+    target_role = "target"
+
+    def validate(self, config: MergeConfig) -> None:
+        super().validate(config)
+        if not config.target_model:
+            raise PlatypusError(
+                "merge method 'transplant' needs `target_model` (the fine-tune "
+                "the adapter is moved onto)"
+            )
+
+    def _target(self, config: MergeConfig, base_name: str | None) -> tuple[Path, dict | None]:
+        from platypus.merge.folders import model_config, model_folder
+        from platypus.models import resolve_causal_lm
+
+        target = model_folder(config.target_model, "target_model")
+        base_folder = Path(resolve_causal_lm(base_name)) if base_name else None
+        base_config = model_config(base_folder) if base_folder and base_folder.is_dir() else None
+        return target, base_config
+
+    def _limit(self, settings: dict) -> float:
+        return settings["max_delta_ratio"]
+
+
+ADAPTER = AdapterMerge()
+TRANSPLANT = Transplant()

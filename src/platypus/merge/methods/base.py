@@ -1,0 +1,195 @@
+"""What a merge method is: a name, the inputs it takes, the parameters it reads with their
+defaults, and how it writes the merged weights.
+
+Two kinds: adapter methods (`adapter`, `transplant`) add a LoRA delta to one model; tensor
+methods (`TensorMerge`) combine `models` (and a base, where they need one) one tensor at a
+time through `merge_tensor`. Importing this module does not import torch, so the registry's
+names are cheap to read (the CLI's choices, the config's validator).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from platypus.errors import PlatypusError
+
+if TYPE_CHECKING:
+    import torch
+
+    from platypus.config import MergeConfig
+
+_WORDS = {1: "one", 2: "two", 3: "three"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A setting a method reads. Shared parameters are `MergeConfig` fields, per-model ones
+    (`per_model`) `MergeInput` fields; a config value of None means `default`."""
+
+    name: str
+    default: Any
+    per_model: bool = False
+    mergekit: str | None = None  # mergekit's name where it differs (its `lambda` is `scale`)
+    help: str = ""
+
+    @property
+    def mergekit_name(self) -> str:
+        return self.mergekit or self.name
+
+
+class MergeMethod(ABC):
+    """One merge method. Subclasses set the class attributes and implement `run`."""
+
+    name: str
+    summary: str = ""
+    needs_base: bool = False  # reads `base_model` (None there: SmolLM2)
+    uses_adapter: bool = False  # reads `adapter` (a recipe fills in the trained one)
+    min_models: int = 1  # how many `models` it merges (besides the base)
+    max_models: int | None = None  # None: no limit
+    parameters: tuple[Parameter, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<merge method {self.name}>"
+
+    def parameter(self, name: str) -> Parameter:
+        return next(p for p in self.parameters if p.name == name)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.parameters}
+
+    def validate(self, config: MergeConfig) -> None:
+        """Raise a one-line PlatypusError when `config` cannot be merged with this method."""
+        n = len(config.models)
+        if n == 0 and self.min_models > 0:
+            raise PlatypusError(f"merge method {self.name!r} needs `models`")
+        low, high = self.min_models, self.max_models
+        if n < low or (high is not None and n > high):
+            raise PlatypusError(f"merge method {self.name!r} merges {self._arity()}; got {n}")
+
+    def _arity(self) -> str:
+        low, high = self.min_models, self.max_models
+        if high is None or low == high:
+            shown = low
+            count = f"{'exactly' if low == high else 'at least'} {_WORDS.get(low, str(low))}"
+        else:
+            shown, count = high, f"{low} to {high}"
+        noun = ("other model" if self.needs_base else "model") + ("" if shown == 1 else "s")
+        return f"the base with {count} {noun}" if self.needs_base else f"{count} {noun}"
+
+    def settings(self, config: MergeConfig) -> dict[str, Any]:
+        """Every declared parameter's value for this merge: the config's, or the default where
+        the config leaves it None. Per-model parameters are lists in `models` order."""
+        values: dict[str, Any] = {}
+        for p in self.parameters:
+            if p.per_model:
+                given = [getattr(m, p.name) for m in config.models]
+                values[p.name] = [p.default if v is None else v for v in given]
+            else:
+                v = getattr(config, p.name)
+                values[p.name] = p.default if v is None else v
+        return values
+
+    @abstractmethod
+    def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
+        """Write the merged weights into `out`. Returns the folder whose config and tokenizer
+        the output takes, and this method's part of the merge card (at least `inputs`)."""
+
+
+class TensorMerge(MergeMethod):
+    """A merge of `models` computed tensor by tensor: each tensor is read from every input,
+    merged in float32 by `merge_tensor`, cast and written before the next is read."""
+
+    @abstractmethod
+    def merge_tensor(
+        self,
+        name: str,
+        base: torch.Tensor | None,
+        tensors: Sequence[torch.Tensor],
+        settings: dict[str, Any],
+    ) -> torch.Tensor:
+        """The merged tensor `name` (float32, or float64 for float64 inputs; the caller casts).
+        `base` is None unless the method `needs_base`; `settings` is `self.settings(config)`."""
+
+    def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
+        from tqdm import tqdm
+
+        from platypus.merge.folders import model_folder, out_dtype, prepare_output, weight_hashes
+        from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
+
+        base_folder = model_folder(config.base_model, "base_model") if self.needs_base else None
+        folders = [model_folder(m.model, "models") for m in config.models]
+        base = Checkpoint(base_folder) if base_folder else None
+        inputs = [Checkpoint(f) for f in folders]
+        layout = base or inputs[0]
+        for ckpt in ([base] if base else []) + inputs:
+            if ckpt.info.keys() != layout.info.keys():
+                diff = sorted(set(ckpt.info) ^ set(layout.info))
+                raise PlatypusError(
+                    f"{ckpt.folder} and {layout.folder} differ in tensors, e.g. {diff[0]}"
+                )
+            bad = [n for n, i in ckpt.info.items() if i.shape != layout.info[n].shape]
+            if bad:
+                raise PlatypusError(
+                    f"{ckpt.folder}: {bad[0]} has shape {ckpt.info[bad[0]].shape}, "
+                    f"{layout.folder} has {layout.info[bad[0]].shape}"
+                )
+        prepare_output(out)
+        entries = [
+            TensorInfo(n, out_dtype(config.dtype, i), i.shape) for n, i in layout.info.items()
+        ]
+        writer = StreamWriter(out, entries, config.max_shard_bytes)
+        settings = self.settings(config)
+        for e in tqdm(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
+            tensors = [c.get(e.name) for c in inputs]
+            if not tensors[0].is_floating_point():
+                merged = layout.get(e.name)
+            else:
+                merged = self.merge_tensor(
+                    e.name, base.get(e.name) if base else None, tensors, settings
+                )
+                if not finite(merged):
+                    raise PlatypusError(f"merge produced non-finite values in {e.name}")
+            writer.write(e.name, merged.to(e.dtype))
+        writer.close()
+        card = {
+            "inputs": (
+                [
+                    {
+                        "role": "base",
+                        "path": str(base_folder),
+                        "sha256": weight_hashes(base_folder, base),
+                    }
+                ]
+                if base
+                else []
+            )
+            + [
+                {
+                    "role": "model",
+                    "path": str(f),
+                    "weight": m.weight,
+                    "density": m.density,
+                    "sha256": weight_hashes(f, c),
+                }
+                for f, m, c in zip(folders, config.models, inputs, strict=True)
+            ],
+        }
+        return layout.folder, card
+
+
+def work(t: torch.Tensor) -> torch.Tensor:
+    """`t` in the dtype merges compute in: float32, or float64 for float64 inputs."""
+    import torch
+
+    return t.to(torch.float64 if t.dtype == torch.float64 else torch.float32)
+
+
+def finite(t: torch.Tensor) -> bool:
+    import torch
+
+    return bool(torch.isfinite(t).all()) if t.is_floating_point() else True
