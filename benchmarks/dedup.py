@@ -63,7 +63,7 @@ def _job(kind: str, arg: str, n: int, out: str) -> dict:
             t = time.perf_counter()
             x = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         else:
-            from platypus.data.dedup.embed import Embedder
+            from platypus.similarity.embed import Embedder
 
             precision = kind.split("-")[1]
             cache = kind.endswith("cached")
@@ -84,7 +84,7 @@ def _job(kind: str, arg: str, n: int, out: str) -> dict:
     base = _baseline_mb()
     t = time.perf_counter()
     if kind in ("pairs-exact", "pairs-ivf"):
-        from platypus.data.dedup.pairs import neighbours
+        from platypus.similarity.pairs import neighbours
 
         nb = neighbours(x, THRESHOLD, kind.split("-")[1])
         pairs = np.array(sorted(nb.pairs()), dtype=np.int64).reshape(-1, 2)
@@ -160,8 +160,8 @@ def synthetic(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 def kept_by_pairs(pairs: np.ndarray, rows: list, n: int) -> set[int]:
     """Our selection rule applied to a pair list, for rows whose priority is `rows` order."""
-    from platypus.data.dedup.pairs import Neighbours
     from platypus.data.dedup.select import select
+    from platypus.similarity.pairs import Neighbours
 
     a = np.concatenate([pairs[:, 0], pairs[:, 1]])
     b = np.concatenate([pairs[:, 1], pairs[:, 0]])
@@ -207,9 +207,9 @@ def main() -> None:
     from platypus.data.record import Record
 
     rows = [Record(**json.loads(line)) for line in jsonl.read_text().splitlines()]
-    from platypus.data.dedup.pairs import exact_neighbours
-    from platypus.data.dedup.rescore import rescore
     from platypus.data.dedup.select import select
+    from platypus.similarity.pairs import exact_neighbours
+    from platypus.similarity.rescore import rescore
 
     vectors = {p: np.load(r["out"]) for p, r in full.items()}
 

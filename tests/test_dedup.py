@@ -9,12 +9,12 @@ import pytest
 from conftest import build_only, read_jsonl
 from platypus.cli import main
 from platypus.config import DedupConfig
-from platypus.data.dedup.embed import Embedder
 from platypus.data.dedup.exact import exact_dedup
-from platypus.data.dedup.pairs import exact_neighbours, neighbours, recall
 from platypus.data.dedup.run import dedup, embed_text
 from platypus.data.dedup.select import select
 from platypus.data.record import Record
+from platypus.similarity.embed import Embedder
+from platypus.similarity.pairs import exact_neighbours, neighbours, recall
 
 
 def rec(i: str, instruction: str, output: str, source: str = "s", text_input: str = "") -> Record:

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from tqdm import tqdm
 
 from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate.answers import answer_in_output, normalise
 from platypus.data.decontaminate.ngrams import NgramIndex
-from platypus.data.dedup.embed import embed_texts
-from platypus.data.dedup.pairs import RADIUS_SLACK, pair_dots
 from platypus.data.dedup.run import embed_text
 from platypus.data.record import Record
+from platypus.similarity.engine import embed_texts
+from platypus.similarity.pairs import cross_search
+from platypus.similarity.rescore import search_rescored
 from platypus.tasks.schema import TaskItem
 
 
@@ -46,25 +46,6 @@ def _contains_question(question: str, text: str) -> bool:
     return q_words >= CONTAINS_MIN_WORDS or q_words >= 0.8 * t_words
 
 
-def cross_pairs(train_x: np.ndarray, bench_x: np.ndarray, threshold: float) -> dict:
-    """{(train, bench): similarity} for every pair at cosine >= threshold."""
-    import faiss
-
-    index = faiss.IndexFlatIP(train_x.shape[1])
-    index.add(np.ascontiguousarray(train_x, dtype=np.float32))
-    lims, _, ids = index.range_search(
-        np.ascontiguousarray(bench_x, np.float32), threshold - RADIUS_SLACK
-    )
-    bench = np.repeat(np.arange(len(bench_x)), np.diff(lims.astype(np.int64)))
-    ids = ids.astype(np.int64)
-    sims = pair_dots(train_x, ids, bench_x, bench)
-    keep = sims >= threshold
-    return {
-        (int(t), int(b)): float(s)
-        for t, b, s in zip(ids[keep], bench[keep], sims[keep], strict=True)
-    }
-
-
 def detect(
     records: list[Record],
     items: list[TaskItem],
@@ -75,23 +56,16 @@ def detect(
     questions = [item.question for item in items]
     train_x, n1 = embed_texts(train_texts, config, config.precision)
     bench_x, n2 = embed_texts(questions, config, config.precision)
-    embedded = n1 + n2
-    margin = config.rescore_margin if config.precision == "bf16" else 0.0
-    pairs = cross_pairs(train_x, bench_x, config.flag_similarity - margin)
-    if margin:
-        # Borderline pairs are re-scored in fp32, so flags match an fp32 run (see dedup).
-        border = [p for p, s in pairs.items() if s < config.flag_similarity + margin]
-        if border:
-            t_ids = sorted({t for t, _ in border})
-            b_ids = sorted({b for _, b in border})
-            t32, m1 = embed_texts([train_texts[i] for i in t_ids], config, "fp32")
-            b32, m2 = embed_texts([questions[i] for i in b_ids], config, "fp32")
-            embedded += m1 + m2
-            t_at = {t: k for k, t in enumerate(t_ids)}
-            b_at = {b: k for k, b in enumerate(b_ids)}
-            for t, b in border:
-                pairs[(t, b)] = float(t32[t_at[t]] @ b32[b_at[b]])
-        pairs = {p: s for p, s in pairs.items() if s >= config.flag_similarity}
+    # In bf16, borderline pairs are re-scored in fp32, so flags match an fp32 run (as in dedup).
+    found, n3, _ = search_rescored(
+        lambda threshold: cross_search(train_x, bench_x, threshold),
+        config.flag_similarity,
+        config,
+        train_texts,
+        questions,
+    )
+    pairs = found.as_dict()
+    embedded = n1 + n2 + n3
 
     index = NgramIndex(questions, config.ngram, config.min_ngram_words)
     coverage: dict[tuple[int, int], float] = {}

@@ -11,11 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from platypus.config import DedupConfig
-from platypus.data.dedup.embed import embed_texts
 from platypus.data.dedup.exact import exact_dedup
-from platypus.data.dedup.pairs import Neighbours, neighbours
 from platypus.data.dedup.report import nn_histogram, render_report
-from platypus.data.dedup.rescore import rescore
 from platypus.data.dedup.select import select
 from platypus.data.io import read_records
 from platypus.data.record import Record
@@ -28,6 +25,9 @@ from platypus.data.writers import (
 )
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256
+from platypus.similarity.engine import embed_texts, find_neighbours
+from platypus.similarity.pairs import Neighbours
+from platypus.similarity.rescore import search_rescored
 
 
 def embed_text(record: Record) -> str:
@@ -58,33 +58,15 @@ class DedupResult:
     rescored: int = 0  # rows of borderline bf16 pairs re-scored with fp32 embeddings
 
 
-def find_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Neighbours:
-    if config.engine == "ray":
-        from platypus.data.dedup.ray_engine import ray_neighbours
-
-        return ray_neighbours(x, threshold, config)
-    return neighbours(x, threshold, config.search, config.ivf_nlist, config.ivf_nprobe,
-                      config.seed)  # fmt: skip
-
-
 def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbours, int, int]:
     """Pairs at or above the threshold, how many texts had to be embedded (not cached), and how
     many rows were re-scored in fp32."""
     texts = [embed_text(r) for r in records]
     x, embedded = embed_texts(texts, config, config.precision)
-    if config.precision == "fp32" or config.rescore_margin == 0:
-        return find_neighbours(x, config.threshold, config), embedded, 0
-    margin = config.rescore_margin
-    nb = find_neighbours(x, max(config.threshold - margin, 1e-6), config)
-
-    def fp32(rows: np.ndarray) -> np.ndarray:
-        nonlocal embedded
-        vectors, computed = embed_texts([texts[i] for i in rows], config, "fp32")
-        embedded += computed
-        return vectors
-
-    nb, rescored = rescore(nb, config.threshold, margin, fp32)
-    return nb, embedded, rescored
+    nb, computed, rescored = search_rescored(
+        lambda threshold: find_neighbours(x, threshold, config), config.threshold, config, texts
+    )
+    return nb, embedded + computed, rescored
 
 
 def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -> DedupResult:
@@ -122,14 +104,19 @@ def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -
     return result
 
 
-def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
-    paths = {
+def output_paths(out: Path) -> dict[str, Path]:
+    """The stage's artefacts by role."""
+    return {
         "kept": out / "kept.jsonl",
         "kept_parquet": out / "kept.parquet",
         "removed": out / "removed.jsonl",
         "report": out / "report.md",
         "summary": out / "dedup.json",
     }
+
+
+def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
+    paths = output_paths(out)
     data = jsonl_bytes(result.kept)
     result.content_hash = bytes_sha256(data)
     result.paths = paths

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from platypus.data.dedup.pairs import Neighbours
 from platypus.data.record import Record
+from platypus.similarity.pairs import Neighbours
 
 
 def priority_key(record: Record) -> tuple[int, str]:

@@ -8,6 +8,7 @@ a dot product is the cosine similarity.
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 from collections.abc import Sequence
 from contextlib import closing, nullcontext
@@ -15,20 +16,25 @@ from pathlib import Path
 
 import numpy as np
 
-from platypus.hashing import file_sha256
+from platypus.hashing import bytes_sha256, file_sha256
 from platypus.models.minilm import resolve_embedder
 from platypus.paths import cache_dir
 
 PRECISIONS = ("fp32", "bf16")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def model_fingerprint(model_name: str | None, precision: str) -> str:
-    """Identifies the vectors a model produces: its resolved location plus the hash of its
-    weights when they are local (so a changed local model never reuses stale vectors)."""
+    """Identifies the vectors a model produces, as a file name: the model's name plus the hash
+    of its weights when they are local (so a changed local model never reuses stale vectors),
+    else the hash of its hub id or location (which may hold "/")."""
     resolved = resolve_embedder(model_name)
     weights = Path(resolved) / "model.safetensors"
-    tag = file_sha256(weights)[:16] if weights.is_file() else resolved
-    return f"{Path(resolved).name}-{tag}-{precision}"
+    if weights.is_file():
+        tag = file_sha256(weights)[:16]
+    else:
+        tag = bytes_sha256(resolved.encode("utf-8"))[:16]
+    return f"{_UNSAFE.sub('_', Path(resolved).name)}-{tag}-{precision}"
 
 
 def text_key(text: str) -> bytes:
@@ -139,14 +145,3 @@ class Embedder:
         out = np.empty_like(vectors)
         out[order] = vectors
         return out
-
-
-def embed_texts(texts: list[str], settings, precision: str) -> tuple[np.ndarray, int]:
-    """Vectors for `texts` under `settings` (an EmbeddingSettings), on this machine or on Ray;
-    also returns how many had to be computed rather than read from the cache."""
-    if settings.engine == "ray":
-        from platypus.data.dedup.ray_engine import ray_embed
-
-        return ray_embed(texts, settings, precision)
-    embedder = Embedder(settings.model, precision, settings.batch_size, settings.cache)
-    return embedder.encode(texts), embedder.computed

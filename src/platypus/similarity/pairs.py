@@ -1,9 +1,11 @@
 """All pairs above a cosine threshold, and each item's nearest neighbour.
 
-Exact: faiss `IndexFlatIP.range_search` over query blocks (memory grows with the number of
-matches, not N^2). Approximate, for millions of rows: an IVF index (k-means cells, `nprobe`
+Within one set: faiss `IndexFlatIP.range_search` over query blocks (memory grows with the number
+of matches, not N^2). Approximate, for millions of rows: an IVF index (k-means cells, `nprobe`
 cells searched per query; the SemDeDup idea of clustering first); its recall against the exact
 path is measured by the benchmark. Query blocks are independent, so they can run on a cluster.
+Across two sets (training rows x benchmark items, one fine-tuning set x another): one exact
+range search of the second set against the first.
 """
 
 from __future__ import annotations
@@ -41,6 +43,41 @@ class Neighbours:
     def pairs(self) -> set[tuple[int, int]]:
         rows = np.repeat(np.arange(len(self.lims) - 1), np.diff(self.lims))
         return {(int(a), int(b)) for a, b in zip(rows, self.idx, strict=True) if a < b}
+
+    def ends(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, neighbour, similarity) of every stored pair."""
+        rows = np.repeat(np.arange(len(self.lims) - 1), np.diff(self.lims))
+        return rows, self.idx, self.sim
+
+    def subset(self, keep: np.ndarray, sim: np.ndarray) -> Neighbours:
+        """The pairs where `keep`, with similarities `sim` (one per stored pair); the nearest
+        neighbours are kept as they are."""
+        rows = np.repeat(np.arange(len(self.lims) - 1), np.diff(self.lims))
+        counts = np.bincount(rows[keep], minlength=len(self.lims) - 1)
+        lims = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return Neighbours(lims, self.idx[keep], sim[keep].astype(np.float32), self.nn_idx,
+                          self.nn_sim)  # fmt: skip
+
+
+@dataclass
+class CrossPairs:
+    """Pairs (row of the first set, row of the second set) with similarity >= threshold."""
+
+    left: np.ndarray  # int64
+    right: np.ndarray  # int64
+    sim: np.ndarray  # float32
+
+    def ends(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.left, self.right, self.sim
+
+    def subset(self, keep: np.ndarray, sim: np.ndarray) -> CrossPairs:
+        return CrossPairs(self.left[keep], self.right[keep], sim[keep].astype(np.float32))
+
+    def as_dict(self) -> dict[tuple[int, int], float]:
+        return {
+            (int(a), int(b)): float(s)
+            for a, b, s in zip(self.left, self.right, self.sim, strict=True)
+        }
 
 
 def build_index(x: np.ndarray, search: str = "exact", nlist: int | None = None,
@@ -131,3 +168,22 @@ def recall(approx: Neighbours, exact: Neighbours) -> float:
     """Share of the exact pairs that the approximate search also found."""
     truth = exact.pairs()
     return 1.0 if not truth else len(truth & approx.pairs()) / len(truth)
+
+
+def cross_search(x: np.ndarray, y: np.ndarray, threshold: float) -> CrossPairs:
+    """Every (row of x, row of y) pair at cosine >= threshold, exact."""
+    import faiss
+
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(np.ascontiguousarray(x, dtype=np.float32))
+    lims, _, ids = index.range_search(np.ascontiguousarray(y, np.float32), threshold - RADIUS_SLACK)
+    right = np.repeat(np.arange(len(y)), np.diff(lims.astype(np.int64)))
+    left = ids.astype(np.int64)
+    sims = pair_dots(x, left, y, right)
+    keep = sims >= threshold
+    return CrossPairs(left[keep], right[keep], sims[keep])
+
+
+def cross_pairs(x: np.ndarray, y: np.ndarray, threshold: float) -> dict[tuple[int, int], float]:
+    """{(row of x, row of y): similarity} for every pair at cosine >= threshold."""
+    return cross_search(x, y, threshold).as_dict()

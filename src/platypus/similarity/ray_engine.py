@@ -1,20 +1,25 @@
-"""The dedup stage on Ray: embedding with Ray Data actors, pair search as Ray tasks over query
-blocks. Locally this starts a Ray on this machine; on a cluster set `ray_address` ("auto" on a
-cluster node, or "ray://head:10001") and the same command fans out over its nodes. Results are
-identical to the local engine: rows are re-ordered by index, and each query block is searched
-against the full index.
+"""Embedding and the pair search on Ray: embedding with Ray Data actors, pair search as Ray tasks
+over query blocks. Locally this starts a Ray on this machine; on a cluster set `ray_address`
+("auto" on a cluster node, or "ray://head:10001") and the same command fans out over its nodes.
+Results are identical to the local engine: rows are re-ordered by index, and each query block
+is searched against the full index.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from platypus.config import DedupConfig
-from platypus.data.dedup.pairs import Neighbours, build_index, concat, query_block
 from platypus.errors import PlatypusError
+from platypus.similarity.embed import Embedder, text_key
+from platypus.similarity.pairs import Neighbours, build_index, concat, query_block
+
+if TYPE_CHECKING:
+    from platypus.config import DedupConfig, EmbeddingSettings
 
 
-def _ray(config: DedupConfig):
+def _ray(config: EmbeddingSettings):
     try:
         import ray
     except ImportError:
@@ -27,18 +32,16 @@ def _ray(config: DedupConfig):
 
 class _EmbedActor:
     def __init__(self, model, precision, batch_size, cache):
-        from platypus.data.dedup.embed import Embedder
-
         self.embedder = Embedder(model, precision, batch_size, cache, show_progress=False)
 
     def __call__(self, batch: dict) -> dict:
         return {"i": batch["i"], "vec": self.embedder.encode([str(t) for t in batch["text"]])}
 
 
-def ray_embed(texts: list[str], config: DedupConfig, precision: str) -> tuple[np.ndarray, int]:
+def ray_embed(
+    texts: list[str], config: EmbeddingSettings, precision: str
+) -> tuple[np.ndarray, int]:
     ray = _ray(config)
-    from platypus.data.dedup.embed import Embedder, text_key
-
     # Count what the cache lacks before the workers fill it.
     probe = Embedder(config.model, precision, config.batch_size, config.cache)
     keys = list(dict.fromkeys(text_key(t) for t in texts))

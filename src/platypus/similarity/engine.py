@@ -1,0 +1,34 @@
+"""The one switch between this machine and Ray: embedding, and the pair search within a set.
+Both engines give the same vectors and pairs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from platypus.similarity.embed import Embedder
+from platypus.similarity.pairs import Neighbours, neighbours
+from platypus.similarity.ray_engine import ray_embed, ray_neighbours
+
+if TYPE_CHECKING:
+    from platypus.config import DedupConfig, EmbeddingSettings
+
+
+def embed_texts(
+    texts: list[str], settings: EmbeddingSettings, precision: str
+) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` under `settings`, on this machine or on Ray; also returns how many
+    had to be computed rather than read from the cache."""
+    if settings.engine == "ray":
+        return ray_embed(texts, settings, precision)
+    embedder = Embedder(settings.model, precision, settings.batch_size, settings.cache)
+    return embedder.encode(texts), embedder.computed
+
+
+def find_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Neighbours:
+    """Pairs >= threshold among the rows of `x`, with the search the config names."""
+    if config.engine == "ray":
+        return ray_neighbours(x, threshold, config)
+    return neighbours(x, threshold, config.search, config.ivf_nlist, config.ivf_nprobe,
+                      config.seed)  # fmt: skip
