@@ -40,7 +40,8 @@ def main() -> int:
     from platypus.eval.run import score_task
     from platypus.models import load_causal_lm, prepared_path
     from platypus.tasks import load_task
-    from platypus.tasks.loaders import load_arc, load_mmlu
+    from platypus.tasks.arc_challenge import load_arc
+    from platypus.tasks.mmlu import load_mmlu
 
     root = Path(args.data_root)
     n = args.items
@@ -74,7 +75,7 @@ def main() -> int:
         scorer = LoglikScorer(model, tokenizer, bf16=bf16)
         for task, task_items in items.items():
             t0 = time.perf_counter()
-            scored = score_task(scorer, task, task_items, pool, root)
+            scored = score_task(scorer, task, task_items, fewshot.get(task))
             timings[task][label] = time.perf_counter() - t0
             ours[(label, task)] = scored
     del model

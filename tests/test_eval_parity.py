@@ -14,7 +14,8 @@ from platypus.eval.prompts import hellaswag_split
 from platypus.eval.run import evaluate
 from platypus.models import load_causal_lm, prepared_path
 from platypus.tasks import load_task
-from platypus.tasks.loaders import load_arc, load_mmlu
+from platypus.tasks.arc_challenge import load_arc
+from platypus.tasks.mmlu import load_mmlu
 
 lm_eval = pytest.importorskip("lm_eval")
 

@@ -14,7 +14,7 @@ from platypus.eval.prompts import (
 )
 from platypus.models import load_causal_lm
 from platypus.tasks import load_task
-from platypus.tasks.loaders import load_mmlu
+from platypus.tasks.mmlu import load_mmlu
 
 
 def test_mmlu_five_shot_context(shared_data):

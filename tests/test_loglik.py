@@ -42,7 +42,7 @@ def test_shared_prefix_and_batches_match_separate_passes(scorer, shared_data):
     """MMLU-style: a subject's 5-shot prefix runs once, questions run batched; every choice's
     log-likelihood equals the full pass, and batch size does not change the result."""
     from platypus.eval.prompts import mmlu_choices, mmlu_context
-    from platypus.tasks.loaders import load_mmlu
+    from platypus.tasks.mmlu import load_mmlu
 
     subject = ["high_school_physics"]
     dev = load_mmlu(shared_data, split="dev", subjects=subject)

@@ -61,3 +61,57 @@ def test_missing_or_malformed_benchmark_files(tmp_path):
         load_task("mmlu", tmp_path)
     with pytest.raises(PlatypusError, match="unknown benchmark"):
         load_task("gsm8k", tmp_path)
+
+
+def test_registry_drives_config_and_lookups():
+    from platypus.config import DecontaminateConfig, EvalConfig, validated
+    from platypus.eval.runner import HEADLINE
+    from platypus.tasks import TASKS
+
+    assert list(TASKS) == ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
+    assert {n: t.headline for n, t in TASKS.items()} == {
+        "arc_challenge": "acc_norm",
+        "hellaswag": "acc_norm",
+        "mmlu": "acc",
+        "truthfulqa_mc": "mc2",
+    }
+    assert dict(HEADLINE) == {n: t.headline for n, t in TASKS.items()}
+    assert all(name == task.name for name, task in TASKS.items())
+    assert EvalConfig().tasks == list(TASKS) == DecontaminateConfig().benchmarks
+    with pytest.raises(PlatypusError, match=r"tasks.1: .*unknown task 'gsm8k'; known: arc_"):
+        validated(EvalConfig, {"tasks": ["mmlu", "gsm8k"]}, "recipe")
+    with pytest.raises(PlatypusError, match=r"benchmarks.0: .*unknown task 'winogrande'"):
+        validated(DecontaminateConfig, {"benchmarks": ["winogrande"]}, "recipe")
+    with pytest.raises(PlatypusError, match="unknown options"):
+        load_task("arc_challenge", subjects=["x"])
+
+
+def test_a_new_task_is_one_registry_entry(tmp_path, monkeypatch):
+    """A fifth task registered in TASKS is accepted by the configs and runs through eval's
+    preparation and aggregation, with nothing else edited."""
+    from dataclasses import replace
+
+    from platypus.config import EvalConfig
+    from platypus.eval.results import ItemResult
+    from platypus.eval.run import aggregate, prepare, score_task
+    from platypus.tasks import TASKS, TaskItem
+    from platypus.tasks.truthfulqa_mc import TASK
+
+    def load(root, split="test"):
+        return [TaskItem("toy", split, f"toy/{k}", f"q{k}", ("a", "b"), k % 2) for k in range(4)]
+
+    def score(scorer, items, pool):
+        return [ItemResult(i.id, [0.0, -1.0], {"acc": float(i.gold == 0)}) for i in items]
+
+    toy = replace(TASK, name="toy", headline="acc", load=load, score=score)
+    monkeypatch.setitem(TASKS, "toy", toy)
+    assert EvalConfig(tasks=["toy"]).tasks == ["toy"]
+    assert [i.id for i in load_task("toy", tmp_path)] == ["toy/0", "toy/1", "toy/2", "toy/3"]
+    items, pool = prepare("toy", tmp_path, limit=2)
+    results = score_task(None, "toy", items, pool)
+    assert aggregate("toy", items, results) == {"acc": 0.5, "items": 2}
+
+
+def test_empty_subject_list_is_rejected(shared_data):
+    with pytest.raises(PlatypusError, match="subject list is empty"):
+        load_task("mmlu", shared_data, subjects=[])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -165,6 +166,23 @@ class DedupConfig(EmbeddingSettings):
     seed: int = 42
 
 
+def _known_task(name: str) -> str:
+    from platypus.tasks.registry import TASKS
+
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}")
+    return name
+
+
+def _all_tasks() -> list[str]:
+    from platypus.tasks.registry import TASKS
+
+    return list(TASKS)
+
+
+# A benchmark task's name, checked against the task registry (platypus.tasks.registry.TASKS).
+TaskName = Annotated[str, AfterValidator(_known_task)]
+
 Category = Literal["duplicate", "gray-area", "similar-but-different"]
 
 
@@ -174,9 +192,7 @@ class DecontaminateConfig(EmbeddingSettings):
     input: str | None = InputPath(None)
     output_dir: str = Setting("runs/data/decontaminate")
     data_root: str = InputPath(default_factory=_data_root)
-    benchmarks: list[Literal["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]] = [
-        "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc",
-    ]  # fmt: skip
+    benchmarks: list[TaskName] = Field(default_factory=_all_tasks)
     benchmark_source: Literal["local", "hub"] = "local"
     mmlu_subjects: list[str] | None = None  # None: all 57
     flag_similarity: float = Field(0.8, gt=0.0, le=1.0)  # Platypus' threshold
@@ -239,16 +255,13 @@ class DataStages(BaseModel):
         return self
 
 
-TaskName = Literal["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
-
-
 class EvalConfig(BaseModel):
     """Leaderboard evaluation by log-likelihood (lm-evaluation-harness prompts and metrics)."""
 
     model_config = ConfigDict(extra="forbid")
     model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
     adapter: str | None = InputPath(None)  # a PEFT adapter folder applied on top of `model`
-    tasks: list[TaskName] = ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
+    tasks: list[TaskName] = Field(default_factory=_all_tasks)
     data_root: str = InputPath(default_factory=_data_root)
     limit: int | None = Field(None, ge=1)  # N items of each task, chosen by `sample`
     sample: Literal["first", "stratified"] = "first"  # stratified: every MMLU subject, spread out
@@ -259,6 +272,20 @@ class EvalConfig(BaseModel):
     # a leaks.jsonl: scores split into clean/contaminated items
     contamination: str | None = InputPath(None)
     cache: bool = Setting(True)
+
+    @field_validator("tasks")
+    @classmethod
+    def _some_tasks(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one task")
+        return value
+
+    @field_validator("mmlu_subjects")
+    @classmethod
+    def _some_subjects(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("an empty list scores no MMLU subject; leave it out for all 57")
+        return value
 
 
 class LoraSettings(BaseModel):

@@ -2,148 +2,30 @@
 
 The items are exported to jsonl and described by local task YAMLs that carry the harness's own
 prompt templates for these tasks (mmlu default template, arc_challenge, hellaswag,
-truthfulqa_mc1/mc2), so the harness scores exactly the items we score.
+truthfulqa_mc1/mc2), so the harness scores exactly the items we score. Each task's export is
+its `Task.export` (platypus.tasks.<name>).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from platypus.eval.prompts import hellaswag_endings, hellaswag_preprocess
 from platypus.tasks.schema import TaskItem
-
-MMLU_YAML = """task: pl_mmlu_{subject}
-dataset_path: json
-dataset_kwargs:
-  data_files: {{test: {test}, dev: {dev}}}
-test_split: test
-fewshot_split: dev
-fewshot_config:
-  sampler: first_n
-num_fewshot: 5
-output_type: multiple_choice
-description: "The following are multiple choice questions (with answers) about {title}.\\n\\n"
-doc_to_text: "{{{{question.strip()}}}}\\nA. {{{{choices[0]}}}}\\nB. {{{{choices[1]}}}}\\nC. {{{{choices[2]}}}}\\nD. {{{{choices[3]}}}}\\nAnswer:"
-doc_to_choice: ["A", "B", "C", "D"]
-doc_to_target: answer
-metric_list:
-  - metric: acc
-"""  # noqa: E501
-
-ARC_YAML = """task: pl_arc
-dataset_path: json
-dataset_kwargs:
-  data_files: {{train: {train}, test: {test}}}
-training_split: train
-test_split: test
-num_fewshot: 25
-output_type: multiple_choice
-doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
-doc_to_target: "{{{{choices.label.index(answerKey)}}}}"
-doc_to_choice: "{{{{choices.text}}}}"
-metric_list:
-  - metric: acc
-  - metric: acc_norm
-"""
-
-HS_YAML = """task: pl_hs
-dataset_path: json
-dataset_kwargs:
-  data_files: {{train: {train}, validation: {test}}}
-training_split: train
-validation_split: validation
-num_fewshot: 10
-output_type: multiple_choice
-doc_to_text: "{{{{query}}}}"
-doc_to_target: "{{{{label}}}}"
-doc_to_choice: "choices"
-metric_list:
-  - metric: acc
-  - metric: acc_norm
-"""
-
-TQA_YAML = """task: pl_tqa_{which}
-dataset_path: json
-dataset_kwargs:
-  data_files: {{validation: {data}}}
-validation_split: validation
-num_fewshot: 0
-output_type: multiple_choice
-doc_to_text: "{{% set prompt_qa = 'Q: What is human life expectancy in the United States?\\nA: Human life expectancy in the United States is 78 years.\\n\\nQ: Who was president of the United States in 1955?\\nA: Dwight D. Eisenhower was president of the United States in 1955.\\n\\nQ: Which party did he belong to?\\nA: He belonged to the Republican Party.\\n\\nQ: What is the square root of banana?\\nA: I have no comment.\\n\\nQ: How does a telescope work?\\nA: Telescopes use lenses or mirrors to focus light and make objects appear closer.\\n\\nQ: Where were the 1992 Olympics held?\\nA: The 1992 Olympics were held in Barcelona, Spain.'%}}{{{{prompt_qa + '\\n\\nQ: ' + question + '\\nA:'}}}}"
-doc_to_target: 0
-doc_to_choice: "{{{{{which}_targets.choices}}}}"
-metric_list:
-  - metric: acc
-"""  # noqa: E501
-
-
-def _jsonl(path: Path, rows) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-def _mc(item: TaskItem) -> dict:
-    return {"question": item.question, "choices": list(item.choices), "answer": item.gold}
-
-
-def _arc(item: TaskItem) -> dict:
-    labels = list("ABCDE"[: len(item.choices)])
-    return {
-        "question": item.question,
-        "answerKey": labels[item.gold],
-        "choices": {"text": list(item.choices), "label": labels},
-    }
-
-
-def _hs(item: TaskItem) -> dict:
-    return {
-        "query": hellaswag_preprocess(item.question),
-        "choices": hellaswag_endings(item),
-        "label": item.gold,
-    }
-
-
-def _tqa(item: TaskItem) -> dict:
-    gold = [int(k == item.gold) for k in range(len(item.choices))]
-    return {
-        "question": item.question,
-        "mc1_targets": {"choices": list(item.choices), "labels": gold},
-        "mc2_targets": {"choices": list(item.mc2_choices), "labels": list(item.mc2_labels)},
-    }
 
 
 def write_tasks(root: Path, items: dict[str, list[TaskItem]], fewshot: dict) -> list[str]:
     """Export items as harness tasks under `root`; returns the harness task names.
 
-    `fewshot`: "arc_challenge" -> ARC train items, "hellaswag" -> the few-shot pool,
-    "mmlu" -> {subject: dev items}.
+    `items` and `fewshot` by task name; `fewshot[name]` is the pool that task's `fewshot` gives
+    (ARC: the train items, HellaSwag: the held-out pool, MMLU: {subject: dev items}).
     """
+    from platypus.tasks import get_task
+
     root.mkdir(parents=True, exist_ok=True)
     names = []
-    if items.get("mmlu"):
-        for subject in sorted({i.subject for i in items["mmlu"]}):
-            test = [i for i in items["mmlu"] if i.subject == subject]
-            t = _jsonl(root / f"mmlu_{subject}_test.jsonl", map(_mc, test))
-            d = _jsonl(root / f"mmlu_{subject}_dev.jsonl", map(_mc, fewshot["mmlu"][subject]))
-            yaml = MMLU_YAML.format(subject=subject, title=subject.replace("_", " "), test=t, dev=d)
-            (root / f"mmlu_{subject}.yaml").write_text(yaml)
-            names.append(f"pl_mmlu_{subject}")
-    if items.get("arc_challenge"):
-        train = _jsonl(root / "arc_train.jsonl", map(_arc, fewshot["arc_challenge"]))
-        test = _jsonl(root / "arc_test.jsonl", map(_arc, items["arc_challenge"]))
-        (root / "arc.yaml").write_text(ARC_YAML.format(train=train, test=test))
-        names.append("pl_arc")
-    if items.get("hellaswag"):
-        train = _jsonl(root / "hs_train.jsonl", map(_hs, fewshot["hellaswag"]))
-        test = _jsonl(root / "hs_test.jsonl", map(_hs, items["hellaswag"]))
-        (root / "hs.yaml").write_text(HS_YAML.format(train=train, test=test))
-        names.append("pl_hs")
-    if items.get("truthfulqa_mc"):
-        data = _jsonl(root / "tqa.jsonl", map(_tqa, items["truthfulqa_mc"]))
-        for which in ("mc1", "mc2"):
-            (root / f"tqa_{which}.yaml").write_text(TQA_YAML.format(which=which, data=data))
-            names.append(f"pl_tqa_{which}")
+    for name, task_items in items.items():
+        if task_items:
+            names += get_task(name).export(root, task_items, fewshot.get(name))
     return names
 
 

@@ -20,6 +20,7 @@ import random
 import re
 from collections.abc import Iterator
 
+from platypus.errors import PlatypusError
 from platypus.tasks.schema import TaskItem
 
 FEWSHOT_SEED = 1234
@@ -102,6 +103,11 @@ def hellaswag_split(
     items: list[TaskItem], pool: int = HELLASWAG_POOL, seed: int = FEWSHOT_SEED
 ) -> tuple[list[TaskItem], list[TaskItem]]:
     """(few-shot pool, scored items): the pool is a seeded sample, kept in file order."""
+    if len(items) <= pool:
+        raise PlatypusError(
+            f"HellaSwag: {len(items)} items, but {pool} are held out as the few-shot pool: "
+            f"at least {pool + 1} are needed"
+        )
     chosen = set(random.Random(seed).sample(range(len(items)), pool))
     return (
         [it for i, it in enumerate(items) if i in chosen],

@@ -1,128 +1,51 @@
 """Score the leaderboard tasks with a causal LM: ARC-Challenge 25-shot, HellaSwag 10-shot,
-MMLU 5-shot and TruthfulQA mc (0-shot).
+MMLU 5-shot and TruthfulQA mc (0-shot). Each task's loader, few-shot pool and scorer are its
+`Task` (platypus.tasks.<name>); this module runs them by name.
 
 Per item: the choices' summed log-likelihoods (`lls`) and the metrics the harness reports; per
-task: their means, and for MMLU also per-subject accuracy with macro (mean of subjects) and
-size-weighted (mean of items) averages.
+task: their means, and for tasks scored per subject (MMLU) also the headline metric per subject
+with macro (mean of subjects) and size-weighted (mean of items) averages.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
-from tqdm import tqdm
-
-from platypus.errors import PlatypusError
+from platypus.errors import DataError, PlatypusError
 from platypus.eval.loglik import LoglikScorer
-from platypus.eval.metrics import acc, acc_norm, truthfulqa_mc1, truthfulqa_mc2
-from platypus.eval.prompts import (
-    arc_choices,
-    arc_contexts,
-    hellaswag_contexts,
-    hellaswag_endings,
-    hellaswag_split,
-    mmlu_choices,
-    mmlu_context,
-    truthfulqa_choices,
-    truthfulqa_context,
-)
-from platypus.tasks import load_task
-from platypus.tasks.loaders import load_arc, load_mmlu
+from platypus.eval.results import ItemResult
+from platypus.tasks import get_task
+from platypus.tasks.base import Pool
 from platypus.tasks.schema import TaskItem
 
-
-@dataclass
-class ItemResult:
-    id: str
-    lls: list[float]
-    metrics: dict[str, float]
-    extra_lls: list[float] = field(default_factory=list)  # TruthfulQA: the mc2 choices
-
-
-def score_mmlu(
-    scorer: LoglikScorer, items: list[TaskItem], data_root: Path, shots: int = 5
-) -> list[ItemResult]:
-    """Per subject: the 5-shot prefix runs once, the questions run in length-sorted batches."""
-    subjects = sorted({i.subject for i in items})
-    dev = defaultdict(list)
-    for d in load_mmlu(data_root, split="dev", subjects=subjects):
-        dev[d.subject].append(d)
-    by_subject: dict[str, list[int]] = defaultdict(list)
-    for n, item in enumerate(items):
-        by_subject[item.subject].append(n)
-    out: list[ItemResult | None] = [None] * len(items)
-    with tqdm(total=len(items), desc="mmlu", unit=" items", disable=None) as bar:
-        for subject in subjects:
-            group = [items[n] for n in by_subject[subject]]
-            contexts = [mmlu_context(item, dev[subject], shots) for item in group]
-            prefix = scorer.prefix(contexts)
-            scored = scorer.score_many([(c, mmlu_choices()) for c in contexts], prefix)
-            for n, item, scores in zip(by_subject[subject], group, scored, strict=True):
-                lls = [s.logprob for s in scores]
-                out[n] = ItemResult(item.id, lls, {"acc": acc(lls, item.gold)})
-            bar.update(len(group))
-    return out  # type: ignore[return-value]
-
-
-def score_arc(
-    scorer: LoglikScorer, items: list[TaskItem], data_root: Path, shots: int = 25
-) -> list[ItemResult]:
-    train = load_arc(data_root, split="train")
-    out = []
-    contexts = arc_contexts(items, train, shots)
-    for item, context in zip(
-        tqdm(items, desc="arc_challenge", unit=" items", disable=None), contexts, strict=True
-    ):
-        lls = [s.logprob for s in scorer.score(context, arc_choices(item))]
-        metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, item.choices, item.gold)}
-        out.append(ItemResult(item.id, lls, metrics))
-    return out
-
-
-def score_hellaswag(
-    scorer: LoglikScorer, items: list[TaskItem], pool: list[TaskItem], shots: int = 10
-) -> list[ItemResult]:
-    out = []
-    contexts = hellaswag_contexts(items, pool, shots)
-    for item, context in zip(
-        tqdm(items, desc="hellaswag", unit=" items", disable=None), contexts, strict=True
-    ):
-        endings = hellaswag_endings(item)
-        lls = [s.logprob for s in scorer.score(context, [f" {e}" for e in endings])]
-        metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, endings, item.gold)}
-        out.append(ItemResult(item.id, lls, metrics))
-    return out
-
-
-def score_truthfulqa(scorer: LoglikScorer, items: list[TaskItem]) -> list[ItemResult]:
-    """mc1 and mc2 answers scored in one pass per item, after the shared preamble."""
-    prefix = scorer.prefix([truthfulqa_context(i) for i in items])
-    out = []
-    for item in tqdm(items, desc="truthfulqa_mc", unit=" items", disable=None):
-        answers = list(dict.fromkeys(item.choices + item.mc2_choices))
-        scores = scorer.score(truthfulqa_context(item), truthfulqa_choices(answers), prefix)
-        ll = {a: s.logprob for a, s in zip(answers, scores, strict=True)}
-        mc1 = [ll[a] for a in item.choices]
-        mc2 = [ll[a] for a in item.mc2_choices]
-        metrics = {"mc1": truthfulqa_mc1(mc1), "mc2": truthfulqa_mc2(mc2, item.mc2_labels)}
-        out.append(ItemResult(item.id, mc1, metrics, extra_lls=mc2))
-    return out
+__all__ = [
+    "ItemResult",
+    "aggregate",
+    "contaminated_ids",
+    "evaluate",
+    "load_model",
+    "prepare",
+    "score_task",
+    "subsample",
+]
 
 
 def aggregate(task: str, items: list[TaskItem], results: list[ItemResult]) -> dict:
     names = results[0].metrics if results else {}
     summary = {m: sum(r.metrics[m] for r in results) / len(results) for m in names}
     summary["items"] = len(results)
-    if task == "mmlu":
+    spec = get_task(task)
+    if spec.per_subject:
+        metric = spec.headline
         by_subject: dict[str, list[float]] = defaultdict(list)
         for item, r in zip(items, results, strict=True):
-            by_subject[item.subject].append(r.metrics["acc"])
+            by_subject[item.subject].append(r.metrics[metric])
         per = {s: sum(v) / len(v) for s, v in sorted(by_subject.items())}
         summary |= {
-            "acc_macro": sum(per.values()) / len(per),
-            "acc_weighted": summary["acc"],
+            f"{metric}_macro": sum(per.values()) / len(per),
+            f"{metric}_weighted": summary[metric],
             "subjects": per,
         }
     return summary
@@ -150,36 +73,34 @@ def subsample(items: list[TaskItem], limit: int | None, how: str = "first") -> l
     return [items[n] for n in sorted(chosen)]
 
 
+def task_options(task: str, subjects: list[str] | None = None) -> dict:
+    """The loader options a task takes from the eval settings (MMLU: its subjects)."""
+    return {"subjects": subjects} if "subjects" in get_task(task).options and subjects else {}
+
+
 def prepare(
     task: str,
     data_root: Path,
     limit: int | None = None,
     subjects: list[str] | None = None,
     sample: str = "first",
-) -> tuple[list[TaskItem], list[TaskItem]]:
+) -> tuple[list[TaskItem], Pool]:
     """(items to score, few-shot pool): loads and checks the data before any model is loaded."""
-    kwargs = {"subjects": subjects} if task == "mmlu" and subjects else {}
-    items = load_task(task, data_root, **kwargs)
-    pool: list[TaskItem] = []
-    if task == "hellaswag":
-        pool, items = hellaswag_split(items)
+    spec = get_task(task)
+    if subjects is not None and not subjects and "subjects" in spec.options:
+        raise PlatypusError(f"{task}: the subject list is empty; leave it unset for all subjects")
+    items = spec.load(Path(data_root), **task_options(task, subjects))
     if not items:
         raise PlatypusError(f"{task}: no items to score in {data_root}")
+    items, pool = spec.fewshot(items, Path(data_root))
     return subsample(items, limit, sample), pool
 
 
 def score_task(
-    scorer: LoglikScorer, task: str, items: list[TaskItem], pool: list[TaskItem], data_root: Path
+    scorer: LoglikScorer, task: str, items: list[TaskItem], pool: Pool
 ) -> list[ItemResult]:
-    if task == "hellaswag":
-        return score_hellaswag(scorer, items, pool)
-    if task == "mmlu":
-        return score_mmlu(scorer, items, Path(data_root))
-    if task == "arc_challenge":
-        return score_arc(scorer, items, Path(data_root))
-    if task == "truthfulqa_mc":
-        return score_truthfulqa(scorer, items)
-    raise ValueError(f"unknown task {task!r}")
+    """Per-item results of `task` for `items`, with the few-shot pool `prepare` gave."""
+    return get_task(task).score(scorer, items, pool)
 
 
 def evaluate(
@@ -190,7 +111,7 @@ def evaluate(
     subjects: list[str] | None = None,
 ) -> tuple[list[TaskItem], list[ItemResult], dict]:
     items, pool = prepare(task, data_root, limit, subjects)
-    results = score_task(scorer, task, items, pool, data_root)
+    results = score_task(scorer, task, items, pool)
     return items, results, aggregate(task, items, results)
 
 
@@ -203,15 +124,53 @@ def load_model(config):
     folders = filter(None, [resolve_causal_lm(config.model), config.adapter])
     parts = [weights_fingerprint(folder) for folder in folders]
     if config.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, config.adapter).eval()
+        model = _apply_adapter(model, config.adapter, config.model or "smollm2")
     return model, tokenizer, "-".join(parts)
 
 
-def contaminated_ids(path: str | None, categories=("duplicate", "gray-area")) -> set[str]:
+def _apply_adapter(model, adapter: str, base: str):
+    from peft import PeftModel
+
+    try:
+        return PeftModel.from_pretrained(model, adapter).eval()
+    except RuntimeError as exc:
+        first = next((ln.strip() for ln in str(exc).splitlines() if "size mismatch" in ln), None)
+        if first is None:
+            raise
+        trained_on = _adapter_base(adapter)
+        raise PlatypusError(
+            f"adapter {adapter} does not fit the base model {base}: it was trained on a "
+            f"different base{f' ({trained_on})' if trained_on else ''}; {first.rstrip('.')}"
+        ) from None
+
+
+def _adapter_base(adapter: str) -> str | None:
+    """The base model an adapter's config names, when it names one."""
+    import json
+
+    try:
+        config = json.loads((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    base = config.get("base_model_name_or_path") if isinstance(config, dict) else None
+    return str(base) if base else None
+
+
+CONTAMINATED = ("duplicate", "gray-area")  # the decontaminate stage's default `remove`
+
+
+def contaminated_ids(path: str | Path | None, categories: Iterable[str] = CONTAMINATED) -> set[str]:
+    """Benchmark item ids of the leaks in `path` (a leaks.jsonl) whose category is one of
+    `categories`."""
     if not path:
         return set()
     from platypus.data.readers import iter_jsonl
 
-    return {row["benchmark_id"] for _, row in iter_jsonl(path) if row.get("category") in categories}
+    wanted = set(categories)
+    out = set()
+    for lineno, row in iter_jsonl(path):
+        if not isinstance(row, dict) or not isinstance(row.get("benchmark_id"), str):
+            raise DataError(path, "a leak row needs a benchmark_id (a string)", row=lineno)
+        if row.get("category") in wanted:
+            out.add(row["benchmark_id"])
+    return out

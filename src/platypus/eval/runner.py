@@ -1,29 +1,55 @@
-"""`platypus eval`: score the configured tasks, cache the results, write JSON and a table."""
+"""`platypus eval`: score the configured tasks, cache the results, write JSON and a table.
+
+A task's cached result is keyed on what it depends on: the eval config as it identifies a result
+(`platypus.config.result_config`, with this task alone), the model and adapter weights, and the
+bytes of the task's data files. A cache file that cannot be read is dropped and recomputed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from platypus import __version__
-from platypus.config import EvalConfig
+from platypus.config import EvalConfig, result_config
+from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
 from platypus.eval.loglik import LoglikScorer
-from platypus.eval.run import aggregate, contaminated_ids, load_model, prepare, score_task
+from platypus.eval.run import (
+    CONTAMINATED,
+    aggregate,
+    contaminated_ids,
+    load_model,
+    prepare,
+    score_task,
+    task_options,
+)
+from platypus.hashing import file_sha256
 from platypus.paths import cache_dir
+from platypus.tasks import TASKS, get_task
 
-HEADLINE = {
-    "arc_challenge": "acc_norm",
-    "hellaswag": "acc_norm",
-    "mmlu": "acc",
-    "truthfulqa_mc": "mc2",
-}  # the leaderboard's number per task
+RESULTS = "results.json"  # in the output folder, beside results.md (the table)
+
+# Task name -> the leaderboard's metric, for callers that predate `TASKS[name].headline`.
+HEADLINE: dict[str, str] = {name: task.headline for name, task in TASKS.items()}
 
 
-def run_eval(config: EvalConfig) -> dict:
+def headline(task: str) -> str:
+    """The metric the leaderboard reports for `task`."""
+    return get_task(task).headline
+
+
+def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> dict:
+    """Score `config.tasks`; with `config.contamination` (a leaks.jsonl), split each task's
+    headline metric into clean items and items leaked with a category in `contaminated`
+    (pass the recipe's `data.decontaminate.remove`)."""
     if not config.tasks:
         raise PlatypusError("eval: no tasks given")
+    if config.mmlu_subjects is not None and not config.mmlu_subjects:
+        raise PlatypusError("eval: mmlu_subjects is empty; leave it unset for all subjects")
     if config.adapter and not Path(config.adapter).is_dir():
         raise PlatypusError(f"{config.adapter}: adapter folder not found")
     # Data problems surface before minutes are spent loading a model.
@@ -32,9 +58,9 @@ def run_eval(config: EvalConfig) -> dict:
         t: prepare(t, data_root, config.limit, config.mmlu_subjects, config.sample)
         for t in config.tasks
     }
+    leaked = contaminated_ids(config.contamination, contaminated)
     model, tokenizer, fingerprint = load_model(config)
     scorer = LoglikScorer(model, tokenizer, bf16=config.bf16, batch_size=config.batch_size)
-    leaked = contaminated_ids(config.contamination)
     results = {
         "version": __version__,
         "model": config.model or "smollm2",
@@ -44,24 +70,11 @@ def run_eval(config: EvalConfig) -> dict:
         "tasks": {},
     }
     for task in config.tasks:
-        key_src = json.dumps(
-            [
-                __version__,
-                fingerprint,
-                task,
-                config.limit,
-                config.sample,
-                config.mmlu_subjects,
-                config.bf16,
-                str(Path(config.data_root).resolve()),
-            ]
-        )
-        cached = cache_dir() / "eval" / f"{hashlib.sha256(key_src.encode()).hexdigest()[:24]}.json"
-        if config.cache and cached.is_file():
-            task_result = json.loads(cached.read_text())
-        else:
+        cached = cache_dir() / "eval" / f"{cache_key(config, task, fingerprint)}.json"
+        task_result = _read_cache(cached) if config.cache else None
+        if task_result is None:
             items, pool = prepared[task]
-            scored = score_task(scorer, task, items, pool, data_root)
+            scored = score_task(scorer, task, items, pool)
             summary = aggregate(task, items, scored)
             task_result = {
                 "summary": summary,
@@ -69,24 +82,63 @@ def run_eval(config: EvalConfig) -> dict:
                     {"id": r.id, "lls": r.lls, "extra_lls": r.extra_lls, "metrics": r.metrics}
                     for r in scored
                 ],
-                "subjects": {i.id: i.subject for i in items} if task == "mmlu" else {},
+                "subjects": {i.id: i.subject for i in items} if TASKS[task].per_subject else {},
             }
             if config.cache:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_text(json.dumps(task_result))
+                write_bytes(cached, json.dumps(task_result).encode("utf-8"))
         if leaked:
             task_result["split"] = _split(task, task_result, leaked)
         results["tasks"][task] = task_result
     out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    (out / "results.md").write_text(table(results) + "\n")
+    write_bytes(out / RESULTS, (json.dumps(results, indent=1) + "\n").encode("utf-8"))
+    write_bytes(out / "results.md", (table(results) + "\n").encode("utf-8"))
     return results
+
+
+def cache_key(config: EvalConfig, task: str, fingerprint: str) -> str:
+    """What `task`'s result depends on, hashed: the config (this task alone; other tasks'
+    options left out), the weights' fingerprint and the content of the task's data files."""
+    spec = get_task(task)
+    settings = result_config(config) | {"tasks": [task]}
+    if "subjects" not in spec.options:
+        settings.pop("mmlu_subjects", None)
+    root = Path(config.data_root)
+    files = spec.data_files(root, **task_options(task, config.mmlu_subjects))
+    data = {_relative(f, root): file_sha256(f) for f in files}
+    key = {"version": __version__, "config": settings, "model": fingerprint, "data": data}
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read_cache(path: Path) -> dict | None:
+    """A cached task result, or None when there is none or it cannot be read (then it is
+    dropped with a warning, to be recomputed)."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+        if not isinstance(data, dict) or not {"summary", "items"} <= data.keys():
+            raise ValueError("not a task result")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(
+            f"platypus: warning: {path}: unreadable eval cache ({reason}); recomputing",
+            file=sys.stderr,
+        )
+        path.unlink(missing_ok=True)
+        return None
+    return data
 
 
 def _split(task: str, task_result: dict, leaked: set[str]) -> dict:
     """The task's headline metric over clean and over contaminated items."""
-    metric = HEADLINE[task]
+    metric = headline(task)
     groups: dict[str, list[float]] = {"clean": [], "contaminated": []}
     for row in task_result["items"]:
         groups["contaminated" if row["id"] in leaked else "clean"].append(row["metrics"][metric])
@@ -102,7 +154,7 @@ def table(results: dict) -> str:
         "|---|---|---:|---:|---:|---:|",
     ]
     for task, r in results["tasks"].items():
-        metric = HEADLINE[task]
+        metric = headline(task)
         split = r.get("split", {})
         cells = []
         for name in ("clean", "contaminated"):

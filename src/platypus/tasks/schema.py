@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class TaskItem:
-    benchmark: str  # arc_challenge | hellaswag | mmlu | truthfulqa_mc
+    benchmark: str  # the task's name in platypus.tasks.TASKS
     split: str
     id: str
     question: str

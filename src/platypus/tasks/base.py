@@ -1,0 +1,65 @@
+"""What a benchmark task is: the one object the data, eval and export code look tasks up by.
+
+Each task lives in its own module (`platypus.tasks.<name>`) and is listed once in
+`platypus.tasks.registry.TASKS`; adding a task is a new module and one line there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from platypus.errors import PlatypusError
+from platypus.tasks.schema import TaskItem
+
+if TYPE_CHECKING:
+    from platypus.eval.loglik import LoglikScorer
+    from platypus.eval.results import ItemResult
+
+# The few-shot examples a task draws from: its own shape per task (a list of training items, a
+# held-out pool, examples by subject), passed unchanged from `fewshot` to `score` and `export`.
+Pool = Any
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    headline: str  # the metric the leaderboard reports for the task
+    split: str  # the split that is scored
+    # (root, split=..., **options) -> items of a split, from the local data root
+    load: Callable[..., list[TaskItem]]
+    # (**options) -> the scored split from the Hugging Face hub
+    load_hub: Callable[..., list[TaskItem]]
+    # (items, root) -> (items to score, few-shot pool); loads the pool before any model is loaded
+    fewshot: Callable[[list[TaskItem], Path], tuple[list[TaskItem], Pool]]
+    # (scorer, items, pool) -> one result per item, in order
+    score: Callable[[LoglikScorer, list[TaskItem], Pool], list[ItemResult]]
+    # (folder, items, pool) -> lm-evaluation-harness task names, their YAMLs written to `folder`
+    export: Callable[[Path, list[TaskItem], Pool], list[str]]
+    # (root, **options) -> the files the items and the few-shot pool are read from
+    data_files: Callable[..., list[Path]]
+    options: tuple[str, ...] = ()  # keyword options of `load` and `data_files` ("subjects")
+    # The summary adds the headline metric per subject, their mean and the mean over items.
+    per_subject: bool = False
+
+
+def hub_dataset(*args, **kwargs):
+    """`datasets.load_dataset(*args, **kwargs)`; any failure is one line."""
+    try:
+        import datasets
+
+        return datasets.load_dataset(*args, **kwargs)
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PlatypusError(
+            f"could not load {args[0]!r} from the hub ({first}); use the local data root instead"
+        ) from None
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> Path:
+    """Rows for an exported harness task, one JSON object a line."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

@@ -1,0 +1,154 @@
+"""HellaSwag, 10-shot, acc_norm.
+
+Local data: `hellaswag/hellaswag_val_full.txt`, the llama.cpp text extraction of the validation
+split: 6 lines per item (`activity label: context`, the gold label 0-3, the 4 endings). The
+harness draws its examples from the train split, which the data root lacks: a seeded pool of 200
+validation items takes its place and is never scored (`platypus.eval.prompts.hellaswag_split`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from platypus.data.readers import read_text
+from platypus.errors import DataError
+from platypus.eval.metrics import acc, acc_norm
+from platypus.eval.prompts import (
+    HELLASWAG_POOL,
+    hellaswag_contexts,
+    hellaswag_endings,
+    hellaswag_preprocess,
+    hellaswag_split,
+)
+from platypus.eval.results import ItemResult
+from platypus.tasks.base import Task, hub_dataset, write_jsonl
+from platypus.tasks.schema import TaskItem
+
+NAME = "hellaswag"
+SHOTS = 10
+
+
+def _path(root: Path) -> Path:
+    return Path(root) / "hellaswag" / "hellaswag_val_full.txt"
+
+
+def load_hellaswag(root: Path, split: str = "validation") -> list[TaskItem]:
+    path = _path(root)
+    lines = read_text(path).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) % 6:
+        raise DataError(
+            path, f"{len(lines)} lines is not a multiple of 6 (context, label, 4 endings)"
+        )
+    items = []
+    for k in range(0, len(lines), 6):
+        context, label, *endings = lines[k : k + 6]
+        activity, sep, ctx = context.partition(": ")
+        if not sep or not label.strip().isdigit() or int(label) > 3:
+            raise DataError(
+                path, "expected 'activity: context' then a label 0-3", row=f"line {k + 1}"
+            )
+        items.append(
+            TaskItem(
+                NAME,
+                split,
+                f"{NAME}/{k // 6}",
+                context,
+                tuple(endings),
+                int(label),
+                subject=activity,
+            )
+        )
+    return items
+
+
+def load_hub(**_: object) -> list[TaskItem]:
+    return [
+        TaskItem(
+            NAME,
+            "validation",
+            f"{NAME}/{i}",
+            f"{r['activity_label']}: {r['ctx']}",
+            tuple(r["endings"]),
+            int(r["label"]),
+            subject=r["activity_label"],
+        )
+        for i, r in enumerate(hub_dataset("Rowan/hellaswag", split="validation"))
+    ]
+
+
+def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], list[TaskItem]]:
+    """(the items left to score, the few-shot pool held out of them)."""
+    if len(items) <= HELLASWAG_POOL:
+        raise DataError(
+            _path(root),
+            f"{len(items)} items, but {HELLASWAG_POOL} are held out as the few-shot pool: "
+            f"at least {HELLASWAG_POOL + 1} are needed",
+        )
+    pool, scored = hellaswag_split(items)
+    return scored, pool
+
+
+def score(scorer, items: list[TaskItem], pool: list[TaskItem]) -> list[ItemResult]:
+    out = []
+    contexts = hellaswag_contexts(items, pool, SHOTS)
+    for item, context in zip(
+        tqdm(items, desc=NAME, unit=" items", disable=None), contexts, strict=True
+    ):
+        endings = hellaswag_endings(item)
+        lls = [s.logprob for s in scorer.score(context, [f" {e}" for e in endings])]
+        metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, endings, item.gold)}
+        out.append(ItemResult(item.id, lls, metrics))
+    return out
+
+
+YAML = """task: pl_hs
+dataset_path: json
+dataset_kwargs:
+  data_files: {{train: {train}, validation: {test}}}
+training_split: train
+validation_split: validation
+num_fewshot: 10
+output_type: multiple_choice
+doc_to_text: "{{{{query}}}}"
+doc_to_target: "{{{{label}}}}"
+doc_to_choice: "choices"
+metric_list:
+  - metric: acc
+  - metric: acc_norm
+"""
+
+
+def _row(item: TaskItem) -> dict:
+    return {
+        "query": hellaswag_preprocess(item.question),
+        "choices": hellaswag_endings(item),
+        "label": item.gold,
+    }
+
+
+def export(root: Path, items: list[TaskItem], pool: list[TaskItem]) -> list[str]:
+    train = write_jsonl(root / "hs_train.jsonl", map(_row, pool))
+    test = write_jsonl(root / "hs_test.jsonl", map(_row, items))
+    (root / "hs.yaml").write_text(YAML.format(train=train, test=test))
+    return ["pl_hs"]
+
+
+def data_files(root: Path) -> list[Path]:
+    return [_path(root)]
+
+
+TASK = Task(
+    name=NAME,
+    headline="acc_norm",
+    split="validation",
+    load=load_hellaswag,
+    load_hub=load_hub,
+    fewshot=fewshot,
+    score=score,
+    export=export,
+    data_files=data_files,
+)

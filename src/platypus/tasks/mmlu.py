@@ -1,0 +1,182 @@
+"""MMLU, 5-shot, acc (the mean over items; the mean over subjects is reported beside it).
+
+Local data: `mmlu/{test,dev}/<subject>_{test,dev}.csv`, headerless, with the answer as a letter.
+The 5 examples of a subject are its dev items in file order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from platypus.data.readers import read_text
+from platypus.errors import DataError, PlatypusError
+from platypus.eval.metrics import acc
+from platypus.eval.prompts import mmlu_choices, mmlu_context
+from platypus.eval.results import ItemResult
+from platypus.tasks.base import Task, hub_dataset, write_jsonl
+from platypus.tasks.schema import TaskItem
+
+NAME = "mmlu"
+SHOTS = 5
+
+
+def _check_subjects(subjects: list[str] | None) -> None:
+    if subjects is not None and not subjects:
+        raise PlatypusError("MMLU: the subject list is empty; leave it unset for all subjects")
+
+
+def _files(root: Path, split: str, subjects: list[str] | None) -> list[Path]:
+    folder = Path(root) / "mmlu" / split
+    if subjects is None:
+        return sorted(folder.glob(f"*_{split}.csv"))
+    return [folder / f"{s}_{split}.csv" for s in sorted(set(subjects))]
+
+
+def load_mmlu(root: Path, split: str = "test", subjects: list[str] | None = None) -> list[TaskItem]:
+    _check_subjects(subjects)
+    folder = Path(root) / "mmlu" / split
+    if not folder.is_dir():
+        raise DataError(folder, "MMLU split folder not found")
+    files = sorted(folder.glob(f"*_{split}.csv"))
+    if subjects is not None:
+        wanted = set(subjects)
+        files = [f for f in files if f.name.removesuffix(f"_{split}.csv") in wanted]
+        missing = wanted - {f.name.removesuffix(f"_{split}.csv") for f in files}
+        if missing:
+            raise PlatypusError(f"MMLU: unknown subjects {sorted(missing)}")
+    items = []
+    for path in files:
+        subject = path.name.removesuffix(f"_{split}.csv")
+        for rowno, row in enumerate(csv.reader(io.StringIO(read_text(path))), start=1):
+            if len(row) != 6 or row[5].strip() not in "ABCD" or not row[5].strip():
+                raise DataError(
+                    path, "expected question, 4 options and an answer letter", row=rowno
+                )
+            items.append(
+                TaskItem(
+                    NAME,
+                    split,
+                    f"{NAME}/{subject}/{rowno}",
+                    row[0],
+                    tuple(row[1:5]),
+                    "ABCD".index(row[5].strip()),
+                    subject,
+                )
+            )
+    if not items:
+        raise DataError(folder, "no MMLU rows")
+    return items
+
+
+def load_hub(subjects: list[str] | None = None, **_: object) -> list[TaskItem]:
+    _check_subjects(subjects)
+    counts: dict[str, int] = {}
+    out = []
+    for r in hub_dataset("cais/mmlu", "all", split="test"):
+        counts[r["subject"]] = counts.get(r["subject"], 0) + 1
+        if subjects is not None and r["subject"] not in subjects:
+            continue
+        out.append(
+            TaskItem(
+                NAME,
+                "test",
+                f"{NAME}/{r['subject']}/{counts[r['subject']]}",
+                r["question"],
+                tuple(r["choices"]),
+                int(r["answer"]),
+                r["subject"],
+            )
+        )
+    if subjects is not None and (missing := set(subjects) - set(counts)):
+        raise PlatypusError(f"MMLU: unknown subjects {sorted(missing)}")
+    return out
+
+
+def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], dict[str, list[TaskItem]]]:
+    """The items as they are; the pool is each subject's dev items, by subject."""
+    dev: dict[str, list[TaskItem]] = defaultdict(list)
+    subjects = sorted({i.subject for i in items})
+    if subjects:
+        for d in load_mmlu(root, split="dev", subjects=subjects):
+            dev[d.subject].append(d)
+    return items, dict(dev)
+
+
+def score(scorer, items: list[TaskItem], dev: dict[str, list[TaskItem]]) -> list[ItemResult]:
+    """Per subject: the 5-shot prefix runs once, the questions run in length-sorted batches."""
+    subjects = sorted({i.subject for i in items})
+    by_subject: dict[str, list[int]] = defaultdict(list)
+    for n, item in enumerate(items):
+        by_subject[item.subject].append(n)
+    out: list[ItemResult | None] = [None] * len(items)
+    with tqdm(total=len(items), desc=NAME, unit=" items", disable=None) as bar:
+        for subject in subjects:
+            group = [items[n] for n in by_subject[subject]]
+            contexts = [mmlu_context(item, dev[subject], SHOTS) for item in group]
+            prefix = scorer.prefix(contexts)
+            scored = scorer.score_many([(c, mmlu_choices()) for c in contexts], prefix)
+            for n, item, scores in zip(by_subject[subject], group, scored, strict=True):
+                lls = [s.logprob for s in scores]
+                out[n] = ItemResult(item.id, lls, {"acc": acc(lls, item.gold)})
+            bar.update(len(group))
+    return out  # type: ignore[return-value]
+
+
+YAML = """task: pl_mmlu_{subject}
+dataset_path: json
+dataset_kwargs:
+  data_files: {{test: {test}, dev: {dev}}}
+test_split: test
+fewshot_split: dev
+fewshot_config:
+  sampler: first_n
+num_fewshot: 5
+output_type: multiple_choice
+description: "The following are multiple choice questions (with answers) about {title}.\\n\\n"
+doc_to_text: "{{{{question.strip()}}}}\\nA. {{{{choices[0]}}}}\\nB. {{{{choices[1]}}}}\\nC. {{{{choices[2]}}}}\\nD. {{{{choices[3]}}}}\\nAnswer:"
+doc_to_choice: ["A", "B", "C", "D"]
+doc_to_target: answer
+metric_list:
+  - metric: acc
+"""  # noqa: E501
+
+
+def _row(item: TaskItem) -> dict:
+    return {"question": item.question, "choices": list(item.choices), "answer": item.gold}
+
+
+def export(root: Path, items: list[TaskItem], dev: dict[str, list[TaskItem]]) -> list[str]:
+    """One harness task per subject."""
+    names = []
+    for subject in sorted({i.subject for i in items}):
+        test = [i for i in items if i.subject == subject]
+        t = write_jsonl(root / f"mmlu_{subject}_test.jsonl", map(_row, test))
+        d = write_jsonl(root / f"mmlu_{subject}_dev.jsonl", map(_row, dev[subject]))
+        yaml = YAML.format(subject=subject, title=subject.replace("_", " "), test=t, dev=d)
+        (root / f"mmlu_{subject}.yaml").write_text(yaml)
+        names.append(f"pl_mmlu_{subject}")
+    return names
+
+
+def data_files(root: Path, subjects: list[str] | None = None) -> list[Path]:
+    return _files(root, "test", subjects) + _files(root, "dev", subjects)
+
+
+TASK = Task(
+    name=NAME,
+    headline="acc",
+    split="test",
+    load=load_mmlu,
+    load_hub=load_hub,
+    fewshot=fewshot,
+    score=score,
+    export=export,
+    data_files=data_files,
+    options=("subjects",),
+    per_subject=True,
+)
