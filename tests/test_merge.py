@@ -1,6 +1,7 @@
 """Merging: streaming I/O, adapter merge vs PEFT, transplant checks, mergekit parity."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from safetensors.torch import load_file
 from platypus.cli import build_parser, main
 from platypus.config import EmbeddingSettings, MergeConfig, MergeInput, validated
 from platypus.errors import PlatypusError
+from platypus.hashing import weights_fingerprint
 from platypus.merge.methods import METHODS, TensorMerge, get, names
 from platypus.merge.methods.task_arithmetic import task_arithmetic
 from platypus.merge.run import merge
@@ -480,3 +482,24 @@ def test_overlap_report_uses_the_given_embedding_settings(tmp_path, tiny, monkey
     card = merge(config).card
     assert seen[-1] == EmbeddingSettings()
     assert card["data_overlap_embedding"] == {"model": None, "precision": "bf16"}
+
+
+def test_adapter_onto_another_base_of_equal_shapes_is_refused(tmp_path, adapter, capsys):
+    # `first` is SmolLM2 with the adapter merged: same shapes, other weights.
+    first = tmp_path / "ft"
+    assert main(["merge", "--adapter", str(adapter), "--output-dir", str(first)]) == 0
+    trained = tmp_path / "adapter"
+    shutil.copytree(adapter, trained)
+    record = {"base_model": None, "weights_fingerprint": weights_fingerprint(prepared_path())}
+    (trained / "platypus_base.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    argv = ["merge", "--adapter", str(trained), "--base-model", str(first)]
+    code = main([*argv, "--output-dir", str(tmp_path / "no")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "the adapter was trained on base weights" in err and str(first) in err
+    assert main([*argv, "--output-dir", str(tmp_path / "yes"), "--force"]) == 0
+    card = json.loads((tmp_path / "yes" / "merge.json").read_text())
+    assert any("trained on base weights" in p for p in card["compatibility"]["problems"])
+    # On its own base the record matches and the merge goes ahead.
+    assert main(["merge", "--adapter", str(trained), "--output-dir", str(tmp_path / "ok")]) == 0

@@ -56,6 +56,9 @@ class AdapterMerge(MergeMethod):
         target = Checkpoint(target_folder)
         limit = self._limit(settings)
         compat = check(adapter, target, model_config(target_folder), base_config, limit)
+        if self.name == "adapter":
+            compat.problems += _other_base(adapter.folder, target_folder)
+            compat.ok = not compat.problems
         if not compat.ok and not settings["force"]:
             raise PlatypusError(
                 f"refusing to apply {adapter.folder} to {target_folder}: "
@@ -97,6 +100,28 @@ class AdapterMerge(MergeMethod):
             "compatibility": compat.summary(),
         }
         return target_folder, card
+
+
+def _other_base(adapter_folder: Path, target_folder: Path) -> list[str]:
+    """Shapes can agree while the weights differ (another fine-tune of the same architecture):
+    an adapter trained here records its base's weights hash, which must be the target's."""
+    import json
+
+    from platypus.hashing import weights_fingerprint
+    from platypus.train.recipe import BASE_RECORD
+
+    record = adapter_folder / BASE_RECORD
+    try:
+        trained_on = json.loads(record.read_text())["weights_fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # an adapter from elsewhere: nothing recorded to compare
+    here = weights_fingerprint(target_folder)
+    if trained_on == here:
+        return []
+    return [
+        f"the adapter was trained on base weights {trained_on[:16]}, {target_folder} has "
+        f"{here[:16]} (another model of the same shapes; method 'transplant' is for that)"
+    ]
 
 
 class Transplant(AdapterMerge):
