@@ -112,6 +112,16 @@ def test_rerun_skips_and_a_changed_stage_reruns_only_what_follows(first_run, tmp
     evals = sorted(run_dir.glob("eval-base-*"))
     (evals[0] / "manifest.json").unlink()
     assert _ran(_run(tmp_path, capsys, changed)) == {"eval-base"}
+    # Validation frequency is a setting: it changes no result, so nothing runs again.
+    quiet = json.loads(json.dumps(changed))
+    quiet["train"]["eval_every"] = 1
+    assert _ran(_run(tmp_path, capsys, quiet)) == set()
+    # The partners' data-overlap report is part of the merge's output.
+    patterns = ("build-*/*.jsonl", "dedup-*/kept.jsonl")
+    sets = [str(next(run_dir.glob(pattern))) for pattern in patterns]
+    overlap = json.loads(json.dumps(quiet))
+    overlap["merge"] = {"overlap": sets}
+    assert _ran(_run(tmp_path, capsys, overlap)) == {"merge", "eval-merged"}
 
 
 def test_report_is_self_contained_and_renders(first_run, tmp_path):

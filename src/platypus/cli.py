@@ -5,21 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
-from pathlib import Path
 from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
 from platypus import __version__
 from platypus.config import (
-    BuildConfig,
-    DecontaminateConfig,
     DedupConfig,
     EvalConfig,
     MergeConfig,
     Recipe,
-    SourceConfig,
     TrainConfig,
     load_recipe,
     validated,
@@ -38,188 +33,110 @@ def _recipe(args: argparse.Namespace) -> Recipe:
     return load_recipe(args.recipe) if getattr(args, "recipe", None) else Recipe()
 
 
-def cmd_data_build(args: argparse.Namespace) -> int:
-    from platypus.data.build import build
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
-    config = _recipe(args).data.build
-    updates = {
-        k: v for k in ("data_root", "output_dir", "seed") if (v := getattr(args, k)) is not None
-    }
-    config = validated(BuildConfig, config.model_dump() | updates, "command line")
-    if args.only:
-        wanted = {n.strip() for n in args.only.split(",") if n.strip()}
-        unknown = wanted - set(config.sources)
-        if unknown:
-            raise PlatypusError(f"--only: unknown sources {sorted(unknown)}")
-        for name, src in config.sources.items():
-            config.sources[name] = SourceConfig.model_validate(
-                src.model_dump() | {"enabled": name in wanted}
-            )
-    result = build(config)
-    print(f"built {len(result.records):,} rows -> {result.paths['jsonl']}")
-    for s in result.sources:
-        if s.enabled:
-            print(f"  {s.name:<11} {s.raw_rows:>7,} read {s.kept:>7,} kept")
-    print(f"card: {result.paths['card']}  sha256: {result.content_hash[:16]}")
+
+def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int:
+    """One stage on its own: its recipe section, then the flags, then `--set` overrides; inputs
+    an earlier stage would feed default to that stage's own output folder."""
+    from platypus.overrides import apply_overrides
+    from platypus.pipeline.stage import run_stage
+    from platypus.pipeline.stages import STAGES
+
+    stage = STAGES[name]
+    recipe = _recipe(args)
+    config = stage.config(recipe)
+    config = validated(type(config), config.model_dump() | updates, "command line")
+    config = apply_overrides(config, args.set or [])
+    fed = {}
+    for field, ref in stage.reads.items():
+        if getattr(config, field) is None and stage.wants(field, config):
+            producer, artefact = STAGES[ref.split(".")[0]], ref.split(".")[1]
+            upstream = producer.config(recipe)
+            folder = producer.default_output_dir(upstream)
+            fed[field] = str(producer.output(artefact, upstream, folder))
+    config = config.model_copy(update=fed)
+    out = stage.default_output_dir(config)
+    summary, _ = run_stage(stage, config, out, recipe)
+    if os.environ.get("RANK", "0") == "0":  # one report per run, not per process
+        print("\n".join(stage.describe(summary, config, out)))
     return 0
 
 
-def _dedup_input(recipe: Recipe) -> str:
-    from platypus.data.build import output_paths
+def _flags(args: argparse.Namespace, *names: str) -> dict:
+    return {k: v for k in names if (v := getattr(args, k)) is not None}
 
-    build = recipe.data.build
-    return recipe.data.dedup.input or str(output_paths(Path(build.output_dir), build.name)["jsonl"])
+
+def cmd_data_build(args: argparse.Namespace) -> int:
+    updates = _flags(args, "data_root", "output_dir", "seed")
+    if args.only:
+        wanted = set(_split(args.only))
+        sources = _recipe(args).data.build.sources
+        unknown = wanted - set(sources)
+        if unknown:
+            raise PlatypusError(f"--only: unknown sources {sorted(unknown)}")
+        updates["sources"] = {
+            name: src.model_dump() | {"enabled": name in wanted} for name, src in sources.items()
+        }
+    return run_stage_command("build", args, updates)
 
 
 def cmd_data_dedup(args: argparse.Namespace) -> int:
-    from platypus.data.dedup.run import dedup
-
-    recipe = _recipe(args)
-    names = ("output_dir", "threshold", "precision", "batch_size", "search", "engine")
-    updates = {k: v for k in names if (v := getattr(args, k)) is not None}
-    config = validated(DedupConfig, recipe.data.dedup.model_dump() | updates, "command line")
-    source = args.input or _dedup_input(recipe)
-    result = dedup(config, source, config.output_dir)
-    _print_dedup(result)
-    return 0
-
-
-def _print_dedup(result) -> None:
-    exact = sum(m.stage == "exact" for m in result.removals)
-    near = len(result.removals) - exact
-    print(f"{len(result.records):,} rows: {exact:,} exact and {near:,} near duplicates removed, "
-          f"{len(result.kept):,} kept -> {result.paths['kept']}")  # fmt: skip
-    print(f"report: {result.paths['report']}  (embedded {result.embedded:,} texts, rest cached)")
-
-
-def _decontaminate_input(recipe: Recipe) -> str:
-    return recipe.data.decontaminate.input or str(Path(recipe.data.dedup.output_dir) / "kept.jsonl")
+    names = ("input", "output_dir", "threshold", "precision", "batch_size", "search", "engine")
+    return run_stage_command("dedup", args, _flags(args, *names))
 
 
 def cmd_data_decontaminate(args: argparse.Namespace) -> int:
-    from platypus.data.decontaminate.run import decontaminate
-
-    recipe = _recipe(args)
-    updates = {k: v for k in ("output_dir", "data_root") if (v := getattr(args, k)) is not None}
-    if args.benchmarks:
-        updates["benchmarks"] = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
-    if args.mmlu_subjects:
-        updates["mmlu_subjects"] = [b.strip() for b in args.mmlu_subjects.split(",") if b.strip()]
-    base = recipe.data.decontaminate.model_dump()
-    config = validated(DecontaminateConfig, base | updates, "command line")
-    result = decontaminate(config, args.input or _decontaminate_input(recipe), config.output_dir)
-    _print_decontaminate(result)
-    return 0
-
-
-def _print_decontaminate(result) -> None:
-    from platypus.data.decontaminate.classify import CATEGORIES
-
-    by = Counter(leak.category for leak in result.leaks)
-    flagged = ", ".join(f"{by[c]:,} {c}" for c in CATEGORIES)
-    print(
-        f"{len(result.records):,} rows vs {len(result.items):,} benchmark items: {flagged} pairs; "
-        f"{len(result.removed_ids):,} rows removed, {len(result.clean):,} clean -> "
-        f"{result.paths['clean_jsonl']}"
-    )
-    print(f"report: {result.paths['report_md']}")
+    updates = _flags(args, "input", "output_dir", "data_root")
+    if args.benchmarks is not None:
+        updates["benchmarks"] = _split(args.benchmarks)
+    if args.mmlu_subjects is not None:
+        updates["mmlu_subjects"] = _split(args.mmlu_subjects)
+    return run_stage_command("decontaminate", args, updates)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from platypus.eval.runner import run_eval
-
-    recipe = _recipe(args)
     names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
-    names += ("contamination",)
-    updates = {k: v for k in names if (v := getattr(args, k)) is not None}
-    if args.tasks:
-        updates["tasks"] = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    updates = _flags(args, *names, "contamination")
+    if args.tasks is not None:
+        updates["tasks"] = _split(args.tasks)
     if args.bf16:
         updates["bf16"] = True
     if args.no_cache:
         updates["cache"] = False
-    config = validated(EvalConfig, recipe.eval.model_dump() | updates, "command line")
-    from platypus.eval.runner import table
-
-    results = run_eval(config)
-    print(table(results))
-    print(f"results: {Path(config.output_dir) / 'results.json'}")
-    return 0
-
-
-def _train_input(recipe: Recipe) -> str:
-    return recipe.train.input or str(Path(recipe.data.decontaminate.output_dir) / "clean.jsonl")
+    return run_stage_command("eval", args, updates)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from platypus.train.loop import train
-
-    recipe = _recipe(args)
-    names = ("model", "output_dir", "max_steps", "limit", "micro_batch_size", "batching", "seed")
-    updates = {k: v for k in names if (v := getattr(args, k)) is not None}
+    names = ("input", "model", "output_dir", "max_steps", "limit", "micro_batch_size")
+    updates = _flags(args, *names, "batching", "seed")
     if args.no_bf16:
         updates["bf16"] = False
     if args.no_resume:
         updates["resume"] = False
-    config = validated(TrainConfig, recipe.train.model_dump() | updates, "command line")
-    result = train(config, args.input or _train_input(recipe))
-    _print_train(result)
-    return 0
-
-
-def _print_train(result) -> None:
-    s = result.summary
-    if os.environ.get("RANK", "0") != "0":  # one line per run, not per process
-        return
-    val = ""
-    if s["val_loss_start"] is not None:
-        val = f", held-out loss {s['val_loss_start']:.4f} -> {s['val_loss_end']:.4f}"
-    print(f"trained {s['steps']} steps on {s['examples']:,} examples ({s['processes']} process"
-          f"{'es' if s['processes'] > 1 else ''}){val}; {s['tokens_per_s']:,.0f} tokens/s, "
-          f"peak RSS {s['peak_memory_mb']['rss']:,.0f} MB -> {result.adapter_dir}")  # fmt: skip
-
-
-def _merge_config(recipe: Recipe, args: argparse.Namespace | None = None) -> MergeConfig:
-    base = recipe.merge.model_dump()
-    if base["method"] in ("adapter", "transplant") and not base["adapter"]:
-        base["adapter"] = str(Path(recipe.train.output_dir) / "adapter")
-    updates = {}
-    if args is not None:
-        names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype", "t")
-        updates = {k: v for k in names if (v := getattr(args, k)) is not None}
-        if args.models:
-            paths = [m.strip() for m in args.models.split(",") if m.strip()]
-            weights = (
-                [float(w) for w in args.weights.split(",")] if args.weights else [1.0] * len(paths)
-            )
-            if len(weights) != len(paths):
-                raise PlatypusError(f"--weights: {len(weights)} values for {len(paths)} models")
-            updates["models"] = [
-                {"model": m, "weight": w} for m, w in zip(paths, weights, strict=True)
-            ]
-        if args.force:
-            updates["force"] = True
-    return validated(MergeConfig, base | updates, "command line")
+    return run_stage_command("train", args, updates)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from platypus.merge.run import merge
-
-    result = merge(_merge_config(_recipe(args), args))
-    _print_merge(result)
-    return 0
-
-
-def _print_merge(result) -> None:
-    card = result.card
-    extra = ""
-    if "compatibility" in card:
-        c = card["compatibility"]
-        extra = f"; ||delta||/||W|| max {c['delta_ratio_max']:.4f} over {c['modules']} weights"
-    print(
-        f"merged ({card['method']}) in {card['seconds']} s, peak RSS {card['peak_rss_mb']:,.0f} MB"
-        f"{extra} -> {result.output_dir}"
-    )
+    names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype", "t")
+    updates = _flags(args, *names)
+    if args.models:
+        paths = _split(args.models)
+        try:
+            weights = [float(w) for w in _split(args.weights)] if args.weights else None
+        except ValueError:
+            msg = f"--weights {args.weights!r}: numbers separated by commas"
+            raise PlatypusError(msg) from None
+        weights = weights or [1.0] * len(paths)
+        if len(weights) != len(paths):
+            raise PlatypusError(f"--weights: {len(weights)} values for {len(paths)} models")
+        updates["models"] = [{"model": m, "weight": w} for m, w in zip(paths, weights, strict=True)]
+    elif args.weights:
+        raise PlatypusError("--weights needs --models")
+    if args.force:
+        updates["force"] = True
+    return run_stage_command("merge", args, updates)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -228,6 +145,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe)
     Pipeline(recipe, args.run_dir).run()
     return 0
+
+
+def merge_methods() -> list[str]:
+    from platypus.merge.methods import names
+
+    return names()
+
+
+def task_names() -> str:
+    from platypus.tasks import TASKS
+
+    return ",".join(TASKS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output-dir", help="where to write the clean set, leak table and report")
     c.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
     c.add_argument(
-        "--benchmarks", help="comma-separated: arc_challenge,hellaswag,mmlu,truthfulqa_mc"
+        "--benchmarks", help=f"comma-separated: {task_names()}"
     )
     c.add_argument("--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)")
     c.set_defaults(func=cmd_data_decontaminate)
@@ -285,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = stages.add_parser("merge", help="adapter into base, adapter transplant, model merges")
     m.add_argument("--recipe", help="YAML recipe; its merge section is used")
-    m.add_argument("--method", choices=__import__("platypus.merge.methods").merge.methods.names())
+    m.add_argument("--method", choices=merge_methods())
     m.add_argument("--adapter", help="PEFT adapter folder (adapter, transplant)")
     m.add_argument("--base-model", help="base model folder (default: the adapter's base)")
     m.add_argument("--target-model", help="transplant: the fine-tune receiving the adapter")
@@ -301,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--recipe", help="YAML recipe; its eval section is used")
     e.add_argument("--model", help="model folder or hub id (default: packaged SmolLM2)")
     e.add_argument("--adapter", help="PEFT adapter folder applied on top of the model")
-    e.add_argument("--tasks", help="comma-separated: arc_challenge,hellaswag,mmlu,truthfulqa_mc")
+    e.add_argument("--tasks", help=f"comma-separated: {task_names()}")
     e.add_argument("--limit", type=int, help="N items of each task (see --sample)")
     e.add_argument(
         "--sample",
@@ -316,6 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPU)")
     e.add_argument("--no-cache", action="store_true", help="recompute cached task results")
     e.set_defaults(func=cmd_eval)
+
+    for sub in (b, d, c, t, m, e):
+        sub.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override any field of this stage's configuration (YAML value), e.g. "
+            "--set threshold=0.85; repeatable",
+        )
 
     r = stages.add_parser(
         "run", help="the whole recipe: data, train, merge, eval, report (finished stages skipped)"

@@ -40,8 +40,13 @@ def tree_fingerprint(root: Path) -> str:
 
 
 def read_manifest(folder: Path) -> dict | None:
-    path = folder / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
+    """The folder's manifest, or None when there is none or it is unreadable (a run killed while
+    writing it never finished)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:

@@ -1,10 +1,9 @@
 """The run report: one self-contained HTML file (inline CSS and PNG charts, no scripts, no
-network), built from the stage folders' manifests and outputs."""
+network), rendered from the stages' typed summaries alone: it opens no other stage file."""
 
 from __future__ import annotations
 
 import html
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -48,16 +47,6 @@ def _img(fig, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="{plots.data_uri(fig)}">'
 
 
-def _json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _jsonl(path: Path) -> list[dict]:
-    from platypus.data.readers import iter_jsonl
-
-    return [row for _, row in iter_jsonl(path)] if path.is_file() else []
-
-
 def _short(text: str, n: int = 400) -> str:
     text = " ".join(text.split())
     return _e(text if len(text) <= n else text[: n - 1] + "…")
@@ -81,7 +70,6 @@ def render(pipeline) -> str:
                 ", ".join(
                     f"{k} {v:,.4g}" if isinstance(v, float) else f"{k} {v:,}"
                     for k, v in s.counts.items()
-                    if isinstance(v, int | float)
                 )
             ),
         ]
@@ -99,42 +87,39 @@ def render(pipeline) -> str:
     )
 
 
+def _summary(done, name: str):
+    return done[name].summary if name in done else None
+
+
 def _data_sections(done) -> list[str]:
     out = []
-    build = _json(done["build"].folder / "build.json") if "build" in done else {}
-    dedup = _json(done["dedup"].folder / "dedup.json") if "dedup" in done else {}
-    dc = (
-        _json(done["decontaminate"].folder / "decontaminate.json")
-        if "decontaminate" in done
-        else {}
-    )
-    train = _json(done["train"].folder / "summary.json") if "train" in done else {}
+    build, dedup = _summary(done, "build"), _summary(done, "dedup")
+    dc, train = _summary(done, "decontaminate"), _summary(done, "train")
     if build and dedup and dc:
         funnel = [
-            ("built", build["rows"]),
-            ("after exact dedup", dedup["rows_in"] - dedup["removed_exact"]),
-            ("after near-dup removal", dedup["rows_kept"]),
-            ("after decontamination", dc["rows_clean"]),
+            ("built", build.rows),
+            ("after exact dedup", dedup.rows_in - dedup.removed_exact),
+            ("after near-dup removal", dedup.rows_kept),
+            ("after decontamination", dc.rows_clean),
         ]
         if train:
             funnel += [
-                ("sampled for training", train["rows"]),
-                ("trained on (after held-out, length limits)", train["examples"]),
+                ("sampled for training", train.rows),
+                ("trained on (after held-out, length limits)", train.examples),
             ]
         out += ["<h2>Data funnel</h2>", _img(plots.funnel_figure(funnel), "rows per stage")]
-        per = dedup.get("per_source", {})
-        removed = dc.get("rows_removed_per_source", {})
         rows = []
-        for s in build["sources"]:
-            if not s["enabled"]:
+        for s in build.sources:
+            if not s.enabled:
                 continue
-            d, gone = per.get(s["data_source"], {}), removed.get(s["data_source"], 0)
+            d = dedup.per_source.get(s.data_source, {})
+            gone = dc.rows_removed_per_source.get(s.data_source, 0)
             rows.append(
                 [
-                    _e(s["data_source"]),
-                    _e(s["license"]),
-                    f"{s['raw_rows']:,}",
-                    f"{s['kept']:,}",
+                    _e(s.data_source),
+                    _e(s.license),
+                    f"{s.raw_rows:,}",
+                    f"{s.kept:,}",
                     f"{d.get('exact', 0):,}",
                     f"{d.get('semantic', 0):,}",
                     f"{gone:,}",
@@ -148,28 +133,23 @@ def _data_sections(done) -> list[str]:
                 {2, 3, 4, 5, 6, 7},
             )
         )
-    if dedup.get("nn_histogram"):
-        threshold = dedup["config"]["threshold"]
+    if dedup and dedup.nn_histogram:
         out += [
             "<h2>Similarity</h2>",
             f"<p>Nearest-neighbour cosine similarity of every built row "
-            f"(all-MiniLM-L6-v2). Rows at or above {threshold} were near duplicates: "
-            f"{dedup['removed_semantic']:,} removed, the more verbose answer kept.</p>",
-            _img(plots.histogram_figure(dedup["nn_histogram"], threshold), "histogram"),
+            f"(all-MiniLM-L6-v2). Rows at or above {dedup.threshold} were near duplicates: "
+            f"{dedup.removed_semantic:,} removed, the more verbose answer kept.</p>",
+            _img(plots.histogram_figure(dedup.nn_histogram, dedup.threshold), "histogram"),
         ]
     if dc:
-        out += _leak_section(done, dc)
+        out += _leak_section(dc)
     return out
 
 
-def _leak_section(done, dc: dict) -> list[str]:
-    from platypus.data.decontaminate.classify import CATEGORIES
-    from platypus.data.io import read_records
-    from platypus.tasks import load_task
-
+def _leak_section(dc) -> list[str]:
     out = ["<h2>Benchmark contamination</h2>"]
     rows = []
-    for source, benches in dc["per_source_and_benchmark"].items():
+    for source, benches in dc.per_source_and_benchmark.items():
         for bench, cats in benches.items():
             rows.append(
                 [
@@ -181,10 +161,10 @@ def _leak_section(done, dc: dict) -> list[str]:
                 ]
             )
     out.append(
-        f"<p>{dc['rows_in']:,} rows checked against "
-        + ", ".join(f"{_e(k)} ({v:,})" for k, v in dc["benchmark_items"].items())
-        + f" test items; {dc['rows_removed']:,} rows removed "
-        f"(categories {', '.join(dc['config']['remove'])}).</p>"
+        f"<p>{dc.rows_in:,} rows checked against "
+        + ", ".join(f"{_e(k)} ({v:,})" for k, v in dc.benchmark_items.items())
+        + f" test items; {dc.rows_removed:,} rows removed "
+        f"(categories {', '.join(dc.remove)}).</p>"
     )
     out.append(
         _table(
@@ -193,31 +173,19 @@ def _leak_section(done, dc: dict) -> list[str]:
             {2, 3, 4},
         )
     )
-    leaks = _jsonl(done["decontaminate"].folder / "leaks.jsonl")
-    shown = []
-    for cat in CATEGORIES:
-        in_category = [k for k in leaks if k["category"] == cat]
-        shown += sorted(in_category, key=lambda k: -k["similarity"])[:4]
-    if shown:
-        train = {r.id: r for r in read_records(done["dedup"].folder / "kept.jsonl")}
-        root = Path(dc["config"]["data_root"])
-        items = {}
-        for bench in {k["benchmark"] for k in shown}:
-            items |= {i.id: i for i in load_task(bench, root)}
-        ex = []
-        for k in shown:
-            t, b = train.get(k["train_id"]), items.get(k["benchmark_id"])
-            ex.append(
-                [
-                    f'<span class="tag {k["category"]}">{_e(k["category"])}</span>',
-                    f"{k['similarity']:.3f}",
-                    f"{k['ngram_coverage']:.2f}",
-                    f'<div class="pair">{_short(t.instruction if t else k["train_id"])}</div>'
-                    f'<div class="muted">{_e(k["train_id"])}</div>',
-                    f'<div class="pair">{_short(b.question if b else k["benchmark_id"])}</div>'
-                    f'<div class="muted">{_e(k["benchmark_id"])}</div>',
-                ]
-            )
+    ex = [
+        [
+            f'<span class="tag {k.category}">{_e(k.category)}</span>',
+            f"{k.similarity:.3f}",
+            f"{k.ngram_coverage:.2f}",
+            f'<div class="pair">{_short(k.train_text)}</div>'
+            f'<div class="muted">{_e(k.train_id)}</div>',
+            f'<div class="pair">{_short(k.benchmark_text)}</div>'
+            f'<div class="muted">{_e(k.benchmark_id)}</div>',
+        ]
+        for k in dc.examples
+    ]
+    if ex:
         out += [
             "<h3>Examples (highest similarity per category)</h3>",
             _table(
@@ -230,46 +198,36 @@ def _leak_section(done, dc: dict) -> list[str]:
 
 
 def _train_section(done) -> list[str]:
-    if "train" not in done:
+    s = _summary(done, "train")
+    if s is None:
         return []
-    folder = done["train"].folder
-    s = _json(folder / "summary.json")
-    cfg = _json(folder / "train_config.json").get("config", {})
-    history = _jsonl(folder / "metrics.jsonl")
-    out = ["<h2>Fine-tuning</h2>"]
-    if s:
-        lora = cfg.get("lora", {})
+    cfg = s.settings
+    lora = cfg.get("lora", {})
+    out = [
+        "<h2>Fine-tuning</h2>",
+        f"<p>LoRA r={lora.get('r')}, alpha={lora.get('alpha')}, dropout "
+        f"{lora.get('dropout')} on {', '.join(lora.get('target_modules', []))}; lr "
+        f"{cfg.get('learning_rate')} {cfg.get('lr_scheduler')}, warmup "
+        f"{s.warmup_steps}, global batch {cfg.get('global_batch_size')}. "
+        f"{s.steps} steps on {s.examples:,} examples, {s.tokens:,} tokens at "
+        f"{s.tokens_per_s:,.0f} tokens/s, peak RSS {s.peak_rss_mb:,.0f} MB.</p>",
+    ]
+    if s.val_loss_start is not None:
         out.append(
-            f"<p>LoRA r={lora.get('r')}, alpha={lora.get('alpha')}, dropout "
-            f"{lora.get('dropout')} on {', '.join(lora.get('target_modules', []))}; lr "
-            f"{cfg.get('learning_rate')} {cfg.get('lr_scheduler')}, warmup "
-            f"{s['warmup_steps']}, global batch {cfg.get('global_batch_size')}. "
-            f"{s['steps']} steps on {s['examples']:,} examples, {s['tokens']:,} tokens at "
-            f"{s['tokens_per_s']:,.0f} tokens/s, peak RSS {s['peak_memory_mb']['rss']:,.0f} "
-            "MB.</p>"
+            f"<p>Held-out loss ({s.validation_examples} rows): "
+            f"<b>{s.val_loss_start:.4f} → {s.val_loss_end:.4f}</b>.</p>"
         )
-        if s.get("val_loss_start") is not None:
-            out.append(
-                f"<p>Held-out loss ({s['validation_examples']} rows): "
-                f"<b>{s['val_loss_start']:.4f} → {s['val_loss_end']:.4f}</b>.</p>"
-            )
-    if history:
-        out.append(_img(plots.loss_figure(history), "loss curves"))
+    if s.history:
+        out.append(_img(plots.loss_figure(s.history), "loss curves"))
     return out
 
 
 def _merge_section(done) -> list[str]:
-    if "merge" not in done:
+    m = _summary(done, "merge")
+    if m is None:
         return []
-    card = _json(done["merge"].folder / "merge.json")
-    if not card:
-        return []
-    text = (
-        f"Method <b>{_e(card['method'])}</b>, {card['seconds']} s, peak RSS "
-        f"{card['peak_rss_mb']:,.0f} MB."
-    )
-    c = card.get("compatibility")
-    if c:
+    text = f"Method <b>{_e(m.method)}</b>, {m.seconds} s, peak RSS {m.peak_rss_mb:,.0f} MB."
+    if c := m.compatibility:
         text += (
             f" {c['modules']} weights adapted; ||ΔW||/||W|| median "
             f"{c['delta_ratio_median']:.4f}, max {c['delta_ratio_max']:.4f}."
@@ -278,46 +236,32 @@ def _merge_section(done) -> list[str]:
 
 
 def _eval_section(done) -> list[str]:
-    from platypus.eval.runner import HEADLINE
-
     results = {
-        name.removeprefix("eval-"): _json(s.folder / "results.json")
-        for name, s in done.items()
+        name.removeprefix("eval-"): run.summary
+        for name, run in done.items()
         if name.startswith("eval-")
     }
-    results = {k: v for k, v in results.items() if v}
     if not results:
         return []
-    scores = {
-        m: {t: r["summary"][HEADLINE[t]] for t, r in res["tasks"].items()}
-        for m, res in results.items()
-    }
+    scores = {m: {t: s.score for t, s in r.tasks.items()} for m, r in results.items()}
     tasks = sorted({t for s in scores.values() for t in s})
     rows = []
     for t in tasks:
-        for m, res in results.items():
-            r = res["tasks"].get(t)
-            if not r:
+        for m, r in results.items():
+            s = r.tasks.get(t)
+            if s is None:
                 continue
-            split = r.get("split", {})
-            metric = HEADLINE[t]
-            cells = []
-            for part in ("clean", "contaminated"):
-                p = split.get(part)
-                cells.append(
-                    "" if not p or p[metric] is None else f"{100 * p[metric]:.1f} ({p['items']})"
+            cells = [
+                "" if value is None else f"{100 * value:.1f} ({items})"
+                for value, items in (
+                    (s.clean, s.clean_items),
+                    (s.contaminated, s.contaminated_items),
                 )
+            ]
             rows.append(
-                [
-                    _e(t),
-                    _e(metric),
-                    _e(m),
-                    f"{100 * r['summary'][metric]:.1f}",
-                    f"{r['summary']['items']:,}",
-                    *cells,
-                ]
+                [_e(t), _e(s.metric), _e(m), f"{100 * s.score:.1f}", f"{s.items:,}", *cells]
             )
-    settings = next(iter(results.values())).get("settings", {})
+    settings = next(iter(results.values())).settings
     note = ""
     if settings.get("limit"):
         note += (
@@ -345,6 +289,8 @@ def _eval_section(done) -> list[str]:
 
 
 def write_report(pipeline) -> Path:
+    from platypus.data.writers import write_bytes
+
     path = pipeline.run_dir / "report.html"
-    path.write_text(render(pipeline), encoding="utf-8")
+    write_bytes(path, render(pipeline).encode("utf-8"))
     return path

@@ -1,7 +1,7 @@
 """`platypus data decontaminate`: flag, classify and remove benchmark leaks, with a report.
 
-A run writes nothing called clean until it has finished: the previous run's outputs are removed
-first, and each file is moved into place only when complete.
+Within a run the clean set and the summary are written last, each moved into place only when
+complete; the stage runner (`pipeline.stage`) removes a previous run's outputs first.
 """
 
 from __future__ import annotations
@@ -25,10 +25,16 @@ from platypus.data.writers import (
     write_parquet,
 )
 from platypus.hashing import bytes_sha256
-from platypus.tasks import load_task
+from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem
 
 OUTPUTS = ("clean.jsonl", "clean.parquet", "leaks.jsonl", "report.md", "decontaminate.json")
+
+
+def output_paths(out: Path) -> dict[str, Path]:
+    """The stage's artefacts by role."""
+    roles = ("clean", "clean_parquet", "leaks", "report", "summary")
+    return {role: out / name for role, name in zip(roles, OUTPUTS, strict=True)}
 
 
 @dataclass
@@ -89,7 +95,7 @@ class DecontaminationResult:
 def load_benchmarks(config: DecontaminateConfig) -> list[TaskItem]:
     items: list[TaskItem] = []
     for name in config.benchmarks:
-        kwargs = {"subjects": config.mmlu_subjects} if name == "mmlu" else {}
+        kwargs = {"subjects": config.mmlu_subjects} if "subjects" in TASKS[name].options else {}
         items += load_task(name, config.data_root, config.benchmark_source, **kwargs)
     return items
 
@@ -98,8 +104,6 @@ def decontaminate(
     config: DecontaminateConfig, input_path: str | Path, output_dir: str | Path
 ) -> DecontaminationResult:
     input_path, out = Path(input_path), Path(output_dir)
-    for name in OUTPUTS:  # never leave a stale "clean" result beside a new, unfinished run
-        (out / name).unlink(missing_ok=True)
     records = read_records(input_path)
     items = load_benchmarks(config)
     evidence, embedded = detect(records, items, config)

@@ -1,0 +1,233 @@
+"""The Stage contract, and the one way a stage is run: by `platypus <stage>` and by `platypus run`.
+
+A stage declares its name, the recipe section it reads its configuration from, which of that
+configuration's input fields are fed by which artefact of which earlier stage (`reads`), the
+artefacts it writes (`output`), a typed `Summary`, and `run(config, out, recipe) -> Summary`.
+
+`run_stage` wraps every run the same way, so a killed, failed or concurrent run never leaves a
+partial or stale result that looks complete:
+1. the output folder is locked (a second run into it exits with the holder's pid);
+2. inputs that are among the stage's outputs are refused (a run would destroy its own input);
+3. the previous run's manifest goes first, then the outputs it lists;
+4. the stage writes into a temporary folder beside its outputs (resumable stages, i.e.
+   training, write in place and keep their checkpoints), whose files are moved in when it
+   succeeds;
+5. `manifest.json` is written last: the configuration that identifies the result, the keys of
+   the stages read, outside inputs, the summary, the files written, seconds and versions.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from platypus.config import INPUT, Recipe, field_role, result_config
+from platypus.errors import PlatypusError
+from platypus.pipeline.lock import LOCK_FILE, FolderLock
+from platypus.pipeline.manifest import MANIFEST, read_manifest, write_manifest
+
+PARTIAL = ".partial-"  # prefix of the folders that hold a running stage's outputs
+
+
+class Summary(BaseModel):
+    """What a finished stage reports: typed numbers, kept in its manifest, printed by the CLI and
+    rendered by the report. Subclasses declare the fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def counts(self) -> dict[str, int | float]:
+        """The headline numbers: every top-level int or float field."""
+        return {
+            k: v
+            for k, v in self.model_dump().items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+
+
+class Stage(ABC):
+    name: ClassVar[str]
+    section: ClassVar[str]  # dotted path of the stage's configuration in a Recipe
+    summary_model: ClassVar[type[Summary]]
+    # config field -> "stage.artefact" that feeds it under `platypus run` (and, standalone, by
+    # default from that stage's own output folder)
+    reads: ClassVar[dict[str, str]] = {}
+    artefacts: ClassVar[tuple[str, ...]] = ()  # what `output` can place
+    # moved into place after the other outputs: the file readers took as "finished" before
+    # manifests existed (a summary, a card)
+    last: ClassVar[str | None] = None
+    resumable: ClassVar[bool] = False  # writes in place and picks up its own partial work
+    # files an output folder may hold from a run that left no manifest (older versions)
+    legacy_outputs: ClassVar[tuple[str, ...]] = ()
+
+    def config(self, recipe: Recipe) -> BaseModel:
+        node: Any = recipe
+        for part in self.section.split("."):
+            node = getattr(node, part)
+        return node
+
+    @abstractmethod
+    def output(self, artefact: str, config: BaseModel, folder: Path) -> Path:
+        """Where this stage puts `artefact` in `folder`: artefact names are defined here once."""
+
+    def wants(self, field: str, config: BaseModel) -> bool:
+        """Whether the `reads` entry for `field` applies under this configuration."""
+        return True
+
+    def default_output_dir(self, config: BaseModel) -> Path:
+        return Path(config.output_dir)
+
+    def outside(self, config: BaseModel, recipe: Recipe) -> dict:
+        """Fingerprints of inputs that no earlier stage produced (data folders, base weights)
+        and of other sections' settings the result depends on; part of the stage key."""
+        return {}
+
+    @abstractmethod
+    def run(self, config: BaseModel, out: Path, recipe: Recipe) -> Summary:
+        """Produce the outputs in `out` (empty, or this stage's own partial work if resumable)."""
+
+    def describe(self, summary: Summary, config: BaseModel, out: Path) -> list[str]:
+        """What the CLI prints after a run."""
+        counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts().items())
+        return [f"{self.name}: {counts} -> {out}"]
+
+
+def input_paths(config: BaseModel) -> Iterator[tuple[str, Path]]:
+    """(field, path) of every input-path field that is set, nested models included."""
+    for name in type(config).model_fields:
+        value = getattr(config, name)
+        if isinstance(value, BaseModel):
+            yield from input_paths(value)
+        elif isinstance(value, list):
+            for v in value:
+                if isinstance(v, BaseModel):
+                    yield from input_paths(v)
+        elif field_role(type(config), name) == INPUT and isinstance(value, str) and value:
+            yield name, Path(value)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _plain(name: object) -> bool:
+    """A name a manifest may list: one entry of its own folder, nothing above or beside it."""
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.name not in (LOCK_FILE, MANIFEST) and not p.name.startswith(PARTIAL)
+    )
+
+
+def run_stage(
+    stage: Stage,
+    config: BaseModel,
+    out: Path,
+    recipe: Recipe,
+    manifest: dict | None = None,
+) -> tuple[Summary, float]:
+    """Run `stage` into `out` under the guarantees in this module's docstring. `manifest` adds
+    fields (the pipeline's key and upstream keys). Returns the summary and the seconds taken."""
+    main = int(os.environ.get("RANK", "0")) == 0  # one writer per multi-process job
+    with FolderLock(out):
+        _refuse_own_outputs(stage, config, out)
+        if main:
+            _clear(stage, config, out)
+        work = out if stage.resumable else out / f"{PARTIAL}{stage.name}-{os.getpid()}"
+        work.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        try:
+            summary = stage.run(config, work, recipe)
+            fault_point(stage, "before-commit")
+        finally:
+            if work != out and not main:
+                shutil.rmtree(work, ignore_errors=True)
+        seconds = round(time.perf_counter() - t0, 2)
+        if main:
+            if work != out:
+                _commit(stage, config, work, out)
+            write_manifest(
+                out,
+                {
+                    "stage": stage.name,
+                    **(manifest or {}),
+                    "config": result_config(config),
+                    "summary": summary.model_dump(mode="json"),
+                    "files": _entries(out),
+                    "seconds": seconds,
+                },
+            )
+    return summary, seconds
+
+
+def _commit(stage: Stage, config: BaseModel, work: Path, out: Path) -> None:
+    """Move the finished outputs from `work` into `out`, `stage.last` last."""
+    last = stage.output(stage.last, config, Path(".")).name if stage.last else None
+    names = sorted(_entries(work), key=lambda n: (n == last, n))
+    for n, name in enumerate(names):
+        _remove(out / name)
+        os.replace(work / name, out / name)
+        if n == 0:
+            fault_point(stage, "during-commit")
+    shutil.rmtree(work)
+
+
+def fault_point(stage: Stage, point: str) -> None:
+    """Fault injection for the tests: `PLATYPUS_KILL_AT=<stage>:<point>` kills this process
+    there with SIGKILL, as a crash or an out-of-memory kill would."""
+    if os.environ.get("PLATYPUS_KILL_AT") == f"{stage.name}:{point}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _refuse_own_outputs(stage: Stage, config: BaseModel, out: Path) -> None:
+    """An input that is the output folder itself or one of the stage's outputs there would be
+    deleted before it is read."""
+    out_r = out.resolve()
+    previous = set(filter(_plain, (read_manifest(out) or {}).get("files", [])))
+    for field, path in input_paths(config):
+        p = path.resolve()
+        inside = p.parent == out_r and (p.name in previous or p.name in _declared(stage, config))
+        if p == out_r or inside:
+            raise PlatypusError(
+                f"{field} {path} is in the output folder {out} and would be overwritten; "
+                "choose another output folder"
+            )
+
+
+def _declared(stage: Stage, config: BaseModel) -> set[str]:
+    names = set(stage.legacy_outputs)
+    for artefact in stage.artefacts:
+        rel = stage.output(artefact, config, Path("."))
+        if rel != Path("."):
+            names.add(rel.parts[0])
+    return names
+
+
+def _clear(stage: Stage, config: BaseModel, out: Path) -> None:
+    """The previous run's manifest first (from then on nothing here claims to be finished), then
+    what it wrote, then what an interrupted run left in its temporary folders."""
+    previous = read_manifest(out) or {}
+    (out / MANIFEST).unlink(missing_ok=True)
+    for partial in out.glob(f"{PARTIAL}*"):
+        _remove(partial)
+    if stage.resumable:
+        return  # its own partial work is what it resumes from; it replaces its final outputs
+    names = set(filter(_plain, previous.get("files", []))) | _declared(stage, config)
+    for pattern in stage.legacy_outputs:
+        names |= {p.name for p in out.glob(pattern)}
+    for name in names:
+        _remove(out / name)
