@@ -135,6 +135,21 @@ class BuildConfig(BaseModel):
         return {**_default_sources(), **value}
 
 
+class ComputeSettings(BaseModel):
+    """Where and in which precision a model runs: one policy for training, evaluation, merging
+    and embedding, resolved by `platypus.compute` (what `auto` became is recorded in every
+    manifest and result)."""
+
+    model_config = ConfigDict(extra="forbid")
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA when present
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # the weights
+    quantization: Literal["none", "4bit", "8bit"] = "none"  # bitsandbytes (QLoRA: 4bit)
+    attn_implementation: Literal["auto", "eager", "sdpa", "flash_attention_2"] = "auto"
+    # accelerate's big-model loading: layers spread over devices, the rest offloaded to CPU/disk
+    device_map: Literal["none", "auto"] = "none"
+    max_memory: dict[str, str] | None = None  # e.g. {"0": "70GiB", "cpu": "120GiB"}
+
+
 class EmbeddingSettings(BaseModel):
     """How texts are embedded; shared by the stages that compare texts."""
 
@@ -145,6 +160,7 @@ class EmbeddingSettings(BaseModel):
     # `rescore_margin` of the threshold re-scored in fp32 the kept set equals fp32's
     # (benchmarks/dedup.py checks it). rescore_margin 0 gives plain bf16.
     precision: Literal["fp32", "bf16"] = "bf16"
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)  # device (embedding)
     rescore_margin: float = Field(0.02, ge=0.0, le=0.2)
     batch_size: int = Field(16, ge=1)
     cache: bool = Setting(True)  # embeddings cached on disk by content hash
@@ -268,6 +284,7 @@ class EvalConfig(BaseModel):
     batch_size: int = Field(8, ge=1)  # questions per forward pass where choices are one token
     mmlu_subjects: list[str] | None = None
     bf16: bool = False  # autocast; fp32 is what the parity tests check
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
     output_dir: str = Setting("runs/eval")
     # a leaks.jsonl: scores split into clean/contaminated items
     contamination: str | None = InputPath(None)
@@ -326,6 +343,7 @@ class TrainConfig(BaseModel):
     save_every: int | None = Setting(None, ge=1)  # checkpoint every N steps
     resume: bool = Setting(True)  # continue from the newest checkpoint in output_dir
     bf16: bool = True  # autocast; LoRA weights and optimizer stay fp32
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile the model's forward
     seed: int = 42
@@ -358,6 +376,7 @@ class MergeConfig(BaseModel):
     max_delta_ratio: float = Field(0.5, gt=0)  # transplant refuses larger ||delta||/||W||
     force: bool = False
     max_shard_bytes: int = Field(2 * 1024**3, ge=1)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)  # device of the arithmetic
     overlap: list[str] = []  # the partners' fine-tuning sets: a data-overlap report
     overlap_threshold: float = Field(0.8, gt=0.0, le=1.0)
     output_dir: str = Setting("runs/merge")
