@@ -56,11 +56,24 @@ def resolve_causal_lm(name_or_path: str | Path | None) -> str:
     return name
 
 
-def load_causal_lm(name_or_path: str | Path | None = None, dtype=None):
-    """(model, tokenizer) in eval mode. fp32 by default: callers opt into bf16."""
+def load_causal_lm(name_or_path: str | Path | None = None, dtype=None, compute=None):
+    """(model, tokenizer) in eval mode. Without `compute`: fp32 (or `dtype`) on the CPU, as
+    always. `compute` (a `ComputeSettings` or a resolved `platypus.compute.Policy`): that
+    policy's device, weight dtype, bitsandbytes quantisation, attention implementation and
+    accelerate device map; the policy used is on `model.platypus_compute`."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    policy = None
+    if compute is not None:
+        from platypus.compute import resolve
+
+        policy = resolve(compute)
+        kwargs = policy.load_kwargs()
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+    else:
+        kwargs = {"dtype": dtype or torch.float32}
     path = resolve_causal_lm(name_or_path)
     folder = Path(path).expanduser()
     if folder.is_dir() and not (folder / "config.json").is_file():
@@ -72,11 +85,15 @@ def load_causal_lm(name_or_path: str | Path | None = None, dtype=None):
         raise PlatypusError(f"model {name_or_path}: no config.json in this folder{hint}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:  # missing files, unknown repo or architecture
         lines = str(exc).strip().splitlines()
         raise PlatypusError(
             f"model {name_or_path}: could not load ({lines[0] if lines else type(exc).__name__})"
         ) from None
+    if policy is not None:
+        if "device_map" not in kwargs and policy.device != "cpu":
+            model = model.to(policy.device)
+        model.platypus_compute = policy
     model.eval()
     return model, tokenizer

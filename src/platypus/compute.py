@@ -1,0 +1,263 @@
+"""Where and in which precision a model runs: a `ComputeSettings` resolved into a `Policy`.
+
+- device: `auto` is CUDA when torch sees it, else Apple's mps, else the CPU.
+- weights: `auto` is bfloat16 on CUDA (float16 where the GPU lacks bf16) and float32 elsewhere.
+  On the CPU a caller that allows bf16 (training with `bf16: true`, eval with `bf16: true`) gets
+  bf16 autocast over fp32 weights, but only where a timed matmul on this host (the probe, cached
+  once per host, CPU model and torch version) shows bf16 at least 1.2x faster than fp32.
+- quantization: bitsandbytes through transformers' `BitsAndBytesConfig` (4bit: nf4 with double
+  quantisation and bf16 compute, QLoRA's; 8bit: LLM.int8).
+- device_map `auto` with `max_memory`: accelerate's big-model loading (layers spread over the
+  devices, the rest offloaded to CPU memory or disk).
+
+`Policy.describe()` is what manifests and results record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from platypus.config import ComputeSettings
+from platypus.errors import PlatypusError
+
+PROBE_FILE = "compute-probe.json"  # in platypus.paths.cache_dir()
+PROBE_SIZE = 1024  # square matmul
+PROBE_REPS = 5
+BF16_MIN_SPEEDUP = 1.2  # CPU autocast in bf16 only when the probe shows at least this
+_timer = time.perf_counter  # tests replace it
+
+_DTYPES = {"float32", "bfloat16", "float16"}
+
+
+@dataclass
+class Policy:
+    """A resolved `ComputeSettings`: concrete device, weight dtype, autocast, loading options."""
+
+    device: str  # "cpu", "cuda" or "mps"
+    dtype: Any  # torch.dtype of the (unquantised) weights
+    autocast: Any = None  # torch.dtype to autocast to, or None
+    quantization: str = "none"  # none | 4bit | 8bit
+    attn_implementation: str | None = None  # None: transformers' choice
+    device_map: str | None = None  # "auto": accelerate's big-model loading
+    max_memory: dict | None = None
+    offload_folder: str | None = None  # disk offload for device_map auto
+    probe: dict | None = None  # the CPU probe consulted, if any
+    requested: dict = field(default_factory=dict)  # the settings as given
+
+    def quantization_config(self):
+        """transformers' BitsAndBytesConfig for `quantization`, None without one."""
+        if self.quantization == "none":
+            return None
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        if self.quantization == "4bit":
+            return BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=torch.bfloat16,
+            )
+        return BitsAndBytesConfig(load_in_8bit=True)
+
+    def load_kwargs(self) -> dict:
+        """Keyword arguments for `AutoModelForCausalLM.from_pretrained`."""
+        kwargs: dict = {"dtype": self.dtype}
+        quant = self.quantization_config()
+        if quant is not None:
+            kwargs["quantization_config"] = quant
+        if self.attn_implementation:
+            kwargs["attn_implementation"] = self.attn_implementation
+        if self.device_map:
+            kwargs["device_map"] = self.device_map
+            if self.max_memory:
+                kwargs["max_memory"] = self.max_memory
+            if self.offload_folder:
+                kwargs["offload_folder"] = self.offload_folder
+        elif quant is not None:
+            # bitsandbytes quantises while loading, on the device the weights land on.
+            kwargs["device_map"] = {"": self.device if self.device != "cuda" else 0}
+        return kwargs
+
+    def autocast_context(self):
+        """The autocast context for forward passes under this policy."""
+        import torch
+
+        if self.autocast is None:
+            return nullcontext()
+        return torch.autocast(self.device, dtype=self.autocast)
+
+    def describe(self) -> dict:
+        """JSON-able: what this policy is, for manifests and results."""
+        return {
+            "device": self.device,
+            "dtype": _name(self.dtype),
+            "autocast": _name(self.autocast) if self.autocast is not None else None,
+            "quantization": self.quantization,
+            "attn_implementation": self.attn_implementation or "auto",
+            "device_map": self.device_map,
+            "max_memory": self.max_memory,
+            "probe": self.probe,
+            "requested": self.requested,
+        }
+
+
+def _name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def resolve(
+    settings: ComputeSettings | Policy | None = None,
+    *,
+    allow_bf16: bool = False,
+    probe: bool = True,
+) -> Policy:
+    """The policy for `settings` on this host. `allow_bf16`: the caller accepts bf16 arithmetic
+    where `dtype: auto` would otherwise keep fp32 (CPU and mps). `probe`: time bf16 against fp32
+    on the CPU (cached) to decide CPU autocast; without it CPU auto stays fp32."""
+    import torch
+
+    if isinstance(settings, Policy):
+        return settings
+    settings = settings or ComputeSettings()
+    device = _device(settings.device)
+    probed = None
+    autocast = None
+    if settings.dtype in _DTYPES:
+        dtype = getattr(torch, settings.dtype)
+    elif device == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        dtype = torch.float32
+        if device == "cpu" and allow_bf16 and probe and settings.quantization == "none":
+            probed = cpu_probe()
+            if probed["speedup"] >= BF16_MIN_SPEEDUP:
+                autocast = torch.bfloat16
+    if settings.quantization != "none":
+        _check_bitsandbytes(settings.quantization, device)
+    attn = None if settings.attn_implementation == "auto" else settings.attn_implementation
+    if attn == "flash_attention_2" and device != "cuda":
+        raise PlatypusError(f"compute: flash_attention_2 needs a CUDA device, not {device}")
+    device_map = "auto" if settings.device_map == "auto" else None
+    if settings.max_memory and not device_map:
+        raise PlatypusError("compute: max_memory needs device_map: auto")
+    return Policy(
+        device=device,
+        dtype=dtype,
+        autocast=autocast,
+        quantization=settings.quantization,
+        attn_implementation=attn,
+        device_map=device_map,
+        max_memory=_max_memory(settings.max_memory) if settings.max_memory else None,
+        probe=probed,
+        requested=settings.model_dump(),
+    )
+
+
+def _device(name: str) -> str:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if name == "cuda" and not cuda:
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}"
+        raise PlatypusError(
+            f"compute: device cuda requested but torch sees no CUDA device "
+            f"(torch {torch.__version__}, {build}); use device: auto or cpu"
+        )
+    if name == "mps" and not mps:
+        raise PlatypusError("compute: device mps requested but torch sees no mps device")
+    return name
+
+
+def _check_bitsandbytes(quantization: str, device: str) -> None:
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise PlatypusError(
+            f"compute: quantization {quantization} needs bitsandbytes (pip install bitsandbytes)"
+        ) from None
+    if device == "mps":
+        raise PlatypusError(f"compute: quantization {quantization} is not supported on mps")
+
+
+def _max_memory(limits: dict[str, str]) -> dict:
+    """Config keys as accelerate wants them: GPU indices as ints, "cpu"/"disk"/"mps" as given."""
+    return {int(k) if str(k).isdigit() else k: v for k, v in limits.items()}
+
+
+def host_key() -> str:
+    """What the probe result is valid for: host name, CPU model and torch version."""
+    import torch
+
+    return f"{socket.gethostname()}|{_cpu_model()}|torch {torch.__version__}"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_probe(refresh: bool = False) -> dict:
+    """fp32 and bf16 matmul timings on this host's CPU, measured once and cached in
+    `cache_dir()/compute-probe.json` under `host_key()`."""
+    from platypus.paths import cache_dir
+
+    path = cache_dir() / PROBE_FILE
+    key = host_key()
+    known: dict = {}
+    if path.is_file():
+        try:
+            known = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        if not isinstance(known, dict):
+            known = {}
+    if not refresh and isinstance(known.get(key), dict) and "speedup" in known[key]:
+        return known[key] | {"cached": True}
+    result = _measure()
+    known[key] = result
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return result | {"cached": False}
+
+
+def _measure() -> dict:
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(PROBE_SIZE, PROBE_SIZE, generator=g)
+    b = torch.randn(PROBE_SIZE, PROBE_SIZE, generator=g)
+    times = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        x, y = a.to(dtype), b.to(dtype)
+        torch.mm(x, y)  # warm-up
+        start = _timer()
+        for _ in range(PROBE_REPS):
+            torch.mm(x, y)
+        times[name] = max(_timer() - start, 1e-9) / PROBE_REPS
+    return {
+        "host": host_key(),
+        "fp32_s": times["fp32"],
+        "bf16_s": times["bf16"],
+        "speedup": times["fp32"] / times["bf16"],
+        "size": PROBE_SIZE,
+        "reps": PROBE_REPS,
+        "threads": torch.get_num_threads(),
+    }
