@@ -147,6 +147,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from platypus.plan import plan_recipe
+
+    plan = plan_recipe(load_recipe(args.recipe), args.hardware)
+    print(json.dumps(plan.to_json(), indent=2) if args.json else plan.table())
+    return 0
+
+
 def merge_methods() -> list[str]:
     from platypus.merge.methods import names
 
@@ -254,6 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
             help="override any field of this stage's configuration (YAML value), e.g. "
             "--set threshold=0.85; repeatable",
         )
+
+    p = stages.add_parser("plan", help="memory per device and hours of each stage, before a run")
+    p.add_argument("recipe", help="YAML recipe, e.g. recipes/platypus2-13b.yaml")
+    p.add_argument(
+        "--hardware",
+        default="cpu",
+        choices=["1xA100-80GB", "4xA100-80GB", "1xH100-80GB", "cpu"],
+        help="what to plan for (default cpu: this machine, its speed probed)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable, per stage")
+    p.set_defaults(func=cmd_plan)
 
     r = stages.add_parser(
         "run", help="the whole recipe: data, train, merge, eval, report (finished stages skipped)"
