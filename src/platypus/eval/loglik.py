@@ -42,11 +42,16 @@ class Prefix:
 
 
 class LoglikScorer:
-    def __init__(self, model, tokenizer, bf16: bool = False, batch_size: int = 8):
+    """Scores on the model's device (`device`: where inputs go; None: where the model's input
+    embeddings are). `bf16`: autocast to bf16 on that device type; bf16/fp16 weights need no
+    autocast. Log-probabilities are always taken in fp32."""
+
+    def __init__(self, model, tokenizer, bf16: bool = False, batch_size: int = 8, device=None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.bf16 = bf16
         self.batch_size = batch_size
+        self.device = torch.device(device) if device is not None else input_device(model)
         # transformers renamed the forward argument `past_key_values` to `cache` (5.x).
         base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
         params = inspect.signature(base.forward).parameters
@@ -77,7 +82,12 @@ class LoglikScorer:
         return ctx, conts
 
     def _autocast(self):
-        return torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else nullcontext()
+        if not self.bf16:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _tensor(self, ids) -> torch.Tensor:
+        return torch.tensor(ids, device=self.device)
 
     def _forward(self, ids: torch.Tensor, cache=None, mask: torch.Tensor | None = None):
         kwargs = {"use_cache": True}
@@ -103,7 +113,7 @@ class LoglikScorer:
         if n < MIN_PREFIX:
             return None
         with torch.inference_mode(), self._autocast():
-            _, cache = self._forward(torch.tensor([first[:n]]))
+            _, cache = self._forward(self._tensor([first[:n]]))
         return Prefix(first[:n], cache)
 
     def _start(self, ctx: list[int], prefix: Prefix | None):
@@ -122,7 +132,7 @@ class LoglikScorer:
     ) -> list[Score]:
         todo, cache = self._start(ctx, prefix)
         with torch.inference_mode(), self._autocast():
-            logits, cache = self._forward(torch.tensor([todo]), cache)
+            logits, cache = self._forward(self._tensor([todo]), cache)
             first = logits[0, -1].float().log_softmax(-1)
             rest: dict[int, torch.Tensor] = {}
             long = [i for i, c in enumerate(conts) if len(c) > 1]
@@ -133,7 +143,7 @@ class LoglikScorer:
                 for r, i in enumerate(long):
                     inp[r, : len(conts[i]) - 1] = torch.tensor(conts[i][:-1])
                 mask = torch.ones((len(long), len(ctx) + width), dtype=torch.long)
-                logits, _ = self._forward(inp, cache, mask)
+                logits, _ = self._forward(inp.to(self.device), cache, mask.to(self.device))
                 logits = logits.float().log_softmax(-1)
                 for r, i in enumerate(long):
                     rest[i] = logits[r, : len(conts[i]) - 1]
@@ -170,8 +180,10 @@ class LoglikScorer:
                 cache = copy.deepcopy(prefix.cache)
                 cache.batch_repeat_interleave(len(batch))
                 mask = torch.ones((len(batch), len(prefix.ids) + width), dtype=torch.long)
+            if mask is not None:
+                mask = mask.to(self.device)
             with torch.inference_mode(), self._autocast():
-                logits, _ = self._forward(inp, cache, mask)
+                logits, _ = self._forward(inp.to(self.device), cache, mask)
             for r, i in enumerate(batch):
                 last = logits[r, len(todo[i]) - 1].float().log_softmax(-1)
                 results[i] = [_score(last, None, c) for c in encoded[i][1]]
@@ -182,10 +194,26 @@ def _score(first: torch.Tensor, rest: torch.Tensor | None, cont: list[int]) -> S
     lp = float(first[cont[0]])
     greedy = int(first.argmax()) == cont[0]
     if rest is not None:
-        target = torch.tensor(cont[1:])
+        target = torch.tensor(cont[1:], device=rest.device)
         lp += float(rest.gather(1, target[:, None]).sum())
         greedy = greedy and bool((rest.argmax(-1) == target).all())
     return Score(lp, greedy)
+
+
+def input_device(model) -> torch.device:
+    """Where a model's input ids go: its input embeddings' device (for a model that accelerate
+    spread over devices, the device map's entry for them)."""
+    device_map = getattr(model, "hf_device_map", None)
+    if device_map:
+        first = next(iter(device_map.values()))
+        if isinstance(first, int):
+            return torch.device("cuda", first)
+        return torch.device("cpu" if first == "disk" else first)
+    try:
+        weight = model.get_input_embeddings().weight
+    except (AttributeError, NotImplementedError):
+        return torch.device("cpu")
+    return torch.device("cpu") if weight.device.type == "meta" else weight.device
 
 
 def naive_scores(
@@ -195,10 +223,11 @@ def naive_scores(
     out = []
     for cont in continuations:
         ctx, c = scorer.encode(context, cont)
+        ids = torch.tensor([ctx + c], device=scorer.device)
         with torch.inference_mode():
-            logits = model(input_ids=torch.tensor([ctx + c])).logits[0].float().log_softmax(-1)
-        pos = torch.arange(len(ctx) - 1, len(ctx) - 1 + len(c))
-        target = torch.tensor(c)
+            logits = model(input_ids=ids).logits[0].float().log_softmax(-1)
+        pos = torch.arange(len(ctx) - 1, len(ctx) - 1 + len(c), device=logits.device)
+        target = torch.tensor(c, device=logits.device)
         lp = float(logits[pos].gather(1, target[:, None]).sum())
         out.append(Score(lp, bool((logits[pos].argmax(-1) == target).all())))
     return out

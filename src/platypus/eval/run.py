@@ -23,6 +23,7 @@ from platypus.tasks.schema import TaskItem
 __all__ = [
     "ItemResult",
     "aggregate",
+    "compute_policy",
     "contaminated_ids",
     "evaluate",
     "load_model",
@@ -115,12 +116,22 @@ def evaluate(
     return items, results, aggregate(task, items, results)
 
 
-def load_model(config):
-    """(model, tokenizer, fingerprint) for the config's model and optional adapter."""
+def compute_policy(config):
+    """The eval config's compute policy: `compute` resolved, bf16 allowed only with `bf16`
+    (on a CPU, `dtype: auto` then autocasts to bf16 where the host's probe shows it faster)."""
+    from platypus.compute import resolve
+
+    return resolve(config.compute, allow_bf16=config.bf16)
+
+
+def load_model(config, policy=None):
+    """(model, tokenizer, fingerprint) for the config's model and optional adapter, loaded with
+    `policy` (None: the config's, `compute_policy`)."""
     from platypus.hashing import weights_fingerprint
     from platypus.models import load_causal_lm, resolve_causal_lm
 
-    model, tokenizer = load_causal_lm(config.model)
+    policy = policy if policy is not None else compute_policy(config)
+    model, tokenizer = load_causal_lm(config.model, compute=policy)
     folders = filter(None, [resolve_causal_lm(config.model), config.adapter])
     parts = [weights_fingerprint(folder) for folder in folders]
     if config.adapter:

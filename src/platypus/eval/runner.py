@@ -21,6 +21,7 @@ from platypus.eval.loglik import LoglikScorer
 from platypus.eval.run import (
     CONTAMINATED,
     aggregate,
+    compute_policy,
     contaminated_ids,
     load_model,
     prepare,
@@ -59,18 +60,27 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
         for t in config.tasks
     }
     leaked = contaminated_ids(config.contamination, contaminated)
-    model, tokenizer, fingerprint = load_model(config)
-    scorer = LoglikScorer(model, tokenizer, bf16=config.bf16, batch_size=config.batch_size)
+    policy = compute_policy(config)
+    model, tokenizer, fingerprint = load_model(config, policy)
+    scorer = LoglikScorer(
+        model, tokenizer, bf16=policy.autocast is not None, batch_size=config.batch_size
+    )
     results = {
         "version": __version__,
         "model": config.model or "smollm2",
         "adapter": config.adapter,
         "model_fingerprint": fingerprint,
-        "settings": {"bf16": config.bf16, "limit": config.limit, "sample": config.sample},
+        "settings": {
+            "bf16": config.bf16,
+            "limit": config.limit,
+            "sample": config.sample,
+            "compute": policy.describe(),
+        },
         "tasks": {},
     }
     for task in config.tasks:
-        cached = cache_dir() / "eval" / f"{cache_key(config, task, fingerprint)}.json"
+        key = cache_key(config, task, fingerprint, policy)
+        cached = cache_dir() / "eval" / f"{key}.json"
         task_result = _read_cache(cached) if config.cache else None
         if task_result is None:
             items, pool = prepared[task]
@@ -95,9 +105,11 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
     return results
 
 
-def cache_key(config: EvalConfig, task: str, fingerprint: str) -> str:
+def cache_key(config: EvalConfig, task: str, fingerprint: str, policy=None) -> str:
     """What `task`'s result depends on, hashed: the config (this task alone; other tasks'
-    options left out), the weights' fingerprint and the content of the task's data files."""
+    options left out), the weights' fingerprint, the content of the task's data files and the
+    arithmetic the compute policy resolved to (where it is not plain fp32 on the CPU, which
+    keeps the keys results had before policies existed)."""
     spec = get_task(task)
     settings = result_config(config) | {"tasks": [task]}
     if "subjects" not in spec.options:
@@ -106,7 +118,20 @@ def cache_key(config: EvalConfig, task: str, fingerprint: str) -> str:
     files = spec.data_files(root, **task_options(task, config.mmlu_subjects))
     data = {_relative(f, root): file_sha256(f) for f in files}
     key = {"version": __version__, "config": settings, "model": fingerprint, "data": data}
+    arithmetic = _arithmetic(policy)
+    if arithmetic is not None:
+        key["compute"] = arithmetic
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _arithmetic(policy) -> dict | None:
+    """What of a policy can change the numbers; None for fp32 on the CPU without autocast."""
+    if policy is None:
+        return None
+    d = policy.describe()
+    arithmetic = {k: d[k] for k in ("device", "dtype", "autocast", "quantization")}
+    plain = {"device": "cpu", "dtype": "float32", "autocast": None, "quantization": "none"}
+    return None if arithmetic == plain else arithmetic
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -1,0 +1,262 @@
+"""Compute policies: what `auto` resolves to on this host, the cached CPU probe and its 1.2x rule,
+bitsandbytes and accelerate loading through `load_causal_lm`, and eval recording the policy."""
+
+import json
+
+import pytest
+import torch
+
+import platypus.compute as compute
+from platypus.compute import BF16_MIN_SPEEDUP, Policy, cpu_probe, host_key, resolve
+from platypus.config import ComputeSettings, EvalConfig
+from platypus.errors import PlatypusError
+from platypus.eval.loglik import LoglikScorer
+from platypus.models import load_causal_lm
+from platypus.tasks import load_task
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLATYPUS_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def fake_probe(speedup: float):
+    return lambda refresh=False: {"fp32_s": speedup, "bf16_s": 1.0, "speedup": speedup}
+
+
+@pytest.fixture(scope="module")
+def smollm2_dir():
+    """The packaged SmolLM2 from the usual cache (before a test points the cache elsewhere)."""
+    from platypus.models import prepared_path
+
+    return prepared_path()
+
+
+def random_llama(folder, tokenizer_dir, hidden: int, layers: int, intermediate: int):
+    """A randomly initialised Llama with SmolLM2's tokenizer, saved as safetensors."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=max(hidden // 64, 2),
+        num_key_value_heads=max(hidden // 128, 1),
+        max_position_embeddings=2048,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return sum(p.numel() for p in model.parameters())
+
+
+def real_items(shared_data):
+    """A few ARC-Challenge and TruthfulQA questions as (context, choices)."""
+    arc = load_task("arc_challenge", shared_data)[:3]
+    items = arc + load_task("truthfulqa_mc", shared_data)[:2]
+    return [(f"Question: {i.question}\nAnswer:", [f" {c}" for c in i.choices]) for i in items]
+
+
+def logprobs(scorer, requests):
+    return [[s.logprob for s in scorer.score(ctx, choices)] for ctx, choices in requests]
+
+
+# --- resolution -------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a host without CUDA")
+def test_auto_on_a_cpu_host_is_fp32_and_bf16_only_where_allowed_and_faster(cache, monkeypatch):
+    policy = resolve(ComputeSettings())
+    assert (policy.device, policy.dtype, policy.autocast) == ("cpu", torch.float32, None)
+    assert policy.load_kwargs() == {"dtype": torch.float32}  # exactly the plain fp32 load
+    assert policy.probe is None  # not allowed bf16: the probe is not even consulted
+    described = policy.describe()
+    assert json.loads(json.dumps(described)) == described
+    assert described["dtype"] == "float32" and described["autocast"] is None
+
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(3.0))
+    fast = resolve(ComputeSettings(), allow_bf16=True)
+    assert (fast.dtype, fast.autocast) == (torch.float32, torch.bfloat16)
+    assert fast.describe()["probe"]["speedup"] == 3.0
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
+    assert resolve(ComputeSettings(), allow_bf16=True).autocast is None
+    # An explicit dtype is the weights' dtype, whatever the probe says.
+    explicit = resolve(ComputeSettings(dtype="bfloat16"))
+    assert (explicit.dtype, explicit.autocast) == (torch.bfloat16, None)
+    assert resolve(explicit) is explicit  # a Policy passes through
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a host without CUDA")
+def test_unavailable_devices_and_options_are_one_line():
+    cases = [
+        (ComputeSettings(device="cuda"), "device cuda requested but torch sees no CUDA"),
+        (ComputeSettings(attn_implementation="flash_attention_2"), "needs a CUDA device"),
+        (ComputeSettings(max_memory={"cpu": "1GiB"}), "max_memory needs device_map: auto"),
+    ]
+    if not torch.backends.mps.is_available():
+        cases.append((ComputeSettings(device="mps"), "device mps requested"))
+    for settings, message in cases:
+        with pytest.raises(PlatypusError, match=message) as err:
+            resolve(settings)
+        assert "\n" not in str(err.value)
+
+
+def test_quantization_is_a_bitsandbytes_config():
+    four = resolve(ComputeSettings(device="cpu", quantization="4bit"))
+    config = four.quantization_config()
+    assert config.load_in_4bit and not config.load_in_8bit
+    assert config.bnb_4bit_quant_type == "nf4"
+    assert config.bnb_4bit_use_double_quant is True
+    assert config.bnb_4bit_compute_dtype == torch.bfloat16
+    assert four.load_kwargs()["quantization_config"] is not None
+    assert four.describe()["quantization"] == "4bit"
+    eight = resolve(ComputeSettings(device="cpu", quantization="8bit")).quantization_config()
+    assert eight.load_in_8bit and not eight.load_in_4bit
+    assert resolve(ComputeSettings(device="cpu")).quantization_config() is None
+    big = resolve(ComputeSettings(device_map="auto", max_memory={"0": "70GiB", "cpu": "120GiB"}))
+    assert big.load_kwargs()["max_memory"] == {0: "70GiB", "cpu": "120GiB"}  # GPU ids as ints
+
+
+# --- the CPU probe ----------------------------------------------------------------------------
+
+
+def test_probe_is_measured_once_per_host_and_obeys_the_threshold(cache, monkeypatch):
+    def timer(fp32: float, bf16: float):
+        # _measure reads the clock before and after the fp32 reps, then the bf16 reps.
+        ticks = iter([0.0, fp32, 0.0, bf16])
+        return lambda: next(ticks)
+
+    monkeypatch.setattr(compute, "_timer", timer(12.0, 10.0))  # exactly 1.2x
+    first = cpu_probe()
+    assert first["cached"] is False and first["speedup"] == pytest.approx(1.2)
+    stored = json.loads((cache / "compute-probe.json").read_text())
+    assert list(stored) == [host_key()] and stored[host_key()]["speedup"] == first["speedup"]
+
+    def no_measuring():
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(compute, "_measure", no_measuring)
+    second = cpu_probe()  # read back from the file
+    assert second["cached"] is True and second["speedup"] == first["speedup"]
+    assert resolve(ComputeSettings(device="cpu"), allow_bf16=True).autocast == torch.bfloat16
+
+    monkeypatch.undo()
+    monkeypatch.setenv("PLATYPUS_CACHE", str(cache))
+    monkeypatch.setattr(compute, "_timer", timer(11.9, 10.0))  # 1.19x: below the threshold
+    slower = cpu_probe(refresh=True)
+    assert slower["cached"] is False and slower["speedup"] < BF16_MIN_SPEEDUP
+    assert resolve(ComputeSettings(device="cpu"), allow_bf16=True).autocast is None
+
+
+def test_real_probe_times_both_dtypes(cache):
+    result = cpu_probe()
+    assert result["fp32_s"] > 0 and result["bf16_s"] > 0
+    assert result["speedup"] == pytest.approx(result["fp32_s"] / result["bf16_s"])
+    assert result["host"] == host_key()
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smollm2_fp32():
+    model, tokenizer = load_causal_lm()
+    return LoglikScorer(model, tokenizer)
+
+
+def test_default_load_is_plain_fp32_on_cpu(smollm2_fp32):
+    model = smollm2_fp32.model
+    assert model.dtype == torch.float32 and model.device.type == "cpu"
+    assert not hasattr(model, "platypus_compute")
+    policy_model, _ = load_causal_lm(compute=ComputeSettings(device="cpu"))
+    assert isinstance(policy_model.platypus_compute, Policy)
+    for a, b in zip(model.parameters(), policy_model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+# NF4 is lossy on a 135M model: per-choice summed log-probabilities of 5 ARC/TruthfulQA items
+# (4-6 choices, 2-20 tokens each) measured max |4bit - fp32| 6.52 nats, mean 1.97, correlation
+# 0.93, every item's pick the same. A broken quantisation is off by tens of nats.
+FOUR_BIT_MAX_NATS = 8.0
+FOUR_BIT_MEAN_NATS = 3.0
+
+
+def test_4bit_smollm2_on_cpu_scores_close_to_fp32(smollm2_fp32, shared_data):
+    import bitsandbytes as bnb
+
+    model, tokenizer = load_causal_lm(compute=ComputeSettings(device="cpu", quantization="4bit"))
+    layer = model.model.layers[0].mlp.gate_proj
+    assert isinstance(layer, bnb.nn.Linear4bit)
+    assert layer.weight.quant_type == "nf4"
+    requests = real_items(shared_data)
+    quantised = logprobs(LoglikScorer(model, tokenizer), requests)
+    reference = logprobs(smollm2_fp32, requests)
+    q, r = torch.tensor(sum(quantised, [])), torch.tensor(sum(reference, []))
+    diffs = (q - r).abs()
+    assert 0 < diffs.max() < FOUR_BIT_MAX_NATS  # quantised, yet close
+    assert diffs.mean() < FOUR_BIT_MEAN_NATS
+    assert torch.corrcoef(torch.stack([q, r]))[0, 1] > 0.85
+    picks = [[max(range(len(x)), key=x.__getitem__) for x in s] for s in (quantised, reference)]
+    assert picks[0] == picks[1]
+
+
+def test_offloaded_model_scores_like_the_whole_model(tmp_path, smollm2_dir, shared_data):
+    """accelerate's big-model loading on a CPU-only host: a max_memory cap below the model's
+    size puts part of it on disk (read back from the safetensors file layer by layer)."""
+    folder = tmp_path / "llama"
+    params = random_llama(folder, smollm2_dir, hidden=1024, layers=8, intermediate=2816)
+    assert params > 190_000_000  # 195M: 780 MB in fp32
+    whole, tokenizer = load_causal_lm(folder)
+    settings = ComputeSettings(device="cpu", device_map="auto", max_memory={"cpu": "600MB"})
+    offloaded, _ = load_causal_lm(folder, compute=settings)
+    placed = set(offloaded.hf_device_map.values())
+    assert placed == {"cpu", "disk"}, offloaded.hf_device_map
+    requests = real_items(shared_data)
+    a = logprobs(LoglikScorer(whole, tokenizer), requests)
+    b = logprobs(LoglikScorer(offloaded, tokenizer), requests)
+    for x, y in zip(a, b, strict=True):
+        assert x == pytest.approx(y, abs=1e-4)
+
+
+# --- eval records the policy ------------------------------------------------------------------
+
+
+def test_results_record_the_policy_and_bf16_follows_the_probe(
+    tmp_path, smollm2_dir, cache, monkeypatch
+):
+    from platypus.eval.runner import run_eval
+
+    folder = tmp_path / "tiny"
+    random_llama(folder, smollm2_dir, hidden=64, layers=2, intermediate=128)
+
+    def evaluate(name: str, **extra):
+        config = EvalConfig(
+            model=str(folder),
+            tasks=["truthfulqa_mc"],
+            limit=2,
+            output_dir=str(tmp_path / name),
+            **extra,
+        )
+        run_eval(config)
+        return json.loads((tmp_path / name / "results.json").read_text())
+
+    plain = evaluate("plain")["settings"]["compute"]
+    assert (plain["device"], plain["dtype"], plain["autocast"]) == ("cpu", "float32", None)
+    assert plain["requested"]["dtype"] == "auto"
+
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
+    slow = evaluate("slow", bf16=True)
+    assert slow["settings"]["compute"]["autocast"] is None  # bf16 allowed but not faster here
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(2.5))
+    fast = evaluate("fast", bf16=True)
+    assert fast["settings"]["compute"]["autocast"] == "bfloat16"
+    assert fast["settings"]["compute"]["probe"]["speedup"] == 2.5
+    fp32_lls = [i["lls"] for i in slow["tasks"]["truthfulqa_mc"]["items"]]
+    bf16_lls = [i["lls"] for i in fast["tasks"]["truthfulqa_mc"]["items"]]
+    assert fp32_lls != bf16_lls  # scored anew in bf16, not read from the fp32 cache
+    assert fp32_lls == [i["lls"] for i in evaluate("plain2")["tasks"]["truthfulqa_mc"]["items"]]
