@@ -260,3 +260,14 @@ def test_results_record_the_policy_and_bf16_follows_the_probe(
     bf16_lls = [i["lls"] for i in fast["tasks"]["truthfulqa_mc"]["items"]]
     assert fp32_lls != bf16_lls  # scored anew in bf16, not read from the fp32 cache
     assert fp32_lls == [i["lls"] for i in evaluate("plain2")["tasks"]["truthfulqa_mc"]["items"]]
+
+
+def test_embedder_takes_the_policy_device():
+    from platypus.similarity.embed import Embedder
+
+    embedder = Embedder(precision="bf16", use_cache=False, compute=ComputeSettings(device="cpu"))
+    assert embedder.device == "cpu" and embedder.model.device.type == "cpu"
+    assert embedder.encode(["a cat", "a dog"]).shape == (2, 384)
+    if not torch.cuda.is_available():
+        with pytest.raises(PlatypusError, match="device cuda requested"):
+            Embedder(compute=ComputeSettings(device="cuda"), use_cache=False)

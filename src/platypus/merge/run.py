@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platypus import __version__
+from platypus.compute import resolve
 from platypus.config import EmbeddingSettings, MergeConfig
 from platypus.data.writers import write_bytes
 from platypus.memory import peak_mb, reset_peak
@@ -53,6 +54,8 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     partners' fine-tuning sets (a recipe's `data.dedup`); None: the default settings."""
     method = get(config.method)
     method.validate(config)
+    # Recorded; the merge is I/O bound and its arithmetic stays float32 on the CPU.
+    policy = resolve(config.compute, probe=False).describe() | {"arithmetic": "float32 on cpu"}
     out = Path(config.output_dir)
     reset_peak()
     t0 = time.perf_counter()
@@ -64,6 +67,7 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
         "output": weight_hashes(out),
         "seconds": round(time.perf_counter() - t0, 2),
         "peak_rss_mb": round(peak_mb(), 1),
+        "compute": policy,
         "version": __version__,
     }
     if config.overlap:

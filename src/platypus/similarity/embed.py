@@ -83,7 +83,10 @@ class Embedder:
         use_cache: bool = True,
         cache_root: Path | None = None,
         show_progress: bool | None = None,
+        compute=None,
     ):
+        """`compute`: a `ComputeSettings` or `platypus.compute.Policy` whose device embeds
+        (None: the CPU)."""
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.model_name = model_name
@@ -92,6 +95,11 @@ class Embedder:
         self.fingerprint = model_fingerprint(model_name, precision)
         self.cache = EmbeddingCache(self.fingerprint, cache_root) if use_cache else None
         self.show_progress = show_progress
+        self.device = "cpu"
+        if compute is not None:
+            from platypus.compute import resolve
+
+            self.device = resolve(compute).device
         self._model = None
         self.computed = 0  # texts embedded (not read from the cache) by this instance
 
@@ -100,7 +108,7 @@ class Embedder:
         if self._model is None:
             from platypus.models.minilm import load_embedder
 
-            self._model = load_embedder(self.model_name)
+            self._model = load_embedder(self.model_name, device=self.device)
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -132,7 +140,7 @@ class Embedder:
         # any rounding, does not depend on the order rows arrive in.
         order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), texts[i]))
         bf16 = self.precision == "bf16"
-        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+        autocast = torch.autocast(self.device, dtype=torch.bfloat16) if bf16 else nullcontext()
         show = self.show_progress if self.show_progress is not None else len(texts) > 2000
         with torch.inference_mode(), autocast:
             vectors = self.model.encode(
