@@ -271,3 +271,34 @@ def test_memory_and_batching_switches_keep_the_numbers(tmp_path, math_rows, caps
     assert losses["checkpointing"] == pytest.approx(losses["plain"], rel=1e-5)
     assert losses["packed"] == pytest.approx(losses["plain"], rel=1e-4)
     capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "name, kind, processes",
+    [
+        ("1xgpu", "NO", 1),
+        ("4xgpu-ddp", "MULTI_GPU", 4),
+        ("4xgpu-fsdp", "FSDP", 4),
+        ("deepspeed-zero3", "DEEPSPEED", 4),
+    ],
+)
+def test_accelerate_configs_load(name, kind, processes):
+    """The shipped launch configs, read by accelerate's own loader (as `accelerate launch
+    --config_file` reads them). Untested on GPUs here."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(REPO / "configs" / "accelerate" / f"{name}.yaml"))
+    assert config.distributed_type.value == kind and config.num_processes == processes
+    assert config.mixed_precision == "no" and not config.use_cpu  # the recipe autocasts
+    if kind == "FSDP":
+        fsdp = config.fsdp_config
+        assert (
+            fsdp["fsdp_version"] == 2 and fsdp["fsdp_auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
+        )
+        assert fsdp["fsdp_transformer_layer_cls_to_wrap"] == "LlamaDecoderLayer"
+        assert fsdp["fsdp_state_dict_type"] == "FULL_STATE_DICT"
+    if kind == "DEEPSPEED":
+        ds = config.deepspeed_config
+        assert ds["zero_stage"] == 3 and ds["gradient_accumulation_steps"] == 1
+    if kind == "NO":
+        assert config.gpu_ids == "0"

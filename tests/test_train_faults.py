@@ -172,3 +172,30 @@ def test_new_run_removes_previous_final_outputs_first(straight, rows, tmp_path, 
     written = json.loads((folder / "train_config.json").read_text())
     assert written["config"]["seed"] == 7
     assert (folder / "metrics.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize("var", ["ACCELERATE_USE_FSDP", "ACCELERATE_USE_DEEPSPEED"])
+def test_sharding_that_accelerate_does_not_apply_is_one_line(
+    var, rows, tmp_path, monkeypatch, capsys
+):
+    """`accelerate launch` with an FSDP or DeepSpeed config sets these variables; on the CPU
+    accelerate runs plain processes instead (MULTI_CPU, or NO for one), silently. We refuse."""
+    import importlib.util
+
+    from platypus.cli import main
+
+    if var == "ACCELERATE_USE_DEEPSPEED" and importlib.util.find_spec("deepspeed"):
+        pytest.skip("deepspeed is installed: accelerate's own refusal is not reached")
+    monkeypatch.setenv(var, "true")
+    argv = ["train", "--input", str(rows), "--output-dir", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    expected = {  # DeepSpeed is not installed here: accelerate itself refuses
+        "ACCELERATE_USE_FSDP": "(ACCELERATE_USE_FSDP=true) but accelerate runs these 1 "
+        "process(es) on cpu as NO, without sharding",
+        "ACCELERATE_USE_DEEPSPEED": "accelerate: DeepSpeed is not installed",
+    }[var]
+    assert expected in errors[0], errors
+    assert not (tmp_path / "run" / "summary.json").exists()

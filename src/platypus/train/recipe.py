@@ -84,6 +84,27 @@ def check_targets(model, targets: list[str]) -> None:
         )
 
 
+def check_backend(accelerator) -> None:
+    """A sharding back end asked for (accelerate launch with an FSDP or DeepSpeed config sets
+    ACCELERATE_USE_FSDP / ACCELERATE_USE_DEEPSPEED) but not applied is an error, not a silent
+    replica per process: accelerate runs CPU processes as MULTI_CPU (DDP) whatever is asked."""
+    from accelerate.utils import DistributedType
+
+    for var, wanted in (
+        ("ACCELERATE_USE_FSDP", DistributedType.FSDP),
+        ("ACCELERATE_USE_DEEPSPEED", DistributedType.DEEPSPEED),
+    ):
+        asked = os.environ.get(var, "false").lower() in {"1", "true"}
+        if asked and accelerator.distributed_type != wanted:
+            got = accelerator.distributed_type.value
+            raise PlatypusError(
+                f"{wanted.value} was asked for ({var}=true) but accelerate runs these "
+                f"{accelerator.num_processes} process(es) on {accelerator.device.type} as {got}, "
+                f"without sharding; {wanted.value} needs GPUs (on CPU use DDP: torchrun or "
+                "accelerate launch without an FSDP/DeepSpeed config)"
+            )
+
+
 def warmup_for(config: TrainConfig, total: int) -> int:
     return min(config.warmup_steps, int(config.warmup_max_fraction * total))
 
@@ -148,7 +169,11 @@ class LoraRecipe:
         # accelerate's state is per process and refuses a second, different setting (tests,
         # notebooks). cpu=True is what makes accelerate join torchrun's process group without a
         # GPU (gloo).
-        self.accelerator = Accelerator(cpu=not torch.cuda.is_available())
+        try:
+            self.accelerator = Accelerator(cpu=not torch.cuda.is_available())
+        except ImportError as exc:  # a launch config naming a back end not installed (DeepSpeed)
+            raise PlatypusError(f"accelerate: {str(exc).strip().splitlines()[0]}") from None
+        check_backend(self.accelerator)
         self.world = self.accelerator.num_processes
         self.rank = self.accelerator.process_index
         self.main = self.accelerator.is_main_process
@@ -212,19 +237,34 @@ class LoraRecipe:
         self.warmup = warmup_for(config, self.total)
 
     def setup_model(self) -> None:
-        """The base model with LoRA adapters, initialised from the seed."""
-        from peft import LoraConfig, get_peft_model
+        """The base model with LoRA adapters, initialised from the seed. With
+        `compute.quantization` 4bit or 8bit the base is loaded quantised by bitsandbytes and
+        prepared with peft's `prepare_model_for_kbit_training` (QLoRA); the LoRA weights and the
+        optimizer state are fp32 either way."""
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+        from platypus.compute import resolve
         from platypus.models import load_causal_lm, resolve_causal_lm
 
         config = self.config
         self.base_model = resolve_causal_lm(config.model)
         self.base_weights = base_fingerprint(config.model)
+        # Autocast stays the recipe's (`bf16`), so no CPU probe decides it here.
+        self.policy = resolve(config.compute, allow_bf16=config.bf16, probe=False)
         torch.manual_seed(config.seed)  # the same LoRA initialisation in every process
-        model, tokenizer = load_causal_lm(config.model)
+        model, tokenizer = load_causal_lm(config.model, compute=self.policy)
         if self.tokenizer is None:
             self.tokenizer = tokenizer
         check_targets(model, config.lora.target_modules)
+        checkpointing = {"use_reentrant": False}
+        if self.policy.quantization != "none":
+            # Freezes the base, casts its non-quantised fp16/bf16 weights (norms, embeddings,
+            # LM head) to fp32 and turns on gradient checkpointing when asked.
+            model = prepare_model_for_kbit_training(
+                model,
+                use_gradient_checkpointing=config.gradient_checkpointing,
+                gradient_checkpointing_kwargs=checkpointing,
+            )
         lora = LoraConfig(
             r=config.lora.r,
             lora_alpha=config.lora.alpha,
@@ -232,11 +272,16 @@ class LoraRecipe:
             target_modules=config.lora.target_modules,
             task_type="CAUSAL_LM",
         )
+        # peft keeps adapter weights in fp32 over a bf16/fp16 or quantised base
+        # (autocast_adapter_dtype); the check below makes it a guarantee.
         self.model = get_peft_model(model, lora)
-        if config.gradient_checkpointing:
+        if config.gradient_checkpointing and self.policy.quantization == "none":
             self.model.get_base_model().gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={"use_reentrant": False}
+                gradient_checkpointing_kwargs=checkpointing
             )
+        for p in self.model.parameters():
+            if p.requires_grad and p.dtype != torch.float32:
+                p.data = p.data.float()
 
     def setup_optimizer(self) -> None:
         """AdamW over the LoRA weights, the learning-rate schedule, and the loss module prepared
@@ -421,10 +466,22 @@ class LoraRecipe:
                 "input_sha256": self.input_sha256,
                 "base_model": self.base_model,
                 "base_weights_fingerprint": self.base_weights,
+                "compute": self.compute_record(),
                 "version": __version__,
             }
             write_bytes(out / "train_config.json", json.dumps(info, indent=1).encode())
         acc.wait_for_everyone()
+
+    def compute_record(self) -> dict:
+        """The resolved compute policy (what `auto` became, the quantisation), the size of the
+        loaded model and the dtype of the trained LoRA weights: for train_config.json and
+        summary.json."""
+        base = self.model.get_base_model()
+        return self.policy.describe() | {
+            "model_memory_mb": round(base.get_memory_footprint() / 2**20, 1),
+            "lora_dtype": sorted({str(p.dtype).removeprefix("torch.") for p in self.params}),
+            "autocast": "bfloat16" if self.config.bf16 else None,  # the recipe's `bf16`
+        }
 
     def summary(self) -> dict:
         """The run's summary.json (after the last step and `val_end`). All processes."""
@@ -441,6 +498,7 @@ class LoraRecipe:
             "train_seconds": round(self.train_seconds, 2),
             "tokens_per_s": round(self.tokens_seen / max(self.train_seconds, 1e-9), 1),
             "peak_memory_mb": _peak_memory_mb(self.accelerator),
+            "compute": self.compute_record(),
             "val_loss_start": self.val_start,
             "val_loss_end": self.val_end,
             "train_loss_last": history[-1]["loss"] if history and "loss" in history[-1] else None,
