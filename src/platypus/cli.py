@@ -98,7 +98,7 @@ def cmd_data_decontaminate(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
-    updates = _flags(args, *names, "contamination")
+    updates = _flags(args, *names, "contamination", "engine")
     if args.tasks is not None:
         updates["tasks"] = _split(args.tasks)
     if args.bf16:
@@ -202,9 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--input", help="records to check (default: the dedup output)")
     c.add_argument("--output-dir", help="where to write the clean set, leak table and report")
     c.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
-    c.add_argument(
-        "--benchmarks", help=f"comma-separated: {task_names()}"
-    )
+    c.add_argument("--benchmarks", help=f"comma-separated: {task_names()}")
     c.add_argument("--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)")
     c.set_defaults(func=cmd_data_decontaminate)
 
@@ -252,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
     e.add_argument("--output-dir", help="where to write results.json and results.md")
     e.add_argument("--contamination", help="leaks.jsonl: split scores into clean/contaminated")
+    e.add_argument(
+        "--engine",
+        choices=_choices(EvalConfig, "engine"),
+        help="platypus (default) or lm-eval: the same items through lm-evaluation-harness",
+    )
     e.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPU)")
     e.add_argument("--no-cache", action="store_true", help="recompute cached task results")
     e.set_defaults(func=cmd_eval)

@@ -283,6 +283,10 @@ class EvalConfig(BaseModel):
     sample: Literal["first", "stratified"] = "first"  # stratified: every MMLU subject, spread out
     batch_size: int = Field(8, ge=1)  # questions per forward pass where choices are one token
     mmlu_subjects: list[str] | None = None
+    # platypus: our scorer (shared prefixes, batched single-token choices); lm-eval: the same
+    # items through lm-evaluation-harness's model backends (hf; vllm/sglang on GPUs)
+    engine: Literal["platypus", "lm-eval"] = "platypus"
+    lm_eval_backend: Literal["hf", "vllm", "sglang"] = "hf"
     bf16: bool = False  # autocast; fp32 is what the parity tests check
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     output_dir: str = Setting("runs/eval")

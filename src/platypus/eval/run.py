@@ -127,16 +127,22 @@ def compute_policy(config):
 def load_model(config, policy=None):
     """(model, tokenizer, fingerprint) for the config's model and optional adapter, loaded with
     `policy` (None: the config's, `compute_policy`)."""
-    from platypus.hashing import weights_fingerprint
-    from platypus.models import load_causal_lm, resolve_causal_lm
+    from platypus.models import load_causal_lm
 
     policy = policy if policy is not None else compute_policy(config)
     model, tokenizer = load_causal_lm(config.model, compute=policy)
-    folders = filter(None, [resolve_causal_lm(config.model), config.adapter])
-    parts = [weights_fingerprint(folder) for folder in folders]
     if config.adapter:
         model = _apply_adapter(model, config.adapter, config.model or "smollm2")
-    return model, tokenizer, "-".join(parts)
+    return model, tokenizer, weights_fingerprints(config)
+
+
+def weights_fingerprints(config) -> str:
+    """The model's and the adapter's weights, as short hashes (a hub id where not local)."""
+    from platypus.hashing import weights_fingerprint
+    from platypus.models import resolve_causal_lm
+
+    folders = filter(None, [resolve_causal_lm(config.model), config.adapter])
+    return "-".join(weights_fingerprint(folder) for folder in folders)
 
 
 def _apply_adapter(model, adapter: str, base: str):

@@ -11,6 +11,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from platypus import __version__
@@ -27,6 +28,7 @@ from platypus.eval.run import (
     prepare,
     score_task,
     task_options,
+    weights_fingerprints,
 )
 from platypus.hashing import file_sha256
 from platypus.paths import cache_dir
@@ -61,10 +63,17 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
     }
     leaked = contaminated_ids(config.contamination, contaminated)
     policy = compute_policy(config)
-    model, tokenizer, fingerprint = load_model(config, policy)
-    scorer = LoglikScorer(
-        model, tokenizer, bf16=policy.autocast is not None, batch_size=config.batch_size
-    )
+    if config.engine == "lm-eval":
+        from platypus.eval.lm_eval_engine import LmEvalEngine
+
+        score = LmEvalEngine(config, policy).score_task
+        fingerprint = weights_fingerprints(config)
+    else:
+        model, tokenizer, fingerprint = load_model(config, policy)
+        scorer = LoglikScorer(
+            model, tokenizer, bf16=policy.autocast is not None, batch_size=config.batch_size
+        )
+        score = partial(score_task, scorer)
     results = {
         "version": __version__,
         "model": config.model or "smollm2",
@@ -75,7 +84,9 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
             "limit": config.limit,
             "sample": config.sample,
             "compute": policy.describe(),
-        },
+            "engine": config.engine,
+        }
+        | ({"lm_eval_backend": config.lm_eval_backend} if config.engine == "lm-eval" else {}),
         "tasks": {},
     }
     for task in config.tasks:
@@ -84,7 +95,7 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
         task_result = _read_cache(cached) if config.cache else None
         if task_result is None:
             items, pool = prepared[task]
-            scored = score_task(scorer, task, items, pool)
+            scored = score(task, items, pool)
             summary = aggregate(task, items, scored)
             task_result = {
                 "summary": summary,

@@ -1,0 +1,62 @@
+"""`--engine lm-eval`: the same items scored through lm-evaluation-harness's own `hf` backend
+give the same log-likelihoods and per-item metrics as our scorer, in the same result format."""
+
+import json
+
+import pytest
+
+from platypus.config import EvalConfig
+from platypus.eval.loglik import LoglikScorer
+from platypus.eval.run import compute_policy, prepare, score_task
+from platypus.models import load_causal_lm
+
+pytest.importorskip("lm_eval")
+
+TASKS = ("truthfulqa_mc", "arc_challenge")
+
+
+@pytest.fixture(scope="module")
+def both(shared_data):
+    from platypus.eval.lm_eval_engine import LmEvalEngine
+
+    config = EvalConfig(data_root=str(shared_data), engine="lm-eval", batch_size=1)
+    engine = LmEvalEngine(config, compute_policy(config))
+    model, tokenizer = load_causal_lm()
+    scorer = LoglikScorer(model, tokenizer)
+    out = {}
+    for task in TASKS:
+        items, pool = prepare(task, shared_data, limit=2)
+        out[task] = (score_task(scorer, task, items, pool), engine.score_task(task, items, pool))
+    return out
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_lm_eval_engine_scores_what_ours_scores(both, task):
+    ours, theirs = both[task]
+    assert [r.id for r in ours] == [r.id for r in theirs]
+    for a, b in zip(ours, theirs, strict=True):
+        assert b.lls == pytest.approx(a.lls, abs=2e-3), a.id
+        assert b.extra_lls == pytest.approx(a.extra_lls, abs=2e-3), a.id
+        assert b.metrics.keys() == a.metrics.keys()
+        for metric, value in a.metrics.items():
+            assert b.metrics[metric] == pytest.approx(value, abs=1e-3), (a.id, metric)
+
+
+def test_lm_eval_engine_through_the_cli(shared_data, tmp_path, capsys):
+    from platypus.cli import main
+    from platypus.tasks import load_task
+
+    item = load_task("truthfulqa_mc", shared_data)[0]
+    leaks = tmp_path / "leaks.jsonl"
+    leaks.write_text(json.dumps({"benchmark_id": item.id, "category": "duplicate"}) + "\n")
+    code = main(["eval", "--engine", "lm-eval", "--tasks", "truthfulqa_mc", "--limit", "2",
+                 "--no-cache", "--contamination", str(leaks), "--output-dir", str(tmp_path / "e"),
+                 "--data-root", str(shared_data)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    results = json.loads((tmp_path / "e" / "results.json").read_text())
+    task = results["tasks"]["truthfulqa_mc"]
+    assert results["settings"]["engine"] == "lm-eval"
+    assert task["summary"]["items"] == 2 and len(task["items"]) == 2
+    assert task["split"]["contaminated"]["items"] == 1 and task["split"]["clean"]["items"] == 1
+    assert "| truthfulqa_mc | mc2 |" in out
