@@ -22,7 +22,9 @@ def embed_texts(
     had to be computed rather than read from the cache."""
     if settings.engine == "ray":
         return ray_embed(texts, settings, precision)
-    embedder = Embedder(settings.model, precision, settings.batch_size, settings.cache)
+    embedder = Embedder(
+        settings.model, precision, settings.batch_size, settings.cache, compute=settings.compute
+    )
     return embedder.encode(texts), embedder.computed
 
 
