@@ -38,3 +38,13 @@ def dropped(result: BuildResult, name: str) -> dict[str, int]:
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def short_math_rows(tmp: Path, max_output: int, rows: int) -> Path:
+    """Real MATH rows (through the build) with outputs under `max_output` characters, the
+    first `rows` of them, as a jsonl training set."""
+    result = build_only(tmp / "build", "math")
+    kept = [r for r in read_jsonl(result.paths["jsonl"]) if len(r["output"]) < max_output]
+    path = tmp / "math.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept[:rows]))
+    return path

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from conftest import build_only, read_jsonl
+from conftest import short_math_rows
 from platypus.cli import main
 from platypus.config import ComputeSettings, TrainConfig
 from platypus.models import load_causal_lm
@@ -34,13 +34,7 @@ TOP1_AGREEMENT = 0.7
 
 @pytest.fixture(scope="module")
 def math_rows(tmp_path_factory):
-    """Real MATH rows (through the build), short ones, as a jsonl training set."""
-    out = tmp_path_factory.mktemp("math")
-    result = build_only(out / "build", "math")
-    rows = [r for r in read_jsonl(result.paths["jsonl"]) if len(r["output"]) < 300][:100]
-    path = out / "math.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return short_math_rows(tmp_path_factory.mktemp("math"), max_output=300, rows=100)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import REPO, build_only, read_jsonl
+from conftest import REPO, read_jsonl, short_math_rows
 from platypus.cli import main
 from platypus.config import TrainConfig
 from platypus.data.record import Record
@@ -25,13 +25,7 @@ SMALL = dict(max_length=384, micro_batch_size=4, global_batch_size=8, val_size=2
 
 @pytest.fixture(scope="module")
 def math_rows(tmp_path_factory):
-    """Real MATH rows (through the build), the shorter ones, as a jsonl training set."""
-    out = tmp_path_factory.mktemp("math")
-    result = build_only(out / "build", "math")
-    rows = [r for r in read_jsonl(result.paths["jsonl"]) if len(r["output"]) < 500][:200]
-    path = out / "math.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return short_math_rows(tmp_path_factory.mktemp("math"), max_output=500, rows=200)
 
 
 @pytest.fixture(scope="module")
