@@ -42,21 +42,22 @@ def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int
     an earlier stage would feed default to that stage's own output folder."""
     from platypus.overrides import apply_overrides
     from platypus.pipeline.stage import run_stage
-    from platypus.pipeline.stages import STAGES
+    from platypus.pipeline.stages import STAGES, fed_inputs
 
     stage = STAGES[name]
     recipe = _recipe(args)
     config = stage.config(recipe)
     config = validated(type(config), config.model_dump() | updates, "command line")
     config = apply_overrides(config, args.set or [])
-    fed = {}
-    for field, ref in stage.reads.items():
-        if getattr(config, field) is None and stage.wants(field, config):
-            producer, artefact = STAGES[ref.split(".")[0]], ref.split(".")[1]
-            upstream = producer.config(recipe)
-            folder = producer.default_output_dir(upstream)
-            fed[field] = str(producer.output(artefact, upstream, folder))
-    config = config.model_copy(update=fed)
+
+    def own_folder(name: str):
+        producer = STAGES[name]
+        upstream = producer.config(recipe)
+        return upstream, producer.default_output_dir(upstream)
+
+    fed = fed_inputs(stage, config, own_folder)
+    unset = {f: path for f, (_, path) in fed.items() if getattr(config, f) is None}
+    config = config.model_copy(update=unset)
     out = stage.default_output_dir(config)
     summary, _ = run_stage(stage, config, out, recipe)
     if os.environ.get("RANK", "0") == "0":  # one report per run, not per process

@@ -18,7 +18,7 @@ from platypus.config import Recipe, result_config
 from platypus.pipeline.lock import FolderLock
 from platypus.pipeline.manifest import read_manifest, stage_key
 from platypus.pipeline.stage import Stage, Summary, run_stage
-from platypus.pipeline.stages import PIPELINE, STAGES
+from platypus.pipeline.stages import PIPELINE, STAGES, fed_inputs
 
 
 @dataclass
@@ -82,15 +82,11 @@ class Pipeline:
         """The stage's configuration with its `reads` fields pointing at the artefacts of this
         run's earlier stages, and those stages' keys."""
         config = stage.config(self.recipe)
-        updates, upstream = {}, {}
-        for field, ref in stage.reads.items():
-            if not stage.wants(field, config):
-                continue
-            producer, artefact = ref.split(".")
-            done = self.done[producer]
-            updates[field] = str(STAGES[producer].output(artefact, done.config, done.folder))
-            upstream[producer] = done.key
-        return config.model_copy(update=updates), upstream
+        fed = fed_inputs(
+            stage, config, lambda name: (self.done[name].config, self.done[name].folder)
+        )
+        upstream = {name: self.done[name].key for name, _ in fed.values()}
+        return config.model_copy(update={f: path for f, (_, path) in fed.items()}), upstream
 
 
 def _finished(stage: Stage, folder: Path, key: str) -> Summary | None:

@@ -8,6 +8,7 @@ Adding a stage is one class here and one registry line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -514,3 +515,18 @@ STAGES: dict[str, Stage] = {
     )
 }
 PIPELINE = ("build", "dedup", "decontaminate", "train", "merge")  # then the recipe's evals
+
+
+def fed_inputs(
+    stage: Stage, config: BaseModel, locate: Callable[[str], tuple[BaseModel, Path]]
+) -> dict[str, tuple[str, str]]:
+    """field -> (producing stage, artefact path) for each of `stage.reads` that applies under
+    `config`; `locate(name)` gives the producing stage's configuration and output folder (this
+    run's folder under `platypus run`, its own output folder for a stage command)."""
+    fed = {}
+    for field, ref in stage.reads.items():
+        if stage.wants(field, config):
+            name, artefact = ref.split(".")
+            producer_config, folder = locate(name)
+            fed[field] = (name, str(STAGES[name].output(artefact, producer_config, folder)))
+    return fed
