@@ -15,7 +15,6 @@ from pathlib import Path
 
 from platypus.config import EvalConfig
 from platypus.errors import PlatypusError
-from platypus.eval.metrics import truthfulqa_mc1, truthfulqa_mc2
 from platypus.eval.results import ItemResult
 from platypus.tasks import get_task
 from platypus.tasks.schema import TaskItem
@@ -89,31 +88,4 @@ class LmEvalEngine:
                 task_manager=TaskManager(include_path=root),
             )
         samples = {name: sorted(out["samples"][name], key=lambda s: s["doc_id"]) for name in names}
-        return _item_results(task, items, samples)
-
-
-def _lls(sample: dict) -> list[float]:
-    return [float(r[0][0]) for r in sample["resps"]]
-
-
-def _item_results(task: str, items: list[TaskItem], samples: dict) -> list[ItemResult]:
-    """The harness's per-sample output in our per-item form."""
-    if task == "truthfulqa_mc":
-        out = []
-        for item, a, b in zip(items, samples["pl_tqa_mc1"], samples["pl_tqa_mc2"], strict=True):
-            mc1, mc2 = _lls(a), _lls(b)
-            metrics = {"mc1": truthfulqa_mc1(mc1), "mc2": truthfulqa_mc2(mc2, item.mc2_labels)}
-            out.append(ItemResult(item.id, mc1, metrics, extra_lls=mc2))
-        return out
-    if len(samples) == 1:  # one harness task holds all items, in order
-        rows = next(iter(samples.values()))
-    else:  # one harness task per subject, items of each in order
-        by_name = {name: iter(rows) for name, rows in samples.items()}
-        rows = [next(by_name[f"pl_mmlu_{item.subject}"]) for item in items]
-    if len(rows) != len(items):
-        raise PlatypusError(f"lm-eval returned {len(rows)} samples for {len(items)} {task} items")
-    out = []
-    for item, row in zip(items, rows, strict=True):
-        metrics = {m: float(row[m]) for m in ("acc", "acc_norm") if m in row}
-        out.append(ItemResult(item.id, _lls(row), metrics))
-    return out
+        return get_task(task).from_harness(items, samples)

@@ -24,6 +24,25 @@ if TYPE_CHECKING:
 Pool = Any
 
 
+def harness_lls(sample: dict) -> list[float]:
+    """The per-choice log-likelihoods of one lm-evaluation-harness sample."""
+    return [float(r[0][0]) for r in sample["resps"]]
+
+
+def harness_in_order(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
+    """One harness task holding the items in order, scored with acc (and acc_norm)."""
+    from platypus.eval.results import ItemResult
+
+    (rows,) = samples.values()
+    if len(rows) != len(items):
+        raise PlatypusError(f"lm-eval returned {len(rows)} samples for {len(items)} items")
+    out = []
+    for item, row in zip(items, rows, strict=True):
+        metrics = {m: float(row[m]) for m in ("acc", "acc_norm") if m in row}
+        out.append(ItemResult(item.id, harness_lls(row), metrics))
+    return out
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -42,6 +61,10 @@ class Task:
     # (root, **options) -> the files the items and the few-shot pool are read from
     data_files: Callable[..., list[Path]]
     options: tuple[str, ...] = ()  # keyword options of `load` and `data_files` ("subjects")
+    # (items, {harness task: its samples by doc_id}) -> our per-item results, for --engine lm-eval
+    from_harness: Callable[[list[TaskItem], dict[str, list[dict]]], list[ItemResult]] = (
+        harness_in_order
+    )
     # The summary adds the headline metric per subject, their mean and the mean over items.
     per_subject: bool = False
 

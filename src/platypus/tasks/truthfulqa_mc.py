@@ -15,7 +15,7 @@ from platypus.errors import DataError
 from platypus.eval.metrics import truthfulqa_mc1, truthfulqa_mc2
 from platypus.eval.prompts import truthfulqa_choices, truthfulqa_context
 from platypus.eval.results import ItemResult
-from platypus.tasks.base import Task, hub_dataset, write_jsonl
+from platypus.tasks.base import Task, harness_lls, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
 NAME = "truthfulqa_mc"
@@ -124,6 +124,16 @@ def export(root: Path, items: list[TaskItem], pool: None = None) -> list[str]:
     return names
 
 
+def from_harness(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
+    """The mc1 and mc2 harness tasks of `export`; both metrics from their log-likelihoods."""
+    out = []
+    for item, a, b in zip(items, samples["pl_tqa_mc1"], samples["pl_tqa_mc2"], strict=True):
+        mc1, mc2 = harness_lls(a), harness_lls(b)
+        metrics = {"mc1": truthfulqa_mc1(mc1), "mc2": truthfulqa_mc2(mc2, item.mc2_labels)}
+        out.append(ItemResult(item.id, mc1, metrics, extra_lls=mc2))
+    return out
+
+
 def data_files(root: Path) -> list[Path]:
     return [_path(root)]
 
@@ -137,5 +147,6 @@ TASK = Task(
     fewshot=fewshot,
     score=score,
     export=export,
+    from_harness=from_harness,
     data_files=data_files,
 )
