@@ -81,8 +81,19 @@ VERBATIM = [
     ("tqa-verbatim-001", "truthfulqa_mc", "truthfulqa_mc/287"),
     ("tqa-verbatim-002", "truthfulqa_mc", "truthfulqa_mc/305"),
     ("tqa-verbatim-003", "truthfulqa_mc", "truthfulqa_mc/421"),
+    ("hs-verbatim-001", "hellaswag", "hellaswag/2015"),
+    ("hs-verbatim-002", "hellaswag", "hellaswag/4636"),
+    ("hs-verbatim-003", "hellaswag", "hellaswag/8548"),
+    ("gsm8k-verbatim-001", "gsm8k", "gsm8k-test-55"),
+    ("gsm8k-verbatim-002", "gsm8k", "gsm8k-test-251"),
+    ("gsm8k-verbatim-003", "gsm8k", "gsm8k-test-1228"),
+    ("wino-verbatim-001", "winogrande", "39I4RL8QGLVDLIQ5K1H9S0LGFF2H4S-1"),
+    ("wino-verbatim-002", "winogrande", "3AA88CN98P15RQ6QVVWDTJH6D14YKV-1"),
+    ("wino-verbatim-003", "winogrande", "37VHPF5VYC18TM3KQEHL6NGWFFL8CB-1"),
 ]
 
+# The rows are data: one call per row, its ids on one line, kept compact on purpose.
+# fmt: off
 # ---------------------------------------------------------------- ARC-Challenge (hand-written)
 A = "arc_challenge"
 row(
@@ -649,6 +660,482 @@ row(
     "Same topic as the item (goldfish), a different question.",
 )
 
+# ---------------------------------------------------------------- HellaSwag (hand-written)
+# A HellaSwag leak is its context with the gold ending as the continuation.
+H = "hellaswag"
+row(
+    "hs-reword-001", "reworded-stem", H, "hellaswag/444",
+    "Continue the video description: tourists sit on camels crossing the sand while guides walk "
+    "alongside, leading the animals. A building",
+    "is shown in the background.",
+    "Context reworded; the gold ending copied as the output.",
+)
+row(
+    "hs-reword-002", "reworded-stem", H, "hellaswag/2798",
+    "Write the next sentence. Runners fill a street, and a Boston marathon runner who set a "
+    "record gives an interview once the celebrating is over. News casters",
+    "are shown talking about the man and others as they reach the end of the marathon.",
+    "Context reworded; the gold ending copied.",
+)
+row(
+    "hs-reword-003", "reworded-stem", H, "hellaswag/3615",
+    "My son grinds his teeth at night. I read that bruxism can come from stress or anxiety, so "
+    "helping him relax might stop it. What should I do?",
+    "Create a relaxing bedtime routine for your child. As mentioned in the previous step, teeth "
+    "grinding can be a sign that your child is stressed.",
+    "Context turned into a parent's question; the gold ending copied as the answer.",
+)
+row(
+    "hs-reword-004", "reworded-stem", H, "hellaswag/4335",
+    "I'm making my bedroom safe for a toddler. The bed is already pushed into a corner so two "
+    "walls stop falls. There's a gap between the headboard and the mattress where the pillows "
+    "go. What should I do about it?",
+    "If your bed has this, put something in there to prevent the potential for your toddler to "
+    "get stuck in this gap. It will also stop things from dropping behind the bed, such as the "
+    "sippy cup or a bottle.",
+    "Context reworded into a question; the gold ending copied.",
+)
+row(
+    "hs-reword-005", "reworded-stem", H, "hellaswag/9138",
+    "To encourage a child in sports, first get to know how they think and feel: their strengths, "
+    "weaknesses, habits and wishes, whether the goal is practice or homework. What is the next "
+    "tip?",
+    "Show your child that you respect how they think and what they want, and that you want to "
+    "take the time to listen to how they feel. Ask them what, if any, sports they'd like to play "
+    "and what expectations they have.",
+    "Context summarised in other words; the gold ending copied.",
+)
+row(
+    "hs-reword-006", "reworded-stem", H, "hellaswag/8122",
+    "Planning a surprise birthday party: some people hate being surprised, so think about how "
+    "the guest of honor is likely to react. Continue the advice.",
+    "If you are unsure, talk to their close friends or family members to feel out the party idea "
+    "before proceeding. Also consider whether they enjoy parties or like being the center of "
+    "attention.",
+    "Context reworded; the gold ending copied.",
+)
+row(
+    "hs-inline-001", "options-inline", H, "hellaswag/7564",
+    "How to remove nail polish stains from your finger nails. Take a bowl and add warm water and "
+    "slices of lemon. Soak your nails into the lemon solution for 1-2 minutes. Take the "
+    "toothbrush and wet it, then squeeze some toothpaste onto the brush. Which step comes next? "
+    "(a) Apply the toothpaste and add a few drops of water into it. Brush your nails with the "
+    "toothbrush or toothpaste. (b) Gently scrub your nails with it, wetting the nails as you go. "
+    "The toothpaste should lather up. (c) Using your fingers, sweep flakes of toothpaste on each "
+    "nail. With your other hand move the brush on to the top of your nail. (d) Using the "
+    "toothbrush, scrub your hands, wrists, elbows, and toenails.",
+    "(b)",
+    "Context copied without its activity label (punctuation tidied), the endings inline; the "
+    "output is only the letter.",
+)
+row(
+    "hs-inline-002", "options-inline", H, "hellaswag/6230",
+    "I'm making a clay face mask to shrink pores and bought bentonite clay at the health food "
+    "store. Which should be next on the shopping list? (A) This is one of the most commonly used "
+    "facial masks for people with acne. (B) Oatmeal, which leaves your skin feeling baby soft. "
+    "Essential oil of your choice, such as peppermint or lemongrass, for an added sweet scent. "
+    "(C) Avoid bentonite clay, which also collects dirt and makes pores worse. (D) Polyester "
+    "glucose (ldl), which draws out unhealthy fats.",
+    "(B) Oatmeal, which leaves your skin feeling baby soft. Essential oil of your choice, such as "
+    "peppermint or lemongrass, for an added sweet scent.",
+    "Context reworded, endings inline (distractors shortened); the gold ending in the output.",
+)
+row(
+    "hs-inline-003", "options-inline", H, "hellaswag/4951",
+    "Getting rid of oily skin fast: soak a clean cotton towel in hot water, wring it out and "
+    "wipe your skin with it. Then what? 1) Doing this allows the oil and dirt to soak into your "
+    "skin. 2) Let the drops sit over the spot for up to 1 minute. 3) Take a cleansing cloth and "
+    "gently rub in either the liquid or lukewarm water. 4) Then, splash your face with lukewarm "
+    "water to help rinse off any dirt. The heat from the towel can help loosen any dirt that's "
+    "in your pores, making it easier to rinse out.",
+    "4) splash your face with lukewarm water so the loosened dirt rinses out of your pores.",
+    "Context condensed, endings inline; the output paraphrases the gold ending after its number.",
+)
+row(
+    "hs-reorder-001", "options-reordered", H, "hellaswag/9805",
+    "Personal Care and Style: How to shine shoes. Gather your shoe shining supplies. Properly "
+    "shining your shoes will require certain supplies, which you can purchase altogether in a "
+    "specialized shoe shining kit or you can piece together individually. The non-negotiable you "
+    "will need include a tin of shoe polish, a horsehair shoe brush and a soft cloth.\n"
+    "Pick the best continuation:\nA. Use warm water and soap to scrub the soles. To clean the "
+    "soles of your shoes, soak your feet in a cup of water and swish them around.\nB. Household "
+    "shoes will need to be waxed to maintain their shine.\nC. The following types of shoes will "
+    "need to be filthy clean.\nD. Tins of shoe polish are available in a variety of colors, from "
+    "browns to blacks to neutrals. Try to get a polish that's as close to the original color as "
+    "possible.",
+    "D. Tins of shoe polish are available in a variety of colors, from browns to blacks to "
+    "neutrals. Try to get a polish that's as close to the original color as possible.",
+    "Context copied, endings reordered (distractors shortened); the gold ending in the output.",
+)
+row(
+    "hs-reorder-002", "options-reordered", H, "hellaswag/4490",
+    "Sports and Fitness: How to play volleyball. Choose your players. Ideally, you want at least "
+    "6 players for a competitive game. However, if you're playing with a group of friends, keep "
+    "the same number of players on each side.\n(1) You should have 2 rows of players, with the "
+    "first row closest to the net and the back row closest to the rear boundary of the court. "
+    "The player in the back right corner will serve the ball.\n(2) This way, you'll actually be "
+    "able to toss through hoops together.\n(3) It is also good to have 3 or more people to make "
+    "game decisions.\n(4) This can allow for more control, motion, and more dribbling "
+    "opportunities.\nWhich comes next?",
+    "(1)",
+    "Context copied, endings reordered and numbered; the output is only the number.",
+)
+row(
+    "hs-other-001", "answer-other-words", H, "hellaswag/3832",
+    "Education and Communications: How to decide if you should hold your child back from "
+    "kindergarten. Notice how they follow directions. Kindergarten children need to be able to "
+    "follow 2-3 directions at a time. For example, their teacher may say, \" take some buttons "
+    "and glue them onto the paper.",
+    "Try giving your child a couple of two-part instructions at home; a child who is ready "
+    "should manage them without much trouble.",
+    "Context copied; the gold ending paraphrased.",
+)
+row(
+    "hs-other-002", "answer-other-words", H, "hellaswag/9648",
+    "How do I talk to a guy who isn't into me anymore? I know he probably doesn't want small "
+    "talk and I don't want to embarrass myself.",
+    "Pause and work out what exactly you need to say to him. Only go ahead if it is something "
+    "that really has to be talked about.",
+    "Context reworded; the gold ending paraphrased.",
+)
+row(
+    "hs-other-003", "answer-other-words", H, "hellaswag/6200",
+    "How to wear yoga pants to work. Invest in high-quality yoga pants. If you're wearing yoga "
+    "pants to work, you want them to be durable while also providing comfort. Try to find yoga "
+    "pants made of a thicker material, and try them on before purchasing them to ensure they "
+    "aren't see-through.",
+    "Never wear see-through pairs to the office. Legging-style yoga pants go with the most "
+    "outfits and look the most professional.",
+    "Context copied without its label; the gold ending paraphrased.",
+)
+row(
+    "hs-other-004", "answer-other-words", H, "hellaswag/4108",
+    "I just bought my first loofah. It's pale straw-colored, smells a bit like hay and is shaped "
+    "like a cylinder. Anything I should know about it?",
+    "It feels scratchy while dry but turns soft and pliable in hot water. You can replace it at "
+    "most drugstores or shops that sell bath accessories.",
+    "Context reworded; the gold ending paraphrased.",
+)
+row(
+    "hs-topic-001", "same-topic-different-question", H, "hellaswag/2015",
+    "What should you check before starting a gas lawn mower?",
+    "The oil level, that there is fresh fuel, that the blade is sharp and the lawn is clear of "
+    "stones and toys.",
+    "Same activity as the item (mowing a lawn), a different question.",
+)
+row(
+    "hs-topic-002", "same-topic-different-question", H, "hellaswag/8548",
+    "How often should I water a cactus kept indoors?",
+    "Every two to three weeks in summer, letting the soil dry out completely in between, and "
+    "hardly at all in winter.",
+    "Same topic as the item (how much to water plants), a specific different question.",
+)
+# ---------------------------------------------------------------- GSM8K (hand-written)
+G = "gsm8k"
+row(
+    "gsm8k-reword-001", "reworded-stem", G, "gsm8k-test-80",
+    "Out of 24 liters of water, each of two girls received one sixth, and after that a boy took "
+    "6 liters. How much water remains?",
+    "Each girl got 24 / 6 = 4 liters, so the girls took 8 liters. With the boy's 6 liters that is "
+    "14 liters, leaving 24 - 14 = 10 liters.",
+    "Question reworded; worked solution in new words ending in the gold answer 10.",
+)
+row(
+    "gsm8k-reword-002", "reworded-stem", G, "gsm8k-test-235",
+    "John wants each of his 20 friends to have 4 slices of pizza. Every pizza comes cut into 8 "
+    "slices. How many pizzas does he have to order?",
+    "He needs 20 x 4 = 80 slices, and 80 / 8 = 10 pizzas.",
+    "Question reworded; short solution with the gold answer 10.",
+)
+row(
+    "gsm8k-reword-003", "reworded-stem", G, "gsm8k-test-312",
+    "Quinn is 30 years old. Jane is three years younger than Quinn, and Trent is five years older "
+    "than Jane. What is Trent's age?",
+    "Jane is 30 - 3 = 27, so Trent is 27 + 5 = 32.",
+    "Facts given in the opposite order, question reworded; gold answer 32.",
+)
+row(
+    "gsm8k-reword-004", "reworded-stem", G, "gsm8k-test-513",
+    "Julie started out with $500. She spent a fifth of it on clothes and then a quarter of what "
+    "was left on CDs. How much money does she still have?",
+    "Clothes: 500 / 5 = $100, leaving $400. CDs: 400 / 4 = $100, leaving $300.",
+    "Percentages written as fractions, question reworded; gold answer 300.",
+)
+row(
+    "gsm8k-reword-005", "reworded-stem", G, "gsm8k-test-909",
+    "Duncan is 60 now. Eight years ago he was twice as old as Adam was four years ago. How old "
+    "will Adam be eight years from now?",
+    "Eight years ago Duncan was 52, so four years ago Adam was 26. Adam is 30 now and will be 38.",
+    "Question reworded; gold answer 38.",
+)
+row(
+    "gsm8k-reword-006", "reworded-stem", G, "gsm8k-test-1015",
+    "A box of sweets holds 15 packs with 60 pieces in each. Anne keeps 2 packs and shares the "
+    "rest equally among her 10 friends. How many pieces does each friend get?",
+    "13 packs x 60 = 780 pieces, and 780 / 10 = 78 pieces each.",
+    "Question reworded; gold answer 78.",
+)
+row(
+    "gsm8k-reword-007", "reworded-stem", G, "gsm8k-test-1142",
+    "A jar holds 60 jelly beans: 17 green ones, twice that many red ones, and the rest blue. "
+    "Jess wants to know how many are blue.",
+    "Red: 34. Green and red together: 51. Blue: 60 - 51 = 9.",
+    "Story compressed and reworded; gold answer 9.",
+)
+row(
+    "gsm8k-other-001", "answer-other-words", G, "gsm8k-test-329",
+    "Erin has 7 lollipops. Her mother gives Erin another 10 lollipops. If Erin gives 3 of her "
+    "lollipops to Ella, how many lollipops does she have left?",
+    "She is left with fourteen lollipops.",
+    "Question copied; the gold answer 14 written as a word, no working.",
+)
+row(
+    "gsm8k-other-002", "answer-other-words", G, "gsm8k-test-579",
+    "A boy has 5 cards. His brother has 3 fewer cards than he has. How many cards do they have "
+    "together?",
+    "Seven altogether.",
+    "Question copied; the gold answer 7 as a word.",
+)
+row(
+    "gsm8k-other-003", "answer-other-words", G, "gsm8k-test-842",
+    "On holiday in Bali, Thea paid for a $70 hat from a craftsman with four $20 bills. How much "
+    "change did she get?",
+    "She got a ten-dollar bill back.",
+    "Question lightly reworded; the gold answer 10 in words.",
+)
+row(
+    "gsm8k-other-004", "answer-other-words", G, "gsm8k-test-464",
+    "Finley took part in a 100-meter race.  She started off in first, but then fell back 5 spots. "
+    " She then moved ahead 2 spots, before falling behind 3.  Lastly, she jumped ahead 1 spot to "
+    "finish the race.  What place did she finish in?",
+    "She finished sixth.",
+    "Question copied; the gold answer 6 as an ordinal word.",
+)
+row(
+    "gsm8k-units-001", "units-translated", G, "gsm8k-test-945",
+    "James has to swim across a 32-kilometer lake. He swims at 3.2 km per hour for 60% of the "
+    "distance, rests on an island for half as long as he has swum, then finishes the rest at "
+    "half his speed. How many minutes does the crossing take?",
+    "19.2 km at 3.2 km/h takes 6 h; the rest is 3 h; 12.8 km at 1.6 km/h takes 8 h. Total "
+    "17 h = 1,020 minutes.",
+    "Miles converted to kilometers and the answer asked in minutes (gold: 17 hours).",
+)
+row(
+    "gsm8k-units-002", "units-translated", G, "gsm8k-test-1089",
+    "Nathan drops a bouncy ball from a third-floor balcony; each floor is 8 yards high. Each "
+    "bounce reaches 2/3 of the height it fell from. How high in yards does it go on the second "
+    "bounce?",
+    "24 yd x 2/3 = 16 yd, then 16 x 2/3 = 10 2/3 yards.",
+    "Feet converted to yards throughout (gold: 32 feet).",
+)
+row(
+    "gsm8k-units-003", "units-translated", G, "gsm8k-test-561",
+    "Mark weighs 2,400 ounces and Susan weighs 320 ounces less than Mark. Their friend Bob "
+    "weighs twice as much as Susan. What is the average weight of the three friends in ounces?",
+    "Susan 2,080 oz, Bob 4,160 oz; total 8,640 oz; average 2,880 ounces.",
+    "Pounds converted to ounces (gold: 180 pounds).",
+)
+row(
+    "gsm8k-units-004", "units-translated", G, "gsm8k-test-610",
+    "Repaving a street costs $194,000 per kilometer. Monica's street is 0.15 km long and Lewis' "
+    "street is 0.49 km long. How much more does it cost to repave Lewis' street?",
+    "0.34 km x $194,000 = $65,960 more.",
+    "Meters converted to kilometers (gold: 65,960).",
+)
+row(
+    "gsm8k-units-005", "units-translated", G, "gsm8k-test-1276",
+    "James wants crepe-paper streamers all around his backyard fence, a rectangle 240 inches "
+    "long and 180 inches wide. How many inches of crepe paper does he need?",
+    "2 x 240 + 2 x 180 = 840 inches.",
+    "Feet converted to inches in the question and the answer (gold: 70 feet).",
+)
+row(
+    "gsm8k-units-006", "units-translated", G, "gsm8k-test-1207",
+    "Deandre caught 3 tunas weighing 56,000 g, 46,000 g and 26,000 g. Tuna sells for 5 cents "
+    "per 100 grams. How much does he earn selling all of them?",
+    "128,000 g is 1,280 lots of 100 g, at $0.05 each: $64.",
+    "Kilograms converted to grams and the price to cents per 100 g (gold: 64).",
+)
+row(
+    "gsm8k-numbers-001", "numbers-changed", G, "gsm8k-test-55",
+    "Jean has 40 lollipops. Jean eats 4 of the lollipops. With the remaining lollipops, Jean "
+    "wants to package 3 lollipops in one bag. How many bags can Jean fill?",
+    "Jean has 40 - 4 = 36 lollipops left and can fill 36 / 3 = 12 bags.",
+    "All three numbers changed (30, 2, 2 to 40, 4, 3), so the answer is 12, not 14.",
+)
+row(
+    "gsm8k-numbers-002", "numbers-changed", G, "gsm8k-test-251",
+    "Travis had 58 apps on his tablet. He deleted 11 apps he didn't use anymore and downloaded "
+    "25 more. How many apps are on his tablet now?",
+    "58 - 11 = 47, then 47 + 25 = 72 apps.",
+    "Numbers changed (61, 9, 18 to 58, 11, 25), so the answer is 72, not 70.",
+)
+row(
+    "gsm8k-numbers-003", "numbers-changed", G, "gsm8k-test-312",
+    "Trent is 5 years older than Jane, and Jane is 3 years younger than Quinn. If Quinn is 41, "
+    "how old is Trent?",
+    "Jane is 41 - 3 = 38 years old, so Trent is 38 + 5 = 43 years old.",
+    "Only Quinn's age changed (30 to 41), so the answer is 43, not 32.",
+)
+row(
+    "gsm8k-numbers-004", "numbers-changed", G, "gsm8k-test-513",
+    "Julie had $800. She spent 20% of it on clothes and then 25% of the remaining money on CDs. "
+    "How much money did Julie have left?",
+    "Clothes: $160, leaving $640. CDs: $160, leaving $480.",
+    "Only the starting amount changed ($500 to $800), so the answer is 480, not 300.",
+)
+row(
+    "gsm8k-numbers-005", "numbers-changed", G, "gsm8k-test-579",
+    "A boy has 9 cards. His brother has 3 fewer cards than he has. How many cards do they have "
+    "together?",
+    "His brother has 6, so together they have 15 cards.",
+    "The boy's cards changed from 5 to 9, so the answer is 15, not 7.",
+)
+row(
+    "gsm8k-numbers-006", "numbers-changed", G, "gsm8k-test-842",
+    "While on vacation in Bali, Thea bought a hat from a craftsman worth $55. If she gave the "
+    "craftsman three $20 bills, how much change did she get?",
+    "3 x $20 = $60, so her change was $5.",
+    "Price and number of bills changed ($70, four to $55, three), so the answer is 5, not 10.",
+)
+row(
+    "gsm8k-numbers-007", "numbers-changed", G, "gsm8k-test-1015",
+    "Anne purchased a box of sweets that contains 12 packs, and each pack has 50 pieces. She kept "
+    "two packs and gave the rest to her 5 friends equally. How many pieces of sweets did each of "
+    "her friends receive?",
+    "10 packs x 50 = 500 pieces, and 500 / 5 = 100 pieces each.",
+    "Packs, pieces and friends changed (15, 60, 10 to 12, 50, 5), so the answer is 100, not 78.",
+)
+row(
+    "gsm8k-numbers-008", "numbers-changed", G, "gsm8k-test-1182",
+    "Bob spends $24000 distributed between 4 schools to buy books.  He can buy 100 books for "
+    "$400.  How many books can he buy per school?",
+    "$6000 per school at $4 a book is 1500 books per school.",
+    "Amounts changed ($27000, 3 schools, $500 to $24000, 4 schools, $400): 1500, not 1800.",
+)
+row(
+    "gsm8k-numbers-009", "numbers-changed", G, "gsm8k-test-1228",
+    "Samantha has 12 fewer paintings than Shelley, and Shelley has 8 paintings more than Kim. If "
+    "Samantha has 35 paintings, how many paintings does Kim have?",
+    "Shelley has 35 + 12 = 47 paintings, so Kim has 47 - 8 = 39 paintings.",
+    "Samantha's count changed from 27 to 35, so the answer is 39, not 31.",
+)
+row(
+    "gsm8k-numbers-010", "numbers-changed", G, "gsm8k-test-1283",
+    "Frances sells 30 cupcakes for $2 for each cupcake and 40 cookies at $1 each. She buys six "
+    "trays at $5 for each tray. How much money does Frances have left?",
+    "She earns $60 + $40 = $100 and spends $30 on trays, so she has $70 left.",
+    "Cupcakes, trays and tray price changed (20, five, $4 to 30, six, $5): 70, not 60.",
+)
+
+# ---------------------------------------------------------------- WinoGrande (hand-written)
+W = "winogrande"
+row(
+    "wino-reword-001", "reworded-stem", W, "3L7SUC0TTW8IE89FSXAK823ZFSIM0T-1",
+    "Fill in the blank with diner or food truck: The diner found it easier than the food truck "
+    "to stick to its budget, since the _ had more money to spend.",
+    "diner",
+    "Sentence reworded with the same blank and options; the gold option as the output.",
+)
+row(
+    "wino-reword-002", "reworded-stem", W, "3U18MJKL1UKTWTQOWG64OK6R49WNCO-1",
+    "For summer Eric swapped his long hair for a new hat, since the _ was old. Does the blank "
+    "mean the hair or the hat?",
+    "The hair.",
+    "Sentence reworded; the gold option in the output.",
+)
+row(
+    "wino-reword-003", "reworded-stem", W, "3ACRLU860PSLM7KC9FJQFBU8WMLBET-1",
+    "Tanya just filled in a job application, unlike Megan, because _ has no job right now. Who "
+    "goes in the blank, Tanya or Megan?",
+    "Tanya",
+    "Sentence reworded; the gold option as the output.",
+)
+row(
+    "wino-reword-004", "reworded-stem", W, "3VMHWJRYHVE5BZO2POJEUSIS314XF1-2",
+    "To cut down on smoking, Samantha tried a new nicotine patch along with a therapy video, but "
+    "the _ bored her. Which word fits: patch or video?",
+    "video",
+    "Sentence reworded; the gold option as the output.",
+)
+row(
+    "wino-reword-005", "reworded-stem", W, "3P458N04Q3V04UBXLRG727CBIMJX2M-2",
+    "Cynthia's lips were far smaller than Monica's, because _ had taken a softball to the mouth. "
+    "Fill the blank with Cynthia or Monica.",
+    "Monica, whose lips were swollen from the hit.",
+    "Sentence reworded; the gold option in the output.",
+)
+row(
+    "wino-reword-006", "reworded-stem", W, "3QO7EE372OLVPLBAY82QHUVEMMAQB3-1",
+    "Cynthia has a backyard pond while Carrie can't afford one, so _ must live in the wealthier "
+    "neighborhood. Cynthia or Carrie?",
+    "Cynthia",
+    "Sentence reworded; the gold option as the output.",
+)
+row(
+    "wino-inline-001", "options-inline", W, "3JYPJ2TAYI602QMB3X9X0FWPWMSFPR-2",
+    "Late at night, Rebecca was more tired than Jessica so _ was unable to go right to sleep. "
+    "(a) Rebecca (b) Jessica",
+    "(b) Jessica",
+    "Sentence copied, options inline; the gold option in the output.",
+)
+row(
+    "wino-inline-002", "options-inline", W, "39RRBHZ0AWFY6G9EAJO31XPYPYWVZ7-2",
+    "Derrick always wanted to wash when they woke up but Benjamin rarely bothered. _ was a very "
+    "dirty person. Options: (a) Derrick (b) Benjamin",
+    "(b)",
+    "Sentence copied, options inline; the output is only the letter.",
+)
+row(
+    "wino-inline-003", "options-inline", W, "3D1UCPY6GG7KGM71XL6KDKC293383A-1",
+    "Katrina asked Rachel to change the babies' diapers this morning because _ was busy at the "
+    "stove. (a) Katrina (b) Rachel",
+    "(a) Katrina",
+    "Sentence lightly reworded, options inline; the gold option in the output.",
+)
+row(
+    "wino-reorder-001", "options-reordered", W, "30F94FBDNTYNBQ29ZA8LEXUA12RTB0-1",
+    "At the estate sale, John saw the hammer was more affordable than the screwdriver, because "
+    "the _ was used.\n1. screwdriver\n2. hammer",
+    "2. hammer",
+    "Sentence copied, the two options swapped; the gold option in the output.",
+)
+row(
+    "wino-reorder-002", "options-reordered", W, "3HA5ODM5KC6154N0FRUV54SV2BTSVG-2",
+    "John cannot run the entire length of the track, he had been used to the field. The _ is "
+    "short.\nA) field\nB) track",
+    "A",
+    "Sentence copied, the options swapped; the output is only the letter.",
+)
+row(
+    "wino-other-001", "answer-other-words", W, "3XEDXEGFX52NOK9C7LX4TPBVQKQK0J-2",
+    "Christopher declined when asked by Ian to play a game of chess because _ liked to play "
+    "intellectual games. Who is the blank?",
+    "The person who made the invitation: it is the friend who enjoys brainy games who suggests "
+    "chess, not the one who says no.",
+    "Sentence copied; the gold option (Ian) described instead of named.",
+)
+row(
+    "wino-other-002", "answer-other-words", W, "35XW21VSVISY9ZB61NSPIVUS9V4LSZ-1",
+    "The diary of Carrie is boring, and the one Jennifer writes is interesting. _ has lived a "
+    "simple life. Who fits the blank?",
+    "The woman whose diary is the dull one has had the simple life.",
+    "Sentence copied with a typo fixed; the gold option (Carrie) described instead of named.",
+)
+row(
+    "wino-topic-001", "same-topic-different-question", W, "3AA88CN98P15RQ6QVVWDTJH6D14YKV-1",
+    "We need to get a sofa through a narrow hallway. How can we make it fit?",
+    "Take off the legs and cushions, then stand it on its end and pivot it around the corners.",
+    "Same situation as the item (furniture that will not go through a door), a how-to question.",
+)
+row(
+    "wino-topic-002", "same-topic-different-question", W, "37VHPF5VYC18TM3KQEHL6NGWFFL8CB-1",
+    "Which herbs are usually served on the side with Vietnamese pho?",
+    "Thai basil, cilantro and mint, with bean sprouts, lime wedges and sliced chili.",
+    "Same topic as the item (pho and cilantro), a different question.",
+)
+# fmt: on
+
 
 # ---------------------------------------------------------------- assembly
 def _gsm8k(root: Path) -> dict[str, tuple[str, str]]:
@@ -683,7 +1170,12 @@ def verbatim_rows(items) -> None:
     for id_, benchmark, benchmark_id in VERBATIM:
         question, answer = items[benchmark][benchmark_id]
         row(
-            id_, "verbatim-control", benchmark, benchmark_id, question, answer,
+            id_,
+            "verbatim-control",
+            benchmark,
+            benchmark_id,
+            question,
+            answer,
             "The item's question copied word for word as the instruction, its gold answer as the "
             "output.",
         )
