@@ -142,3 +142,17 @@ def _keyword_section() -> list[str]:
         "",
         f"Keywords ({len(STEM_KEYWORDS)}): " + ", ".join(f"`{k}`" for k in STEM_KEYWORDS),
     ]
+
+
+def write_cards(config: BuildConfig, result: BuildResult) -> None:
+    """card.md, and README.md: the same card under the Hub's dataset metadata, so the build
+    folder loads with `datasets.load_dataset(folder)` and can be pushed as it is."""
+    from platypus.data.writers import write_bytes
+    from platypus.hub import write_dataset_card
+
+    body = render_card(config, result)
+    write_bytes(result.paths["card"], body.encode("utf-8"))
+    write_dataset_card(
+        result.paths["jsonl"].parent, result.paths["jsonl"], result.records, body, "build",
+        name=config.name,
+    )  # fmt: skip
