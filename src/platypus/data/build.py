@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from platypus import __version__
 from platypus.config import BuildConfig, SourceConfig, validated
-from platypus.data.card import render_card
+from platypus.data.card import write_cards
 from platypus.data.keywords import KeywordMatcher
 from platypus.data.record import Record, Skip, clean_text
 from platypus.data.sources import SOURCES
@@ -98,7 +98,7 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
         "sources": [asdict(s) | {"kept": s.kept} for s in stats],
     }
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
-    write_bytes(paths["card"], render_card(config, result).encode("utf-8"))
+    write_cards(config, result)  # card.md and the Hub card, README.md
     return result
 
 
