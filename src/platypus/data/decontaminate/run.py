@@ -25,6 +25,7 @@ from platypus.data.writers import (
     write_parquet,
 )
 from platypus.hashing import bytes_sha256
+from platypus.hub import write_dataset_card
 from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem
 
@@ -144,7 +145,9 @@ def _write(
         "rows_clean": len(result.clean),
         "per_source_and_benchmark": counts(result),
     }
-    write_bytes(paths["report_md"], render_report(result, config, summary).encode("utf-8"))
+    report = render_report(result, config, summary)
+    write_bytes(paths["report_md"], report.encode("utf-8"))
+    write_dataset_card(out, paths["clean_jsonl"], result.clean, report, "decontaminate")
     # The clean set and the summary come last: they exist only for a finished run.
     data = jsonl_bytes(result.clean)
     summary["clean_sha256"] = bytes_sha256(data)

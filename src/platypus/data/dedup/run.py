@@ -25,6 +25,7 @@ from platypus.data.writers import (
 )
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256
+from platypus.hub import write_dataset_card
 from platypus.similarity.engine import embed_texts, find_neighbours
 from platypus.similarity.pairs import Neighbours
 from platypus.similarity.rescore import search_rescored
@@ -144,7 +145,9 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
         "nn_histogram": nn_histogram(result.neighbours.nn_sim),
     }
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
-    write_bytes(paths["report"], render_report(result, config, summary).encode("utf-8"))
+    report = render_report(result, config, summary)
+    write_bytes(paths["report"], report.encode("utf-8"))
+    write_dataset_card(out, paths["kept"], result.kept, report, "dedup")  # README.md
 
 
 def per_source(result: DedupResult) -> dict[str, dict[str, int]]:
