@@ -33,11 +33,13 @@ from platypus.config import TrainConfig, result_config
 from platypus.data.io import read_records
 from platypus.data.writers import write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
+from platypus.hub import write_adapter_card
 from platypus.memory import peak_mb, reset_peak
-from platypus.train import checkpoint
+from platypus.train import checkpoint, tracking
 from platypus.train.examples import Example, tokenize
 from platypus.train.loss import ResponseLoss
 from platypus.train.plan import collate, micro_batches, plan_steps
+from platypus.train.template import prompt_record, write_prompt_record
 
 ADAPTER_DIR = "adapter"  # in output_dir: the PEFT adapter and tokenizer of a finished run
 METRICS = "metrics.jsonl"  # in output_dir: one line per step (and per validation)
@@ -118,10 +120,15 @@ def base_fingerprint(model: str | None) -> str:
     return weights_fingerprint(path) if Path(path).is_dir() else path
 
 
-def config_hash(config: TrainConfig, input_sha256: str, base_weights: str) -> str:
+def config_hash(
+    config: TrainConfig, input_sha256: str, base_weights: str, chat_template: str | None = None
+) -> str:
     """What a checkpoint must match to be resumed: the config without settings and input paths,
-    plus the content of those inputs (the training file's hash, the base weights' fingerprint)."""
+    plus the content of those inputs (the training file's hash, the base weights' fingerprint,
+    the chat template's hash when the examples are rendered by it)."""
     ident = [result_config(config), input_sha256, base_weights]
+    if chat_template is not None:
+        ident.append(chat_template)
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
@@ -169,8 +176,14 @@ class LoraRecipe:
         # accelerate's state is per process and refuses a second, different setting (tests,
         # notebooks). cpu=True is what makes accelerate join torchrun's process group without a
         # GPU (gloo).
+        tracking.check_installed(config.report_to)
+        trackers = {}
+        if config.report_to:  # accelerate's logging_dir is its project_dir
+            trackers = dict(
+                log_with=config.report_to, project_dir=str(self.out / tracking.TRACKING_DIR)
+            )
         try:
-            self.accelerator = Accelerator(cpu=not torch.cuda.is_available())
+            self.accelerator = Accelerator(cpu=not torch.cuda.is_available(), **trackers)
         except ImportError as exc:  # a launch config naming a back end not installed (DeepSpeed)
             raise PlatypusError(f"accelerate: {str(exc).strip().splitlines()[0]}") from None
         check_backend(self.accelerator)
@@ -222,8 +235,10 @@ class LoraRecipe:
         self.tokenizer = AutoTokenizer.from_pretrained(resolve_causal_lm(config.model))
         tok = self.tokenizer
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        self.examples, self.counts = tokenize(train_rows, tok, config.max_length, config.overlong)
-        self.val_examples, _ = tokenize(val_rows, tok, config.max_length, config.overlong)
+        shape = (config.max_length, config.overlong, config.prompt_format)
+        self.examples, self.counts = tokenize(train_rows, tok, *shape)  # checks the tokenizer
+        self.val_examples, _ = tokenize(val_rows, tok, *shape)
+        self.prompt = prompt_record(config.prompt_format, tok)
         if not self.examples:
             raise PlatypusError(
                 f"{self.input_path}: no training examples left ({dict(self.counts)})"
@@ -307,7 +322,8 @@ class LoraRecipe:
     @property
     def fingerprint(self) -> str:
         """The config hash a checkpoint must carry to be resumed (after setup_data/model)."""
-        return config_hash(self.config, self.input_sha256, self.base_weights)
+        template = self.prompt["chat_template_sha256"]
+        return config_hash(self.config, self.input_sha256, self.base_weights, template)
 
     # Steps ---------------------------------------------------------------------------------
 
@@ -442,6 +458,7 @@ class LoraRecipe:
 
     def log(self, entry: dict) -> None:
         self.history.append(entry)
+        tracking.log(self.accelerator, entry)
         if self.main:
             with (self.out / METRICS).open("a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -466,6 +483,7 @@ class LoraRecipe:
                 "input_sha256": self.input_sha256,
                 "base_model": self.base_model,
                 "base_weights_fingerprint": self.base_weights,
+                "prompt": self.prompt,
                 "compute": self.compute_record(),
                 "version": __version__,
             }
@@ -517,8 +535,10 @@ class LoraRecipe:
         _remove(partial)
         self.model.save_pretrained(partial)
         self.tokenizer.save_pretrained(partial)
+        write_adapter_card(partial, self.base_model, self.config, summary)  # the Hub's README.md
         base = {"base_model": self.base_model, "weights_fingerprint": self.base_weights}
         (partial / BASE_RECORD).write_text(json.dumps(base, indent=1) + "\n")
+        write_prompt_record(partial, self.prompt)
         _remove(adapter_dir)
         os.replace(partial, adapter_dir)
         curve = out / ".loss_curve.partial.png"
@@ -533,6 +553,7 @@ class LoraRecipe:
         config, total = self.config, self.total
         start = self.load_checkpoint() if config.resume else 0
         self.begin()
+        tracking.start(self.accelerator, config.report_to, self.out, start, config.model_dump())
         if start == 0:
             self.val_start = self.validation_loss()
             if self.val_start is not None:
