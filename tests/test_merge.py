@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 
 from platypus.cli import build_parser, main
@@ -129,7 +130,7 @@ def test_adapter_merge_matches_base_plus_adapter(tmp_path, adapter, capsys):
     card = json.loads((out / "merge.json").read_text())
     assert card["adapter"]["modules"] == 90 and card["compatibility"]["ok"]
     assert {i["role"] for i in card["inputs"]} == {"adapter", "base"}
-    assert (out / "README.md").read_text().startswith("# Merged model (adapter)")
+    assert ModelCard.load(out / "README.md").text.startswith("# Merged model (adapter)")
     # bf16 output: merged in fp32, then cast.
     code = main(
         [

@@ -17,6 +17,7 @@ from platypus import __version__
 from platypus.compute import resolve
 from platypus.config import EmbeddingSettings, MergeConfig
 from platypus.data.writers import write_bytes
+from platypus.hub import write_merge_card
 from platypus.memory import peak_mb, reset_peak
 from platypus.merge.folders import weight_hashes
 from platypus.merge.methods import get
@@ -79,7 +80,7 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
         card["data_overlap_embedding"] = {"model": settings.model, "precision": settings.precision}
         _write_text(out / "overlap.md", overlap_markdown(rows) + "\n")
     _write_text(out / CARD, json.dumps(card, indent=1) + "\n")
-    _write_text(out / "README.md", merge_card(card))
+    write_merge_card(out, card, merge_card(card))  # README.md: with the Hub's metadata
     return MergeResult(out, card)
 
 
