@@ -62,6 +62,10 @@ def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int
     summary, _ = run_stage(stage, config, out, recipe)
     if os.environ.get("RANK", "0") == "0":  # one report per run, not per process
         print("\n".join(stage.describe(summary, config, out)))
+        if getattr(args, "push_to_hub", None):
+            from platypus.hub import push_stage
+
+            print(push_stage(name, config, out, args.push_to_hub))
     return 0
 
 
@@ -267,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="KEY=VALUE",
             help="override any field of this stage's configuration (YAML value), e.g. "
             "--set threshold=0.85; repeatable",
+        )
+
+    for sub in (b, t, m):
+        sub.add_argument(
+            "--push-to-hub",
+            metavar="REPO",
+            help="upload the finished output (set, adapter, merged model) to this hub repository",
         )
 
     p = stages.add_parser("plan", help="memory per device and hours of each stage, before a run")
