@@ -358,6 +358,8 @@ class MergeInput(BaseModel):
     model: str = InputPath()  # a model folder
     weight: float = 1.0
     density: float = Field(1.0, ge=0.0, le=1.0)  # ties/dare: fraction of each delta kept
+    gamma: float | None = Field(None, ge=0.0, le=1.0)  # breadcrumbs: largest deltas dropped
+    epsilon: float | None = Field(None, ge=0.0, lt=1.0)  # della: spread of keep-probabilities
 
 
 class MergeConfig(BaseModel):
@@ -375,7 +377,10 @@ class MergeConfig(BaseModel):
     scale: float = 1.0  # mergekit's lambda
     normalize: bool | None = None  # None: the method's default (mergekit's)
     rescale: bool | None = None
-    seed: int = 0  # dare
+    seed: int = 0  # dare, della
+    filter_wise: bool = False  # model_stock: one interpolation per row instead of per tensor
+    rank: int | None = Field(None, ge=1)  # extract-lora: the LoRA's rank (None: the method's)
+    target_modules: list[str] | None = None  # extract-lora: module names (None: all linear)
     dtype: Literal["float32", "bfloat16", "float16"] | None = None  # None: keep the inputs'
     max_delta_ratio: float = Field(0.5, gt=0)  # transplant refuses larger ||delta||/||W||
     force: bool = False
