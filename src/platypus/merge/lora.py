@@ -32,16 +32,89 @@ ARCH_FIELDS = (
 )
 
 
+# adapter_config.json fields under which a saved adapter is not (only) scale * B @ A on
+# existing weights, with why: refused rather than merged wrongly.
+UNSUPPORTED = {
+    "use_dora": "DoRA rescales each column by a learned magnitude",
+    "modules_to_save": "whole modules are replaced, not adapted",
+    "lora_bias": "lora_B carries a bias",
+    "fan_in_fan_out": "transposed (Conv1D) weights",
+    "layer_replication": "layers are duplicated",
+    "target_parameters": "LoRA on bare parameters",
+    "trainable_token_indices": "trained token rows",
+    "alora_invocation_tokens": "the delta applies only after invocation tokens",
+    "megatron_config": "Megatron-parallel layers",
+    "use_bdlora": "block-diagonal LoRA",
+    "arrow_config": "an Arrow router over several adapters",
+}
+PREFIX = "base_model.model."
+# Saved tensor suffixes: (role, whether the module is an embedding).
+FACTORS = {
+    ".lora_A.weight": ("A", False),
+    ".lora_B.weight": ("B", False),
+    ".lora_embedding_A": ("A", True),
+    ".lora_embedding_B": ("B", True),
+    ".base_layer.weight": ("own", True),  # PEFT saves an adapted embedding's own weights too
+}
+
+
+@dataclass
+class LoraModule:
+    """One adapted weight: delta = scale * B @ A (transposed for an embedding, whose PEFT
+    factors are A: r x vocab, B: dim x r), computed in float32."""
+
+    a: torch.Tensor
+    b: torch.Tensor
+    r: int
+    alpha: float
+    scale: float
+    embedding: bool = False
+    own: torch.Tensor | None = None  # an embedding's weights as saved with the adapter
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, cols = self.b.shape[0], self.a.shape[1]
+        return (cols, rows) if self.embedding else (rows, cols)
+
+    def delta(self) -> torch.Tensor:
+        d = (self.b.float() @ self.a.float()) * self.scale
+        return d.T if self.embedding else d
+
+
 @dataclass
 class Adapter:
     folder: Path
     config: dict
-    scale: float
-    deltas: dict[str, tuple[torch.Tensor, torch.Tensor]]  # target weight name -> (A, B)
+    modules: dict[str, LoraModule]  # target weight name -> its LoRA
 
     def delta(self, name: str) -> torch.Tensor:
-        a, b = self.deltas[name]
-        return (b.float() @ a.float()) * self.scale
+        return self.modules[name].delta()
+
+    def summary(self) -> dict:
+        scales = [m.scale for m in self.modules.values()]
+        return {
+            "r": self.config["r"],
+            "alpha": self.config["lora_alpha"],
+            "rslora": bool(self.config.get("use_rslora")),
+            "ranks": sorted({m.r for m in self.modules.values()}),
+            "scales": {"min": min(scales), "max": max(scales)},
+            "rank_pattern": self.config.get("rank_pattern") or {},
+            "alpha_pattern": self.config.get("alpha_pattern") or {},
+            "modules": len(self.modules),
+            "embeddings": sorted(n for n, m in self.modules.items() if m.embedding),
+        }
+
+
+def rank_and_alpha(config: dict, module: str) -> tuple[int, float]:
+    """The rank and alpha PEFT gives `module` (its name in the model): the first key of
+    rank_pattern / alpha_pattern matching a dotted suffix of the name, as PEFT's own
+    `get_pattern_key` resolves it, else the global r / lora_alpha."""
+    from peft.utils.other import get_pattern_key
+
+    ranks, alphas = config.get("rank_pattern") or {}, config.get("alpha_pattern") or {}
+    r = ranks.get(get_pattern_key(ranks.keys(), module), config["r"])
+    alpha = alphas.get(get_pattern_key(alphas.keys(), module), config["lora_alpha"])
+    return r, alpha
 
 
 def load_adapter(folder: str | Path) -> Adapter:
@@ -56,23 +129,41 @@ def load_adapter(folder: str | Path) -> Adapter:
     config = json.loads(cfg_path.read_text())
     if config.get("peft_type", "LORA") != "LORA":
         raise PlatypusError(f"{folder}: {config.get('peft_type')} adapters cannot be merged here")
-    for unsupported in ("use_dora", "modules_to_save"):
-        if config.get(unsupported):
-            raise PlatypusError(f"{folder}: adapters with {unsupported} are not supported")
-    r, alpha = config["r"], config["lora_alpha"]
-    scale = alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
-    tensors = load_file(weights)
-    pairs: dict[str, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        for part in ("lora_A", "lora_B"):
-            marker = f".{part}.weight"
-            if key.endswith(marker):
-                module = key[: -len(marker)].removeprefix("base_model.model.")
-                pairs.setdefault(module + ".weight", {})[part] = value
-    if not pairs or any(len(p) != 2 for p in pairs.values()):
-        raise PlatypusError(f"{weights}: no complete lora_A/lora_B pairs found")
-    deltas = {name: (p["lora_A"], p["lora_B"]) for name, p in sorted(pairs.items())}
-    return Adapter(folder, config, scale, deltas)
+    for key, why in UNSUPPORTED.items():
+        if config.get(key):
+            raise PlatypusError(f"{folder}: adapters with {key} cannot be merged here ({why})")
+    parts: dict[str, dict] = {}
+    for key, value in load_file(weights).items():
+        suffix = next((s for s in FACTORS if key.endswith(s)), None)
+        if suffix is None or not key.startswith(PREFIX):
+            raise PlatypusError(
+                f"{weights}: {key} is not a LoRA factor (lora_A/lora_B/lora_embedding_A/B); "
+                "cannot merge it"
+            )
+        role, embedding = FACTORS[suffix]
+        module = key[len(PREFIX) : -len(suffix)]
+        entry = parts.setdefault(module, {"embedding": set()})
+        entry[role] = value
+        entry["embedding"].add(embedding)
+    modules = {}
+    for module, p in sorted(parts.items()):
+        where = f"{weights}: {module}"
+        if "A" not in p or "B" not in p or len(p["embedding"]) != 1:
+            raise PlatypusError(f"{where} has no complete lora_A/lora_B pair")
+        a, b, embedding = p["A"], p["B"], p["embedding"].pop()
+        r, alpha = rank_and_alpha(config, module)
+        if a.dim() != 2 or b.dim() != 2:
+            raise PlatypusError(f"{where}: {a.dim()}-d LoRA factors (convolutions) not supported")
+        if a.shape[0] != r or b.shape[1] != r:
+            raise PlatypusError(
+                f"{where}: lora_A has rank {a.shape[0]}, lora_B {b.shape[1]}, the config "
+                f"gives rank {r}"
+            )
+        scale = alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
+        modules[module + ".weight"] = LoraModule(a, b, r, alpha, scale, embedding, p.get("own"))
+    if not modules:
+        raise PlatypusError(f"{weights}: no lora_A/lora_B pairs found")
+    return Adapter(folder, config, modules)
 
 
 @dataclass
@@ -93,9 +184,17 @@ class Compatibility:
 
 
 def check(
-    adapter: Adapter, target, target_config: dict, base_config: dict | None, max_delta_ratio: float
+    adapter: Adapter,
+    target,
+    target_config: dict,
+    base_config: dict | None,
+    max_delta_ratio: float,
+    base=None,
 ) -> Compatibility:
-    """Is it sound to add the adapter's deltas to `target` (a Checkpoint)?"""
+    """Is it sound to add the adapter's deltas to `target` (a Checkpoint)? `base`: the
+    Checkpoint of the model the adapter was trained on, where it is at hand (the target itself
+    for an adapter on its own base)."""
+    own_weights(adapter, base)
     problems = []
     if base_config is not None:
         for key in ARCH_FIELDS:
@@ -104,20 +203,19 @@ def check(
                     f"{key}: adapter base {base_config.get(key)!r}, "
                     f"target {target_config.get(key)!r}"
                 )
-    missing = [n for n in adapter.deltas if n not in target.info]
+    missing = [n for n in adapter.modules if n not in target.info]
     if missing:
         problems.append(f"{len(missing)} adapted weights missing in the target, e.g. {missing[0]}")
     ratios = {}
-    for name in adapter.deltas:
+    for name, module in adapter.modules.items():
         if name in missing:
             continue
-        a, b = adapter.deltas[name]
         want = target.info[name].shape
-        if (b.shape[0], a.shape[1]) != tuple(want):
-            problems.append(f"{name}: adapter shape {(b.shape[0], a.shape[1])}, target {want}")
+        if module.shape != tuple(want):
+            problems.append(f"{name}: adapter shape {module.shape}, target {want}")
             continue
         w = target.get(name).float()
-        ratios[name] = float(adapter.delta(name).norm() / w.norm().clamp_min(1e-12))
+        ratios[name] = float(module.delta().norm() / w.norm().clamp_min(1e-12))
     if ratios and max(ratios.values()) > max_delta_ratio:
         worst = max(ratios, key=ratios.get)
         problems.append(
@@ -125,3 +223,21 @@ def check(
             f"(limit {max_delta_ratio})"
         )
     return Compatibility(not problems, problems, ratios)
+
+
+def own_weights(adapter: Adapter, base) -> None:
+    """PEFT saves an adapted embedding's weights with its LoRA and loads them over the base's.
+    Equal to the base's, they change nothing; different (a resized or retrained vocabulary),
+    the delta belongs to weights the output would not have: refused, not forceable."""
+    if base is None:
+        return
+    for name, module in adapter.modules.items():
+        if module.own is None or name not in base.info:
+            continue
+        theirs = base.get(name)
+        if module.own.shape != theirs.shape or not torch.equal(module.own.float(), theirs.float()):
+            raise PlatypusError(
+                f"{adapter.folder}: the adapter carries its own copy of {name} (shape "
+                f"{tuple(module.own.shape)}), not the base's {base.folder} weights (resized or "
+                "retrained vocabulary?); merging its LoRA onto the base's would be wrong"
+            )

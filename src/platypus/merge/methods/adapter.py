@@ -30,12 +30,16 @@ class AdapterMerge(MergeMethod):
         if not config.adapter:
             raise PlatypusError(f"merge method {self.name!r} needs `adapter`")
 
-    def _target(self, config: MergeConfig, base_name: str | None) -> tuple[Path, dict | None]:
-        """The folder the delta lands on, and the config of the adapter's base where it is
-        another model (to compare with the target's)."""
+    def _target(
+        self, config: MergeConfig, base_name: str | None
+    ) -> tuple[Path, dict | None, Path | None]:
+        """The folder the delta lands on, the config of the adapter's base where it is another
+        model (to compare with the target's), and the adapter's base folder where it is at hand
+        (to compare weights the adapter saved with it)."""
         from platypus.merge.folders import model_folder
 
-        return model_folder(base_name, "base_model"), None
+        target = model_folder(base_name, "base_model")
+        return target, None, target
 
     def _limit(self, settings: dict) -> float:
         # The size limit guards transplants; an adapter on its own base is what it was trained as.
@@ -52,10 +56,11 @@ class AdapterMerge(MergeMethod):
         settings = self.settings(config)
         adapter = load_adapter(config.adapter)
         base_name = config.base_model or adapter.config.get("base_model_name_or_path")
-        target_folder, base_config = self._target(config, base_name)
+        target_folder, base_config, base_folder = self._target(config, base_name)
         target = Checkpoint(target_folder)
+        base = target if base_folder == target_folder else base_folder and Checkpoint(base_folder)
         limit = self._limit(settings)
-        compat = check(adapter, target, model_config(target_folder), base_config, limit)
+        compat = check(adapter, target, model_config(target_folder), base_config, limit, base)
         if self.name == "adapter":
             compat.problems += _other_base(adapter.folder, target_folder)
             compat.ok = not compat.problems
@@ -72,7 +77,7 @@ class AdapterMerge(MergeMethod):
         writer = StreamWriter(out, entries, config.max_shard_bytes)
         for e in tqdm(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
             t = target.get(e.name)
-            if e.name in adapter.deltas:
+            if e.name in adapter.modules:
                 t = t.float() + adapter.delta(e.name)
             writer.write(e.name, t.to(e.dtype))
         writer.close()
@@ -90,13 +95,7 @@ class AdapterMerge(MergeMethod):
                     "sha256": weight_hashes(target_folder, target),
                 },
             ],
-            "adapter": {
-                "r": adapter.config["r"],
-                "alpha": adapter.config["lora_alpha"],
-                "scale": adapter.scale,
-                "modules": len(adapter.deltas),
-                "base": base_name,
-            },
+            "adapter": adapter.summary() | {"base": base_name},
             "compatibility": compat.summary(),
         }
         return target_folder, card
@@ -141,14 +140,18 @@ class Transplant(AdapterMerge):
                 "the adapter is moved onto)"
             )
 
-    def _target(self, config: MergeConfig, base_name: str | None) -> tuple[Path, dict | None]:
+    def _target(
+        self, config: MergeConfig, base_name: str | None
+    ) -> tuple[Path, dict | None, Path | None]:
         from platypus.merge.folders import model_config, model_folder
         from platypus.models import resolve_causal_lm
 
         target = model_folder(config.target_model, "target_model")
         base_folder = Path(resolve_causal_lm(base_name)) if base_name else None
-        base_config = model_config(base_folder) if base_folder and base_folder.is_dir() else None
-        return target, base_config
+        if not (base_folder and base_folder.is_dir()):
+            return target, None, None
+        has_weights = any(base_folder.glob("*.safetensors"))
+        return target, model_config(base_folder), base_folder if has_weights else None
 
     def _limit(self, settings: dict) -> float:
         return settings["max_delta_ratio"]
