@@ -429,7 +429,8 @@ def test_declared_defaults_match_mergekit():
 
     tensor_methods = [m for m in METHODS.values() if isinstance(m, TensorMerge)]
     assert {m.name for m in tensor_methods} == {
-        "linear", "slerp", "task_arithmetic", "ties", "dare_linear", "dare_ties"
+        "linear", "slerp", "task_arithmetic", "ties", "dare_linear", "dare_ties", "breadcrumbs",
+        "breadcrumbs_ties", "della", "della_linear", "model_stock",
     }  # fmt: skip
     for ours in tensor_methods:
         spec = registry.get(ours.name).spec

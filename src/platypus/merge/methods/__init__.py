@@ -10,7 +10,13 @@ module defining it plus one line below. Importing this package does not import t
 from __future__ import annotations
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods import adapter, linear, slerp, task_arithmetic
+from platypus.merge.methods import (
+    adapter,
+    linear,
+    model_stock,
+    slerp,
+    task_arithmetic,
+)
 from platypus.merge.methods.base import MergeMethod, Parameter, TensorMerge
 
 
@@ -29,6 +35,7 @@ METHODS: dict[str, MergeMethod] = _registry(
     linear.LINEAR,
     slerp.SLERP,
     *task_arithmetic.FAMILY,
+    model_stock.MODEL_STOCK,
 )
 
 

@@ -6,6 +6,11 @@ ties: deltas trimmed to the top `density` fraction by magnitude, weighted, a sig
 dare_linear / dare_ties: deltas dropped at random with keep-probability `density` and rescaled
     to keep their L1 norm, then summed (linear) or sign-elected (ties). The randomness is a
     generator seeded from (seed, tensor name): reproducible and independent of tensor order.
+breadcrumbs / breadcrumbs_ties: the largest `gamma` fraction of each delta (outliers) and the
+    smallest are dropped, `density` kept, then summed (or sign-elected).
+della / della_linear: DARE with keep-probabilities by magnitude rank within each row, from
+    density - epsilon (smallest) to density + epsilon (largest), rescaled, then sign-elected
+    and normalised (della) or summed (della_linear); `scale` is DELLA's lambda.
 """
 
 from __future__ import annotations
@@ -14,10 +19,14 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from platypus.errors import PlatypusError
 from platypus.merge.methods.base import Parameter, TensorMerge, work
 
 if TYPE_CHECKING:
     import torch
+
+Sparsify = Literal["magnitude", "random", "magnitude_outliers", "della_magprune"]
+RANDOM = {"random", "della_magprune"}  # the sparsifications that draw, from a seeded generator
 
 
 class TaskArithmetic(TensorMerge):
@@ -30,7 +39,7 @@ class TaskArithmetic(TensorMerge):
         self,
         name: str,
         summary: str,
-        sparsify: Literal["magnitude", "random"] | None,
+        sparsify: Sparsify | None,
         consensus: bool,
         normalize: bool,
         rescale: bool,
@@ -49,9 +58,31 @@ class TaskArithmetic(TensorMerge):
                 Parameter("density", 1.0, per_model=True, help="fraction of the delta kept"),
                 Parameter("rescale", rescale, help="rescale kept deltas to their L1 norm"),
             ]
-        if sparsify == "random":
+        if sparsify == "magnitude_outliers":
+            params.append(
+                Parameter("gamma", 0.01, per_model=True, help="fraction of largest deltas dropped")
+            )
+        if sparsify == "della_magprune":
+            params.append(
+                Parameter("epsilon", 0.15, per_model=True, help="keep-probability spread by rank")
+            )
+        if sparsify in RANDOM:
             params.append(Parameter("seed", 0, help="seeds the random drops"))
         self.parameters = tuple(params)
+
+    def validate(self, config) -> None:
+        super().validate(config)
+        if self.sparsify != "della_magprune":
+            return
+        settings = self.settings(config)
+        for m, density, eps in zip(
+            config.models, settings["density"], settings["epsilon"], strict=True
+        ):
+            if 0 < density < 1 and not (0 < density - eps and density + eps < 1):
+                raise PlatypusError(
+                    f"{self.name}: {m.model}: density {density} +/- epsilon {eps} must lie "
+                    "within (0, 1)"
+                )
 
     def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
         n = len(tensors)
@@ -66,6 +97,7 @@ class TaskArithmetic(TensorMerge):
             scale=settings["scale"],
             seed=settings.get("seed", 0),
             name=name,
+            extra=settings.get("gamma") or settings.get("epsilon"),
         )
 
 
@@ -81,7 +113,26 @@ DARE_LINEAR = TaskArithmetic(
 DARE_TIES = TaskArithmetic(
     "dare_ties", "deltas dropped at random and rescaled, signs elected", "random", True, False, True
 )
-FAMILY = (TASK_ARITHMETIC, TIES, DARE_LINEAR, DARE_TIES)
+BREADCRUMBS = TaskArithmetic(
+    "breadcrumbs", "largest and smallest deltas dropped, summed", "magnitude_outliers",
+    False, False, False,
+)  # fmt: skip
+BREADCRUMBS_TIES = TaskArithmetic(
+    "breadcrumbs_ties", "largest and smallest deltas dropped, signs elected",
+    "magnitude_outliers", True, False, False,
+)  # fmt: skip
+DELLA = TaskArithmetic(
+    "della", "deltas dropped at random, less often the larger, rescaled, signs elected",
+    "della_magprune", True, True, True,
+)  # fmt: skip
+DELLA_LINEAR = TaskArithmetic(
+    "della_linear", "deltas dropped at random, less often the larger, rescaled, summed",
+    "della_magprune", False, False, True,
+)  # fmt: skip
+FAMILY = (
+    TASK_ARITHMETIC, TIES, DARE_LINEAR, DARE_TIES, BREADCRUMBS, BREADCRUMBS_TIES, DELLA,
+    DELLA_LINEAR,
+)  # fmt: skip
 _BY_NAME = {m.name: m for m in FAMILY}
 
 
@@ -97,12 +148,61 @@ def magnitude_mask(delta: torch.Tensor, density: float) -> torch.Tensor:
     return mask.reshape(delta.shape)
 
 
-def random_mask(shape, density: float, seed: int, name: str, index: int) -> torch.Tensor:
+def generator(seed: int, name: str, index: int) -> torch.Generator:
+    """The generator of model `index`'s drops in tensor `name`: seeded from all three, so a
+    merge is reproducible and independent of the order tensors are visited in."""
     import torch
 
     digest = hashlib.sha256(f"{seed}/{name}/{index}".encode()).digest()
-    generator = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
-    return torch.bernoulli(torch.full(shape, density, dtype=torch.float32), generator=generator)
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
+
+
+def outlier_mask(delta: torch.Tensor, density: float, gamma: float) -> torch.Tensor:
+    """Breadcrumbs: drop the `gamma` fraction largest in magnitude, then the smallest, keeping
+    `density` (fewer outliers dropped where both cannot hold)."""
+    import torch
+
+    n = delta.numel()
+    keep, top = int(density * n), int(gamma * n)
+    bottom = max(0, n - keep - top)
+    # The same (ascending, unstable) sort as mergekit, so equal magnitudes at a cut agree.
+    order = torch.sort(delta.abs().reshape(-1).float(), descending=False).indices
+    mask = torch.zeros(n, dtype=delta.dtype)
+    mask[order[bottom : bottom + keep]] = 1
+    return mask.reshape(delta.shape)
+
+
+def random_mask(shape, density: float, g) -> torch.Tensor:
+    import torch
+
+    return torch.bernoulli(torch.full(shape, density, dtype=torch.float32), generator=g)
+
+
+def della_probabilities(delta: torch.Tensor, density: float, epsilon: float) -> torch.Tensor:
+    """DELLA's keep-probability of each entry: its magnitude rank within its row (the whole
+    tensor as one row if 1-d), mapped linearly onto [density - epsilon, density + epsilon]."""
+    rows = delta.unsqueeze(0) if delta.dim() < 2 else delta
+    ranks = rows.abs().argsort(dim=1).argsort(dim=1).to(rows.dtype) + 1
+    low = ranks.min(dim=1, keepdim=True).values
+    high = ranks.max(dim=1, keepdim=True).values
+    normed = ((ranks - low) / (high - low)).clamp(0, 1)
+    return ((density - epsilon) + normed * 2 * epsilon).reshape(delta.shape)
+
+
+def della_mask(delta: torch.Tensor, density: float, epsilon: float, g) -> torch.Tensor:
+    import torch
+
+    return torch.bernoulli(della_probabilities(delta, density, epsilon), generator=g)
+
+
+# How each sparsification draws the mask of one delta: (delta, density, its per-model extra
+# parameter (gamma, epsilon), a function returning the seeded generator) -> 0/1 mask.
+SPARSIFIERS = {
+    "magnitude": lambda delta, density, extra, rng: magnitude_mask(delta, density),
+    "random": lambda delta, density, extra, rng: random_mask(delta.shape, density, rng()),
+    "magnitude_outliers": lambda delta, density, gamma, rng: outlier_mask(delta, density, gamma),
+    "della_magprune": lambda delta, density, eps, rng: della_mask(delta, density, eps, rng()),
+}
 
 
 def _l1_rescaled(delta: torch.Tensor, mask: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
@@ -126,16 +226,21 @@ def task_arithmetic(
     seed: int = 0,
     name: str = "",
     masks: Sequence[torch.Tensor] | None = None,
+    extra: Sequence[float] | None = None,
 ) -> torch.Tensor:
     """One tensor merged by `method` (a member of the family or its name); None for normalize
-    or rescale is the method's default. `masks` replaces the random masks (tests replay
-    another tool's draws through it)."""
+    or rescale is the method's default. `extra`: per model, breadcrumbs' gamma or della's
+    epsilon (None: the method's default). `masks` replaces the masks (tests replay another
+    tool's random draws through it)."""
     import torch
 
     spec = _BY_NAME[method] if isinstance(method, str) else method
     defaults = spec.defaults
     normalize = defaults["normalize"] if normalize is None else normalize
     rescale = defaults.get("rescale", False) if rescale is None else rescale
+    if extra is None:
+        default = next((p.default for p in spec.parameters if p.name in ("gamma", "epsilon")), 0)
+        extra = [default] * len(tensors)
     b = work(base)
     deltas = []
     for i, (t, density) in enumerate(zip(tensors, densities, strict=True)):
@@ -143,14 +248,11 @@ def task_arithmetic(
         if spec.sparsify and density < 1:
             if density <= 0:
                 mask = torch.zeros_like(delta)
-            elif spec.sparsify == "magnitude":
-                mask = magnitude_mask(delta, density)
+            elif masks is not None:
+                mask = masks[i]
             else:
-                mask = (
-                    masks[i]
-                    if masks is not None
-                    else random_mask(delta.shape, density, seed, name, i)
-                )
+                draw = SPARSIFIERS[spec.sparsify]
+                mask = draw(delta, density, extra[i], lambda i=i: generator(seed, name, i))
             delta = _l1_rescaled(delta, mask.to(delta.dtype)) if rescale else delta * mask
         deltas.append(delta)
     stacked = torch.stack(deltas)
