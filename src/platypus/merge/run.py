@@ -61,7 +61,8 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     reset_peak()
     t0 = time.perf_counter()
     source, card = method.run(config, out)
-    _copy_side_files(source, out, config.dtype)
+    if source is not None:  # None: the output is no model folder (an extracted adapter)
+        _copy_side_files(source, out, config.dtype)
     card |= {
         "method": config.method,
         "parameters": config.model_dump(exclude={"output_dir", "overlap"}),
@@ -113,6 +114,28 @@ def merge_card(card: dict) -> str:
             f"{c['delta_ratio_median']:.4f}, max {c['delta_ratio_max']:.4f}.",
             *(f"- problem (forced): {p}" for p in c["problems"]),
         ]
+    if "extraction" in card:
+        x = card["extraction"]
+        e = x["energy_kept"]
+        lines += [
+            "",
+            "## LoRA extraction",
+            "",
+            f"Rank {x['rank']} over {x['modules']} modules; energy kept (sum of kept s^2 / "
+            f"sum of s^2) min {e['min']:.4f}, median {e['median']:.4f}, mean {e['mean']:.4f}.",
+            "",
+            "| module | rank | energy kept |",
+            "|---|---:|---:|",
+            *(
+                f"| {m} | {v['rank']} | {v['energy_kept']:.4f} |"
+                for m, v in x["per_module"].items()
+            ),
+        ]
+        if x["not_extracted"]:
+            lines += [
+                "",
+                f"Differ from the base but not in the LoRA: {', '.join(x['not_extracted'])}.",
+            ]
     if "data_overlap" in card:
         from platypus.merge.overlap import overlap_markdown
 

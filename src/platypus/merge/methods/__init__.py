@@ -12,6 +12,7 @@ from __future__ import annotations
 from platypus.errors import PlatypusError
 from platypus.merge.methods import (
     adapter,
+    extract,
     linear,
     model_stock,
     slerp,
@@ -36,6 +37,7 @@ METHODS: dict[str, MergeMethod] = _registry(
     slerp.SLERP,
     *task_arithmetic.FAMILY,
     model_stock.MODEL_STOCK,
+    extract.EXTRACT_LORA,
 )
 
 

@@ -95,9 +95,10 @@ class MergeMethod(ABC):
         return values
 
     @abstractmethod
-    def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
+    def run(self, config: MergeConfig, out: Path) -> tuple[Path | None, dict]:
         """Write the merged weights into `out`. Returns the folder whose config and tokenizer
-        the output takes, and this method's part of the merge card (at least `inputs`)."""
+        the output takes (None: the output is no model, e.g. an adapter), and this method's
+        part of the merge card (at least `inputs`)."""
 
 
 class TensorMerge(MergeMethod):
