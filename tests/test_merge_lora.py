@@ -25,10 +25,10 @@ def base(tmp_path_factory):
 def _peft_adapter(base, folder, **lora):
     """A random (non-zero B) PEFT LoRA on the tiny Llama, saved; returns (folder, peft model)."""
     from peft import LoraConfig, get_peft_model
-    from transformers import LlamaForCausalLM
+    from transformers import AutoModelForCausalLM
 
     torch.manual_seed(7)
-    model = LlamaForCausalLM.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base)
     peft_model = get_peft_model(model, LoraConfig(init_lora_weights=False, **lora))
     with torch.no_grad():
         for name, p in peft_model.named_parameters():
@@ -99,6 +99,24 @@ def test_rslora_matches_peft(tmp_path, base, capsys):
     assert changed == 2 * len(TARGETS)
 
 
+def test_lora_bias_matches_peft(tmp_path, capsys):
+    """lora_bias: lora_B has a bias, added (scaled) to the layer's own (Qwen2's q/k/v)."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    sizes = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2}
+    config = Qwen2Config(vocab_size=256, num_attention_heads=4, num_key_value_heads=2, **sizes)
+    base = tmp_path / "qwen"
+    Qwen2ForCausalLM(config).save_pretrained(base)
+    adapter, peft_model = _peft_adapter(
+        base, tmp_path / "adapter", r=4, lora_alpha=8, lora_bias=True,
+        target_modules=["q_proj", "k_proj", "v_proj"], rank_pattern={"v_proj": 2},
+    )  # fmt: skip
+    card, changed = _assert_merge_equals_peft(tmp_path, base, adapter, peft_model, capsys)
+    assert changed == 2 * 3 * 2  # weights and biases of q, k, v in both layers
+    assert len(card["adapter"]["biases"]) == 6
+
+
 def test_embedding_lora_on_a_resized_vocabulary_is_refused(tmp_path, base):
     """PEFT saves the adapted embedding's own weights beside its LoRA: where they differ from
     the base's (a resized or retrained vocabulary), adding the delta to the base is wrong."""
@@ -128,11 +146,13 @@ def _refused(tmp_path, base, adapter, capsys) -> str:
 def test_unsupported_adapters_are_refused_in_one_line(tmp_path, base, capsys):
     dora, _ = _peft_adapter(base, tmp_path / "dora", r=2, target_modules=TARGETS, use_dora=True)
     assert "use_dora" in _refused(tmp_path, base, dora, capsys)
-    # lora_bias: lora_B has a bias (merged into the layer's bias, which Llama lacks).
+    # lora_bias: lora_B's bias adds to the layer's bias, which Llama's q_proj lacks.
     bias, _ = _peft_adapter(base, tmp_path / "bias", r=2, target_modules=["q_proj"])
-    config = json.loads((bias / "adapter_config.json").read_text())
-    (bias / "adapter_config.json").write_text(json.dumps(config | {"lora_bias": True}))
-    assert "lora_bias" in _refused(tmp_path, base, bias, capsys)
+    weights = bias / "adapter_model.safetensors"
+    key = "base_model.model.model.layers.0.self_attn.q_proj.lora_B.bias"
+    save_file(load_file(weights) | {key: torch.ones(64)}, weights)
+    err = _refused(tmp_path, base, bias, capsys)
+    assert "has a bias (lora_bias)" in err and "model.layers.0.self_attn.q_proj.bias" in err
     # A tensor that is no LoRA factor (here: a trained bias saved with `bias: all`).
     extra, _ = _peft_adapter(base, tmp_path / "extra", r=2, target_modules=["q_proj"])
     weights = extra / "adapter_model.safetensors"

@@ -37,7 +37,6 @@ ARCH_FIELDS = (
 UNSUPPORTED = {
     "use_dora": "DoRA rescales each column by a learned magnitude",
     "modules_to_save": "whole modules are replaced, not adapted",
-    "lora_bias": "lora_B carries a bias",
     "fan_in_fan_out": "transposed (Conv1D) weights",
     "layer_replication": "layers are duplicated",
     "target_parameters": "LoRA on bare parameters",
@@ -52,6 +51,7 @@ PREFIX = "base_model.model."
 FACTORS = {
     ".lora_A.weight": ("A", False),
     ".lora_B.weight": ("B", False),
+    ".lora_B.bias": ("bias", False),  # lora_bias: scale * bias is added to the layer's bias
     ".lora_embedding_A": ("A", True),
     ".lora_embedding_B": ("B", True),
     ".base_layer.weight": ("own", True),  # PEFT saves an adapted embedding's own weights too
@@ -70,6 +70,7 @@ class LoraModule:
     scale: float
     embedding: bool = False
     own: torch.Tensor | None = None  # an embedding's weights as saved with the adapter
+    bias: torch.Tensor | None = None  # lora_B's bias (lora_bias)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -80,6 +81,9 @@ class LoraModule:
         d = (self.b.float() @ self.a.float()) * self.scale
         return d.T if self.embedding else d
 
+    def bias_delta(self) -> torch.Tensor:
+        return self.bias.float() * self.scale
+
 
 @dataclass
 class Adapter:
@@ -87,8 +91,24 @@ class Adapter:
     config: dict
     modules: dict[str, LoraModule]  # target weight name -> its LoRA
 
+    @property
+    def biases(self) -> dict[str, LoraModule]:
+        """Bias name -> the module whose lora_B bias adds to it (lora_bias adapters)."""
+        return {
+            n.removesuffix(".weight") + ".bias": m
+            for n, m in self.modules.items()
+            if m.bias is not None
+        }
+
+    @property
+    def names(self) -> set[str]:
+        """Every tensor of the model the adapter changes: adapted weights and biases."""
+        return set(self.modules) | set(self.biases)
+
     def delta(self, name: str) -> torch.Tensor:
-        return self.modules[name].delta()
+        if name in self.modules:
+            return self.modules[name].delta()
+        return self.biases[name].bias_delta()
 
     def summary(self) -> dict:
         scales = [m.scale for m in self.modules.values()]
@@ -102,6 +122,7 @@ class Adapter:
             "alpha_pattern": self.config.get("alpha_pattern") or {},
             "modules": len(self.modules),
             "embeddings": sorted(n for n, m in self.modules.items() if m.embedding),
+            "biases": sorted(self.biases),
         }
 
 
@@ -135,13 +156,13 @@ def load_adapter(folder: str | Path) -> Adapter:
     parts: dict[str, dict] = {}
     for key, value in load_file(weights).items():
         suffix = next((s for s in FACTORS if key.endswith(s)), None)
-        if suffix is None or not key.startswith(PREFIX):
+        if suffix is None:
             raise PlatypusError(
                 f"{weights}: {key} is not a LoRA factor (lora_A/lora_B/lora_embedding_A/B); "
                 "cannot merge it"
             )
         role, embedding = FACTORS[suffix]
-        module = key[len(PREFIX) : -len(suffix)]
+        module = key[: -len(suffix)].removeprefix(PREFIX)
         entry = parts.setdefault(module, {"embedding": set()})
         entry[role] = value
         entry["embedding"].add(embedding)
@@ -160,7 +181,12 @@ def load_adapter(folder: str | Path) -> Adapter:
                 f"gives rank {r}"
             )
         scale = alpha / math.sqrt(r) if config.get("use_rslora") else alpha / r
-        modules[module + ".weight"] = LoraModule(a, b, r, alpha, scale, embedding, p.get("own"))
+        bias = p.get("bias")
+        if bias is not None and bias.shape != (b.shape[0],):
+            raise PlatypusError(f"{where}: lora_B bias of shape {tuple(bias.shape)}")
+        modules[module + ".weight"] = LoraModule(
+            a, b, r, alpha, scale, embedding, p.get("own"), bias
+        )
     if not modules:
         raise PlatypusError(f"{weights}: no lora_A/lora_B pairs found")
     return Adapter(folder, config, modules)
@@ -195,6 +221,12 @@ def check(
     Checkpoint of the model the adapter was trained on, where it is at hand (the target itself
     for an adapter on its own base)."""
     own_weights(adapter, base)
+    for name, module in adapter.biases.items():
+        if name not in target.info or target.info[name].shape != tuple(module.bias.shape):
+            raise PlatypusError(
+                f"{adapter.folder}: lora_B of {name.removesuffix('.bias')} has a bias (lora_bias) "
+                f"but {target.folder} has no {name} of shape {tuple(module.bias.shape)}"
+            )
     problems = []
     if base_config is not None:
         for key in ARCH_FIELDS:

@@ -75,9 +75,10 @@ class AdapterMerge(MergeMethod):
             TensorInfo(n, out_dtype(config.dtype, i), i.shape) for n, i in target.info.items()
         ]
         writer = StreamWriter(out, entries, config.max_shard_bytes)
+        changed = adapter.names
         for e in tqdm(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
             t = target.get(e.name)
-            if e.name in adapter.modules:
+            if e.name in changed:
                 t = t.float() + adapter.delta(e.name)
             writer.write(e.name, t.to(e.dtype))
         writer.close()
