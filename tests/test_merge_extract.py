@@ -98,6 +98,12 @@ def test_rank_above_a_weights_size_and_errors(tmp_path, pair, capsys):
     want_w, base_w = load_file(tuned / "model.safetensors"), load_file(base / "model.safetensors")
     k = "model.layers.1.self_attn.k_proj.weight"
     assert torch.allclose(got[k], want_w[k] - base_w[k], atol=2e-6)
+    # Our adapter merge reads the same per-module ranks back and lands on the fine-tune.
+    merged = tmp_path / "back"
+    merge(MergeConfig(adapter=str(tmp_path / "x40"), base_model=str(base), output_dir=str(merged)))
+    back = load_file(merged / "model.safetensors")
+    for name in (k, "model.layers.0.self_attn.o_proj.weight"):
+        assert torch.allclose(back[name], want_w[name], atol=2e-6), name
     with pytest.raises(PlatypusError, match="match no linear module"):
         _extract(base, tuned, tmp_path / "no", rank=2, target_modules=["nope"])
     with pytest.raises(PlatypusError, match="no extracted module differs"):
