@@ -153,6 +153,10 @@ def test_unsupported_adapters_are_refused_in_one_line(tmp_path, base, capsys):
     save_file(load_file(weights) | {key: torch.ones(64)}, weights)
     err = _refused(tmp_path, base, bias, capsys)
     assert "has a bias (lora_bias)" in err and "model.layers.0.self_attn.q_proj.bias" in err
+    # PEFT's LoRA variants, read from its own LoraConfig metadata.
+    config = json.loads((bias / "adapter_config.json").read_text())
+    (bias / "adapter_config.json").write_text(json.dumps(config | {"init_lora_weights": "mica"}))
+    assert "init_lora_weights=mica" in _refused(tmp_path, base, bias, capsys)
     # A tensor that is no LoRA factor (here: a trained bias saved with `bias: all`).
     extra, _ = _peft_adapter(base, tmp_path / "extra", r=2, target_modules=["q_proj"])
     weights = extra / "adapter_model.safetensors"

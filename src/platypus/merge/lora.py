@@ -1,10 +1,14 @@
 """LoRA deltas from a PEFT adapter folder, and the checks before applying them to a model.
 
 delta(W) = scale * B @ A with scale = alpha / r (alpha / sqrt(r) for rsLoRA), computed in
-float32. Applying an adapter to the model it was trained on is the PEFT merge; applying it to
-another fine-tune of the same base is the Platypus transplant (W' + scale * B @ A), which is
-only sound when the two share architecture, shapes and vocabulary and the delta is small next
-to the weights it lands on.
+float32, with r and alpha per module as PEFT resolves rank_pattern / alpha_pattern. Adapters
+whose merge is anything else (DoRA and PEFT's other LoRA variants, replaced modules, ...) are
+refused in one line.
+
+Applying an adapter to the model it was trained on is the PEFT merge; applying it to another
+fine-tune of the same base is the Platypus transplant (W' + scale * B @ A), which is only
+sound when the two share architecture, shapes and vocabulary and the delta is small next to
+the weights it lands on.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ ARCH_FIELDS = (
 
 
 # adapter_config.json fields under which a saved adapter is not (only) scale * B @ A on
-# existing weights, with why: refused rather than merged wrongly.
+# existing weights, with why: refused rather than merged wrongly. PEFT's LoRA variants (its
+# LoraConfig fields tagged is_lora_variant, variant initialisations) are refused as well.
 UNSUPPORTED = {
     "use_dora": "DoRA rescales each column by a learned magnitude",
     "modules_to_save": "whole modules are replaced, not adapted",
@@ -138,6 +143,21 @@ def rank_and_alpha(config: dict, module: str) -> tuple[int, float]:
     return r, alpha
 
 
+def lora_variant(config: dict) -> str | None:
+    """The PEFT LoRA variant `config` asks for, if any, from PEFT's own LoraConfig metadata."""
+    import dataclasses
+
+    from peft import LoraConfig
+
+    for f in dataclasses.fields(LoraConfig):
+        value = config.get(f.name)
+        if f.name == "init_lora_weights" and value in f.metadata.get("lora_variants", ()):
+            return f"init_lora_weights={value}"
+        if f.metadata.get("is_lora_variant") and value:
+            return f.name
+    return None
+
+
 def load_adapter(folder: str | Path) -> Adapter:
     folder = Path(folder)
     cfg_path = folder / "adapter_config.json"
@@ -153,6 +173,12 @@ def load_adapter(folder: str | Path) -> Adapter:
     for key, why in UNSUPPORTED.items():
         if config.get(key):
             raise PlatypusError(f"{folder}: adapters with {key} cannot be merged here ({why})")
+    variant = lora_variant(config)
+    if variant:
+        raise PlatypusError(
+            f"{folder}: adapters with {variant} cannot be merged here (a LoRA variant whose "
+            "merge is not scale * B @ A)"
+        )
     parts: dict[str, dict] = {}
     for key, value in load_file(weights).items():
         suffix = next((s for s in FACTORS if key.endswith(s)), None)
