@@ -413,14 +413,40 @@ def guard_single_doc_stderr() -> None:
     lm_eval.metrics.mean_stderr = mean_stderr
 
 
-# b281b09 model classes the leaderboard could run; both load through transformers 4.36.
-MODEL_TYPES = ("hf-causal", "hf-causal-experimental")
+def _hf_model(name: str):
+    def build(model: Path | None):
+        if model is None:
+            raise UserError(f"--model is required with --model-type {name}")
+        check_model_folder(model)
+        import lm_eval.models
+
+        return lm_eval.models.get_model(name)(
+            pretrained=str(model), dtype="float32", device="cpu", batch_size=1
+        )
+
+    return build
+
+
+def _dummy_model(model: Path | None):
+    # b281b09's DummyLM: random log-likelihoods, "lol" generations. Prompts, few-shot draws
+    # and requests are the real ones, so a full-size prompt comparison needs no model.
+    import lm_eval.models
+
+    return lm_eval.models.get_model("dummy")()
+
+
+# b281b09 model classes: the leaderboard's causal LMs (both load through transformers 4.36),
+# and its dummy LM for prompt-only runs.
+MODEL_TYPES: dict[str, Callable] = {
+    "hf-causal": _hf_model("hf-causal"),
+    "hf-causal-experimental": _hf_model("hf-causal-experimental"),
+    "dummy": _dummy_model,
+}
 
 
 def run(args: argparse.Namespace) -> dict:
     import lm_eval
     import lm_eval.evaluator
-    import lm_eval.models
     import numpy as np
     import torch
     import transformers
@@ -428,14 +454,13 @@ def run(args: argparse.Namespace) -> dict:
     families = args.tasks or [f for f in FAMILIES if (args.items / f).is_dir()]
     if not families:
         raise UserError(f"{args.items} holds none of the task folders {', '.join(FAMILIES)}")
-    check_model_folder(args.model)
+    if args.model is not None:
+        check_model_folder(args.model)
     task_groups = build_tasks(args.items, families)
     guard_single_doc_stderr()
 
     t0 = time.perf_counter()
-    lm = lm_eval.models.get_model(args.model_type)(
-        pretrained=str(args.model), dtype="float32", device="cpu", batch_size=1
-    )
+    lm = MODEL_TYPES[args.model_type](args.model)
     load_s = time.perf_counter() - t0
     rec = Recorder()
     rec.wrap_lm(lm)
@@ -448,10 +473,10 @@ def run(args: argparse.Namespace) -> dict:
             "torch": torch.__version__,
         },
         "model": {
-            "path": str(args.model),
+            "path": None if args.model is None else str(args.model),
             "type": args.model_type,
-            "dtype": "float32",
-            "device": "cpu",
+            "dtype": None if args.model_type == "dummy" else "float32",
+            "device": None if args.model_type == "dummy" else "cpu",
             "batch_size": 1,
             "load_seconds": round(load_s, 2),
         },
@@ -506,8 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model",
         type=Path,
-        required=True,
-        help="model folder transformers 4.36 loads (see model_folder.py)",
+        help="model folder transformers 4.36 loads (see model_folder.py); not for dummy",
     )
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
     parser.add_argument(
