@@ -341,16 +341,39 @@ class TrainConfig(BaseModel):
     max_length: int = Field(2048, ge=8)
     overlong: Literal["truncate", "skip"] = "truncate"
     batching: Literal["length_grouped", "packed", "random"] = "length_grouped"
+    # A name in platypus.train.template.FORMATS: alpaca, or the tokenizer's chat_template.
+    prompt_format: str = "alpaca"
     limit: int | None = Field(None, ge=1)  # train on N rows drawn with `seed` (quick runs)
     val_size: int = Field(200, ge=0)  # held-out rows (seeded) for validation loss; 0: none
     eval_every: int | None = Setting(None, ge=1)  # validation every N steps (and at start/end)
     save_every: int | None = Setting(None, ge=1)  # checkpoint every N steps
     resume: bool = Setting(True)  # continue from the newest checkpoint in output_dir
+    # Experiment trackers (names in platypus.train.tracking.TRACKERS), through accelerate.
+    report_to: list[str] = Setting([])
     bf16: bool = True  # autocast; LoRA weights and optimizer stay fp32
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile the model's forward
     seed: int = 42
+
+    @field_validator("prompt_format", mode="after")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from platypus.train.template import FORMATS, unknown_format
+
+        if value not in FORMATS:
+            raise ValueError(unknown_format(value))
+        return value
+
+    @field_validator("report_to", mode="after")
+    @classmethod
+    def _known_trackers(cls, value: list[str]) -> list[str]:
+        from platypus.train.tracking import TRACKERS, unknown_tracker
+
+        for name in value:
+            if name not in TRACKERS:
+                raise ValueError(unknown_tracker(name))
+        return list(dict.fromkeys(value))  # a tracker named twice logs once
 
 
 class MergeInput(BaseModel):
