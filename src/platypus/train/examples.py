@@ -1,7 +1,7 @@
 """Records -> token ids with a response mask: the prompt is context, the response is learned.
 
-Prompt and response are tokenised separately (prompt with the tokenizer's special tokens, e.g.
-a BOS; response without) and EOS is appended, so the boundary between them is exact.
+The prompt format (`template.FORMATS`) gives prompt and response tokens separately, so the
+boundary between them is exact.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from platypus.data.record import Record
-from platypus.errors import PlatypusError
-from platypus.train.template import alpaca_prompt
+from platypus.train.template import FORMATS
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,11 @@ class Example:
 
 
 def tokenize(
-    records: list[Record], tokenizer, max_length: int, overlong: str = "truncate"
+    records: list[Record],
+    tokenizer,
+    max_length: int,
+    overlong: str = "truncate",
+    prompt_format: str = "alpaca",
 ) -> tuple[list[Example], Counter]:
     """Examples plus counts of what happened to rows over `max_length` tokens.
 
@@ -36,14 +39,13 @@ def tokenize(
     as nothing would be learned from them); skip: leave over-long rows out. Either way every row
     is accounted for in the counts.
     """
-    if tokenizer.eos_token_id is None:
-        raise PlatypusError("the tokenizer has no EOS token: cannot mark the end of responses")
+    fmt = FORMATS[prompt_format]
+    fmt.check(tokenizer)
     counts: Counter = Counter()
     out = []
     for rec in tqdm(records, desc="tokenize", unit=" rows", disable=None):
-        prompt = tokenizer(alpaca_prompt(rec.instruction, rec.input)).input_ids
-        response = tokenizer(rec.output, add_special_tokens=False).input_ids
-        ids = prompt + response + [tokenizer.eos_token_id]
+        prompt, response = fmt.split(rec, tokenizer)
+        ids = prompt + response
         if len(ids) > max_length:
             if overlong == "skip":
                 counts["skipped_overlong"] += 1
