@@ -231,3 +231,35 @@ def test_an_unwritable_output_folder_fails_before_any_work(tmp_path, capsys, mon
     code, _, err = _cli(capsys, "eval", "--tasks", "truthfulqa_mc", "--limit", "2",
                         "--output-dir", blocker / "out")  # fmt: skip
     assert code == 2 and "cannot create the output folder" in err and err.count("\n") == 1
+
+
+def test_a_users_files_in_the_output_folder_survive_reruns(tmp_path, capsys):
+    data = _rows(tmp_path / "rows.jsonl")
+    out = tmp_path / "project"
+    (out / "src").mkdir(parents=True)
+    (out / "src" / "main.py").write_text("print('mine')\n")
+    (out / "notes.md").write_text("my notes\n")
+    for threshold in ("0.8", "0.85"):
+        code, _, err = _cli(capsys, "data", "dedup", "--input", data, "--output-dir", out,
+                            "--set", f"threshold={threshold}")  # fmt: skip
+        assert code == 0, err
+        manifest = json.loads((out / "manifest.json").read_text())
+        # The manifest lists what the stage wrote, not what it found in the folder.
+        files = set(manifest["files"])
+        assert files >= {"kept.jsonl", "removed.jsonl", "report.md", "dedup.json"}
+        assert not files & {"src", "notes.md", "manifest.json"}
+        assert (out / "src" / "main.py").read_text() == "print('mine')\n"
+        assert (out / "notes.md").read_text() == "my notes\n"
+    assert manifest["config"]["threshold"] == 0.85
+
+
+def test_another_stages_manifest_deletes_nothing(tmp_path, capsys):
+    data = _rows(tmp_path / "rows.jsonl")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me\n")
+    (out / "manifest.json").write_text(json.dumps({"stage": "build", "files": ["notes.txt"]}))
+    code, _, err = _cli(capsys, "data", "dedup", "--input", data, "--output-dir", out)
+    assert code == 0, err
+    assert (out / "notes.txt").read_text() == "keep me\n"
+    assert json.loads((out / "manifest.json").read_text())["stage"] == "dedup"

@@ -8,7 +8,8 @@ artefacts it writes (`output`), a typed `Summary`, and `run(config, out, recipe)
 partial or stale result that looks complete:
 1. the output folder is locked (a second run into it exits with the holder's pid);
 2. inputs that are among the stage's outputs are refused (a run would destroy its own input);
-3. the previous run's manifest goes first, then the outputs it lists;
+3. the previous run's manifest goes first, then the outputs it lists (when it is this stage's:
+   a manifest lists only what its stage wrote, never other files in the folder);
 4. the stage writes into a temporary folder beside its outputs (resumable stages, i.e.
    training, write in place and keep their checkpoints), whose files are moved in when it
    succeeds;
@@ -149,6 +150,7 @@ def run_stage(
             _clear(stage, config, out)
         work = out if stage.resumable else out / f"{PARTIAL}{stage.name}-{os.getpid()}"
         work.mkdir(parents=True, exist_ok=True)
+        before = _stamps(out) if work == out else {}
         t0 = time.perf_counter()
         try:
             summary = stage.run(config, work, recipe)
@@ -159,7 +161,9 @@ def run_stage(
         seconds = round(time.perf_counter() - t0, 2)
         if main:
             if work != out:
-                _commit(stage, config, work, out)
+                written = _commit(stage, config, work, out)
+            else:
+                written = _written_in_place(stage, config, out, before)
             write_manifest(
                 out,
                 {
@@ -167,15 +171,15 @@ def run_stage(
                     **(manifest or {}),
                     "config": result_config(config),
                     "summary": summary.model_dump(mode="json"),
-                    "files": _entries(out),
+                    "files": written,
                     "seconds": seconds,
                 },
             )
     return summary, seconds
 
 
-def _commit(stage: Stage, config: BaseModel, work: Path, out: Path) -> None:
-    """Move the finished outputs from `work` into `out`, `stage.last` last."""
+def _commit(stage: Stage, config: BaseModel, work: Path, out: Path) -> list[str]:
+    """Move the finished outputs from `work` into `out`, `stage.last` last; their names."""
     last = stage.output(stage.last, config, Path(".")).name if stage.last else None
     names = sorted(_entries(work), key=lambda n: (n == last, n))
     for n, name in enumerate(names):
@@ -184,6 +188,22 @@ def _commit(stage: Stage, config: BaseModel, work: Path, out: Path) -> None:
         if n == 0:
             fault_point(stage, "during-commit")
     shutil.rmtree(work)
+    return sorted(names)
+
+
+def _stamps(folder: Path) -> dict[str, int]:
+    return {name: (folder / name).lstat().st_mtime_ns for name in _entries(folder)}
+
+
+def _written_in_place(
+    stage: Stage, config: BaseModel, out: Path, before: dict[str, int]
+) -> list[str]:
+    """What a stage that writes in place wrote: its declared outputs and the entries created or
+    modified during the run. Anything else in the folder (a user's files) is not its to list, so
+    no later run deletes it."""
+    after = _stamps(out)
+    changed = {name for name, stamp in after.items() if before.get(name) != stamp}
+    return sorted(changed | {name for name in _declared(stage, config) if name in after})
 
 
 def fault_point(stage: Stage, point: str) -> None:
@@ -197,7 +217,7 @@ def _refuse_own_outputs(stage: Stage, config: BaseModel, out: Path) -> None:
     """An input that is the output folder itself or one of the stage's outputs there would be
     deleted before it is read."""
     out_r = out.resolve()
-    previous = set(filter(_plain, (read_manifest(out) or {}).get("files", [])))
+    previous = _listed(stage, read_manifest(out))
     for field, path in input_paths(config):
         p = path.resolve()
         inside = p.parent == out_r and (p.name in previous or p.name in _declared(stage, config))
@@ -217,6 +237,15 @@ def _declared(stage: Stage, config: BaseModel) -> set[str]:
     return names
 
 
+def _listed(stage: Stage, manifest: dict | None) -> set[str]:
+    """The names a previous run of this stage wrote; another stage's manifest (a folder shared
+    by mistake) vouches for nothing this stage may delete."""
+    if not manifest or manifest.get("stage") != stage.name:
+        return set()
+    files = manifest.get("files")
+    return set(filter(_plain, files)) if isinstance(files, list) else set()
+
+
 def _clear(stage: Stage, config: BaseModel, out: Path) -> None:
     """The previous run's manifest first (from then on nothing here claims to be finished), then
     what it wrote, then what an interrupted run left in its temporary folders."""
@@ -226,7 +255,7 @@ def _clear(stage: Stage, config: BaseModel, out: Path) -> None:
         _remove(partial)
     if stage.resumable:
         return  # its own partial work is what it resumes from; it replaces its final outputs
-    names = set(filter(_plain, previous.get("files", []))) | _declared(stage, config)
+    names = _listed(stage, previous) | _declared(stage, config)
     for pattern in stage.legacy_outputs:
         names |= {p.name for p in out.glob(pattern)}
     for name in names:
