@@ -37,10 +37,12 @@ def main() -> int:
     from platypus.eval.harness import harness_model, run_harness, write_tasks
     from platypus.eval.loglik import LoglikScorer
     from platypus.eval.prompts import hellaswag_split
+    from platypus.eval.protocols import LM_EVAL_04
     from platypus.eval.run import score_task
     from platypus.models import load_causal_lm, prepared_path
     from platypus.tasks import load_task
     from platypus.tasks.arc_challenge import load_arc
+    from platypus.tasks.base import Drawn
     from platypus.tasks.mmlu import load_mmlu
 
     root = Path(args.data_root)
@@ -54,11 +56,15 @@ def main() -> int:
         "mmlu": [i for s in subjects for i in [j for j in mmlu_all if j.subject == s][:n]],
         "truthfulqa_mc": load_task("truthfulqa_mc", root)[:n],
     }
+    arc_train = load_arc(root, split="train")
     fewshot = {
         "mmlu": {s: load_mmlu(root, split="dev", subjects=[s]) for s in subjects},
-        "arc_challenge": load_arc(root, split="train"),
-        "hellaswag": pool,
-    }
+        # lm-eval 0.4's draws over the scored items, as `eval.run.prepare` makes them
+        "arc_challenge": Drawn(arc_train, LM_EVAL_04.draw(
+            "arc_challenge", items["arc_challenge"], items["arc_challenge"], arc_train, 25)),
+        "hellaswag": Drawn(pool, LM_EVAL_04.draw(
+            "hellaswag", items["hellaswag"], items["hellaswag"], pool, 10)),
+    }  # fmt: skip
     harness_names = {
         "arc_challenge": ["pl_arc"],
         "hellaswag": ["pl_hs"],

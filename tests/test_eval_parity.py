@@ -10,35 +10,27 @@ import pytest
 
 from platypus.eval.harness import run_harness, write_tasks
 from platypus.eval.loglik import LoglikScorer
-from platypus.eval.prompts import hellaswag_split
-from platypus.eval.run import evaluate
+from platypus.eval.run import evaluate, prepare
 from platypus.models import load_causal_lm, prepared_path
-from platypus.tasks import load_task
-from platypus.tasks.arc_challenge import load_arc
-from platypus.tasks.mmlu import load_mmlu
 
 lm_eval = pytest.importorskip("lm_eval")
 
 LIMIT = 6
+GSM8K_LIMIT = 3  # generated: up to 256 tokens each
 SUBJECT = "high_school_mathematics"
+TASKS = ("mmlu", "arc_challenge", "hellaswag", "truthfulqa_mc", "winogrande", "gsm8k")
 
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory, shared_data):
-    """lm-eval's per-choice log-likelihoods for the first LIMIT items of each task."""
+    """lm-eval's per-choice log-likelihoods (and GSM8K completions) for the first LIMIT items
+    of each task."""
     root = tmp_path_factory.mktemp("lmeval")
-    pool, scored = hellaswag_split(load_task("hellaswag", shared_data))
-    items = {
-        "mmlu": load_task("mmlu", shared_data, subjects=[SUBJECT])[:LIMIT],
-        "arc_challenge": load_task("arc_challenge", shared_data)[:LIMIT],
-        "hellaswag": scored[:LIMIT],
-        "truthfulqa_mc": load_task("truthfulqa_mc", shared_data)[:LIMIT],
-    }
-    fewshot = {
-        "mmlu": {SUBJECT: load_mmlu(shared_data, split="dev", subjects=[SUBJECT])},
-        "arc_challenge": load_arc(shared_data, split="train"),
-        "hellaswag": pool,
-    }
+    items, fewshot = {}, {}
+    for task in TASKS:
+        limit = GSM8K_LIMIT if task == "gsm8k" else LIMIT
+        subjects = [SUBJECT] if task == "mmlu" else None
+        items[task], fewshot[task] = prepare(task, shared_data, limit, subjects)
     names = write_tasks(root, items, fewshot)
     return run_harness(root, names, str(prepared_path()))
 
@@ -51,7 +43,9 @@ def ours(shared_data):
     _, tqa, _ = evaluate(scorer, "truthfulqa_mc", shared_data, limit=LIMIT)
     _, arc, _ = evaluate(scorer, "arc_challenge", shared_data, limit=LIMIT)
     _, hs, _ = evaluate(scorer, "hellaswag", shared_data, limit=LIMIT)
-    return mmlu, tqa, arc, hs
+    _, wg, _ = evaluate(scorer, "winogrande", shared_data, limit=LIMIT)
+    _, gsm, _ = evaluate(scorer, "gsm8k", shared_data, limit=GSM8K_LIMIT)
+    return mmlu, tqa, arc, hs, wg, gsm
 
 
 def test_mmlu_loglikelihoods_match_the_harness(harness, ours):
@@ -70,7 +64,7 @@ def test_truthfulqa_loglikelihoods_match_the_harness(harness, ours):
 
 def test_arc_25_shot_matches_the_harness(harness, ours):
     # Same sampled few-shot examples, same log-likelihoods, same acc and acc_norm per item.
-    _, _, arc, _ = ours
+    _, _, arc, *_ = ours
     for i, r in enumerate(arc):
         assert r.lls == pytest.approx(harness[("pl_arc", i)], abs=2e-3), r.id
         assert r.metrics["acc"] == harness[("pl_arc", i, "acc")]
@@ -78,7 +72,29 @@ def test_arc_25_shot_matches_the_harness(harness, ours):
 
 
 def test_hellaswag_10_shot_matches_the_harness(harness, ours):
-    *_, hs = ours
+    _, _, _, hs, *_ = ours
     for i, r in enumerate(hs):
         assert r.lls == pytest.approx(harness[("pl_hs", i)], abs=2e-3), r.id
         assert r.metrics["acc_norm"] == harness[("pl_hs", i, "acc_norm")]
+
+
+def test_winogrande_partial_scoring_matches_the_harness(harness, ours):
+    # Per option: the sentence up to the blank with the option, the rest of it scored.
+    *_, wg, _ = ours
+    assert len(wg) == LIMIT
+    for i, r in enumerate(wg):
+        assert r.lls == pytest.approx(harness[("pl_winogrande", i)], abs=2e-3), r.id
+        assert r.metrics["acc"] == harness[("pl_winogrande", i, "acc")]
+
+
+def test_gsm8k_generations_match_the_harness(harness, ours):
+    # Batched greedy generation gives lm-eval's completions exactly (its hf backend, one
+    # context at a time), and the same exact match under both of its filters.
+    *_, gsm = ours
+    assert len(gsm) == GSM8K_LIMIT
+    for i, r in enumerate(gsm):
+        assert r.text == harness[("pl_gsm8k", i, "text")], r.id
+        assert r.metrics["exact_match"] == harness[("pl_gsm8k", i, "exact_match,strict-match")]
+        assert r.metrics["exact_match_flexible"] == (
+            harness[("pl_gsm8k", i, "exact_match,flexible-extract")]
+        )

@@ -48,6 +48,32 @@ def test_truthfulqa_leaderboard_version(shared_data):
     assert sum(first.mc2_labels) >= 1 and len(first.mc2_choices) == len(first.mc2_labels)
 
 
+def test_gsm8k_final_answers(shared_data):
+    from platypus.tasks.gsm8k import final_answer
+
+    items = load_task("gsm8k", shared_data)
+    assert len(items) == 1_319
+    first = items[0]
+    assert first.id == "gsm8k/test/0" and first.question.startswith("Janet’s ducks lay 16")
+    assert first.gold_text == "18" and first.target.endswith("#### 18")
+    # Every reference has a final answer; commas in thousands are dropped, as the harness does.
+    assert all(i.gold_text != "[invalid]" for i in items)
+    assert final_answer("so 1,000 in all.\n#### 1,000") == "1000"
+    assert final_answer("The answer is 5.") == "[invalid]"
+
+
+def test_winogrande_dev(shared_data):
+    items = load_task("winogrande", shared_data)
+    assert len(items) == 1_267
+    first = items[0]
+    assert first.id == "winogrande/3FCO4VKOZ4BJQ6IFC0VAIBK4KTWE7U-2"
+    assert first.question.startswith("Sarah was a much better surgeon than Maria so _ always")
+    assert first.choices == ("Sarah", "Maria") and first.gold == 1
+    # The labels equal the separate labels file, line by line.
+    labels = (shared_data / "winogrande" / "dev-labels.lst").read_text().split()
+    assert [str(i.gold + 1) for i in items] == labels
+
+
 def test_missing_or_malformed_benchmark_files(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         load_task("truthfulqa_mc", tmp_path)
@@ -59,8 +85,17 @@ def test_missing_or_malformed_benchmark_files(tmp_path):
     (tmp_path / "mmlu" / "test" / "x_test.csv").write_text("q,a,b,c,d,E\n")
     with pytest.raises(DataError, match=r"x_test.csv: row 1: expected question, 4 options"):
         load_task("mmlu", tmp_path)
-    with pytest.raises(PlatypusError, match="unknown benchmark"):
+    (tmp_path / "gsm8k").mkdir()
+    (tmp_path / "gsm8k" / "test.jsonl").write_text('{"question": "q", "answer": "no number"}\n')
+    with pytest.raises(DataError, match=r"test.jsonl: row 1: the answer has no '#### <number>'"):
         load_task("gsm8k", tmp_path)
+    (tmp_path / "winogrande").mkdir()
+    row = '{"qID": "a", "sentence": "no blank", "option1": "x", "option2": "y", "answer": "1"}'
+    (tmp_path / "winogrande" / "dev.jsonl").write_text(row + "\n")
+    with pytest.raises(DataError, match=r"dev.jsonl: row 1: not a Winogrande row"):
+        load_task("winogrande", tmp_path)
+    with pytest.raises(PlatypusError, match="unknown benchmark"):
+        load_task("bbh", tmp_path)
 
 
 def test_registry_drives_config_and_lookups():
@@ -68,20 +103,24 @@ def test_registry_drives_config_and_lookups():
     from platypus.eval.runner import HEADLINE
     from platypus.tasks import TASKS
 
-    assert list(TASKS) == ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc"]
+    assert list(TASKS) == [
+        "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc", "winogrande", "gsm8k"
+    ]  # fmt: skip
     assert {n: t.headline for n, t in TASKS.items()} == {
         "arc_challenge": "acc_norm",
         "hellaswag": "acc_norm",
         "mmlu": "acc",
         "truthfulqa_mc": "mc2",
+        "winogrande": "acc",
+        "gsm8k": "exact_match",
     }
     assert dict(HEADLINE) == {n: t.headline for n, t in TASKS.items()}
     assert all(name == task.name for name, task in TASKS.items())
     assert EvalConfig().tasks == list(TASKS) == DecontaminateConfig().benchmarks
-    with pytest.raises(PlatypusError, match=r"tasks.1: .*unknown task 'gsm8k'; known: arc_"):
-        validated(EvalConfig, {"tasks": ["mmlu", "gsm8k"]}, "recipe")
-    with pytest.raises(PlatypusError, match=r"benchmarks.0: .*unknown task 'winogrande'"):
-        validated(DecontaminateConfig, {"benchmarks": ["winogrande"]}, "recipe")
+    with pytest.raises(PlatypusError, match=r"tasks.1: .*unknown task 'piqa'; known: arc_"):
+        validated(EvalConfig, {"tasks": ["mmlu", "piqa"]}, "recipe")
+    with pytest.raises(PlatypusError, match=r"benchmarks.0: .*unknown task 'bbh'"):
+        validated(DecontaminateConfig, {"benchmarks": ["bbh"]}, "recipe")
     with pytest.raises(PlatypusError, match="unknown options"):
         load_task("arc_challenge", subjects=["x"])
 
@@ -100,7 +139,7 @@ def test_a_new_task_is_one_registry_entry(tmp_path, monkeypatch):
     def load(root, split="test"):
         return [TaskItem("toy", split, f"toy/{k}", f"q{k}", ("a", "b"), k % 2) for k in range(4)]
 
-    def score(scorer, items, pool):
+    def score(scorer, items, pool, protocol):
         return [ItemResult(i.id, [0.0, -1.0], {"acc": float(i.gold == 0)}) for i in items]
 
     toy = replace(TASK, name="toy", headline="acc", load=load, score=score)

@@ -103,7 +103,7 @@ def cmd_data_decontaminate(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
-    updates = _flags(args, *names, "contamination", "engine")
+    updates = _flags(args, *names, "contamination", "engine", "harness")
     if args.tasks is not None:
         updates["tasks"] = _split(args.tasks)
     if args.bf16:
@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--force", action="store_true", help="transplant despite failed checks")
     m.set_defaults(func=cmd_merge)
 
-    e = stages.add_parser("eval", help="leaderboard tasks by log-likelihood")
+    e = stages.add_parser("eval", help="leaderboard tasks (log-likelihood; GSM8K generated)")
     e.add_argument("--recipe", help="YAML recipe; its eval section is used")
     e.add_argument("--model", help="model folder or hub id (default: packaged SmolLM2)")
     e.add_argument("--adapter", help="PEFT adapter folder applied on top of the model")
@@ -259,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=_choices(EvalConfig, "engine"),
         help="platypus (default) or lm-eval: the same items through lm-evaluation-harness",
+    )
+    e.add_argument(
+        "--harness",
+        choices=_choices(EvalConfig, "harness"),
+        help="whose rules: lm-eval-0.4 (default) or leaderboard-v1 (b281b09's few-shot draws, "
+        "MMLU as the mean of subjects, the six-task average)",
     )
     e.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPU)")
     e.add_argument("--no-cache", action="store_true", help="recompute cached task results")

@@ -321,6 +321,9 @@ class EvalConfig(BaseModel):
     sample: Literal["first", "stratified"] = "first"  # stratified: every MMLU subject, spread out
     batch_size: int = Field(8, ge=1)  # questions per forward pass where choices are one token
     mmlu_subjects: list[str] | None = None
+    # whose rules the scores follow: lm-eval 0.4.13, or the Open LLM Leaderboard v1 (harness
+    # b281b09: its few-shot draws, MMLU as the mean of subjects, the six-task average)
+    harness: Literal["lm-eval-0.4", "leaderboard-v1"] = "lm-eval-0.4"
     # platypus: our scorer (shared prefixes, batched single-token choices); lm-eval: the same
     # items through lm-evaluation-harness's model backends (hf; vllm/sglang on GPUs)
     engine: Literal["platypus", "lm-eval"] = "platypus"

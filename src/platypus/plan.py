@@ -60,10 +60,16 @@ EVAL_TASKS = {
     "hellaswag": (10_042, 1_020),  # 10-shot context once, 4 endings of ~30 tokens
     "mmlu": (14_042, 110),  # 5-shot prefix shared per subject; one-token choices
     "truthfulqa_mc": (817, 150),  # shared 6-shot preamble, ~7 choices of ~15 tokens
+    "winogrande": (1_267, 260),  # 5-shot sentences shared by both options, 2 partial sentences
+    # 5 worked solutions + the question, then ~130 generated tokens; decoding is bound by
+    # memory bandwidth rather than FLOPs, so this term is a lower bound on its time
+    "gsm8k": (1_319, 1_000),
 }
 MINILM_PARAMS = 22.7e6
 EMBED_TOKENS = 256  # MiniLM truncates texts here
-BENCHMARK_TEXTS = 26_073  # test questions of the four tasks (decontamination compares against)
+# test questions of the six tasks (decontamination compares against): ARC 1,172, HellaSwag
+# 10,042, MMLU 14,042, TruthfulQA 817, Winogrande 1,267, GSM8K 1,319
+BENCHMARK_TEXTS = 28_659
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ def write_tasks(root: Path, items: dict[str, list[TaskItem]], fewshot: dict) -> 
     """Export items as harness tasks under `root`; returns the harness task names.
 
     `items` and `fewshot` by task name; `fewshot[name]` is the pool that task's `fewshot` gives
-    (ARC: the train items, HellaSwag: the held-out pool, MMLU: {subject: dev items}).
+    (the `Drawn` pool of a task with drawn examples, MMLU: {subject: dev items}).
     """
     from platypus.tasks import get_task
 
@@ -37,7 +37,9 @@ def harness_model(model_path: str, batch_size: int = 1):
 
 
 def run_harness(root: Path, names: list[str], model) -> dict:
-    """Per-sample results: (task, doc_id) -> choice lls, (task, doc_id, metric) -> value.
+    """Per-sample results: (task, doc_id) -> choice lls, (task, doc_id, metric) -> value; for
+    generated tasks (task, doc_id, "text") -> the completion and (task, doc_id,
+    "exact_match,<filter>") -> its score under each of the task's filters.
 
     `model`: a `harness_model`, or a model folder (loaded in fp32, batch size 1)."""
     from lm_eval import simple_evaluate
@@ -53,6 +55,10 @@ def run_harness(root: Path, names: list[str], model) -> dict:
     lls: dict = {}
     for task, samples in out["samples"].items():
         for s in samples:
+            if isinstance(s["resps"][0][0], str):  # generated: the completion, per filter
+                lls[(task, s["doc_id"], "text")] = s["resps"][0][0]
+                lls[(task, s["doc_id"], f"exact_match,{s['filter']}")] = float(s["exact_match"])
+                continue
             lls[(task, s["doc_id"])] = [float(r[0][0]) for r in s["resps"]]
             for metric in ("acc", "acc_norm"):
                 if metric in s:

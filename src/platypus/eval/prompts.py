@@ -4,13 +4,12 @@ MMLU: "The following are multiple choice questions (with answers) about {subject
 dev examples in file order (no sampling), each the question, lines "A. .." to "D. .." and
 "Answer: X", joined by blank lines, then the test question; the choices are " A" .. " D".
 TruthfulQA mc: a fixed 6-question QA preamble, then "Q: {question}\\nA:"; choices " {answer}".
-ARC-Challenge: "Question: {question}\nAnswer:", choices " {text}"; the 25 examples for each test
-item are `random.Random(1234).sample(train, 25)`, drawn item after item in file order, as
-lm-eval 0.4 does (its sampler, seeded with its default few-shot seed).
+ARC-Challenge: "Question: {question}\nAnswer:", choices " {text}"; 25 examples from the train
+split, drawn by the harness protocol (`platypus.eval.protocols`: lm-eval 0.4's or b281b09's).
 HellaSwag: the harness's preprocess() on "activity: context" and each ending; choices " {ending}".
 Its 10 examples come from the train split, which ../shared/data lacks: here a fixed pool of 200
 validation items (a seeded sample) takes that role and is never scored; each scored item's
-examples are drawn from the pool as the harness draws them from train. The local file joins
+examples are drawn from the pool as the protocol draws them from train. The local file joins
 ctx_a and ctx_b, so the harness's capitalisation of ctx_b's first letter cannot be redone.
 """
 
@@ -18,11 +17,11 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
 
 from platypus.errors import PlatypusError
 from platypus.tasks.schema import TaskItem
 
+# Seeds the held-out few-shot pools (HellaSwag, Winogrande); lm-eval 0.4's default few-shot seed.
 FEWSHOT_SEED = 1234
 
 MMLU_KEYS = ("A", "B", "C", "D")
@@ -72,14 +71,10 @@ def arc_query(item: TaskItem) -> str:
     return f"Question: {item.question}\nAnswer:"
 
 
-def arc_contexts(
-    items: list[TaskItem], train: list[TaskItem], shots: int = 25, seed: int = FEWSHOT_SEED
-) -> Iterator[str]:
-    """Contexts for `items` in order; the sampler state carries from one item to the next."""
-    rnd = random.Random(seed)
-    for item in items:
-        examples = [f"{arc_query(e)} {e.gold_text}" for e in rnd.sample(train, shots)]
-        yield "\n\n".join([*examples, arc_query(item)])
+def arc_context(item: TaskItem, examples: list[TaskItem]) -> str:
+    """The item's question after its few-shot examples (drawn by the harness protocol)."""
+    shots = [f"{arc_query(e)} {e.gold_text}" for e in examples]
+    return "\n\n".join([*shots, arc_query(item)])
 
 
 def arc_choices(item: TaskItem) -> list[str]:
@@ -99,6 +94,18 @@ def hellaswag_endings(item: TaskItem) -> list[str]:
     return [hellaswag_preprocess(e) for e in item.choices]
 
 
+def held_out_pool(
+    items: list[TaskItem], pool: int, seed: int = FEWSHOT_SEED
+) -> tuple[list[TaskItem], list[TaskItem]]:
+    """(few-shot pool, scored items): a seeded sample of `pool` items, both kept in file order.
+    For tasks whose few-shot split is missing from the data root."""
+    chosen = set(random.Random(seed).sample(range(len(items)), pool))
+    return (
+        [it for i, it in enumerate(items) if i in chosen],
+        [it for i, it in enumerate(items) if i not in chosen],
+    )
+
+
 def hellaswag_split(
     items: list[TaskItem], pool: int = HELLASWAG_POOL, seed: int = FEWSHOT_SEED
 ) -> tuple[list[TaskItem], list[TaskItem]]:
@@ -108,23 +115,9 @@ def hellaswag_split(
             f"HellaSwag: {len(items)} items, but {pool} are held out as the few-shot pool: "
             f"at least {pool + 1} are needed"
         )
-    chosen = set(random.Random(seed).sample(range(len(items)), pool))
-    return (
-        [it for i, it in enumerate(items) if i in chosen],
-        [it for i, it in enumerate(items) if i not in chosen],
-    )
+    return held_out_pool(items, pool, seed)
 
 
-def hellaswag_contexts(
-    items: list[TaskItem], pool: list[TaskItem], shots: int = 10, seed: int = FEWSHOT_SEED
-) -> Iterator[str]:
-    rnd = random.Random(seed)
-    for item in items:
-        # lm-eval 0.4's hellaswag has no test split and no few-shot split, so its sampler takes
-        # the "same split" path: draw shots + 1, drop the item itself if drawn, keep the first
-        # `shots`. The extra draw changes every later item's examples, so it is kept here.
-        drawn = [e for e in rnd.sample(pool, shots + 1) if e is not item][:shots]
-        examples = [
-            f"{hellaswag_preprocess(e.question)} {hellaswag_endings(e)[e.gold]}" for e in drawn
-        ]
-        yield "\n\n".join([*examples, hellaswag_preprocess(item.question)])
+def hellaswag_context(item: TaskItem, examples: list[TaskItem]) -> str:
+    shots = [f"{hellaswag_preprocess(e.question)} {hellaswag_endings(e)[e.gold]}" for e in examples]
+    return "\n\n".join([*shots, hellaswag_preprocess(item.question)])

@@ -11,3 +11,4 @@ class ItemResult:
     lls: list[float]
     metrics: dict[str, float]
     extra_lls: list[float] = field(default_factory=list)  # TruthfulQA: the mc2 choices
+    text: str | None = None  # generative tasks: the model's completion

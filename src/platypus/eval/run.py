@@ -1,5 +1,6 @@
 """Score the leaderboard tasks with a causal LM: ARC-Challenge 25-shot, HellaSwag 10-shot,
-MMLU 5-shot and TruthfulQA mc (0-shot). Each task's loader, few-shot pool and scorer are its
+MMLU 5-shot, TruthfulQA mc (0-shot), Winogrande 5-shot and GSM8K 5-shot (generated). Each
+task's loader, few-shot pool and scorer are its
 `Task` (platypus.tasks.<name>); this module runs them by name.
 
 Per item: the choices' summed log-likelihoods (`lls`) and the metrics the harness reports; per
@@ -15,9 +16,10 @@ from pathlib import Path
 
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.loglik import LoglikScorer
+from platypus.eval.protocols import LM_EVAL_04, Protocol
 from platypus.eval.results import ItemResult
 from platypus.tasks import get_task
-from platypus.tasks.base import Pool
+from platypus.tasks.base import Drawn, Pool
 from platypus.tasks.schema import TaskItem
 
 __all__ = [
@@ -85,8 +87,10 @@ def prepare(
     limit: int | None = None,
     subjects: list[str] | None = None,
     sample: str = "first",
+    protocol: Protocol = LM_EVAL_04,
 ) -> tuple[list[TaskItem], Pool]:
-    """(items to score, few-shot pool): loads and checks the data before any model is loaded."""
+    """(items to score, few-shot pool): loads and checks the data before any model is loaded.
+    A task with drawn few-shot examples gets them here, by `protocol`'s rules (a `Drawn`)."""
     spec = get_task(task)
     if subjects is not None and not subjects and "subjects" in spec.options:
         raise PlatypusError(f"{task}: the subject list is empty; leave it unset for all subjects")
@@ -94,14 +98,21 @@ def prepare(
     if not items:
         raise PlatypusError(f"{task}: no items to score in {data_root}")
     items, pool = spec.fewshot(items, Path(data_root))
-    return subsample(items, limit, sample), pool
+    scored = subsample(items, limit, sample)
+    if spec.shots:
+        pool = Drawn(list(pool), protocol.draw(task, items, scored, pool, spec.shots))
+    return scored, pool
 
 
 def score_task(
-    scorer: LoglikScorer, task: str, items: list[TaskItem], pool: Pool
+    scorer: LoglikScorer,
+    task: str,
+    items: list[TaskItem],
+    pool: Pool,
+    protocol: Protocol = LM_EVAL_04,
 ) -> list[ItemResult]:
     """Per-item results of `task` for `items`, with the few-shot pool `prepare` gave."""
-    return get_task(task).score(scorer, items, pool)
+    return get_task(task).score(scorer, items, pool, protocol)
 
 
 def evaluate(
@@ -110,9 +121,10 @@ def evaluate(
     data_root: Path,
     limit: int | None = None,
     subjects: list[str] | None = None,
+    protocol: Protocol = LM_EVAL_04,
 ) -> tuple[list[TaskItem], list[ItemResult], dict]:
-    items, pool = prepare(task, data_root, limit, subjects)
-    results = score_task(scorer, task, items, pool)
+    items, pool = prepare(task, data_root, limit, subjects, protocol=protocol)
+    results = score_task(scorer, task, items, pool, protocol)
     return items, results, aggregate(task, items, results)
 
 

@@ -19,6 +19,7 @@ from platypus.config import EvalConfig, result_config
 from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
 from platypus.eval.loglik import LoglikScorer
+from platypus.eval.protocols import average, get_protocol
 from platypus.eval.run import (
     CONTAMINATED,
     aggregate,
@@ -55,10 +56,13 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
         raise PlatypusError("eval: mmlu_subjects is empty; leave it unset for all subjects")
     if config.adapter and not Path(config.adapter).is_dir():
         raise PlatypusError(f"{config.adapter}: adapter folder not found")
+    protocol = get_protocol(config.harness)
+    if config.engine == "lm-eval":
+        _check_lm_eval_engine(config)
     # Data problems surface before minutes are spent loading a model.
     data_root = Path(config.data_root)
     prepared = {
-        t: prepare(t, data_root, config.limit, config.mmlu_subjects, config.sample)
+        t: prepare(t, data_root, config.limit, config.mmlu_subjects, config.sample, protocol)
         for t in config.tasks
     }
     leaked = contaminated_ids(config.contamination, contaminated)
@@ -73,7 +77,7 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
         scorer = LoglikScorer(
             model, tokenizer, bf16=policy.autocast is not None, batch_size=config.batch_size
         )
-        score = partial(score_task, scorer)
+        score = partial(_score_with, scorer, protocol)
     results = {
         "version": __version__,
         "model": config.model or "smollm2",
@@ -85,6 +89,7 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
             "sample": config.sample,
             "compute": policy.describe(),
             "engine": config.engine,
+            "harness": protocol.name,
         }
         | ({"lm_eval_backend": config.lm_eval_backend} if config.engine == "lm-eval" else {}),
         "tasks": {},
@@ -101,15 +106,21 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
                 "summary": summary,
                 "items": [
                     {"id": r.id, "lls": r.lls, "extra_lls": r.extra_lls, "metrics": r.metrics}
+                    | ({"text": r.text} if r.text is not None else {})
                     for r in scored
                 ],
                 "subjects": {i.id: i.subject for i in items} if TASKS[task].per_subject else {},
             }
             if config.cache:
                 write_bytes(cached, json.dumps(task_result).encode("utf-8"))
+        task_result["headline"] = protocol.headline(task)
+        notes = fewshot_notes(task, data_root)
+        if notes:
+            task_result["notes"] = notes
         if leaked:
-            task_result["split"] = _split(task, task_result, leaked)
+            task_result["split"] = _split(task_result, leaked)
         results["tasks"][task] = task_result
+    results["average"] = _averages(protocol, results["tasks"])
     out = Path(config.output_dir)
     write_bytes(out / RESULTS, (json.dumps(results, indent=1) + "\n").encode("utf-8"))
     write_bytes(out / "results.md", (table(results) + "\n").encode("utf-8"))
@@ -172,9 +183,40 @@ def _read_cache(path: Path) -> dict | None:
     return data
 
 
-def _split(task: str, task_result: dict, leaked: set[str]) -> dict:
-    """The task's headline metric over clean and over contaminated items."""
-    metric = headline(task)
+def _score_with(scorer, protocol, task, items, pool):
+    return score_task(scorer, task, items, pool, protocol)
+
+
+def _check_lm_eval_engine(config: EvalConfig) -> None:
+    """lm-eval 0.4 scores by its own rules and only tasks we can export to it."""
+    if config.harness != "lm-eval-0.4":
+        raise PlatypusError(
+            f"--engine lm-eval follows lm-eval 0.4's rules; use --harness lm-eval-0.4 with it, "
+            f"or our engine for {config.harness}"
+        )
+    missing = [t for t in config.tasks if get_task(t).export is None]
+    if missing:
+        raise PlatypusError(f"--engine lm-eval cannot score {', '.join(missing)}; use our engine")
+
+
+def fewshot_notes(task: str, data_root: Path) -> list[str]:
+    """What a reader of the task's score should know about its few-shot pool."""
+    spec = get_task(task)
+    return spec.notes(Path(data_root)) if spec.notes else []
+
+
+def item_metric(headline_metric: str) -> str:
+    """The per-item metric behind a headline (MMLU's mean of subjects averages `acc`)."""
+    return headline_metric.removesuffix("_macro").removesuffix("_weighted")
+
+
+def _item_metric(task_result: dict) -> str:
+    return item_metric(task_result["headline"])
+
+
+def _split(task_result: dict, leaked: set[str]) -> dict:
+    """The task's per-item headline metric over clean and over contaminated items."""
+    metric = _item_metric(task_result)
     groups: dict[str, list[float]] = {"clean": [], "contaminated": []}
     for row in task_result["items"]:
         groups["contaminated" if row["id"] in leaked else "clean"].append(row["metrics"][metric])
@@ -184,25 +226,54 @@ def _split(task: str, task_result: dict, leaked: set[str]) -> dict:
     }
 
 
+def _averages(protocol, tasks: dict) -> dict:
+    """The protocol's six-task average over all items, and over the clean and the
+    contaminated items where the tasks were split."""
+    out = {"all": average(protocol, {t: r["summary"] for t, r in tasks.items()})}
+    for part in ("clean", "contaminated"):
+        parts = {}
+        for t, r in tasks.items():
+            p = (r.get("split") or {}).get(part)
+            if p and p[_item_metric(r)] is not None:
+                parts[t] = {protocol.headline(t): p[_item_metric(r)]}
+        if parts:
+            out[part] = average(protocol, parts)
+    return out
+
+
 def table(results: dict) -> str:
     lines = [
         "| task | metric | score | items | clean | contaminated |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for task, r in results["tasks"].items():
-        metric = headline(task)
+        metric = r.get("headline") or headline(task)
+        per_item = item_metric(metric)
         split = r.get("split", {})
         cells = []
         for name in ("clean", "contaminated"):
             part = split.get(name)
             cells.append(
                 ""
-                if not part or part[metric] is None
-                else f"{100 * part[metric]:.1f} ({part['items']})"
+                if not part or part[per_item] is None
+                else f"{100 * part[per_item]:.1f} ({part['items']})"
             )
         score = r["summary"][metric]
         lines.append(
             f"| {task} | {metric} | {100 * score:.1f} | {r['summary']['items']} | "
+            f"{cells[0]} | {cells[1]} |"
+        )
+    avg = results.get("average", {})
+    if avg.get("all", {}).get("value") is not None:
+        harness = results.get("settings", {}).get("harness", "")
+        of = avg["all"]
+        label = "average" if of["complete"] else f"average of {len(of['tasks'])}/{len(of['of'])}"
+        cells = []
+        for name in ("clean", "contaminated"):
+            part = avg.get(name)
+            cells.append("" if not part else f"{100 * part['value']:.1f}")
+        lines.append(
+            f"| **{label}** ({harness}) | | **{100 * of['value']:.1f}** | | "
             f"{cells[0]} | {cells[1]} |"
         )
     return "\n".join(lines)

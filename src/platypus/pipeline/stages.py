@@ -410,10 +410,21 @@ class TaskScore(BaseModel):
     contaminated_items: int | None = None
 
 
+class AverageScore(BaseModel):
+    """The harness protocol's six-task average (over the tasks that were scored)."""
+
+    value: float
+    tasks: int
+    complete: bool  # all six tasks were scored
+    clean: float | None = None
+    contaminated: float | None = None
+
+
 class EvalSummary(Summary):
     label: str
     tasks: dict[str, TaskScore]
     settings: dict
+    average: AverageScore | None = None
 
     def counts(self) -> dict[str, int | float]:
         return {task: t.score for task, t in self.tasks.items()}
@@ -460,25 +471,41 @@ class EvalStage(Stage):
         return inputs
 
     def run(self, config: EvalConfig, out: Path, recipe: Recipe) -> EvalSummary:
-        from platypus.eval.runner import headline, run_eval
+        from platypus.eval.runner import item_metric, run_eval
 
         config = config.model_copy(update={"output_dir": str(out)})
         results = run_eval(config, contaminated=recipe.data.decontaminate.remove)
         tasks = {}
         for task, r in results["tasks"].items():
-            metric = headline(task)
+            metric = r["headline"]
             split = r.get("split", {})
             clean, dirty = split.get("clean", {}), split.get("contaminated", {})
             tasks[task] = TaskScore(
                 metric=metric,
                 score=r["summary"][metric],
                 items=r["summary"]["items"],
-                clean=clean.get(metric),
+                clean=clean.get(item_metric(metric)),
                 clean_items=clean.get("items"),
-                contaminated=dirty.get(metric),
+                contaminated=dirty.get(item_metric(metric)),
                 contaminated_items=dirty.get("items"),
             )
-        return EvalSummary(label=self.label or "model", tasks=tasks, settings=results["settings"])
+        averages = results.get("average", {})
+        average = None
+        if averages.get("all", {}).get("value") is not None:
+            a = averages["all"]
+            average = AverageScore(
+                value=a["value"],
+                tasks=len(a["tasks"]),
+                complete=a["complete"],
+                clean=averages.get("clean", {}).get("value"),
+                contaminated=averages.get("contaminated", {}).get("value"),
+            )
+        return EvalSummary(
+            label=self.label or "model",
+            tasks=tasks,
+            settings=results["settings"],
+            average=average,
+        )
 
     def describe(self, summary: EvalSummary, config: BaseModel, out: Path) -> list[str]:
         from platypus.eval.runner import table
@@ -488,14 +515,35 @@ class EvalStage(Stage):
 
 def _results_of(summary: EvalSummary) -> dict:
     """The shape `eval.runner.table` prints."""
+    from platypus.eval.protocols import AVERAGE_TASKS
+    from platypus.eval.runner import item_metric
+
     tasks = {}
     for task, t in summary.tasks.items():
         split = {}
         for part in ("clean", "contaminated"):
             if getattr(summary.tasks[task], f"{part}_items") is not None:
-                split[part] = {"items": getattr(t, f"{part}_items"), t.metric: getattr(t, part)}
-        tasks[task] = {"summary": {t.metric: t.score, "items": t.items}, "split": split}
-    return {"tasks": tasks}
+                split[part] = {
+                    "items": getattr(t, f"{part}_items"),
+                    item_metric(t.metric): getattr(t, part),
+                }
+        tasks[task] = {
+            "summary": {t.metric: t.score, "items": t.items},
+            "split": split,
+            "headline": t.metric,
+        }
+    out: dict = {"tasks": tasks, "settings": summary.settings}
+    a = summary.average
+    if a is not None:
+        averaged = {t: tasks[t]["summary"][t_.metric] for t, t_ in summary.tasks.items()
+                    if t in AVERAGE_TASKS}  # fmt: skip
+        out["average"] = {
+            "all": {"value": a.value, "complete": a.complete, "tasks": averaged,
+                    "of": list(AVERAGE_TASKS)},
+            **{p: {"value": v} for p, v in (("clean", a.clean), ("contaminated", a.contaminated))
+               if v is not None},
+        }  # fmt: skip
+    return out
 
 
 # ---- the registry --------------------------------------------------------------------------

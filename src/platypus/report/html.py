@@ -261,6 +261,13 @@ def _eval_section(done) -> list[str]:
             rows.append(
                 [_e(t), _e(s.metric), _e(m), f"{100 * s.score:.1f}", f"{s.items:,}", *cells]
             )
+    for m, r in results.items():
+        a = r.average
+        if a is None:
+            continue
+        label = "<b>average</b>" if a.complete else f"<b>average of {a.tasks} of 6</b>"
+        cells = ["" if v is None else f"{100 * v:.1f}" for v in (a.clean, a.contaminated)]
+        rows.append([label, "v1 six-task", _e(m), f"<b>{100 * a.value:.1f}</b>", "", *cells])
     settings = next(iter(results.values())).settings
     note = ""
     if settings.get("limit"):
@@ -274,11 +281,14 @@ def _eval_section(done) -> list[str]:
             "matmul while base + adapter adds the LoRA path separately, so fine-tuned and "
             "merged can differ slightly; in fp32 (the default) they agree."
         )
+    harness = settings.get("harness", "lm-eval-0.4")
     return [
         "<h2>Evaluation</h2>",
-        "<p>Open LLM Leaderboard v1 tasks by log-likelihood (lm-evaluation-harness prompts): "
-        "ARC-Challenge 25-shot acc_norm, HellaSwag 10-shot acc_norm, MMLU 5-shot acc, "
-        f"TruthfulQA mc2.{note}</p>",
+        "<p>Open LLM Leaderboard v1 tasks (lm-evaluation-harness prompts, scored by "
+        f"{_e(harness)}'s rules): ARC-Challenge 25-shot acc_norm, HellaSwag 10-shot acc_norm, "
+        "MMLU 5-shot acc, TruthfulQA mc2, Winogrande 5-shot acc, GSM8K 5-shot exact match "
+        "(generated); the average is over the six, as the leaderboard v1 averaged them (over "
+        f"those scored where fewer ran).{note}</p>",
         _img(plots.eval_figure(scores), "scores"),
         _table(
             ["task", "metric", "model", "score", "items", "clean (items)", "contaminated (items)"],

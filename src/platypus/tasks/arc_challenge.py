@@ -2,7 +2,7 @@
 
 Local data: `arc/ARC-Challenge-{Test,Train}.jsonl`. The test split has 22 numeric answer keys
 (mapped to letters, as lm-eval does) and 3- or 5-option questions. The 25 examples come from
-the train split (see `platypus.eval.prompts.arc_contexts`).
+the train split, drawn as the harness protocol draws them (`platypus.eval.protocols`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from tqdm import tqdm
 from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.metrics import acc, acc_norm
-from platypus.eval.prompts import arc_choices, arc_contexts
+from platypus.eval.prompts import arc_choices, arc_context
 from platypus.eval.results import ItemResult
-from platypus.tasks.base import Task, hub_dataset, write_jsonl
+from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
 NAME = "arc_challenge"
@@ -72,12 +72,10 @@ def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], list[Tas
     return items, train
 
 
-def score(scorer, items: list[TaskItem], train: list[TaskItem]) -> list[ItemResult]:
+def score(scorer, items: list[TaskItem], drawn: Drawn, protocol=None) -> list[ItemResult]:
     out = []
-    contexts = arc_contexts(items, train, SHOTS)
-    for item, context in zip(
-        tqdm(items, desc=NAME, unit=" items", disable=None), contexts, strict=True
-    ):
+    for item in tqdm(items, desc=NAME, unit=" items", disable=None):
+        context = arc_context(item, drawn.examples[item.id])
         lls = [s.logprob for s in scorer.score(context, arc_choices(item))]
         metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, item.choices, item.gold)}
         out.append(ItemResult(item.id, lls, metrics))
@@ -110,8 +108,8 @@ def _row(item: TaskItem) -> dict:
     }
 
 
-def export(root: Path, items: list[TaskItem], train: list[TaskItem]) -> list[str]:
-    train_file = write_jsonl(root / "arc_train.jsonl", map(_row, train))
+def export(root: Path, items: list[TaskItem], drawn: Drawn) -> list[str]:
+    train_file = write_jsonl(root / "arc_train.jsonl", map(_row, drawn.pool))
     test_file = write_jsonl(root / "arc_test.jsonl", map(_row, items))
     (root / "arc.yaml").write_text(YAML.format(train=train_file, test=test_file))
     return ["pl_arc"]
@@ -131,4 +129,5 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    shots=SHOTS,
 )

@@ -17,11 +17,22 @@ from platypus.tasks.schema import TaskItem
 
 if TYPE_CHECKING:
     from platypus.eval.loglik import LoglikScorer
+    from platypus.eval.protocols import Protocol
     from platypus.eval.results import ItemResult
 
 # The few-shot examples a task draws from: its own shape per task (a list of training items, a
 # held-out pool, examples by subject), passed unchanged from `fewshot` to `score` and `export`.
 Pool = Any
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """The pool of a task whose few-shot examples are drawn at random (`Task.shots`), with the
+    examples each scored item got (item id -> examples in prompt order). The drawing rules are
+    the harness protocol's (`platypus.eval.protocols`)."""
+
+    pool: list[TaskItem]
+    examples: dict[str, list[TaskItem]]
 
 
 def harness_lls(sample: dict) -> list[float]:
@@ -54,19 +65,25 @@ class Task:
     load_hub: Callable[..., list[TaskItem]]
     # (items, root) -> (items to score, few-shot pool); loads the pool before any model is loaded
     fewshot: Callable[[list[TaskItem], Path], tuple[list[TaskItem], Pool]]
-    # (scorer, items, pool) -> one result per item, in order
-    score: Callable[[LoglikScorer, list[TaskItem], Pool], list[ItemResult]]
-    # (folder, items, pool) -> lm-evaluation-harness task names, their YAMLs written to `folder`
-    export: Callable[[Path, list[TaskItem], Pool], list[str]]
+    # (scorer, items, pool, protocol) -> one result per item, in order
+    score: Callable[[LoglikScorer, list[TaskItem], Pool, Protocol], list[ItemResult]]
+    # (folder, items, pool) -> lm-evaluation-harness 0.4 task names, their YAMLs written to
+    # `folder`; None where the task has no export
+    export: Callable[[Path, list[TaskItem], Pool], list[str]] | None
     # (root, **options) -> the files the items and the few-shot pool are read from
     data_files: Callable[..., list[Path]]
     options: tuple[str, ...] = ()  # keyword options of `load` and `data_files` ("subjects")
+    # Few-shot examples drawn at random from the pool, this many per item (the pool reaches
+    # `score` and `export` as a `Drawn`); 0: the task picks its examples itself (or has none).
+    shots: int = 0
     # (items, {harness task: its samples by doc_id}) -> our per-item results, for --engine lm-eval
     from_harness: Callable[[list[TaskItem], dict[str, list[dict]]], list[ItemResult]] = (
         harness_in_order
     )
     # The summary adds the headline metric per subject, their mean and the mean over items.
     per_subject: bool = False
+    # (root) -> lines for the results about how the scores were made (a substitute pool, ...)
+    notes: Callable[[Path], list[str]] | None = None
 
 
 def hub_dataset(*args, **kwargs):

@@ -17,13 +17,13 @@ from platypus.errors import DataError
 from platypus.eval.metrics import acc, acc_norm
 from platypus.eval.prompts import (
     HELLASWAG_POOL,
-    hellaswag_contexts,
+    hellaswag_context,
     hellaswag_endings,
     hellaswag_preprocess,
     hellaswag_split,
 )
 from platypus.eval.results import ItemResult
-from platypus.tasks.base import Task, hub_dataset, write_jsonl
+from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
 NAME = "hellaswag"
@@ -92,12 +92,10 @@ def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], list[Tas
     return scored, pool
 
 
-def score(scorer, items: list[TaskItem], pool: list[TaskItem]) -> list[ItemResult]:
+def score(scorer, items: list[TaskItem], drawn: Drawn, protocol=None) -> list[ItemResult]:
     out = []
-    contexts = hellaswag_contexts(items, pool, SHOTS)
-    for item, context in zip(
-        tqdm(items, desc=NAME, unit=" items", disable=None), contexts, strict=True
-    ):
+    for item in tqdm(items, desc=NAME, unit=" items", disable=None):
+        context = hellaswag_context(item, drawn.examples[item.id])
         endings = hellaswag_endings(item)
         lls = [s.logprob for s in scorer.score(context, [f" {e}" for e in endings])]
         metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, endings, item.gold)}
@@ -130,8 +128,8 @@ def _row(item: TaskItem) -> dict:
     }
 
 
-def export(root: Path, items: list[TaskItem], pool: list[TaskItem]) -> list[str]:
-    train = write_jsonl(root / "hs_train.jsonl", map(_row, pool))
+def export(root: Path, items: list[TaskItem], drawn: Drawn) -> list[str]:
+    train = write_jsonl(root / "hs_train.jsonl", map(_row, drawn.pool))
     test = write_jsonl(root / "hs_test.jsonl", map(_row, items))
     (root / "hs.yaml").write_text(YAML.format(train=train, test=test))
     return ["pl_hs"]
@@ -151,4 +149,5 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    shots=SHOTS,
 )

@@ -107,7 +107,9 @@ def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], dict[str
     return items, dict(dev)
 
 
-def score(scorer, items: list[TaskItem], dev: dict[str, list[TaskItem]]) -> list[ItemResult]:
+def score(
+    scorer, items: list[TaskItem], dev: dict[str, list[TaskItem]], protocol=None
+) -> list[ItemResult]:
     """Per subject: the 5-shot prefix runs once, the questions run in length-sorted batches."""
     subjects = sorted({i.subject for i in items})
     by_subject: dict[str, list[int]] = defaultdict(list)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from platypus.errors import PlatypusError
 from platypus.paths import data_root
-from platypus.tasks import arc_challenge, hellaswag, mmlu, truthfulqa_mc
+from platypus.tasks import arc_challenge, gsm8k, hellaswag, mmlu, truthfulqa_mc, winogrande
 from platypus.tasks.base import Task
 from platypus.tasks.schema import TaskItem
 
@@ -17,6 +17,8 @@ TASKS: dict[str, Task] = {
         hellaswag.TASK,
         mmlu.TASK,
         truthfulqa_mc.TASK,
+        winogrande.TASK,
+        gsm8k.TASK,
     )
 }
 

@@ -17,6 +17,9 @@ class TaskItem:
     # TruthfulQA mc2: several true answers among more options.
     mc2_choices: tuple[str, ...] = field(default=())
     mc2_labels: tuple[int, ...] = field(default=())
+    # Generative tasks (GSM8K): the reference solution as the harness's few-shot target; the
+    # final answer alone is the one choice.
+    target: str = ""
 
     @property
     def gold_text(self) -> str:

@@ -75,7 +75,7 @@ def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], None]:
     return items, None
 
 
-def score(scorer, items: list[TaskItem], pool: None = None) -> list[ItemResult]:
+def score(scorer, items: list[TaskItem], pool: None = None, protocol=None) -> list[ItemResult]:
     """mc1 and mc2 answers scored in one pass per item, after the shared preamble."""
     prefix = scorer.prefix([truthfulqa_context(i) for i in items])
     out = []

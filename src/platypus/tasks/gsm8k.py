@@ -1,0 +1,220 @@
+"""GSM8K, 5-shot, generated and scored by exact match of the final answer.
+
+Local data: `gsm8k/{test,train}.jsonl` (question, answer ending in "#### <number>"). The prompt is
+"Question: {question}\\nAnswer:"; each of the 5 examples (drawn from train by the harness
+protocol) is followed by " {answer}", the reference solution. The model's greedy continuation is
+cut at the protocol's stop strings and its final answer compared with the reference's:
+
+- `exact_match`: the number after "####" (lm-eval 0.4's "strict-match"; b281b09's only metric);
+  under lm-eval 0.4 both sides drop commas, "$", a trailing "." and case before comparing,
+  under b281b09 only commas;
+- `exact_match_flexible` (lm-eval 0.4's "flexible-extract"): the last number in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tqdm import tqdm
+
+from platypus.data.readers import iter_jsonl
+from platypus.errors import DataError
+from platypus.eval.results import ItemResult
+from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
+from platypus.tasks.schema import TaskItem
+
+NAME = "gsm8k"
+SHOTS = 5
+INVALID = "[invalid]"
+STRICT = re.compile(r"#### (\-?[0-9\.\,]+)")
+FLEXIBLE = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
+# lm-eval 0.4's exact_match settings for gsm8k: removed from both sides, in this order.
+IGNORE = (",", "\\$", "(?s).*#### ", "\\.$")
+
+
+def _path(root: Path, split: str) -> Path:
+    return Path(root) / "gsm8k" / f"{split}.jsonl"
+
+
+def final_answer(solution: str) -> str:
+    """The number after "####", commas removed (b281b09); "[invalid]" when there is none."""
+    match = STRICT.search(solution)
+    return match.group(1).strip().replace(",", "") if match else INVALID
+
+
+def _item(split: str, n: int, question: str, answer: str) -> TaskItem:
+    return TaskItem(NAME, split, f"{NAME}/{split}/{n}", question, (final_answer(answer),), 0,
+                    target=answer)  # fmt: skip
+
+
+def load_gsm8k(root: Path, split: str = "test") -> list[TaskItem]:
+    path = _path(root, split)
+    items = []
+    for lineno, row in iter_jsonl(path):
+        try:
+            question, answer = row["question"], row["answer"]
+            if not isinstance(question, str) or not isinstance(answer, str):
+                raise TypeError("question and answer must be strings")
+        except (KeyError, TypeError) as exc:
+            raise DataError(path, f"not a GSM8K row ({exc!r})", row=lineno) from None
+        if final_answer(answer) == INVALID:
+            raise DataError(path, "the answer has no '#### <number>' line", row=lineno)
+        items.append(_item(split, len(items), question, answer))
+    return items
+
+
+def load_hub(**_: object) -> list[TaskItem]:
+    rows = hub_dataset("openai/gsm8k", "main", split="test")
+    return [_item("test", n, r["question"], r["answer"]) for n, r in enumerate(rows)]
+
+
+def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], list[TaskItem]]:
+    """The items as they are; the pool is the train split."""
+    return items, load_gsm8k(root, split="train")
+
+
+def query(item: TaskItem) -> str:
+    return f"Question: {item.question}\nAnswer:"
+
+
+def context(item: TaskItem, examples: list[TaskItem]) -> str:
+    return "\n\n".join([*(f"{query(e)} {e.target}" for e in examples), query(item)])
+
+
+def _ignore(text: str) -> str:
+    for pattern in IGNORE:
+        text = re.sub(pattern, "", text)
+    return text.lower()
+
+
+def _flexible(text: str) -> str:
+    found = FLEXIBLE.findall(text)
+    if not found:
+        return INVALID
+    groups = [g for g in found[-1] if g]
+    return groups[0].strip() if groups else INVALID
+
+
+def metrics(completion: str, item: TaskItem, protocol) -> dict[str, float]:
+    """Exact match of the completion's final answer with the reference's, by the protocol."""
+    if protocol.gsm8k.until_is_eos:  # b281b09: the number after "####", commas removed
+        return {"exact_match": float(final_answer(completion) == item.gold_text)}
+    strict = STRICT.search(completion)
+    strict_answer = strict.group(1).strip() if strict else INVALID
+    reference = _ignore(item.target)
+    return {
+        "exact_match": float(_ignore(strict_answer) == reference),
+        "exact_match_flexible": float(_ignore(_flexible(completion)) == reference),
+    }
+
+
+def score(scorer, items: list[TaskItem], drawn: Drawn, protocol) -> list[ItemResult]:
+    """Generated in batches of the scorer's batch size; the completion is kept per item."""
+    from platypus.eval.generate import Generator
+
+    generator = Generator.like(scorer)
+    out = []
+    step = max(1, scorer.batch_size)
+    progress = tqdm(total=len(items), desc=NAME, unit=" items", disable=None)
+    for start in range(0, len(items), step):
+        batch = items[start : start + step]
+        contexts = [context(item, drawn.examples[item.id]) for item in batch]
+        for item, completion in zip(
+            batch, generator.generate(contexts, protocol.gsm8k), strict=True
+        ):
+            out.append(
+                ItemResult(item.id, [], metrics(completion, item, protocol), text=completion)
+            )
+        progress.update(len(batch))
+    progress.close()
+    return out
+
+
+YAML = """task: pl_gsm8k
+dataset_path: json
+dataset_kwargs:
+  data_files: {{train: {train}, test: {test}}}
+output_type: generate_until
+training_split: train
+fewshot_split: train
+test_split: test
+doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_target: "{{{{answer}}}}"
+metric_list:
+  - metric: exact_match
+    aggregation: mean
+    higher_is_better: true
+    ignore_case: true
+    ignore_punctuation: false
+    regexes_to_ignore:
+      - ","
+      - "\\\\$"
+      - "(?s).*#### "
+      - "\\\\.$"
+generation_kwargs:
+  until:
+    - "Question:"
+    - "</s>"
+    - "<|im_end|>"
+  do_sample: false
+  temperature: 0.0
+num_fewshot: 5
+filter_list:
+  - name: "strict-match"
+    filter:
+      - function: "regex"
+        regex_pattern: "#### (\\\\-?[0-9\\\\.\\\\,]+)"
+      - function: "take_first"
+  - name: "flexible-extract"
+    filter:
+      - function: "regex"
+        group_select: -1
+        regex_pattern: "(-?[$0-9.,]{{2,}})|(-?[0-9]+)"
+      - function: "take_first"
+"""
+
+
+def _row(item: TaskItem) -> dict:
+    return {"question": item.question, "answer": item.target}
+
+
+def export(root: Path, items: list[TaskItem], drawn: Drawn) -> list[str]:
+    train = write_jsonl(root / "gsm8k_train.jsonl", map(_row, drawn.pool))
+    test = write_jsonl(root / "gsm8k_test.jsonl", map(_row, items))
+    (root / "gsm8k.yaml").write_text(YAML.format(train=train, test=test))
+    return ["pl_gsm8k"]
+
+
+def from_harness(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
+    """lm-eval's completions, scored by our metrics (the same definitions as its filters)."""
+    from platypus.errors import PlatypusError
+    from platypus.eval.protocols import LM_EVAL_04
+
+    (rows,) = samples.values()
+    if len(rows) != len(items):
+        raise PlatypusError(f"lm-eval returned {len(rows)} samples for {len(items)} items")
+    out = []
+    for item, row in zip(items, rows, strict=True):
+        completion = row["resps"][0][0]
+        out.append(ItemResult(item.id, [], metrics(completion, item, LM_EVAL_04), text=completion))
+    return out
+
+
+def data_files(root: Path) -> list[Path]:
+    return [_path(root, "test"), _path(root, "train")]
+
+
+TASK = Task(
+    name=NAME,
+    headline="exact_match",
+    split="test",
+    load=load_gsm8k,
+    load_hub=load_hub,
+    fewshot=fewshot,
+    score=score,
+    export=export,
+    data_files=data_files,
+    from_harness=from_harness,
+    shots=SHOTS,
+)
