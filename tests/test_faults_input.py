@@ -9,12 +9,13 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import build_only, dropped
+from platypus.cli import main
 from platypus.config import BuildConfig, DecontaminateConfig, Recipe, load_recipe
 from platypus.data.io import read_records
 from platypus.data.readers import iter_jsonl
 from platypus.data.writers import write_bytes, write_parquet
 from platypus.errors import DataError, PlatypusError
-from platypus.models import load_causal_lm, resolve_causal_lm
+from platypus.models import load_causal_lm, load_embedder, resolve_causal_lm
 
 
 def _write(path, text):
@@ -163,6 +164,26 @@ def test_folder_without_a_model_is_one_line(tmp_path, monkeypatch):
     (tmp_path / "notes.txt").write_text("not a model")
     with pytest.raises(PlatypusError) as exc:
         load_causal_lm(str(tmp_path))
+    assert str(tmp_path) in _one_line(exc.value)
+
+
+@pytest.mark.parametrize("model", ["nobody-here/no-such-embedder", "/nonexistent/embedder"])
+def test_unknown_or_missing_embedding_model_is_one_line(tmp_path, monkeypatch, capsys, model):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    rows = _records(tmp_path / "rows.jsonl", [{"instruction": "What is two plus two?"}])
+    code = main(["data", "dedup", "--input", str(rows), "--output-dir", str(tmp_path / "o"),
+                 "--set", f"model={model}"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"embedding model {model}: not a local" in err
+    assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_a_folder_without_an_embedding_model_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(PlatypusError) as exc:
+        load_embedder(str(tmp_path))
     assert str(tmp_path) in _one_line(exc.value)
 
 
