@@ -257,6 +257,21 @@ def test_empty_benchmark_lists_are_rejected(tmp_path):
     assert DecontaminateConfig(mmlu_subjects=None).mmlu_subjects is None
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["merge", "--method", "linear", "--models", "a,b", "--weights", "a,b"],
+         "--weights 'a,b': numbers separated by commas"),
+        (["data", "decontaminate", "--benchmarks", ","], "name at least one benchmark"),
+    ],
+)  # fmt: skip
+def test_bad_list_flags_are_one_line(tmp_path, capsys, argv, expected):
+    code = main([*argv, "--output-dir", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and expected in err, err
+    assert not (tmp_path / "o").exists()  # refused before any output folder is made
+
+
 # 8. Rows later stages would train on although they say nothing.
 
 
