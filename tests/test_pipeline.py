@@ -166,3 +166,26 @@ def test_report_is_self_contained_and_renders(first_run, tmp_path):
     lo, hi = image.getextrema()
     colours = sum(1 for count in image.resize((110, 240)).histogram() if count)
     assert hi - lo > 100 and colours > 20  # text and charts, not a blank or error page
+
+
+def test_a_second_run_into_a_held_run_folder_names_the_holder(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time; from platypus.pipeline.lock import FolderLock\n"
+         f"with FolderLock({str(run_dir)!r}):\n    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        path = tmp_path / "recipe.yaml"
+        path.write_text(yaml.safe_dump(RECIPE))
+        code = main(["run", str(path), "--run-dir", str(run_dir)])
+        out, err = capsys.readouterr()
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"in use by pid {holder.pid}" in err
+        # Refused before any stage: nothing but the lock file is in the run folder.
+        assert [p.name for p in run_dir.iterdir()] == [".platypus.lock"]
+    finally:
+        holder.kill()
+        holder.wait()
