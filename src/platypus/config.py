@@ -449,7 +449,10 @@ class MergeConfig(BaseModel):
     max_delta_ratio: float = Field(0.5, gt=0)  # transplant refuses larger ||delta||/||W||
     force: bool = False
     max_shard_bytes: int = Field(2 * 1024**3, ge=1)
-    compute: ComputeSettings = Field(default_factory=ComputeSettings)  # device of the arithmetic
+    # Recorded only (a setting): the merge is I/O bound and its arithmetic is float32 on the CPU
+    compute: ComputeSettings = Field(
+        default_factory=ComputeSettings, json_schema_extra={"role": SETTING}
+    )
     overlap: list[str] = []  # the partners' fine-tuning sets: a data-overlap report
     overlap_threshold: float = Field(0.8, gt=0.0, le=1.0)
     output_dir: str = Setting("runs/merge")
