@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from platypus.cli import main
-from platypus.config import DedupConfig, Recipe, TrainConfig, result_config
+from platypus.config import ComputeSettings, DedupConfig, Recipe, TrainConfig, result_config
 from platypus.errors import PlatypusError
 from platypus.overrides import apply_overrides
 from platypus.pipeline.lock import FolderLock
@@ -263,3 +263,47 @@ def test_another_stages_manifest_deletes_nothing(tmp_path, capsys):
     assert code == 0, err
     assert (out / "notes.txt").read_text() == "keep me\n"
     assert json.loads((out / "manifest.json").read_text())["stage"] == "dedup"
+
+
+def _tiny_llama(folder: Path, seed: int) -> Path:
+    """A small random Llama built from a config (no hub)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=256,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_llamas(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("llamas")
+    return _tiny_llama(root / "a", 1), _tiny_llama(root / "b", 2)
+
+
+def test_merge_compute_is_a_recorded_setting(two_llamas, tmp_path, capsys):
+    from platypus.pipeline.manifest import stage_key
+
+    recipe = Recipe()
+    cuda = recipe.merge.model_copy(update={"compute": ComputeSettings(device="cuda")})
+    # The merge's arithmetic is float32 on the CPU whatever `compute` says: same result, same key.
+    assert result_config(cuda) == result_config(recipe.merge)
+    assert stage_key("merge", result_config(cuda), {}, {}) == stage_key(
+        "merge", result_config(recipe.merge), {}, {}
+    )
+    a, b = two_llamas
+    out = tmp_path / "m"
+    code, _, err = _cli(capsys, "merge", "--method", "linear", "--models", f"{a},{b}",
+                        "--output-dir", out, "--set", "compute.device=cuda")  # fmt: skip
+    assert code == 0, err  # not an error on a host without CUDA either
+    card = json.loads((out / "merge.json").read_text())
+    assert card["compute"]["requested"]["device"] == "cuda"
+    assert card["compute"]["arithmetic"] == "float32 on cpu"
