@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platypus import __version__
-from platypus.compute import resolve
 from platypus.config import EmbeddingSettings, MergeConfig
 from platypus.data.writers import write_bytes
 from platypus.hub import write_merge_card
