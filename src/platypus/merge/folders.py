@@ -9,7 +9,7 @@ import torch
 
 from platypus.errors import PlatypusError
 from platypus.hashing import file_sha256
-from platypus.merge.tensors import Checkpoint, TensorInfo
+from platypus.merge.tensors import INDEX, Checkpoint, TensorInfo
 from platypus.models import resolve_causal_lm
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -40,7 +40,7 @@ def prepare_output(out: Path) -> None:
         # A stale shard from an earlier merge must not sit beside the new weights.
         for f in out.glob("*.safetensors"):
             f.unlink()
-        (out / "model.safetensors.index.json").unlink(missing_ok=True)
+        (out / INDEX).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
 
