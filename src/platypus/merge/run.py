@@ -16,6 +16,7 @@ from pathlib import Path
 from platypus import __version__
 from platypus.config import EmbeddingSettings, MergeConfig
 from platypus.data.writers import write_bytes
+from platypus.hub import CARD as HUB_CARD
 from platypus.hub import write_merge_card
 from platypus.memory import peak_mb, reset_peak
 from platypus.merge.folders import weight_hashes
@@ -34,7 +35,7 @@ class MergeResult:
 def _copy_side_files(source: Path, out: Path, dtype: str | None) -> None:
     """Config, generation config and tokenizer from the model whose layout the output has."""
     for f in source.iterdir():
-        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and f.name != "README.md":
+        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and f.name != HUB_CARD:
             shutil.copy2(f, out / f.name)
     if dtype and (out / "config.json").is_file():
         cfg = json.loads((out / "config.json").read_text())
