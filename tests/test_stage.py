@@ -161,7 +161,8 @@ def test_every_stage_is_registered_with_a_summary_and_reads_known_artefacts():
 
 ARTEFACT_NAMES = ("kept.jsonl", "clean.jsonl", "leaks.jsonl", "removed.jsonl", "results.json",
                   "merge.json", "summary.json", "metrics.jsonl", "dedup.json",
-                  "decontaminate.json", "build.json", "manifest.json")  # fmt: skip
+                  "decontaminate.json", "build.json", "manifest.json", "README.md",
+                  "model.safetensors.index.json")  # fmt: skip
 
 
 @pytest.mark.parametrize("name", ARTEFACT_NAMES)

@@ -335,8 +335,15 @@ class MergeStage(Stage):
     reads = {"adapter": "train.adapter"}
     artefacts = ("model", "card")
     last = "card"
-    # a folder merged before manifests existed: weights and card of that merge
-    legacy_outputs = ("*.safetensors", "model.safetensors.index.json", "README.md")
+
+    @property
+    def legacy_outputs(self) -> tuple[str, ...]:  # type: ignore[override]
+        """A folder merged before manifests existed: the weights, index and card of that merge
+        (names from the modules that write them; imported here, not at start-up)."""
+        from platypus.hub import CARD as HUB_CARD
+        from platypus.merge.tensors import INDEX
+
+        return ("*.safetensors", INDEX, HUB_CARD)
 
     def wants(self, field: str, config: MergeConfig) -> bool:
         from platypus.merge.methods import METHODS
