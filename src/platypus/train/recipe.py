@@ -35,6 +35,7 @@ from platypus.data.writers import write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
 from platypus.hub import write_adapter_card
 from platypus.memory import peak_mb, reset_peak
+from platypus.pipeline.stage import fault_point
 from platypus.train import checkpoint, tracking
 from platypus.train.examples import Example, tokenize
 from platypus.train.loss import ResponseLoss
@@ -568,6 +569,7 @@ class LoraRecipe:
             if config.eval_every and done % config.eval_every == 0 and done < total:
                 entry["val_loss"] = self.validation_loss()
             self.log(entry)
+            fault_point("train", "after-step")  # the tests' kill mid-run
             bar.update(1)
             bar.set_postfix(loss=f"{entry['loss']:.4f}", tok_s=f"{entry['tokens_per_s']:.0f}")
             if config.save_every and done % config.save_every == 0 and done < total:
