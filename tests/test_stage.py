@@ -308,3 +308,57 @@ def test_merge_compute_is_a_recorded_setting(two_llamas, tmp_path, capsys):
     card = json.loads((out / "merge.json").read_text())
     assert card["compute"]["requested"]["device"] == "cuda"
     assert card["compute"]["arithmetic"] == "float32 on cpu"
+
+
+def _platypus(*argv, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    env = os.environ | {"HF_HUB_OFFLINE": "1"}
+    if kill_at:
+        env["PLATYPUS_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-m", "platypus", *map(str, argv)], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+@pytest.mark.parametrize("point", ["before-commit", "during-commit"])
+def test_killed_merge_leaves_nothing_that_looks_finished(two_llamas, tmp_path, point):
+    a, b = two_llamas
+    out = tmp_path / "m"
+    argv = ["merge", "--method", "linear", "--models", f"{a},{b}", "--output-dir", out]
+    first = _platypus(*argv, "--weights", "1,1")
+    assert first.returncode == 0, first.stderr
+    old_card = (out / "README.md").read_text()
+    killed = _platypus(*argv, "--weights", "1,3", kill_at=f"merge:{point}")
+    assert killed.returncode == -signal.SIGKILL
+    # Nothing claims to be finished: no manifest, no merge card, no weights of either merge,
+    # and the earlier merge's readable card is gone (the new one may have been moved in).
+    assert not (out / "manifest.json").exists() and not (out / "merge.json").exists()
+    assert not (out / "model.safetensors").exists()
+    assert not (out / "README.md").exists() or (out / "README.md").read_text() != old_card
+    again = _platypus(*argv, "--weights", "1,3")
+    assert again.returncode == 0, again.stderr
+    card = json.loads((out / "merge.json").read_text())
+    assert [i["weight"] for i in card["inputs"]] == [1.0, 3.0]
+    assert (out / "manifest.json").is_file() and not list(out.glob(".partial-*"))
+
+
+def test_killed_training_without_resume_leaves_nothing_that_looks_finished(tmp_path):
+    from conftest import short_math_rows
+
+    rows = short_math_rows(tmp_path, max_output=300, rows=8)
+    out = tmp_path / "t"
+    tiny = ("max_length=64", "micro_batch_size=2", "global_batch_size=2", "val_size=0",
+            "bf16=false")  # fmt: skip
+    argv = ["train", "--input", rows, "--output-dir", out, "--max-steps", "2",
+            *(f"--set={s}" for s in tiny)]  # fmt: skip
+    first = _platypus(*argv)
+    assert first.returncode == 0, first.stderr
+    assert (out / "summary.json").is_file() and (out / "adapter").is_dir()
+    killed = _platypus(*argv, "--no-resume", "--set", "learning_rate=1e-4",
+                       kill_at="train:after-step")  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL
+    # The new run's config sits alone: the earlier adapter and summary went before its first
+    # step, and no manifest says anything here is finished.
+    config = json.loads((out / "train_config.json").read_text())["config"]
+    assert config["learning_rate"] == 1e-4
+    assert not (out / "manifest.json").exists()
+    assert not (out / "summary.json").exists() and not (out / "adapter").exists()
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 1  # one step, then the kill

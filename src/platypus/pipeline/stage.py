@@ -206,10 +206,12 @@ def _written_in_place(
     return sorted(changed | {name for name in _declared(stage, config) if name in after})
 
 
-def fault_point(stage: Stage, point: str) -> None:
+def fault_point(stage: Stage | str, point: str) -> None:
     """Fault injection for the tests: `PLATYPUS_KILL_AT=<stage>:<point>` kills this process
-    there with SIGKILL, as a crash or an out-of-memory kill would."""
-    if os.environ.get("PLATYPUS_KILL_AT") == f"{stage.name}:{point}":
+    there with SIGKILL, as a crash or an out-of-memory kill would. `stage`: the stage or, from
+    inside a stage's own code (a point mid-run), its name."""
+    name = stage if isinstance(stage, str) else stage.name
+    if os.environ.get("PLATYPUS_KILL_AT") == f"{name}:{point}":
         os.kill(os.getpid(), signal.SIGKILL)
 
 
