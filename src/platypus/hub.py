@@ -97,13 +97,21 @@ def dataset_card_data(
 
 
 def write_dataset_card(
-    folder: Path, data_file: Path, records: list[Record], body: str, stage: str, name: str = ""
+    folder: Path,
+    data_file: Path,
+    records: list[Record],
+    body: str,
+    stage: str,
+    name: str = "",
+    source: str | Path | None = None,
 ) -> Path:
     """README.md in `folder`: the Hub's dataset metadata (licences of the sources present, size,
-    the data file as the default config) above `body`."""
+    the data file as the default config) above `body`. `name`: the set's name; by default the
+    name of the `source` file's set (a set keeps its name through dedup and decontamination)."""
     from huggingface_hub import DatasetCard
 
-    data = dataset_card_data(data_file.name, records, name or folder.name, stage)
+    name = name or (dataset_of(source)[0] if source is not None else data_file.stem)
+    data = dataset_card_data(data_file.name, records, name, stage)
     return _write_card(DatasetCard, folder, data, body)
 
 
@@ -188,9 +196,9 @@ def model_license(base: str | None, data: Iterable[str]) -> str:
     return base or "other"
 
 
-def training_set(input_path: str | Path | None) -> tuple[str, list[str]]:
-    """(name, licences) of a training file: from the dataset card beside it when there is one
-    (the folder a data stage wrote), else its file name and "other"."""
+def dataset_of(input_path: str | Path | None) -> tuple[str, list[str]]:
+    """(name, licences) of a data file: from the dataset card beside it when there is one (the
+    folder a data stage wrote), else its file name and "other"."""
     if input_path is None:
         return "unknown", ["other"]
     path = Path(str(input_path))
@@ -212,7 +220,7 @@ def write_adapter_card(folder: Path, base_model: str, config: BaseModel, summary
     licence and what the run did."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    dataset, data_licenses = training_set(getattr(config, "input", None))
+    dataset, data_licenses = dataset_of(getattr(config, "input", None))
     base = hub_model_id(base_model)
     lic = model_license(model_license_of(base_model), data_licenses)
     data = ModelCardData(
