@@ -13,8 +13,9 @@ from pathlib import Path
 
 from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate.classify import CATEGORIES, classify
-from platypus.data.decontaminate.detect import Evidence, detect
+from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
+from platypus.data.dedup.run import embed_text
 from platypus.data.io import read_records
 from platypus.data.record import Record
 from platypus.data.writers import (
@@ -45,6 +46,7 @@ class Leak:
     category: str
     evidence: Evidence
     judge_p: float | None = None  # the judge's P(same question), when it was asked
+    min_k_delta: float | None = None  # Min-K% Prob fine-tuned minus base, when measured
 
     def to_dict(self) -> dict:
         e = self.evidence
@@ -58,28 +60,60 @@ class Leak:
             "ngram_coverage": e.ngram_coverage,
             "contains_question": e.contains_question,
             "answer_leak": e.answer_leak,
+            "answer": e.answer,
+            "view": e.view,
             "judge_p": self.judge_p,
+            "min_k_delta": self.min_k_delta,
         }
 
 
 def _judge(leaks: list[Leak], config: DecontaminateConfig) -> None:
-    from platypus.data.decontaminate.judge import Judge
+    from platypus.data.decontaminate.judge import make_judge
 
     band = [
         k
         for k in leaks
-        if k.category == "similar-but-different"
-        and config.judge_low <= k.evidence.similarity < config.duplicate_similarity
+        if k.category == "similar-but-different" and k.evidence.similarity >= config.judge_low
     ]
     if not band:
         return
-    verdicts = Judge(config.judge_model).same_question(
-        [(k.record.instruction + " " + k.record.input, k.item.question) for k in band]
+    # The benchmark item as the view the row came closest to (with its options, or without).
+    verdicts = make_judge(config).same_question(
+        [(embed_text(k.record), VIEWS[k.evidence.view](k.item) or k.item.question) for k in band]
     )
     for leak, p in zip(band, verdicts, strict=True):
         leak.judge_p = round(p, 4)
         if p >= config.judge_threshold:
             leak.category = "duplicate"
+
+
+def _model_evidence(leaks: list[Leak], items: list[TaskItem], config: DecontaminateConfig) -> dict:
+    """Min-K% Prob deltas of the flagged items, and their means per category beside those of a
+    seeded sample of unflagged items of the same benchmarks."""
+    import random
+
+    from platypus.data.decontaminate.mink import MinKScorer, item_text
+
+    flagged = {k.item.id: k.item for k in leaks}
+    benchmarks = {i.benchmark for i in flagged.values()}
+    rest = [i for i in items if i.id not in flagged and i.benchmark in benchmarks]
+    baseline = random.Random(0).sample(rest, min(config.min_k_baseline, len(rest)))
+    scored = list(flagged.values()) + baseline
+    scorer = MinKScorer(config.min_k_model, config.min_k_adapter, config.min_k_percent)
+    delta = dict(zip([i.id for i in scored], scorer.deltas([item_text(i) for i in scored]),
+                     strict=True))  # fmt: skip
+    for leak in leaks:
+        leak.min_k_delta = round(delta[leak.item.id], 4)
+    means = {}
+    for category in CATEGORIES:
+        ids = {k.item.id for k in leaks if k.category == category}
+        if ids:
+            means[category] = round(sum(delta[i] for i in ids) / len(ids), 4)
+    if baseline:
+        means["unflagged"] = round(sum(delta[i.id] for i in baseline) / len(baseline), 4)
+    return {"percent": config.min_k_percent, "mean_delta": means,
+            "items": {c: len({k.item.id for k in leaks if k.category == c}) for c in CATEGORIES}
+            | {"unflagged": len(baseline)}}  # fmt: skip
 
 
 @dataclass
@@ -91,6 +125,7 @@ class DecontaminationResult:
     removed_ids: set[str]
     paths: dict[str, Path] = field(default_factory=dict)
     embedded: int = 0
+    min_k: dict | None = None  # model-side evidence, when measured
 
 
 def load_benchmarks(config: DecontaminateConfig) -> list[TaskItem]:
@@ -111,9 +146,11 @@ def decontaminate(
     leaks = [Leak(records[e.train], items[e.bench], classify(e, config), e) for e in evidence]
     if config.judge:
         _judge(leaks, config)
+    min_k = _model_evidence(leaks, items, config) if config.min_k else None
     removed_ids = {leak.record.id for leak in leaks if leak.category in config.remove}
     clean = [r for r in records if r.id not in removed_ids]
-    result = DecontaminationResult(records, items, leaks, clean, removed_ids, embedded=embedded)
+    result = DecontaminationResult(records, items, leaks, clean, removed_ids, embedded=embedded,
+                                   min_k=min_k)  # fmt: skip
     _write(result, config, input_path, out)
     return result
 
@@ -145,9 +182,12 @@ def _write(
         "rows_clean": len(result.clean),
         "per_source_and_benchmark": counts(result),
     }
+    if result.min_k is not None:
+        summary["min_k"] = result.min_k
     report = render_report(result, config, summary)
     write_bytes(paths["report_md"], report.encode("utf-8"))
-    write_dataset_card(out, paths["clean_jsonl"], result.clean, report, "decontaminate")
+    clean = paths["clean_jsonl"]
+    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     # The clean set and the summary come last: they exist only for a finished run.
     data = jsonl_bytes(result.clean)
     summary["clean_sha256"] = bytes_sha256(data)

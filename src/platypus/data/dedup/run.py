@@ -147,7 +147,7 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
     report = render_report(result, config, summary)
     write_bytes(paths["report"], report.encode("utf-8"))
-    write_dataset_card(out, paths["kept"], result.kept, report, "dedup")  # README.md
+    write_dataset_card(out, paths["kept"], result.kept, report, "dedup", source=input_path)
 
 
 def per_source(result: DedupResult) -> dict[str, dict[str, int]]:
