@@ -115,7 +115,10 @@ def test_judge_upgrades_uncertain_pairs(tmp_path, shared_data):
     ]  # fmt: skip
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    common = dict(data_root=str(shared_data), benchmarks=["truthfulqa_mc"], judge_low=0.8)
+    # same_question_similarity 1.0: without the judge, rewordings at cosine >= 0.86 are already
+    # duplicates by default; here the judge alone decides the band.
+    common = dict(data_root=str(shared_data), benchmarks=["truthfulqa_mc"], judge_low=0.8,
+                  same_question_similarity=1.0)  # fmt: skip
     plain = decontaminate(DecontaminateConfig(**common), data, tmp_path / "plain")
     (leak,) = [k for k in plain.leaks if k.record.id == "t1" and k.evidence.similarity >= 0.8]
     assert leak.category == "similar-but-different" and leak.judge_p is None

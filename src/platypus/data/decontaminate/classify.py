@@ -1,7 +1,10 @@
 """Platypus' three kinds of flagged pair, as rules on the evidence.
 
-- duplicate: the same question, up to minor rewording: the whole question occurs in the training
-  item, or cosine >= duplicate_similarity, or >= duplicate_ngram_coverage of its n-grams do.
+- duplicate: the same question, up to rewording: the whole question occurs in the training
+  item; or cosine >= duplicate_similarity or >= duplicate_ngram_coverage of its n-grams do; or,
+  the answer not being there, cosine >= same_question_similarity. The cosine and n-gram rules
+  also need the question's numbers in the training item (`numbers_must_agree`): a problem with
+  its numbers changed has another answer, however close its wording.
 - gray-area: not the same question, but the training output contains the benchmark's gold
   answer: the knowledge the item tests leaks.
 - similar-but-different: flagged by a detector, but neither the question nor its answer is there.
@@ -16,12 +19,17 @@ CATEGORIES = ("duplicate", "gray-area", "similar-but-different")
 
 
 def classify(e: Evidence, config: DecontaminateConfig) -> str:
-    if (
-        e.contains_question
-        or e.similarity >= config.duplicate_similarity
-        or e.ngram_coverage >= config.duplicate_ngram_coverage
+    numbers = e.numbers_agree or not config.numbers_must_agree
+    if e.contains_question or (
+        numbers
+        and (
+            e.similarity >= config.duplicate_similarity
+            or e.ngram_coverage >= config.duplicate_ngram_coverage
+        )
     ):
         return "duplicate"
     if e.answer_leak:
         return "gray-area"
+    if numbers and e.similarity >= config.same_question_similarity:
+        return "duplicate"
     return "similar-but-different"

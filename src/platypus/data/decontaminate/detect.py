@@ -1,25 +1,40 @@
 """Find (training item, benchmark item) pairs that may be leaks, with evidence for each.
 
-Candidates come from two detectors: embedding similarity (every training neighbour of a
-benchmark question at cosine >= flag_similarity, not only the nearest one as Platypus did) and
-13-gram overlap. Each candidate then gets all three pieces of evidence: similarity, the share
-of the question's n-grams found in the training item, and whether the training output contains
-the benchmark's gold answer.
+Candidates come from three detectors:
+
+- embedding similarity above a threshold: every training neighbour of a benchmark item at
+  cosine >= flag_similarity (not only the nearest one, as Platypus did);
+- embedding retrieval without a threshold: each benchmark item's `top_k` nearest training rows
+  (as llm-decontaminator retrieves candidates for its judge), kept down to
+  `candidate_similarity`. A rephrased question often lands below any fixed threshold, yet it
+  is still among the few rows nearest to its original;
+- 13-gram overlap.
+
+A benchmark item is embedded in several views (`VIEWS`): its question alone, and a
+multiple-choice question also with its options written inline, since training rows carry them
+that way ("... (a) x (b) y"). A pair's similarity is that of its closest view.
+
+Every candidate then gets all the evidence: similarity, the share of the question's n-grams
+found in the training item, whether the whole question occurs in it, and which answer detector
+(`answers.DETECTORS`) finds the gold answer in the training output. A retrieved pair with no
+evidence beyond its rank is dropped: it is no finding.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from tqdm import tqdm
 
 from platypus.config import DecontaminateConfig
-from platypus.data.decontaminate.answers import answer_in_output, normalise
+from platypus.data.decontaminate.answers import answer_evidence, normalise, numbers_agree
 from platypus.data.decontaminate.ngrams import NgramIndex
 from platypus.data.dedup.run import embed_text
 from platypus.data.record import Record
 from platypus.similarity.engine import embed_texts
-from platypus.similarity.pairs import cross_search
+from platypus.similarity.pairs import cross_search, pair_dots
 from platypus.similarity.rescore import search_rescored
 from platypus.tasks.schema import TaskItem
 
@@ -28,11 +43,28 @@ from platypus.tasks.schema import TaskItem
 class Evidence:
     train: int  # index into the training records
     bench: int  # index into the benchmark items
-    similarity: float
+    similarity: float  # cosine to the closest view of the benchmark item
     ngram_coverage: float
     contains_question: bool  # the whole normalised question occurs in the training text
     answer_leak: bool
+    answer: str = ""  # the answer detector that found the gold answer ("" none)
+    view: str = "question"  # the view of the benchmark item the similarity is to
+    numbers_agree: bool = True  # the question's numbers all occur in the training item
 
+
+def inline_options(item: TaskItem) -> str | None:
+    """The question with its options as "(a) .. (b) ..": how training rows write them."""
+    if len(item.choices) < 2:
+        return None
+    options = " ".join(f"({chr(ord('a') + i)}) {c}" for i, c in enumerate(item.choices))
+    return f"{item.question} {options}"
+
+
+# How a benchmark item is embedded: each view gives a text, or None where it does not apply.
+VIEWS: dict[str, Callable[[TaskItem], str | None]] = {
+    "question": lambda item: item.question,
+    "options": inline_options,
+}
 
 CONTAINS_MIN_WORDS = 8
 
@@ -46,6 +78,47 @@ def _contains_question(question: str, text: str) -> bool:
     return q_words >= CONTAINS_MIN_WORDS or q_words >= 0.8 * t_words
 
 
+def top_k(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of x, rows of y): each row of y with its k most similar rows of x, exact."""
+    import faiss
+
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(np.ascontiguousarray(x, dtype=np.float32))
+    _, ids = index.search(np.ascontiguousarray(y, dtype=np.float32), min(k, len(x)))
+    right = np.repeat(np.arange(len(y)), ids.shape[1])
+    left = ids.reshape(-1).astype(np.int64)
+    keep = left >= 0
+    return left[keep], right[keep]
+
+
+def _view_pairs(
+    train_x: np.ndarray,
+    train_texts: list[str],
+    bench_x: np.ndarray,
+    texts: list[str],
+    config: DecontaminateConfig,
+) -> tuple[dict[tuple[int, int], float], int]:
+    """{(train row, view row): cosine} for the pairs above flag_similarity (fp32-exact in bf16,
+    as in dedup) and each view row's top_k rows down to candidate_similarity; also how many
+    texts re-scoring embedded."""
+    # In bf16, borderline pairs are re-scored in fp32, so flags match an fp32 run (as in dedup).
+    found, n, _ = search_rescored(
+        lambda threshold: cross_search(train_x, bench_x, threshold),
+        config.flag_similarity,
+        config,
+        train_texts,
+        texts,
+    )
+    pairs = found.as_dict()
+    if config.top_k:
+        left, right = top_k(train_x, bench_x, config.top_k)
+        sims = pair_dots(train_x, left, bench_x, right)
+        for a, b, s in zip(left, right, sims, strict=True):
+            if s >= config.candidate_similarity:
+                pairs.setdefault((int(a), int(b)), float(s))
+    return pairs, n
+
+
 def detect(
     records: list[Record],
     items: list[TaskItem],
@@ -53,20 +126,30 @@ def detect(
 ) -> tuple[list[Evidence], int]:
     """All candidate pairs with evidence, and how many texts had to be embedded."""
     train_texts = [embed_text(r) for r in records]
-    questions = [item.question for item in items]
-    train_x, n1 = embed_texts(train_texts, config, config.precision)
-    bench_x, n2 = embed_texts(questions, config, config.precision)
-    # In bf16, borderline pairs are re-scored in fp32, so flags match an fp32 run (as in dedup).
-    found, n3, _ = search_rescored(
-        lambda threshold: cross_search(train_x, bench_x, threshold),
-        config.flag_similarity,
-        config,
-        train_texts,
-        questions,
-    )
-    pairs = found.as_dict()
-    embedded = n1 + n2 + n3
+    train_x, embedded = embed_texts(train_texts, config, config.precision)
 
+    # (train, bench) -> (similarity, view): the closest view of each candidate pair.
+    best: dict[tuple[int, int], tuple[float, str]] = {}
+    vectors: list[tuple[np.ndarray, np.ndarray]] = []  # per view: (item indices, vectors)
+    for view in config.views:
+        owners, texts = [], []
+        for b, item in enumerate(items):
+            text = VIEWS[view](item)
+            if text is not None:
+                owners.append(b)
+                texts.append(text)
+        if not texts:
+            continue
+        bench_x, n = embed_texts(texts, config, config.precision)
+        vectors.append((np.array(owners), bench_x))
+        pairs, n2 = _view_pairs(train_x, train_texts, bench_x, texts, config)
+        embedded += n + n2
+        for (t, v), sim in pairs.items():
+            key = (t, owners[v])
+            if key not in best or sim > best[key][0]:
+                best[key] = (sim, view)
+
+    questions = [item.question for item in items]
     index = NgramIndex(questions, config.ngram, config.min_ngram_words)
     coverage: dict[tuple[int, int], float] = {}
     for t, r in enumerate(tqdm(records, desc="n-grams", unit=" rows", disable=None)):
@@ -75,20 +158,31 @@ def detect(
 
     norm_q = [normalise(q) for q in questions]
     evidence = []
-    for t, b in sorted(set(pairs) | set(coverage)):
+    for t, b in sorted(set(best) | set(coverage)):
         r, item = records[t], items[b]
-        sim = pairs.get((t, b))
-        if sim is None:
-            sim = float(train_x[t] @ bench_x[b])
+        sim, view = best.get((t, b), (None, "question"))
+        if sim is None:  # found by n-grams alone: its similarity for the record
+            sim = max(
+                (float(x[np.searchsorted(owners, b)] @ train_x[t])
+                 for owners, x in vectors if b in owners),
+                default=0.0,
+            )  # fmt: skip
         contains = _contains_question(norm_q[b], normalise(r.instruction + " " + r.input))
-        evidence.append(
-            Evidence(
-                t,
-                b,
-                round(sim, 6),
-                round(coverage.get((t, b), 0.0), 6),
-                contains,
-                answer_in_output(item.gold_text, r.output),
-            )
-        )
+        answer = answer_evidence(item, r, config.answers) if item.choices else ""
+        agree = numbers_agree(item.question, embed_text(r))
+        e = Evidence(t, b, round(sim, 6), round(coverage.get((t, b), 0.0), 6), contains,
+                     bool(answer), answer, view, agree)  # fmt: skip
+        if _is_finding(e, config):
+            evidence.append(e)
     return evidence, embedded
+
+
+def _is_finding(e: Evidence, config: DecontaminateConfig) -> bool:
+    """A pair worth reporting: above the flag threshold, sharing n-grams, holding the whole
+    question, or giving the answer away while close enough to be the same question."""
+    return (
+        e.similarity >= config.flag_similarity
+        or e.ngram_coverage > 0
+        or e.contains_question
+        or (e.answer_leak and e.similarity >= config.gray_similarity)
+    )

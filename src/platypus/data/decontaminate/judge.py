@@ -1,23 +1,41 @@
-"""An optional second opinion from a local causal LM on uncertain pairs.
+"""An optional second opinion from an LLM on uncertain pairs, as llm-decontaminator (Yang et al.
+2023) asks it: are these two questions the same, up to wording, names and option order?
 
-The model reads both questions and is asked whether they are the same question; its judgement
-is P("Yes") / (P("Yes") + P("No")) for the next token (through the chat template when the
-tokenizer has one). Pairs it calls the same are upgraded to duplicate, with the probability
-recorded. The packaged SmolLM2-135M is too small to judge this (it gives P(Yes) of 0.2-0.4 to
-identical and unrelated questions alike): point `judge_model` at a larger instruct model.
+Its verdict is P("True") / (P("True") + P("False")) for the first answer token. Two backends
+(`JUDGES`): a local causal LM through transformers (`judge_model`, default the packaged
+SmolLM2), or any OpenAI-compatible server (`judge_endpoint: http://host:port/v1`, e.g. vLLM,
+llama.cpp, a hosted API) serving `judge_model`, read from the answer's log-probabilities when
+the server returns them, else from its text. The packaged SmolLM2-135M is too small to judge
+this (it gives identical and unrelated questions alike about the same probability): use a
+larger instruct model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import math
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
 
-PROMPT = (
-    "Question 1: {a}\nQuestion 2: {b}\n\n"
-    "Do Question 1 and Question 2 ask exactly the same thing? Reply with Yes or No."
+from platypus.errors import PlatypusError
+
+INSTRUCTION = (
+    "You will see two questions, each enclosed in curly braces. Decide whether they are the "
+    "same question. Ignore differences in names, in wording, in word order and in the order "
+    "or lettering of answer options. If the two prompts are very similar and, without "
+    "considering how they are solved, have the same answer, they are the same question. "
+    "Answer 'True' if they are the same and 'False' if not. Reply with that one word only."
 )
 
 
-class Judge:
+def prompt(a: str, b: str) -> str:
+    return "Part 1: {\n" + a + "\n}\nPart 2: {\n" + b + "\n}"
+
+
+class LocalJudge:
+    """A causal LM on this machine: the next-token probabilities of "True" and "False"."""
+
     def __init__(self, model_name: str | None = None, max_chars: int = 1500):
         from platypus.models import load_causal_lm
 
@@ -25,27 +43,100 @@ class Judge:
         self.max_chars = max_chars
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
         space = "" if self.chat else " "  # after "Answer:" the word comes with its space
-        self.yes = self.tokenizer(space + "Yes", add_special_tokens=False).input_ids[0]
-        self.no = self.tokenizer(space + "No", add_special_tokens=False).input_ids[0]
+        self.yes = self.tokenizer(space + "True", add_special_tokens=False).input_ids[0]
+        self.no = self.tokenizer(space + "False", add_special_tokens=False).input_ids[0]
 
-    def _ids(self, prompt: str):
+    def _ids(self, text: str):
         if self.chat:
+            messages = [{"role": "system", "content": INSTRUCTION},
+                        {"role": "user", "content": text}]  # fmt: skip
             ids = self.tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], add_generation_prompt=True,
-                return_tensors="pt", return_dict=True,
-            )  # fmt: skip
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
             return ids["input_ids"]
-        return self.tokenizer(prompt + "\nAnswer:", return_tensors="pt").input_ids
+        return self.tokenizer(f"{INSTRUCTION}\n\n{text}\nAnswer:", return_tensors="pt").input_ids
 
     def same_question(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        """P(Yes) / (P(Yes) + P(No)) for each (text, text) pair."""
         import torch
 
         out = []
         for a, b in pairs:
-            ids = self._ids(PROMPT.format(a=a[: self.max_chars], b=b[: self.max_chars]))
+            ids = self._ids(prompt(a[: self.max_chars], b[: self.max_chars]))
             with torch.inference_mode():
                 logits = self.model(ids).logits[0, -1]
             pair = torch.stack([logits[self.yes], logits[self.no]]).float().softmax(0)
             out.append(float(pair[0]))
         return out
+
+
+class EndpointJudge:
+    """An OpenAI-compatible chat-completions server."""
+
+    def __init__(self, endpoint: str, model: str | None, max_chars: int = 1500, timeout=60.0):
+        self.url = endpoint.rstrip("/") + "/chat/completions"
+        self.model = model or "default"
+        self.max_chars = max_chars
+        self.timeout = timeout
+
+    def _post(self, body: dict) -> dict:
+        request = urllib.request.Request(
+            self.url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise PlatypusError(f"judge endpoint {self.url}: {reason}") from None
+
+    def verdict(self, a: str, b: str) -> float:
+        body = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": INSTRUCTION},
+                {"role": "user", "content": prompt(a[: self.max_chars], b[: self.max_chars])},
+            ],
+            "temperature": 0.0,
+            "max_tokens": 3,
+            "logprobs": True,
+            "top_logprobs": 10,
+        }
+        choice = self._post(body)["choices"][0]
+        p = _from_logprobs(choice.get("logprobs"))
+        if p is not None:
+            return p
+        text = (choice.get("message") or {}).get("content") or ""
+        word = text.strip().strip(".'\"").lower()
+        return 1.0 if word.startswith("true") else 0.0
+
+    def same_question(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        return [self.verdict(a, b) for a, b in pairs]
+
+
+def _from_logprobs(logprobs: dict | None) -> float | None:
+    """P(True) / (P(True) + P(False)) from the first token's top log-probabilities, if there."""
+    content = (logprobs or {}).get("content") or []
+    if not content:
+        return None
+    mass = {"true": 0.0, "false": 0.0}
+    for entry in content[0].get("top_logprobs") or [content[0]]:
+        word = entry.get("token", "").strip().lower()
+        if word in mass:
+            mass[word] += math.exp(entry["logprob"])
+    total = mass["true"] + mass["false"]
+    return mass["true"] / total if total > 0 else None
+
+
+# judge backend by whether an endpoint is given
+JUDGES: dict[str, Callable[..., LocalJudge | EndpointJudge]] = {
+    "local": lambda config: LocalJudge(config.judge_model),
+    "endpoint": lambda config: EndpointJudge(config.judge_endpoint, config.judge_model),
+}
+
+
+def make_judge(config) -> LocalJudge | EndpointJudge:
+    return JUDGES["endpoint" if config.judge_endpoint else "local"](config)
+
+
+# The name earlier code and tests use for the local judge.
+Judge = LocalJudge

@@ -26,11 +26,14 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
         f"(sha256 `{s['input_sha256'][:16]}…`)",
         "- benchmark items: " + ", ".join(f"{b} {n:,}" for b, n in s["benchmark_items"].items()),
         f"- detectors: MiniLM cosine >= {config.flag_similarity} (every neighbour, not only the "
-        f"nearest), {config.ngram}-gram overlap (questions of {config.min_ngram_words}+ words), "
-        "gold answer in the training output",
+        f"nearest) and each item's {config.top_k} nearest rows down to "
+        f"{config.candidate_similarity}, items embedded as {', '.join(config.views)}; "
+        f"{config.ngram}-gram overlap (questions of {config.min_ngram_words}+ words); the gold "
+        f"answer in the training output ({', '.join(config.answers)})",
         f"- duplicate: question contained, cosine >= {config.duplicate_similarity}, or n-gram "
         f"coverage >= {config.duplicate_ngram_coverage}; gray-area: the gold answer is in the "
-        "output; similar-but-different: the rest",
+        f"output (retrieved pairs: at cosine >= {config.gray_similarity}); "
+        "similar-but-different: the rest",
         f"- removed categories: {', '.join(config.remove) or 'none'}; rows removed: "
         f"**{s['rows_removed']:,}**; clean rows: **{s['rows_clean']:,}**",
         "",
@@ -52,6 +55,20 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
         + ", ".join(f"{c} {n:,}" for c, n in s["benchmark_items_flagged"].items()),
         "",
     ]
+    if "min_k" in s:
+        m = s["min_k"]
+        lines += [
+            f"## Model-side evidence: Min-K% Prob ({m['percent']:.0%})",
+            "",
+            "Mean over items of Min-K% Prob under the fine-tuned model minus under its base "
+            "(higher: fine-tuning made the item more familiar; it removes nothing).",
+            "",
+            "| items | n | mean difference |",
+            "|---|---:|---:|",
+        ]
+        for name, mean in m["mean_delta"].items():
+            lines.append(f"| {name} | {m['items'][name]:,} | {mean:+.4f} |")
+        lines.append("")
     lines += ["## Rows removed per source", "", "| source | removed |", "|---|---:|"]
     for source, n in s["rows_removed_per_source"].items():
         lines.append(f"| {source} | {n:,} |")
@@ -74,6 +91,6 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
             bench = f"`{k.item.id}`: {_cell(k.item.question)} → {_cell(k.item.gold_text, 120)}"
             lines.append(
                 f"| {e.similarity:.3f} | {e.ngram_coverage:.2f} | "
-                f"{'yes' if e.answer_leak else 'no'} | {train} | {bench} |"
+                f"{e.answer or 'no'} | {train} | {bench} |"
             )
     return "\n".join(lines) + "\n"
