@@ -186,7 +186,8 @@ def _write(
         summary["min_k"] = result.min_k
     report = render_report(result, config, summary)
     write_bytes(paths["report_md"], report.encode("utf-8"))
-    write_dataset_card(out, paths["clean_jsonl"], result.clean, report, "decontaminate")
+    clean = paths["clean_jsonl"]
+    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     # The clean set and the summary come last: they exist only for a finished run.
     data = jsonl_bytes(result.clean)
     summary["clean_sha256"] = bytes_sha256(data)
