@@ -103,12 +103,14 @@ def export(root: Path, data_root: Path, subjects: list[str]) -> dict:
     return prepared
 
 
-def run_reference(items: Path, model: Path, out: Path, limit: int) -> dict:
+def run_reference(
+    items: Path, model: Path, out: Path, limit: int, model_type: str, tasks: list[str]
+) -> dict:
     if not V1_PYTHON.is_file():
         sys.exit(f"{V1_PYTHON} not found: run `bash benchmarks/v1_harness/setup.sh` first")
     cmd = [str(V1_PYTHON), str(REPO / "benchmarks" / "v1_harness" / "run_v1.py"),
            "--items", str(items), "--model", str(model), "--out", str(out),
-           "--limit", str(limit)]  # fmt: skip
+           "--limit", str(limit), "--model-type", model_type, "--tasks", *tasks]  # fmt: skip
     subprocess.run(cmd, check=True)
     return json.loads(out.read_text())
 
@@ -127,12 +129,41 @@ def ours_for(task_key: str, prepared: dict, record: dict, scorer):
     if spec.shots:
         drawn = LEADERBOARD_V1.draw(task, items, [item], pool, spec.shots)
         fewshot = [pool.index(e) for e in drawn[item.id]]
-        result = spec.score(scorer, [item], Drawn(pool, drawn), LEADERBOARD_V1)[0]
+        fewshot_pool = Drawn(pool, drawn)
+    elif task == "mmlu":  # the first 5 dev items, in order
+        fewshot = list(range(5))
+        fewshot_pool = {item.subject: pool}
     else:
-        fewshot = None
-        subject_pool = {item.subject: pool} if task == "mmlu" else None
-        result = spec.score(scorer, [item], subject_pool, LEADERBOARD_V1)[0]
-    return item, fewshot, result
+        fewshot, fewshot_pool = None, None
+    if scorer is None:  # the reference ran without a model: prompts and draws only
+        return item, fewshot, None
+    return item, fewshot, spec.score(scorer, [item], fewshot_pool, LEADERBOARD_V1)[0]
+
+
+def our_contexts(task: str, item, examples, pool) -> list[str]:
+    """The context of each request we make for `item` (one per choice, or per option)."""
+    from platypus.eval import prompts
+    from platypus.tasks import gsm8k, winogrande
+
+    if task == "winogrande":
+        return winogrande.contexts(item, examples)
+    context = {
+        "arc_challenge": lambda: prompts.arc_context(item, examples),
+        "hellaswag": lambda: prompts.hellaswag_context(item, examples),
+        "mmlu": lambda: prompts.mmlu_context(item, pool),
+        "truthfulqa_mc": lambda: prompts.truthfulqa_context(item),
+        "gsm8k": lambda: gsm8k.context(item, examples),
+    }[task]()
+    return [context]
+
+
+def contexts_equal(task: str, item, fewshot, pool, record: dict) -> bool:
+    examples = [pool[k] for k in fewshot] if fewshot is not None and task != "mmlu" else None
+    ours = our_contexts(task, item, examples, pool)
+    theirs = [r["context"] for r in record["requests"]]
+    if task == "winogrande":
+        return ours == theirs
+    return all(t == ours[0] for t in theirs)
 
 
 def their_lls(record: dict) -> list[float]:
@@ -144,13 +175,16 @@ def compare(reference: dict, prepared: dict, scorer) -> tuple[dict, dict]:
     for name, task in reference["tasks"].items():
         subject = name.removeprefix("hendrycksTest-")
         key = f"mmlu/{subject}" if subject != name else name
-        stats = {"docs": 0, "fewshot_equal": 0, "max_abs_ll": 0.0, "metric_equal": 0,
-                 "text_equal": 0, "seconds": 0.0, "lls": 0}  # fmt: skip
+        stats = {"docs": 0, "fewshot_equal": 0, "context_equal": 0, "max_abs_ll": 0.0,
+                 "metric_equal": 0, "text_equal": 0, "seconds": 0.0, "lls": 0}  # fmt: skip
         for record in task["docs"]:
             t0 = time.perf_counter()
             item, fewshot, ours = ours_for(key, prepared, record, scorer)
             stats["seconds"] += time.perf_counter() - t0
             stats["docs"] += 1
+            stats["context_equal"] += contexts_equal(
+                key.split("/")[0], item, fewshot, prepared[key][1], record
+            )
             if fewshot is None or record["fewshot"] is None:
                 stats["fewshot_equal"] += fewshot == record["fewshot"] or (
                     fewshot is None and record["fewshot"] is None
@@ -161,6 +195,8 @@ def compare(reference: dict, prepared: dict, scorer) -> tuple[dict, dict]:
                     _, pool = prepared[key]
                     drawn = [pool[k].id for k in record["fewshot"]["indices"]]
                     pins[key].append({"item": item.id, "examples": drawn})
+            if ours is None:
+                continue
             theirs = their_lls(record)
             mine = list(ours.lls) + list(ours.extra_lls)
             if theirs:
@@ -185,12 +221,16 @@ def compare(reference: dict, prepared: dict, scorer) -> tuple[dict, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated")
     parser.add_argument("--mmlu-subjects", default="high_school_mathematics,world_religions")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" /
                                              "v1-parity-cpu-2core.md"))  # fmt: skip
     parser.add_argument("--pins", help="write the reference's few-shot draws here (JSON)")
     parser.add_argument("--reference-json", help="reuse a finished run_v1.py output")
+    parser.add_argument(
+        "--model-type", default="hf-causal", help="hf-causal; dummy: prompts and draws only"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -210,30 +250,37 @@ def main() -> None:
             subprocess.run([sys.executable, str(REPO / "benchmarks" / "v1_harness" /
                                                  "model_folder.py"),
                             str(prepared_path()), str(model_v1)], check=True)  # fmt: skip
-            reference = run_reference(tmp / "items", model_v1, tmp / "v1.json", args.limit)
+            reference = run_reference(
+                tmp / "items", model_v1, tmp / "v1.json", args.limit, args.model_type,
+                args.tasks.split(","),
+            )
             (Path(args.out).with_suffix(".json")).write_text(json.dumps(reference))
         reference_seconds = time.perf_counter() - t0
-    model, tokenizer = load_causal_lm()
-    scorer = LoglikScorer(model, tokenizer)
+    scorer = None
+    if args.model_type != "dummy":
+        model, tokenizer = load_causal_lm()
+        scorer = LoglikScorer(model, tokenizer)
     rows, pins = compare(reference, prepared, scorer)
 
     lines = [
         "# Parity with the leaderboard v1 harness (lm-eval b281b09)",
         "",
-        f"SmolLM2-135M-Instruct, fp32, CPU; b281b09 under transformers "
+        f"SmolLM2-135M-Instruct, fp32, CPU (reference model type {args.model_type}); b281b09 under "
+        "transformers "
         f"{reference['harness']['transformers']} (`.venv-v1`), ours under the project's "
         f"stack; `--limit {args.limit}`: the first {args.limit} documents of b281b09's "
         "shuffled order per task (for MMLU per subject). Reference run: "
         f"{reference_seconds:.0f} s.",
         "",
-        "| task | docs | few-shot draws equal | log-likelihoods | max abs diff | metrics equal "
-        "| GSM8K text equal | ours (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| task | docs | few-shot draws equal | prompts equal | log-likelihoods | max abs diff "
+        "| metrics equal | GSM8K text equal | ours (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, s in rows.items():
         text = f"{s['text_equal']}/{s['docs']}" if key == "gsm8k" else ""
         lines.append(
-            f"| {key} | {s['docs']} | {s['fewshot_equal']}/{s['docs']} | {s['lls']} | "
+            f"| {key} | {s['docs']} | {s['fewshot_equal']}/{s['docs']} | "
+            f"{s['context_equal']}/{s['docs']} | {s['lls']} | "
             f"{s['max_abs_ll']:.2e} | {s['metric_equal']}/{s['docs']} | {text} | "
             f"{s['seconds']:.1f} |"
         )
