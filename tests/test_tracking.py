@@ -60,13 +60,10 @@ def test_tensorboard_and_mlflow_hold_the_metrics(math_rows, tmp_path, monkeypatc
 
 
 def test_a_tracker_not_installed_is_one_line(math_rows, tmp_path, monkeypatch, capsys):
-    import importlib.util
-
-    assert importlib.util.find_spec("wandb") is None, "wandb is installed: this test needs it not"
-    cases = {"wandb": "pip install wandb"}
-    # A module set to None in sys.modules cannot be imported: tensorboard as if not installed.
-    monkeypatch.setitem(sys.modules, "tensorboard", None)
-    cases["tensorboard"] = "pip install tensorboard"
+    # A module set to None in sys.modules cannot be imported: both as if not installed.
+    cases = {"wandb": "pip install wandb", "tensorboard": "pip install tensorboard"}
+    for name in cases:
+        monkeypatch.setitem(sys.modules, name, None)
     for name, hint in cases.items():
         out = tmp_path / name
         assert main(_argv(math_rows, out, "--set", f"report_to=[{name}]")) == 2
