@@ -129,3 +129,31 @@ def test_judge_upgrades_uncertain_pairs(tmp_path, shared_data):
     assert leak.category == "duplicate" and 0.0 < leak.judge_p < 1.0
     assert "t1" in judged.removed_ids and "t1" not in plain.removed_ids
     assert read_jsonl(judged.paths["leaks_jsonl"])[0]["judge_p"] == leak.judge_p
+
+
+def test_gsm8k_and_winogrande_leaks_are_reported(tmp_path, shared_data):
+    """Training rows that copy a GSM8K test problem (with its solution) and reword a Winogrande
+    sentence are flagged against those two benchmarks; an unrelated row stays clean."""
+    from platypus.tasks import load_task
+
+    gsm = load_task("gsm8k", shared_data)[0]  # Janet's ducks, answer 18
+    wino = load_task("winogrande", shared_data)[0]
+    rows = [
+        {"id": "g", "instruction": gsm.question, "input": "", "data_source": "x",
+         "output": gsm.target.replace("#### ", "The answer is ")},
+        {"id": "w", "instruction": "Fill in the blank: " + wino.question, "input": "",
+         "output": wino.gold_text, "data_source": "x"},
+        {"id": "u", "instruction": "Bake bread at 220 C for 30 minutes.", "input": "",
+         "output": "Done.", "data_source": "x"},
+    ]  # fmt: skip
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = DecontaminateConfig(data_root=str(shared_data), benchmarks=["gsm8k", "winogrande"],
+                                 precision="fp32")  # fmt: skip
+    result = decontaminate(config, data, tmp_path / "out")
+    found = {(k.record.id, k.item.id, k.category) for k in result.leaks}
+    assert ("g", gsm.id, "duplicate") in found
+    assert any(r == "w" and i == wino.id and c != "similar-but-different" for r, i, c in found)
+    assert result.removed_ids == {"g", "w"}
+    report = result.paths["report_md"].read_text()
+    assert "gsm8k" in report and "winogrande" in report
