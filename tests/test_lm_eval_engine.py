@@ -12,7 +12,7 @@ from platypus.models import load_causal_lm
 
 pytest.importorskip("lm_eval")
 
-TASKS = ("truthfulqa_mc", "arc_challenge")
+TASKS = ("truthfulqa_mc", "arc_challenge", "winogrande", "gsm8k")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,7 @@ def test_lm_eval_engine_scores_what_ours_scores(both, task):
         assert b.metrics.keys() == a.metrics.keys()
         for metric, value in a.metrics.items():
             assert b.metrics[metric] == pytest.approx(value, abs=1e-3), (a.id, metric)
+        assert b.text == a.text, a.id  # GSM8K: the same completion; None for the others
 
 
 def test_lm_eval_engine_through_the_cli(shared_data, tmp_path, capsys):

@@ -40,13 +40,22 @@ def harness_lls(sample: dict) -> list[float]:
     return [float(r[0][0]) for r in sample["resps"]]
 
 
+def harness_rows(samples: dict[str, list[dict]], items: list[TaskItem], filter_name=None):
+    """The samples of the one harness task holding `items`, one per item in order (of the
+    filter `filter_name` where the task has several)."""
+    (rows,) = samples.values()
+    if filter_name is not None:
+        rows = [r for r in rows if r.get("filter", filter_name) == filter_name]
+    if len(rows) != len(items):
+        raise PlatypusError(f"lm-eval returned {len(rows)} samples for {len(items)} items")
+    return rows
+
+
 def harness_in_order(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
     """One harness task holding the items in order, scored with acc (and acc_norm)."""
     from platypus.eval.results import ItemResult
 
-    (rows,) = samples.values()
-    if len(rows) != len(items):
-        raise PlatypusError(f"lm-eval returned {len(rows)} samples for {len(items)} items")
+    rows = harness_rows(samples, items)
     out = []
     for item, row in zip(items, rows, strict=True):
         metrics = {m: float(row[m]) for m in ("acc", "acc_norm") if m in row}

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.results import ItemResult
-from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
+from platypus.tasks.base import Drawn, Task, harness_rows, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
 NAME = "gsm8k"
@@ -187,15 +187,12 @@ def export(root: Path, items: list[TaskItem], drawn: Drawn) -> list[str]:
 
 
 def from_harness(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
-    """lm-eval's completions, scored by our metrics (the same definitions as its filters)."""
-    from platypus.errors import PlatypusError
+    """lm-eval's completions, scored by our metrics (the same definitions as its filters). Its
+    samples come once per filter; the completion is the same in each."""
     from platypus.eval.protocols import LM_EVAL_04
 
-    (rows,) = samples.values()
-    if len(rows) != len(items):
-        raise PlatypusError(f"lm-eval returned {len(rows)} samples for {len(items)} items")
     out = []
-    for item, row in zip(items, rows, strict=True):
+    for item, row in zip(items, harness_rows(samples, items, "strict-match"), strict=True):
         completion = row["resps"][0][0]
         out.append(ItemResult(item.id, [], metrics(completion, item, LM_EVAL_04), text=completion))
     return out
