@@ -67,11 +67,11 @@ def test_adapter_and_contamination_split(tmp_path, capsys, shared_data, adapter)
 
 def test_eval_errors_are_one_line(tmp_path, capsys):
     for argv, expected in [
-        (["eval", "--tasks", "gsm8k"], "tasks.0"),
+        (["eval", "--tasks", "drop"], "tasks.0"),
         (["eval", "--tasks", "mmlu", "--data-root", str(tmp_path)], "MMLU split folder not found"),
         (["eval", "--tasks", "mmlu", "--adapter", str(tmp_path / "none")], "adapter folder"),
     ]:
-        code, _, err = run(capsys, *argv)
+        code, _, err = run(capsys, *argv, "--output-dir", str(tmp_path / "out"))
         assert code == 2 and expected in err and err.count("\n") == 1, err
 
 
