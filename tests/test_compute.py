@@ -271,3 +271,42 @@ def test_embedder_takes_the_policy_device():
     if not torch.cuda.is_available():
         with pytest.raises(PlatypusError, match="device cuda requested"):
             Embedder(compute=ComputeSettings(device="cuda"), use_cache=False)
+
+
+def test_training_bf16_auto_follows_the_probe_and_is_part_of_the_checkpoint(
+    tmp_path, smollm2_dir, cache, monkeypatch
+):
+    """`bf16: auto` autocasts only where the host's probe finds bf16 faster; `true` is taken as
+    given; what auto became is recorded and a checkpoint made under the other choice is not
+    resumed. The plan counts the same choice."""
+    from platypus.config import Recipe, TrainConfig
+    from platypus.plan import train_autocast
+    from platypus.train.recipe import LoraRecipe
+
+    folder = tmp_path / "tiny"
+    random_llama(folder, smollm2_dir, hidden=64, layers=2, intermediate=128)
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"id": "r1", "instruction": "Add 2 and 3.", "input": "",
+                                "output": "5", "data_source": "t"}) + "\n")  # fmt: skip
+
+    def prepared(bf16):
+        config = TrainConfig(model=str(folder), bf16=bf16, val_size=0,
+                             output_dir=str(tmp_path / "out"))  # fmt: skip
+        recipe = LoraRecipe(config, data)
+        recipe.setup()
+        return recipe
+
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
+    slow = prepared("auto")
+    assert slow.autocast_dtype is None and slow.compute_record()["autocast"] is None
+    assert not train_autocast(slow.config, gpu=False) and train_autocast(slow.config, gpu=True)
+    given = prepared(True)  # asked for, so used whatever the probe says
+    assert given.autocast_dtype == torch.bfloat16
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(2.5))
+    fast = prepared("auto")
+    assert fast.autocast_dtype == torch.bfloat16
+    assert fast.compute_record()["autocast"] == "bfloat16"
+    assert train_autocast(fast.config, gpu=False)
+    assert fast.fingerprint != slow.fingerprint  # the other choice's checkpoints are not resumed
+    recipe = Recipe.model_validate({"train": {"bf16": "auto"}})
+    assert recipe.train.bf16 == "auto"

@@ -391,7 +391,10 @@ class TrainConfig(BaseModel):
     resume: bool = Setting(True)  # continue from the newest checkpoint in output_dir
     # Experiment trackers (names in platypus.train.tracking.TRACKERS), through accelerate.
     report_to: list[str] = Setting([])
-    bf16: bool = True  # autocast; LoRA weights and optimizer stay fp32
+    # bf16 autocast (LoRA weights and optimizer stay fp32). auto: on a CPU with `compute.dtype:
+    # auto` the host's probe decides (bf16 only where its matmuls are >= 1.2x faster), elsewhere
+    # bf16; what it became is in summary.json and part of a checkpoint's identity.
+    bf16: bool | Literal["auto"] = True
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile the model's forward

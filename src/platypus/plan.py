@@ -40,7 +40,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from platypus.config import ComputeSettings, Recipe
+from platypus.config import ComputeSettings, Recipe, TrainConfig
 from platypus.errors import PlatypusError
 
 GIB = 2**30
@@ -248,6 +248,18 @@ def cpu_memory_gb() -> float:
     except OSError:
         pass
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) / GIB
+
+
+def train_autocast(train: TrainConfig, gpu: bool) -> bool:
+    """Whether training autocasts to bf16: `bf16: auto` on a CPU with `auto` weights follows
+    this host's probe (platypus.compute), as the training run will."""
+    if train.bf16 != "auto":
+        return train.bf16
+    if gpu or train.compute.dtype != "auto" or train.compute.quantization != "none":
+        return True
+    from platypus.compute import BF16_MIN_SPEEDUP, cpu_probe
+
+    return cpu_probe()["speedup"] >= BF16_MIN_SPEEDUP
 
 
 def hardware(name: str, cpu_tflops: float | None = None, bf16: bool = True) -> Hardware:
@@ -535,7 +547,7 @@ def _train_plan(recipe, arch, hw, size, compute, micro, checkpointing, shards, c
         hw=hw,
         micro_batch=micro,
         length=t.max_length,
-        autocast=t.bf16,
+        autocast=train_autocast(t, hw.gpu),
         checkpointing=checkpointing,
         lora_r=t.lora.r,
         lora_targets=t.lora.target_modules,
@@ -776,7 +788,9 @@ class Plan:
 def plan_recipe(
     recipe: Recipe, hardware_name: str = "cpu", cpu_tflops: float | None = None, name: str = ""
 ) -> Plan:
-    hw = hardware(hardware_name, cpu_tflops, bf16=recipe.train.bf16)
+    hw = hardware(
+        hardware_name, cpu_tflops, bf16=train_autocast(recipe.train, hardware_name != "cpu")
+    )
     arch = resolve_arch(recipe.train.model)
     size = data_size(recipe)
     train = plan_train(recipe, arch, hw, size)

@@ -122,15 +122,31 @@ def base_fingerprint(model: str | None) -> str:
 
 
 def config_hash(
-    config: TrainConfig, input_sha256: str, base_weights: str, chat_template: str | None = None
+    config: TrainConfig,
+    input_sha256: str,
+    base_weights: str,
+    chat_template: str | None = None,
+    autocast: str | None = None,
 ) -> str:
     """What a checkpoint must match to be resumed: the config without settings and input paths,
     plus the content of those inputs (the training file's hash, the base weights' fingerprint,
-    the chat template's hash when the examples are rendered by it)."""
+    the chat template's hash when the examples are rendered by it) and, under `bf16: auto`,
+    what the host made of it (a run moved to a host that decides otherwise starts afresh)."""
     ident = [result_config(config), input_sha256, base_weights]
     if chat_template is not None:
         ident.append(chat_template)
+    if config.bf16 == "auto":
+        ident.append(f"autocast={autocast}")
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+
+def autocast_dtype(config: TrainConfig, policy):
+    """The dtype training autocasts to (None: none). `bf16: auto` on a CPU whose weights are
+    `auto` follows the policy's host probe; otherwise `bf16` is taken as given."""
+    if config.bf16 == "auto" and policy.device == "cpu" and config.compute.dtype == "auto":
+        if policy.quantization == "none":
+            return policy.autocast
+    return torch.bfloat16 if config.bf16 else None
 
 
 def read_metrics(path: Path, upto: int) -> tuple[list[dict], str | None]:
@@ -265,8 +281,10 @@ class LoraRecipe:
         config = self.config
         self.base_model = resolve_causal_lm(config.model)
         self.base_weights = base_fingerprint(config.model)
-        # Autocast stays the recipe's (`bf16`), so no CPU probe decides it here.
-        self.policy = resolve(config.compute, allow_bf16=config.bf16, probe=False)
+        # The CPU probe runs only for `bf16: auto`; `true`/`false` are taken as given.
+        auto = config.bf16 == "auto"
+        self.policy = resolve(config.compute, allow_bf16=bool(config.bf16), probe=auto)
+        self.autocast_dtype = autocast_dtype(config, self.policy)
         torch.manual_seed(config.seed)  # the same LoRA initialisation in every process
         model, tokenizer = load_causal_lm(config.model, compute=self.policy)
         if self.tokenizer is None:
@@ -316,7 +334,9 @@ class LoraRecipe:
         self.loss_module, self.optimizer = self.accelerator.prepare(loss_module, optimizer)
         device_type = self.accelerator.device.type
         self.autocast = (
-            torch.autocast(device_type, dtype=torch.bfloat16) if config.bf16 else nullcontext()
+            torch.autocast(device_type, dtype=self.autocast_dtype)
+            if self.autocast_dtype is not None
+            else nullcontext()
         )
         self.loss_module.train()
 
@@ -324,7 +344,8 @@ class LoraRecipe:
     def fingerprint(self) -> str:
         """The config hash a checkpoint must carry to be resumed (after setup_data/model)."""
         template = self.prompt["chat_template_sha256"]
-        return config_hash(self.config, self.input_sha256, self.base_weights, template)
+        autocast = str(self.autocast_dtype).removeprefix("torch.") if self.autocast_dtype else None
+        return config_hash(self.config, self.input_sha256, self.base_weights, template, autocast)
 
     # Steps ---------------------------------------------------------------------------------
 
@@ -499,7 +520,10 @@ class LoraRecipe:
         return self.policy.describe() | {
             "model_memory_mb": round(base.get_memory_footprint() / 2**20, 1),
             "lora_dtype": sorted({str(p.dtype).removeprefix("torch.") for p in self.params}),
-            "autocast": "bfloat16" if self.config.bf16 else None,  # the recipe's `bf16`
+            # what the recipe's `bf16` became on this host
+            "autocast": str(self.autocast_dtype).removeprefix("torch.")
+            if self.autocast_dtype is not None
+            else None,
         }
 
     def summary(self) -> dict:
