@@ -8,93 +8,101 @@ import math
 
 import pytest
 
-from platypus.eval.harness import run_harness, write_tasks
+from platypus.eval.harness import harness_model, run_harness, write_tasks
 from platypus.eval.loglik import LoglikScorer
 from platypus.eval.run import evaluate, prepare
 from platypus.models import load_causal_lm, prepared_path
 
 lm_eval = pytest.importorskip("lm_eval")
 
-LIMIT = 6
-GSM8K_LIMIT = 3  # generated: up to 256 tokens each
+# Items per task: enough to cover each prompt shape, few enough for the default suite (each
+# comparison runs lm-eval and our scorer). HellaSwag's 10-shot comparison is in the slow set;
+# benchmarks/eval.py compares 20 items of each of the four log-likelihood tasks.
+# (gsm8k: generated, up to 256 tokens each)
+LIMIT = {"mmlu": 6, "truthfulqa_mc": 6, "arc_challenge": 3, "hellaswag": 6, "winogrande": 6,
+         "gsm8k": 2}  # fmt: skip
 SUBJECT = "high_school_mathematics"
-TASKS = ("mmlu", "arc_challenge", "hellaswag", "truthfulqa_mc", "winogrande", "gsm8k")
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory, shared_data):
-    """lm-eval's per-choice log-likelihoods (and GSM8K completions) for the first LIMIT items
-    of each task."""
-    root = tmp_path_factory.mktemp("lmeval")
-    items, fewshot = {}, {}
-    for task in TASKS:
-        limit = GSM8K_LIMIT if task == "gsm8k" else LIMIT
-        subjects = [SUBJECT] if task == "mmlu" else None
-        items[task], fewshot[task] = prepare(task, shared_data, limit, subjects)
-    names = write_tasks(root, items, fewshot)
-    return run_harness(root, names, str(prepared_path()))
+def compared(tmp_path_factory, shared_data):
+    """task -> (our item results, lm-eval's per-sample results) for the first LIMIT[task] items;
+    each task is run by both on first use, so a deselected test costs nothing."""
+    done: dict = {}
+    loaded: dict = {}
+
+    def get(task: str):
+        if task not in done:
+            if not loaded:
+                model, tokenizer = load_causal_lm()
+                loaded["ours"] = LoglikScorer(model, tokenizer)
+                loaded["theirs"] = harness_model(str(prepared_path()))
+            subjects = [SUBJECT] if task == "mmlu" else None
+            items, fewshot = prepare(task, shared_data, LIMIT[task], subjects)
+            root = tmp_path_factory.mktemp(f"lmeval-{task}")
+            names = write_tasks(root, {task: items}, {task: fewshot})
+            theirs = run_harness(root, names, loaded["theirs"])
+            _, ours, _ = evaluate(loaded["ours"], task, shared_data, limit=LIMIT[task],
+                                  subjects=subjects)  # fmt: skip
+            done[task] = ours, theirs
+        return done[task]
+
+    return get
 
 
-@pytest.fixture(scope="module")
-def ours(shared_data):
-    model, tokenizer = load_causal_lm()
-    scorer = LoglikScorer(model, tokenizer)
-    _, mmlu, _ = evaluate(scorer, "mmlu", shared_data, limit=LIMIT, subjects=[SUBJECT])
-    _, tqa, _ = evaluate(scorer, "truthfulqa_mc", shared_data, limit=LIMIT)
-    _, arc, _ = evaluate(scorer, "arc_challenge", shared_data, limit=LIMIT)
-    _, hs, _ = evaluate(scorer, "hellaswag", shared_data, limit=LIMIT)
-    _, wg, _ = evaluate(scorer, "winogrande", shared_data, limit=LIMIT)
-    _, gsm, _ = evaluate(scorer, "gsm8k", shared_data, limit=GSM8K_LIMIT)
-    return mmlu, tqa, arc, hs, wg, gsm
-
-
-def test_mmlu_loglikelihoods_match_the_harness(harness, ours):
-    mmlu, *_ = ours
+def test_mmlu_loglikelihoods_match_the_harness(compared):
+    mmlu, harness = compared("mmlu")
+    assert len(mmlu) == LIMIT["mmlu"]
     for i, r in enumerate(mmlu):
         assert r.lls == pytest.approx(harness[(f"pl_mmlu_{SUBJECT}", i)], abs=2e-3), r.id
 
 
-def test_truthfulqa_loglikelihoods_match_the_harness(harness, ours):
-    _, tqa, *_ = ours
+def test_truthfulqa_loglikelihoods_match_the_harness(compared):
+    tqa, harness = compared("truthfulqa_mc")
+    assert len(tqa) == LIMIT["truthfulqa_mc"]
     for i, r in enumerate(tqa):
         assert r.lls == pytest.approx(harness[("pl_tqa_mc1", i)], abs=2e-3), r.id
         assert r.extra_lls == pytest.approx(harness[("pl_tqa_mc2", i)], abs=2e-3), r.id
         assert not any(math.isnan(x) for x in r.extra_lls)
 
 
-def test_arc_25_shot_matches_the_harness(harness, ours):
+def test_arc_25_shot_matches_the_harness(compared):
     # Same sampled few-shot examples, same log-likelihoods, same acc and acc_norm per item.
-    _, _, arc, *_ = ours
+    arc, harness = compared("arc_challenge")
+    assert len(arc) == LIMIT["arc_challenge"]
     for i, r in enumerate(arc):
         assert r.lls == pytest.approx(harness[("pl_arc", i)], abs=2e-3), r.id
         assert r.metrics["acc"] == harness[("pl_arc", i, "acc")]
         assert r.metrics["acc_norm"] == harness[("pl_arc", i, "acc_norm")]
 
 
-def test_hellaswag_10_shot_matches_the_harness(harness, ours):
-    _, _, _, hs, *_ = ours
+@pytest.mark.slow
+def test_hellaswag_10_shot_matches_the_harness(compared):
+    hs, harness = compared("hellaswag")
+    assert len(hs) == LIMIT["hellaswag"]
     for i, r in enumerate(hs):
         assert r.lls == pytest.approx(harness[("pl_hs", i)], abs=2e-3), r.id
         assert r.metrics["acc_norm"] == harness[("pl_hs", i, "acc_norm")]
 
 
-def test_winogrande_partial_scoring_matches_the_harness(harness, ours):
+def test_winogrande_partial_scoring_matches_the_harness(compared):
     # Per option: the sentence up to the blank with the option, the rest of it scored.
-    *_, wg, _ = ours
-    assert len(wg) == LIMIT
+    wg, harness = compared("winogrande")
+    assert len(wg) == LIMIT["winogrande"]
     for i, r in enumerate(wg):
         assert r.lls == pytest.approx(harness[("pl_winogrande", i)], abs=2e-3), r.id
         assert r.metrics["acc"] == harness[("pl_winogrande", i, "acc")]
 
 
-def test_gsm8k_generations_match_the_harness(harness, ours):
+def test_gsm8k_generations_match_the_harness(compared):
     # Batched greedy generation gives lm-eval's completions exactly (its hf backend, one
     # context at a time), and the same exact match under both of its filters.
-    *_, gsm = ours
-    assert len(gsm) == GSM8K_LIMIT
+    gsm, harness = compared("gsm8k")
+    assert len(gsm) == LIMIT["gsm8k"]
     for i, r in enumerate(gsm):
         assert r.text == harness[("pl_gsm8k", i, "text")], r.id
         assert r.metrics["exact_match"] == harness[("pl_gsm8k", i, "exact_match,strict-match")]
-        assert r.metrics["exact_match_flexible"] == (
-            harness[("pl_gsm8k", i, "exact_match,flexible-extract")]
+        assert (
+            r.metrics["exact_match_flexible"]
+            == (harness[("pl_gsm8k", i, "exact_match,flexible-extract")])
         )
