@@ -87,13 +87,22 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return run_stage_command("build", args, updates)
 
 
+def _mapping(args: argparse.Namespace) -> dict:
+    """--text-fields a,b / --messages-field / --id-field: the column mapping of any dataset."""
+    updates = _flags(args, "messages_field", "id_field")
+    if args.text_fields is not None:
+        updates["text_fields"] = _split(args.text_fields)
+    return updates
+
+
 def cmd_data_dedup(args: argparse.Namespace) -> int:
     names = ("input", "output_dir", "threshold", "precision", "batch_size", "search", "engine")
-    return run_stage_command("dedup", args, _flags(args, *names))
+    updates = _flags(args, *names, "method", "minhash_threshold") | _mapping(args)
+    return run_stage_command("dedup", args, updates)
 
 
 def cmd_data_decontaminate(args: argparse.Namespace) -> int:
-    updates = _flags(args, "input", "output_dir", "data_root")
+    updates = _flags(args, "input", "output_dir", "data_root") | _mapping(args)
     if args.benchmarks is not None:
         updates["benchmarks"] = _split(args.benchmarks)
     if args.mmlu_subjects is not None:
@@ -201,6 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--search", choices=_choices(DedupConfig, "search"), help="all pairs, or faiss IVF"
     )
     d.add_argument("--engine", choices=_choices(DedupConfig, "engine"), help="run on Ray Data")
+    d.add_argument(
+        "--method",
+        choices=_choices(DedupConfig, "method"),
+        help="near duplicates by embedding cosine (default), MinHash-LSH (lexical, no "
+        "embedding), or MinHash-LSH pairs confirmed by cosine",
+    )
+    d.add_argument(
+        "--minhash-threshold", type=float, help="estimated Jaccard for MinHash pairs (default 0.7)"
+    )
     d.set_defaults(func=cmd_data_dedup)
     c = data_steps.add_parser("decontaminate", help="flag and remove benchmark leaks")
     c.add_argument("--recipe", help="YAML recipe; its data.decontaminate section is used")
@@ -210,6 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--benchmarks", help=f"comma-separated: {task_names()}")
     c.add_argument("--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)")
     c.set_defaults(func=cmd_data_decontaminate)
+
+    for sub in (d, c):  # any dataset: rows of any schema, written back in their own format
+        sub.add_argument(
+            "--text-fields",
+            metavar="A,B",
+            help="columns of a dataset of any schema: the prompt, then the response (e.g. "
+            "prompt,completion); rows come out unchanged, in the input's format",
+        )
+        sub.add_argument(
+            "--messages-field",
+            metavar="COLUMN",
+            help="a chat column ({role, content} lists): user turns compared, assistant turns "
+            "the response",
+        )
+        sub.add_argument("--id-field", metavar="COLUMN", help="the rows' ids (default: row index)")
 
     t = stages.add_parser("train", help="LoRA fine-tuning (the Platypus recipe by default)")
     t.add_argument("--recipe", help="YAML recipe; its train section is used")

@@ -155,21 +155,87 @@ class EmbeddingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     model: str | None = None  # None: the packaged all-MiniLM-L6-v2
-    # bf16 embeds about 2.5x faster on CPUs with bf16 support. Alone it shifts a few pairs across
-    # the threshold (18 of 16,146 rows kept differently on Open-Platypus); with pairs within
-    # `rescore_margin` of the threshold re-scored in fp32 the kept set equals fp32's
-    # (benchmarks/dedup.py checks it). rescore_margin 0 gives plain bf16.
-    precision: Literal["fp32", "bf16"] = "bf16"
+    # bf16 embeds about 2.5x faster on CPUs with bf16 support (AVX512-BF16/AMX; on an AVX2-only
+    # CPU it is emulated and slower than fp32). Alone it shifts a few pairs across the threshold
+    # (18 of 16,146 rows kept differently on Open-Platypus); with pairs within `rescore_margin` of
+    # the threshold re-scored in fp32 the kept set equals fp32's (benchmarks/dedup.py checks it).
+    # rescore_margin 0 gives plain bf16 (or int8).
+    precision: Literal["fp32", "bf16", "int8"] = "bf16"
+    # torch: sentence-transformers on torch (fp32, bf16). onnx: the model exported to ONNX Runtime
+    # (fp32, int8: dynamic quantisation); openvino: that export on OpenVINO (fp32, int8). The
+    # re-scoring reference is always torch fp32, so the pairs found do not depend on the backend.
+    embed_backend: Literal["torch", "onnx", "openvino"] = "torch"
     compute: ComputeSettings = Field(default_factory=ComputeSettings)  # device (embedding)
-    rescore_margin: float = Field(0.02, ge=0.0, le=0.2)
+    # None: the precision's own (RESCORE_MARGINS): what covers its largest pair-score error
+    # measured against torch fp32 on real rows.
+    rescore_margin: float | None = Field(None, ge=0.0, le=0.2)
     batch_size: int = Field(16, ge=1)
     cache: bool = Setting(True)  # embeddings cached on disk by content hash
     # Both engines give the same vectors and pairs (tested), so the engine is a setting.
     engine: Literal["local", "ray"] = Setting("local")
     ray_address: str | None = Setting(None)  # None: a local Ray; "auto" or ray://host:10001
 
+    @model_validator(mode="after")
+    def _backend_precision(self) -> EmbeddingSettings:
+        if self.precision not in EMBED_PRECISIONS[self.embed_backend]:
+            raise ValueError(
+                f"precision {self.precision} does not run on embed_backend {self.embed_backend} "
+                f"(it runs {' or '.join(EMBED_PRECISIONS[self.embed_backend])})"
+            )
+        if self.rescore_margin is None:
+            self.rescore_margin = rescore_margin_for(self.embed_backend, self.precision)
+        return self
 
-class DedupConfig(EmbeddingSettings):
+
+# Precisions each embedding backend runs (onnx/openvino have no fast bf16 on CPUs; torch int8
+# would be another quantisation than the exported one).
+EMBED_PRECISIONS = {"torch": ("fp32", "bf16"), "onnx": ("fp32", "int8"), "openvino": ("fp32", "int8")}
+# Default re-scoring margins: larger than the largest pair-score error against torch fp32
+# measured on real rows (benchmarks/dedup.py): bf16 < 0.003, int8 < RESCORE_INT8, fp32 on
+# another runtime < 1e-5.
+RESCORE_MARGINS = {"bf16": 0.02, "int8": 0.08, "fp32": 0.001}
+
+
+def rescore_margin_for(backend: str, precision: str) -> float:
+    """The default `rescore_margin`: 0 for the reference itself (torch fp32)."""
+    return 0.0 if (backend, precision) == ("torch", "fp32") else RESCORE_MARGINS[precision]
+
+
+class ColumnMapping(BaseModel):
+    """Which columns of a dataset of any schema are compared (`platypus.data.columns`), for
+    dedup and decontamination. Unset: the project's schema (id, instruction, input, output,
+    data_source). Set: rows of any columns are read, compared on the mapped text and written back
+    unchanged, in the input's format."""
+
+    model_config = ConfigDict(extra="forbid")
+    # [prompt, completion]: every field but the last is the prompt (the first is the
+    # instruction, the others its input), compared as Platypus compared instruction + input; the
+    # last is the response, whose length decides which duplicate stays. One field is both.
+    text_fields: list[str] | None = None
+    # A chat column (a list of {role, content}): user turns are the prompt, assistant turns the
+    # response; system and tool turns are not compared.
+    messages_field: str | None = None
+    id_field: str | None = None  # the rows' ids (unique); None: the 0-based row index
+
+    @property
+    def mapped(self) -> bool:
+        return self.text_fields is not None or self.messages_field is not None
+
+    @model_validator(mode="after")
+    def _one_mapping(self) -> ColumnMapping:
+        if self.text_fields is not None and self.messages_field is not None:
+            raise ValueError("text_fields and messages_field exclude each other: give one")
+        if self.text_fields is not None:
+            if not self.text_fields or not all(f.strip() for f in self.text_fields):
+                raise ValueError("text_fields: name at least one column, none empty")
+            if len(set(self.text_fields)) != len(self.text_fields):
+                raise ValueError(f"text_fields {self.text_fields} names a column twice")
+        if self.id_field is not None and not self.mapped:
+            raise ValueError("id_field needs text_fields or messages_field (the row mapping)")
+        return self
+
+
+class DedupConfig(EmbeddingSettings, ColumnMapping):
     """Similarity exclusion. `input` defaults to the build stage's jsonl."""
 
     input: str | None = InputPath(None)
@@ -179,7 +245,19 @@ class DedupConfig(EmbeddingSettings):
     ivf_nlist: int | None = Field(None, ge=1)  # None: 4 * sqrt(rows)
     ivf_nprobe: int = Field(16, ge=1)
     ray_blocks: int = Setting(4, ge=1)  # query blocks (tasks) for the Ray pair search
-    seed: int = 42
+    seed: int = 42  # IVF's k-means and the MinHash permutations
+    # Near duplicates after the exact stage (platypus.data.dedup.minhash):
+    # - embedding: every pair at cosine >= threshold;
+    # - minhash: MinHash-LSH pairs at estimated Jaccard >= minhash_threshold on shingles of the
+    #   compared text; nothing is embedded (lexical copies, not paraphrases);
+    # - minhash+embedding: those LSH pairs, each kept only when its cosine is >= threshold too;
+    #   only rows in an LSH pair are embedded. Its pairs are the embedding pairs that are also
+    #   lexical near-copies.
+    method: Literal["embedding", "minhash", "minhash+embedding"] = "embedding"
+    minhash_threshold: float = Field(0.7, gt=0.0, le=1.0)  # estimated Jaccard
+    minhash_num_perm: int = Field(128, ge=2)
+    minhash_shingle: int = Field(5, ge=1)  # shingle size, in minhash_unit
+    minhash_unit: Literal["char", "word"] = "char"
 
 
 def _known_task(name: str) -> str:
@@ -202,7 +280,7 @@ TaskName = Annotated[str, AfterValidator(_known_task)]
 Category = Literal["duplicate", "gray-area", "similar-but-different"]
 
 
-class DecontaminateConfig(EmbeddingSettings):
+class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     """Contamination check. `input` defaults to the dedup stage's kept rows."""
 
     input: str | None = InputPath(None)

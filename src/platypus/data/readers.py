@@ -40,6 +40,12 @@ def read_json(path: str | Path) -> Any:
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
     """(1-based line number, object) for each non-blank line."""
+    for lineno, _, obj in iter_jsonl_lines(path):
+        yield lineno, obj
+
+
+def iter_jsonl_lines(path: str | Path) -> Iterator[tuple[int, bytes, Any]]:
+    """(1-based line number, the line's bytes as read, object) for each non-blank line."""
     path = Path(path)
     _require_file(path)
     with open(path, "rb") as f:
@@ -51,7 +57,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
+                yield lineno, raw, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(path, f"invalid JSON: {exc.msg}", row=lineno) from None
 

@@ -102,12 +102,13 @@ class BuildStage(Stage):
 class DedupSummary(Summary):
     rows_in: int
     removed_exact: int
-    removed_semantic: int
+    removed_semantic: int  # near duplicates, by cosine or MinHash
     rows_kept: int
     embedded: int
     threshold: float
     per_source: dict[str, dict[str, int]]
     nn_histogram: list[list[float]]
+    rows_skipped: int = 0  # mapped rows with no text to compare, kept as they are
 
 
 class DedupStage(Stage):
@@ -121,7 +122,7 @@ class DedupStage(Stage):
     def output(self, artefact: str, config: DedupConfig, folder: Path) -> Path:
         from platypus.data.dedup.run import output_paths
 
-        return output_paths(folder)[artefact]
+        return output_paths(folder, config)[artefact]
 
     def run(self, config: DedupConfig, out: Path, recipe: Recipe) -> DedupSummary:
         from platypus.data.dedup.report import nn_histogram
@@ -130,24 +131,33 @@ class DedupStage(Stage):
         result = dedup(config, config.input, out)
         exact = sum(m.stage == "exact" for m in result.removals)
         return DedupSummary(
-            rows_in=len(result.records),
+            rows_in=result.rows_in,
             removed_exact=exact,
             removed_semantic=len(result.removals) - exact,
-            rows_kept=len(result.kept),
+            rows_kept=result.rows_out,
             embedded=result.embedded,
             threshold=config.threshold,
             per_source=per_source(result),
             nn_histogram=nn_histogram(result.neighbours.nn_sim),
+            rows_skipped=len(result.mapped.skipped) if result.mapped else 0,
         )
 
-    def describe(self, summary: DedupSummary, config: BaseModel, out: Path) -> list[str]:
-        return [
+    def describe(self, summary: DedupSummary, config: DedupConfig, out: Path) -> list[str]:
+        skipped = ""
+        if summary.rows_skipped:
+            skipped = f" ({summary.rows_skipped:,} with no text to compare, kept as they are)"
+        lines = [
             f"{summary.rows_in:,} rows: {summary.removed_exact:,} exact and "
-            f"{summary.removed_semantic:,} near duplicates removed, {summary.rows_kept:,} kept "
-            f"-> {self.output('kept', config, out)}",
+            f"{summary.removed_semantic:,} near duplicates removed, {summary.rows_kept:,} kept"
+            f"{skipped} -> {self.output('kept', config, out)}",
             f"report: {self.output('report', config, out)}  (embedded {summary.embedded:,} texts, "
-            "rest cached)",
+            "rest cached)"
+            if config.method != "minhash"
+            else f"report: {self.output('report', config, out)}  (MinHash-LSH, nothing embedded)",
         ]
+        if config.mapped:
+            lines.append(f"removed ids: {self.output('removed', config, out)}")
+        return lines
 
 
 # ---- decontaminate -------------------------------------------------------------------------
@@ -188,7 +198,7 @@ class DecontaminateStage(Stage):
     def output(self, artefact: str, config: DecontaminateConfig, folder: Path) -> Path:
         from platypus.data.decontaminate.run import output_paths
 
-        return output_paths(folder)[artefact]
+        return output_paths(folder, config)[artefact]
 
     def outside(self, config: DecontaminateConfig, recipe: Recipe) -> dict:
         return {"benchmarks": tree_fingerprint(Path(config.data_root).resolve())}
@@ -218,10 +228,10 @@ class DecontaminateStage(Stage):
             ]
         removed = Counter(r.data_source for r in result.records if r.id in result.removed_ids)
         return DecontaminateSummary(
-            rows_in=len(result.records),
+            rows_in=result.rows_in,
             leak_pairs=len(result.leaks),
             rows_removed=len(result.removed_ids),
-            rows_clean=len(result.clean),
+            rows_clean=result.rows_out,
             benchmark_items=dict(Counter(i.benchmark for i in result.items)),
             pairs=dict(Counter(k.category for k in result.leaks)),
             rows_removed_per_source=dict(sorted(removed.items())),
@@ -230,17 +240,22 @@ class DecontaminateStage(Stage):
             examples=examples,
         )
 
-    def describe(self, summary: DecontaminateSummary, config: BaseModel, out: Path) -> list[str]:
+    def describe(
+        self, summary: DecontaminateSummary, config: DecontaminateConfig, out: Path
+    ) -> list[str]:
         from platypus.data.decontaminate.classify import CATEGORIES
 
         flagged = ", ".join(f"{summary.pairs.get(c, 0):,} {c}" for c in CATEGORIES)
         items = sum(summary.benchmark_items.values())
-        return [
+        lines = [
             f"{summary.rows_in:,} rows vs {items:,} benchmark items: {flagged} pairs; "
             f"{summary.rows_removed:,} rows removed, {summary.rows_clean:,} clean -> "
             f"{self.output('clean', config, out)}",
             f"report: {self.output('report', config, out)}",
         ]
+        if config.mapped:
+            lines.append(f"removed ids: {self.output('removed', config, out)}")
+        return lines
 
 
 # ---- train ---------------------------------------------------------------------------------

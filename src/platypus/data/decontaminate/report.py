@@ -18,12 +18,24 @@ def _cell(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _mapped_lines(s: dict) -> list[str]:
+    """A dataset of any schema read through a column mapping: what was compared."""
+    if "rows_skipped" not in s:
+        return []
+    return [
+        f"- {s['format']} rows of any schema, written back unchanged: {s['rows_compared']:,} "
+        f"compared, {s['rows_skipped']:,} with no text to compare kept as they are; removed rows "
+        "and why: `removed_ids.jsonl`"
+    ]
+
+
 def render_report(result: DecontaminationResult, config: DecontaminateConfig, s: dict) -> str:
     lines = [
         "# Contamination report",
         "",
         f"- training rows: {s['rows_in']:,} from `{s['input']}` "
         f"(sha256 `{s['input_sha256'][:16]}…`)",
+        *_mapped_lines(s),
         "- benchmark items: " + ", ".join(f"{b} {n:,}" for b, n in s["benchmark_items"].items()),
         f"- detectors: MiniLM cosine >= {config.flag_similarity} (every neighbour, not only the "
         f"nearest) and each item's {config.top_k} nearest rows down to "

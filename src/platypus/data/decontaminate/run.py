@@ -2,6 +2,9 @@
 
 Within a run the clean set and the summary are written last, each moved into place only when
 complete; the stage runner (`pipeline.stage`) removes a previous run's outputs first.
+
+With a column mapping (`platypus.data.columns`) the input may have any schema: the clean rows are
+the input's own, in its format, and `removed_ids.jsonl` names each removed row and why.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platypus.config import DecontaminateConfig
+from platypus.data.columns import MappedRows, mapped_output, read_mapped
 from platypus.data.decontaminate.classify import CATEGORIES, classify
 from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
@@ -25,18 +29,26 @@ from platypus.data.writers import (
     write_dict_rows,
     write_parquet,
 )
-from platypus.hashing import bytes_sha256
+from platypus.errors import PlatypusError
+from platypus.hashing import bytes_sha256, file_sha256
 from platypus.hub import write_dataset_card
 from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem
 
 OUTPUTS = ("clean.jsonl", "clean.parquet", "leaks.jsonl", "report.md", "decontaminate.json")
+REMOVED_IDS = "removed_ids.jsonl"  # with a column mapping: one row per removed input row
 
 
-def output_paths(out: Path) -> dict[str, Path]:
-    """The stage's artefacts by role."""
+def output_paths(out: Path, config: DecontaminateConfig | None = None) -> dict[str, Path]:
+    """The stage's artefacts by role. With a column mapping the clean rows are in the input's
+    format (clean.jsonl, clean.parquet or clean.json; `clean_parquet` names the same file), and
+    `removed` is removed_ids.jsonl."""
     roles = ("clean", "clean_parquet", "leaks", "report", "summary")
-    return {role: out / name for role, name in zip(roles, OUTPUTS, strict=True)}
+    paths = {role: out / name for role, name in zip(roles, OUTPUTS, strict=True)}
+    if config is not None and config.mapped:
+        clean = mapped_output(out, "clean", config.input)
+        paths |= {"clean": clean, "clean_parquet": clean, "removed": out / REMOVED_IDS}
+    return paths
 
 
 @dataclass
@@ -126,6 +138,16 @@ class DecontaminationResult:
     paths: dict[str, Path] = field(default_factory=dict)
     embedded: int = 0
     min_k: dict | None = None  # model-side evidence, when measured
+    mapped: MappedRows | None = None  # a dataset of any schema read through a column mapping
+
+    @property
+    def rows_in(self) -> int:
+        return self.mapped.rows if self.mapped else len(self.records)
+
+    @property
+    def rows_out(self) -> int:
+        """Rows written: the clean records, and a mapped set's rows that were not compared."""
+        return len(self.clean) + (len(self.mapped.skipped) if self.mapped else 0)
 
 
 def load_benchmarks(config: DecontaminateConfig) -> list[TaskItem]:
@@ -140,7 +162,11 @@ def decontaminate(
     config: DecontaminateConfig, input_path: str | Path, output_dir: str | Path
 ) -> DecontaminationResult:
     input_path, out = Path(input_path), Path(output_dir)
-    records = read_records(input_path)
+    mapped = read_mapped(input_path, config) if config.mapped else None
+    records = mapped.records if mapped else read_records(input_path)
+    if not records:
+        reason = mapped.skipped[0][1] if mapped else "no rows"
+        raise PlatypusError(f"{input_path}: no row has text to compare (every row: {reason})")
     items = load_benchmarks(config)
     evidence, embedded = detect(records, items, config)
     leaks = [Leak(records[e.train], items[e.bench], classify(e, config), e) for e in evidence]
@@ -150,9 +176,34 @@ def decontaminate(
     removed_ids = {leak.record.id for leak in leaks if leak.category in config.remove}
     clean = [r for r in records if r.id not in removed_ids]
     result = DecontaminationResult(records, items, leaks, clean, removed_ids, embedded=embedded,
-                                   min_k=min_k)  # fmt: skip
+                                   min_k=min_k, mapped=mapped)  # fmt: skip
     _write(result, config, input_path, out)
     return result
+
+
+def removed_rows(result: DecontaminationResult, config: DecontaminateConfig) -> list[dict]:
+    """removed_ids.jsonl: each removed input row (its id, 0-based row index), its category
+    (duplicate, gray-area, ...), the benchmark item it leaks and their similarity: the strongest
+    of its removed pairs (category in `remove` order, then similarity), in row order."""
+    table = result.mapped
+    assert table is not None
+    rank = {c: n for n, c in enumerate(config.remove)}
+    best: dict[str, Leak] = {}
+    for k in result.leaks:
+        if k.category not in rank:
+            continue
+        order = (rank[k.category], -k.evidence.similarity, k.item.id)
+        held = best.get(k.record.id)
+        if held is None or order < (rank[held.category], -held.evidence.similarity, held.item.id):
+            best[k.record.id] = k
+    rows = []
+    for record_id, k in best.items():
+        i = table.row_of[record_id]
+        rows.append({"id": table.ids[i], "row": i, "reason": k.category,
+                     "matched_id": k.item.id, "benchmark": k.item.benchmark,
+                     "similarity": k.evidence.similarity,
+                     "ngram_coverage": k.evidence.ngram_coverage})  # fmt: skip
+    return sorted(rows, key=lambda r: r["row"])
 
 
 def counts(result: DecontaminationResult) -> dict:
@@ -168,24 +219,36 @@ def _write(
     result: DecontaminationResult, config: DecontaminateConfig, input_path: Path, out: Path
 ) -> None:
     paths = {name.replace(".", "_"): out / name for name in OUTPUTS}
+    table = result.mapped
+    if table is not None:
+        clean = output_paths(out, config.model_copy(update={"input": str(input_path)}))["clean"]
+        paths = {"clean_" + table.format: clean, "removed_ids": out / REMOVED_IDS} | {
+            k: v for k, v in paths.items() if not k.startswith("clean_")}  # fmt: skip
     result.paths = paths
     leaks = sorted(result.leaks, key=lambda k: (k.record.id, k.item.id))
     write_dict_rows(paths["leaks_jsonl"], (k.to_dict() for k in leaks))
     removed_by_source = Counter(r.data_source for r in result.records if r.id in result.removed_ids)
     flagged_items = {c: len({k.item.id for k in leaks if k.category == c}) for c in CATEGORIES}
-    summary = provenance(input_path, config, len(result.records)) | {
+    summary = provenance(input_path, config, result.rows_in)
+    if table is not None:
+        summary |= {"format": table.format, "rows_compared": len(result.records),
+                    **table.skipped_summary()}  # fmt: skip
+    summary |= {
         "benchmark_items": dict(Counter(i.benchmark for i in result.items)),
         "pairs": dict(Counter(k.category for k in leaks)),
         "benchmark_items_flagged": flagged_items,
         "rows_removed": len(result.removed_ids),
         "rows_removed_per_source": dict(sorted(removed_by_source.items())),
-        "rows_clean": len(result.clean),
+        "rows_clean": result.rows_out,
         "per_source_and_benchmark": counts(result),
     }
     if result.min_k is not None:
         summary["min_k"] = result.min_k
     report = render_report(result, config, summary)
     write_bytes(paths["report_md"], report.encode("utf-8"))
+    if table is not None:
+        _write_mapped(result, config, input_path, out, paths, summary, report)
+        return
     clean = paths["clean_jsonl"]
     write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     # The clean set and the summary come last: they exist only for a finished run.
@@ -193,4 +256,26 @@ def _write(
     summary["clean_sha256"] = bytes_sha256(data)
     write_parquet(paths["clean_parquet"], result.clean)
     write_bytes(paths["clean_jsonl"], data)
+    write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())
+
+
+def _write_mapped(
+    result: DecontaminationResult,
+    config: DecontaminateConfig,
+    input_path: Path,
+    out: Path,
+    paths: dict[str, Path],
+    summary: dict,
+    report: str,
+) -> None:
+    """The clean rows as they came, in the input's format, and removed_ids.jsonl; the clean set
+    and the summary last, as for records."""
+    table = result.mapped
+    assert table is not None
+    clean = paths["clean_" + table.format]
+    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
+    write_dict_rows(paths["removed_ids"], removed_rows(result, config))
+    removed = {table.row_of[i] for i in result.removed_ids}
+    table.write(clean, [i for i in range(table.rows) if i not in removed])
+    summary["clean_sha256"] = file_sha256(clean)
     write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())

@@ -36,32 +36,89 @@ def sample_pairs(result: DedupResult, level: float) -> list[tuple[int, int, floa
     return sorted(found, key=lambda p: (records[p[0]].id, records[p[1]].id))[:SAMPLES_PER_LEVEL]
 
 
+def _histogram_caption(config: DedupConfig) -> str:
+    if config.method == "minhash":
+        return ("Each row's estimated Jaccard similarity to its most similar other row among its "
+                "MinHash-LSH pairs (rows without a pair are not counted).")  # fmt: skip
+    if config.method == "minhash+embedding":
+        return ("Each row's cosine similarity to its most similar other row among its "
+                "MinHash-LSH pairs (rows without a pair are not counted).")  # fmt: skip
+    return "Each row's cosine similarity to its most similar other row (after exact dedup)."
+
+
+def _mapping_line(config: DedupConfig, summary: dict) -> str:
+    if config.messages_field:
+        what = (f"chat column `{config.messages_field}` (user turns compared, assistant turns' "
+                "length kept by)")  # fmt: skip
+    else:
+        fields = config.text_fields or []
+        prompt, response = (fields[:-1], fields[-1]) if len(fields) > 1 else (fields, fields[0])
+        what = (f"columns {', '.join(f'`{f}`' for f in prompt)} compared, `{response}`'s length "
+                "kept by")  # fmt: skip
+    skipped = ", ".join(f"{n:,} {reason}" for reason, n in summary["skipped"].items())
+    return (f"- {summary['format']} rows of any schema, written back unchanged: {what}; ids: "
+            f"`{config.id_field or 'row index'}`; {summary['rows_compared']:,} rows compared, "
+            f"{summary['rows_skipped']:,} skipped and kept as they are"
+            + (f" ({skipped})" if skipped else ""))  # fmt: skip
+
+
 def _short(text: str, limit: int = 240) -> str:
     text = " ".join(text.split()).replace("|", "\\|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _method_lines(result: DedupResult, config: DedupConfig, n_sem: int) -> tuple[str, str]:
+    """How many near duplicates went, and how they were found: the embedding search,
+    MinHash-LSH, or both."""
+    lsh = (
+        f"MinHash-LSH (datasketch): {config.minhash_num_perm} permutations (seed {config.seed}) "
+        f"of {config.minhash_shingle}-{config.minhash_unit} shingles of the normalised prompt, "
+        f"{result.candidates:,} pairs at estimated Jaccard >= {config.minhash_threshold}"
+    )
+    embedding = f"`{config.model or 'all-MiniLM-L6-v2'}` ({config.precision})"
+    rescored = (
+        f"; {result.rescored:,} rows of pairs within {config.rescore_margin} of it re-scored in "
+        "fp32"
+        if result.rescored
+        else ""
+    )
+    if config.method == "minhash":
+        return (f"- near duplicates removed (estimated Jaccard >= {config.minhash_threshold}): "
+                f"**{n_sem:,}**", f"- {lsh}; nothing embedded")  # fmt: skip
+    if config.method == "minhash+embedding":
+        return (
+            f"- near duplicates removed (MinHash-LSH pair and cosine >= {config.threshold}): "
+            f"**{n_sem:,}**",
+            f"- {lsh}; their rows embedded with {embedding}, "
+            f"{result.neighbours.pair_count:,} pairs at or above cosine {config.threshold}"
+            + rescored,
+        )
+    return (
+        f"- near duplicates removed (cosine >= {config.threshold}): **{n_sem:,}**",
+        f"- embedding: {embedding}, search: {config.search}, engine: {config.engine}; "
+        f"{result.neighbours.pair_count:,} pairs at or above the threshold" + rescored,
+    )
+
+
 def render_report(result: DedupResult, config: DedupConfig, summary: dict) -> str:
     n_exact, n_sem = summary["removed_exact"], summary["removed_semantic"]
+    near, how = _method_lines(result, config, n_sem)
+    removed_file = "removed_ids.jsonl" if result.mapped else "removed.jsonl"
     lines = [
         "# Similarity exclusion report",
         "",
         f"- input: `{summary['input']}` ({summary['rows_in']:,} rows, sha256 "
         f"`{summary['input_sha256'][:16]}…`)",
+    ]
+    if result.mapped:
+        lines.append(_mapping_line(config, summary))
+    lines += [
         f"- exact duplicates removed (normalised instruction + input): **{n_exact:,}**",
-        f"- near duplicates removed (cosine >= {config.threshold}): **{n_sem:,}**",
+        near,
         f"- kept: **{summary['rows_kept']:,}** rows, sha256 `{summary['kept_sha256'][:16]}…`",
-        f"- embedding: `{config.model or 'all-MiniLM-L6-v2'}` ({config.precision}), search: "
-        f"{config.search}, engine: {config.engine}; {result.neighbours.pair_count:,} pairs at or "
-        "above the threshold"
-        + (
-            f"; {result.rescored:,} rows of pairs within {config.rescore_margin} of it re-scored "
-            "in fp32"
-            if result.rescored
-            else ""
-        ),
+        how,
         "- kept per group: the longest output (ties: smaller id); every removed row names the kept "
-        "row within the threshold of it (`removed.jsonl`)",
+        f"row within the threshold of it (`{removed_file}`)",
         "",
         "## Rows per source",
         "",
@@ -73,19 +130,17 @@ def render_report(result: DedupResult, config: DedupConfig, summary: dict) -> st
         lines.append(f"| {source} | {c['rows']:,} | {c['exact']:,} | {c['semantic']:,} | "
                      f"{c['kept']:,} | {pct:.1f}% |")  # fmt: skip
     cross = sum(
-        m.removed.data_source != m.kept.data_source
-        for m in result.removals
-        if m.stage == "semantic"
+        m.removed.data_source != m.kept.data_source for m in result.removals if m.stage != "exact"
     )
     lines += ["", f"Near duplicates whose kept row comes from another source: {cross:,}.", ""]
 
     hist = nn_histogram(result.neighbours.nn_sim)
     top = max((c for *_, c in hist), default=0) or 1
-    lines += ["## Nearest-neighbour similarity", "",
-              "Each row's cosine similarity to its most similar other row (after exact dedup).",
+    lines += ["## Nearest-neighbour similarity", "", _histogram_caption(config),
               "", "| similarity | rows | |", "|---|---:|---|"]  # fmt: skip
+    threshold = config.minhash_threshold if config.method == "minhash" else config.threshold
     for lo, hi, count in hist:
-        mark = " ← threshold" if lo <= config.threshold < hi else ""
+        mark = " ← threshold" if lo <= threshold < hi else ""
         lines.append(f"| {lo:.2f}–{hi:.2f} | {count:,} | {'█' * round(30 * count / top)}{mark} |")
     for level in SAMPLE_AT:
         at = sum(

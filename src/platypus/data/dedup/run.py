@@ -1,4 +1,6 @@
-"""`platypus data dedup`: exact dedup, then semantic near-duplicate removal, with a report."""
+"""`platypus data dedup`: exact dedup, then near-duplicate removal (embedding cosine, MinHash-LSH
+or both), with a report. Open-Platypus records by default; any dataset through a column mapping
+(`platypus.data.columns`), written back in its own format with `removed_ids.jsonl`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from platypus.config import DedupConfig
+from platypus.data.columns import MappedRows, mapped_output, read_mapped
 from platypus.data.dedup.exact import exact_dedup
+from platypus.data.dedup.minhash import as_neighbours, minhash_candidates
 from platypus.data.dedup.report import nn_histogram, render_report
 from platypus.data.dedup.select import select
 from platypus.data.io import read_records
@@ -24,10 +28,10 @@ from platypus.data.writers import (
     write_parquet,
 )
 from platypus.errors import PlatypusError
-from platypus.hashing import bytes_sha256
+from platypus.hashing import bytes_sha256, file_sha256
 from platypus.hub import write_dataset_card
 from platypus.similarity.engine import embed_texts, find_neighbours
-from platypus.similarity.pairs import Neighbours
+from platypus.similarity.pairs import Neighbours, pair_dots
 from platypus.similarity.rescore import search_rescored
 
 
@@ -41,7 +45,7 @@ def embed_text(record: Record) -> str:
 class Removal:
     removed: Record
     kept: Record
-    stage: str  # "exact" or "semantic"
+    stage: str  # "exact", "semantic" (cosine) or "minhash" (estimated Jaccard)
     similarity: float
 
 
@@ -57,6 +61,17 @@ class DedupResult:
     content_hash: str = ""
     embedded: int = 0  # texts embedded (the rest came from the cache)
     rescored: int = 0  # rows of borderline bf16 pairs re-scored with fp32 embeddings
+    mapped: MappedRows | None = None  # a dataset of any schema read through a column mapping
+    candidates: int = 0  # MinHash-LSH pairs (methods minhash, minhash+embedding)
+
+    @property
+    def rows_in(self) -> int:
+        return self.mapped.rows if self.mapped else len(self.records)
+
+    @property
+    def rows_out(self) -> int:
+        """Rows written: the kept records, and a mapped set's rows that were not compared."""
+        return len(self.kept) + (len(self.mapped.skipped) if self.mapped else 0)
 
 
 def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbours, int, int]:
@@ -70,23 +85,57 @@ def similar_pairs(records: list[Record], config: DedupConfig) -> tuple[Neighbour
     return nb, embedded + computed, rescored
 
 
+def minhash_confirmed(
+    records: list[Record], config: DedupConfig
+) -> tuple[Neighbours, int, int, int]:
+    """The near-duplicate pairs of `config.method` minhash or minhash+embedding, how many texts
+    were embedded, how many rows re-scored in fp32, and how many LSH pairs there were.
+
+    minhash: the MinHash-LSH pairs at estimated Jaccard >= minhash_threshold, scored by it.
+    minhash+embedding: those pairs whose cosine is >= threshold too, scored by the cosine; only
+    rows in an LSH pair are embedded (bf16 pairs near the threshold re-scored in fp32, as the
+    embedding method does)."""
+    texts = [embed_text(r) for r in records]
+    a, b, jaccard = minhash_candidates(texts, config)
+    if config.method == "minhash":
+        return as_neighbours(len(texts), a, b, jaccard), 0, 0, len(a)
+    used = np.unique(np.concatenate([a, b]))
+    x, embedded = embed_texts([texts[i] for i in used], config, config.precision)
+    cosine = pair_dots(x, np.searchsorted(used, a), x, np.searchsorted(used, b))
+    scored = as_neighbours(len(texts), a, b, cosine)  # nearest rows: among all LSH pairs
+    nb, computed, rescored = search_rescored(
+        lambda threshold: scored.subset(scored.sim >= threshold, scored.sim),
+        config.threshold, config, texts,
+    )  # fmt: skip
+    return nb, embedded + computed, rescored, len(a)
+
+
 def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -> DedupResult:
     if not 0.0 < config.threshold <= 1.0:
         raise PlatypusError(f"threshold must be in (0, 1], got {config.threshold}")
     input_path, out = Path(input_path), Path(output_dir)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    records = read_records(input_path)
+    mapped = read_mapped(input_path, config) if config.mapped else None
+    records = mapped.records if mapped else read_records(input_path)
+    if not records:
+        reason = mapped.skipped[0][1] if mapped else "no rows"
+        raise PlatypusError(f"{input_path}: no row has text to compare (every row: {reason})")
     after_exact, exact_removed = exact_dedup(records)
     timings["exact"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    nb, embedded, rescored = similar_pairs(after_exact, config)
+    candidates = 0
+    if config.method == "embedding":
+        nb, embedded, rescored = similar_pairs(after_exact, config)
+    else:
+        nb, embedded, rescored, candidates = minhash_confirmed(after_exact, config)
     timings["embed_and_pairs"] = time.perf_counter() - t0
     kept_mask, by, by_sim = select(after_exact, nb)
 
+    near = "minhash" if config.method == "minhash" else "semantic"
     semantic = [
-        Removal(after_exact[i], after_exact[int(by[i])], "semantic", float(by_sim[i]))
+        Removal(after_exact[i], after_exact[int(by[i])], near, float(by_sim[i]))
         for i in np.flatnonzero(~kept_mask)
     ]
     # An exact duplicate is represented by its twin's final keeper: the twin itself may have
@@ -100,13 +149,25 @@ def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -
     ] + semantic
     kept = [r for r, keep in zip(after_exact, kept_mask, strict=True) if keep]
     result = DedupResult(records, kept, removals, nb, after_exact, timings, embedded=embedded,
-                         rescored=rescored)  # fmt: skip
-    _write(result, config, input_path, out)
+                         rescored=rescored, mapped=mapped, candidates=candidates)  # fmt: skip
+    if mapped:
+        _write_mapped(result, config, input_path, out)
+    else:
+        _write(result, config, input_path, out)
     return result
 
 
-def output_paths(out: Path) -> dict[str, Path]:
-    """The stage's artefacts by role."""
+REMOVED_IDS = "removed_ids.jsonl"  # with a column mapping: one row per removed input row
+
+
+def output_paths(out: Path, config: DedupConfig | None = None) -> dict[str, Path]:
+    """The stage's artefacts by role. With a column mapping the kept rows are in the input's
+    format (kept.jsonl, kept.parquet or kept.json; `kept_parquet` names the same file) and
+    `removed` is removed_ids.jsonl."""
+    if config is not None and config.mapped:
+        kept = mapped_output(out, "kept", config.input)
+        return {"kept": kept, "kept_parquet": kept, "removed": out / REMOVED_IDS,
+                "report": out / "report.md", "summary": out / "dedup.json"}  # fmt: skip
     return {
         "kept": out / "kept.jsonl",
         "kept_parquet": out / "kept.parquet",
@@ -114,6 +175,48 @@ def output_paths(out: Path) -> dict[str, Path]:
         "report": out / "report.md",
         "summary": out / "dedup.json",
     }
+
+
+def removed_rows(result: DedupResult) -> list[dict]:
+    """removed_ids.jsonl: each removed input row (its id, 0-based row index), why (exact,
+    semantic, minhash), the kept row it duplicates and their similarity, in row order."""
+    table = result.mapped
+    assert table is not None
+    rows = []
+    for m in result.removals:
+        i, j = table.row_of[m.removed.id], table.row_of[m.kept.id]
+        rows.append({"id": table.ids[i], "row": i, "reason": m.stage,
+                     "matched_id": table.ids[j], "matched_row": j,
+                     "similarity": round(m.similarity, 6)})  # fmt: skip
+    return sorted(rows, key=lambda r: r["row"])
+
+
+def _write_mapped(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
+    table = result.mapped
+    assert table is not None
+    paths = output_paths(out, config.model_copy(update={"input": str(input_path)}))
+    result.paths = paths
+    removed = {table.row_of[m.removed.id] for m in result.removals}
+    table.write(paths["kept"], [i for i in range(table.rows) if i not in removed])
+    result.content_hash = file_sha256(paths["kept"])
+    write_dict_rows(paths["removed"], removed_rows(result))
+    summary = provenance(input_path, config, table.rows) | {
+        "format": table.format,
+        "removed_exact": sum(m.stage == "exact" for m in result.removals),
+        "removed_semantic": sum(m.stage != "exact" for m in result.removals),
+        "rows_kept": result.rows_out,
+        "rows_compared": len(result.records),
+        **table.skipped_summary(),
+        "rows_rescored_fp32": result.rescored,
+        "minhash_pairs": result.candidates,
+        "kept_sha256": result.content_hash,
+        "per_source": per_source(result),
+        "nn_histogram": nn_histogram(result.neighbours.nn_sim),
+    }
+    report = render_report(result, config, summary)
+    write_bytes(paths["report"], report.encode("utf-8"))
+    write_dataset_card(out, paths["kept"], result.kept, report, "dedup", source=input_path)
+    write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
 
 
 def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
@@ -137,7 +240,7 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
     write_dict_rows(paths["removed"], removed_rows)
     summary = provenance(input_path, config, len(result.records)) | {
         "removed_exact": sum(m.stage == "exact" for m in result.removals),
-        "removed_semantic": sum(m.stage == "semantic" for m in result.removals),
+        "removed_semantic": sum(m.stage != "exact" for m in result.removals),
         "rows_kept": len(result.kept),
         "rows_rescored_fp32": result.rescored,
         "kept_sha256": result.content_hash,
@@ -153,7 +256,7 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
 def per_source(result: DedupResult) -> dict[str, dict[str, int]]:
     before = Counter(r.data_source for r in result.records)
     exact = Counter(m.removed.data_source for m in result.removals if m.stage == "exact")
-    semantic = Counter(m.removed.data_source for m in result.removals if m.stage == "semantic")
+    semantic = Counter(m.removed.data_source for m in result.removals if m.stage != "exact")
     kept = Counter(r.data_source for r in result.kept)
     return {
         s: {"rows": before[s], "exact": exact[s], "semantic": semantic[s], "kept": kept[s]}

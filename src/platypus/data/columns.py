@@ -1,0 +1,239 @@
+"""Datasets of any schema for dedup and decontamination, through a column mapping.
+
+`ColumnMapping` (config.py) says which columns hold the text: `text_fields` (every field but the
+last is the prompt, the last the response; one field is both) or `messages_field` (a chat
+column: user turns are the prompt, assistant turns the response; system and tool turns are not
+compared). Each row becomes a `Record` for the comparison:
+
+- instruction: the first non-empty prompt field (or the user turns, joined by a blank line);
+- input: the other non-empty prompt fields, one per line;
+- output: the response (the assistant turns, joined by a blank line): its length decides which
+  duplicate is kept, as for Open-Platypus rows;
+- id: the `id_field` value as a string, else the 0-based row index.
+
+A null value counts as empty text. A row whose prompt is empty is not compared: it is counted as
+skipped with its reason and written out as it came. The rows themselves are never rebuilt from
+records: the kept rows are the input's own (a jsonl file's lines byte for byte, a parquet
+file's table rows with its schema, a JSON array's objects), in the input's format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from platypus.data.readers import iter_jsonl_lines, read_json
+from platypus.data.record import Record
+from platypus.errors import DataError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from platypus.config import ColumnMapping
+
+FORMATS = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
+SKIPPED_LISTED = 20  # skipped rows named in a summary (all are counted)
+
+
+def file_format(path: str | Path | None) -> str:
+    """jsonl, json or parquet, by the file's suffix (jsonl when there is no file yet)."""
+    if path is None:
+        return "jsonl"
+    return FORMATS.get(Path(str(path)).suffix.lower(), "jsonl")
+
+
+def mapped_output(folder: Path, stem: str, input_path: str | Path | None) -> Path:
+    """Where a stage puts its mapped rows: `<stem>.<the input's format>`. Without the input (a
+    finished folder read back, whose manifest records no input path), the file its dataset
+    card names."""
+    if input_path is None and folder.name:
+        from platypus.hub import dataset_file
+
+        named = dataset_file(folder)
+        if named is not None and named.stem == stem:
+            return named
+    return folder / f"{stem}.{file_format(input_path)}"
+
+
+@dataclass
+class MappedRows:
+    """A table of any schema: its rows as read, and a record for each row with text."""
+
+    path: Path
+    format: str  # jsonl, json or parquet
+    ids: list[Any]  # every row's id: the id_field value, else its 0-based index
+    records: list[Record]  # rows with a prompt, in input order
+    row_of: dict[str, int]  # record id -> row index
+    skipped: list[tuple[int, str]]  # (row index, reason): rows with nothing to compare
+    lines: list[bytes] = field(default_factory=list)  # jsonl: each row's line as read
+    objects: list[Any] = field(default_factory=list)  # json: each row's object
+    table: Any = None  # parquet: the pyarrow table
+
+    @property
+    def rows(self) -> int:
+        return len(self.ids)
+
+    def skipped_summary(self) -> dict:
+        return {
+            "rows_skipped": len(self.skipped),
+            "skipped": dict(sorted(Counter(reason for _, reason in self.skipped).items())),
+            "skipped_rows": [
+                {"id": self.ids[row], "row": row, "reason": reason}
+                for row, reason in self.skipped[:SKIPPED_LISTED]
+            ],
+        }
+
+    def write(self, path: Path, rows: Sequence[int]) -> None:
+        """The given rows (indices, in order) as they came, in the input's format."""
+        from platypus.data.writers import atomic_path, write_bytes
+
+        if self.format == "jsonl":
+            lines = (self.lines[i] if self.lines[i].endswith(b"\n") else self.lines[i] + b"\n"
+                     for i in rows)  # fmt: skip
+            write_bytes(path, b"".join(lines))
+        elif self.format == "json":
+            chosen = [self.objects[i] for i in rows]
+            write_bytes(path, (json.dumps(chosen, ensure_ascii=False, indent=1) + "\n").encode())
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = self.table.take(pa.array(list(rows), type=pa.int64()))
+            with atomic_path(path) as tmp:
+                pq.write_table(table, tmp, compression="zstd")
+
+
+def read_mapped(path: str | Path, mapping: ColumnMapping) -> MappedRows:
+    """Read a .jsonl, .json or .parquet file of any schema under `mapping`. Errors (a missing
+    column, a value that is no text, an empty or malformed messages list, a repeated id) are
+    one line naming the file and the row (its 0-based index, and line in a jsonl file)."""
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(path, f"unsupported file type {path.suffix!r} (use .jsonl, .json or "
+                        ".parquet)")  # fmt: skip
+    wanted = _columns(mapping)
+    lines: list[bytes] = []
+    objects: list[Any] = []
+    table = None
+    if fmt == "jsonl":
+        rows, where = [], []
+        for lineno, raw, obj in iter_jsonl_lines(path):
+            lines.append(raw)
+            where.append(f"index {len(rows)}, line {lineno}")
+            rows.append(_as_object(path, where[-1], obj))
+    elif fmt == "json":
+        data = read_json(path)
+        if not isinstance(data, list):
+            raise DataError(path, "expected a JSON array of objects")
+        where = [f"index {i}" for i in range(len(data))]
+        rows = [_as_object(path, w, obj) for w, obj in zip(where, data, strict=True)]
+        objects = data
+    else:
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise DataError(path, f"unreadable parquet: {exc}") from None
+        missing = [c for c in wanted if c not in table.column_names]
+        if missing:
+            raise DataError(path, f"no column {missing[0]!r} (columns: "
+                            f"{', '.join(table.column_names)})")  # fmt: skip
+        columns = {c: table.column(c).to_pylist() for c in wanted}
+        rows = [{c: columns[c][i] for c in wanted} for i in range(table.num_rows)]
+        where = [f"index {i}" for i in range(table.num_rows)]
+    if not rows:
+        raise DataError(path, "no rows")
+    return _map(path, fmt, rows, where, mapping, lines, objects, table)
+
+
+def _columns(mapping: ColumnMapping) -> list[str]:
+    cols = list(mapping.text_fields or []) + ([mapping.messages_field] if mapping.messages_field
+                                              else [])  # fmt: skip
+    return cols + ([mapping.id_field] if mapping.id_field and mapping.id_field not in cols else [])
+
+
+def _as_object(path: Path, where: str, obj: Any) -> dict:
+    if not isinstance(obj, dict):
+        raise DataError(path, f"expected a JSON object, got {type(obj).__name__}", row=where)
+    return obj
+
+
+def _map(path: Path, fmt: str, rows: list[dict], where: list[str], mapping: ColumnMapping,
+         lines: list[bytes], objects: list[Any], table: Any) -> MappedRows:  # fmt: skip
+    ids: list[Any] = []
+    records: list[Record] = []
+    row_of: dict[str, int] = {}
+    skipped: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    source = path.name
+    for i, row in enumerate(rows):
+        for column in _columns(mapping):
+            if column not in row:
+                raise DataError(path, f"missing column {column!r}", row=where[i])
+        ident: Any = i
+        if mapping.id_field:
+            ident = row[mapping.id_field]
+            if isinstance(ident, bool) or not isinstance(ident, str | int):
+                raise DataError(path, f"id {mapping.id_field!r} should be a string or an "
+                                f"integer, got {_kind(ident)}", row=where[i])  # fmt: skip
+        key = str(ident)
+        if key in seen:
+            raise DataError(path, f"duplicate id {ident!r} (also at row index {seen[key]})",
+                            row=where[i])  # fmt: skip
+        seen[key] = i
+        ids.append(ident)
+        if mapping.messages_field:
+            prompt, response = _chat(path, where[i], mapping.messages_field,
+                                     row[mapping.messages_field])  # fmt: skip
+            reason = "no user turn with text"
+        else:
+            fields = mapping.text_fields or []
+            texts = [_text(path, where[i], f, row[f]) for f in fields]
+            prompt = texts[:-1] if len(texts) > 1 else texts
+            response = texts[-1]
+            reason = "empty " + " and ".join(fields[:-1] if len(fields) > 1 else fields)
+        prompt = [p for p in prompt if p.strip()]
+        if not prompt:
+            skipped.append((i, reason))
+            continue
+        records.append(Record(key, prompt[0], "\n".join(prompt[1:]), response, source))
+        row_of[key] = i
+    return MappedRows(path, fmt, ids, records, row_of, skipped, lines, objects, table)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _text(path: Path, where: str, column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise DataError(path, f"column {column!r} should be text, got {_kind(value)}", row=where)
+    return value
+
+
+def _chat(path: Path, where: str, column: str, value: Any) -> tuple[list[str], str]:
+    """(user turns, assistant turns joined) of a messages list."""
+    if not isinstance(value, list):
+        raise DataError(path, f"column {column!r} should be a list of messages, got "
+                        f"{_kind(value)}", row=where)  # fmt: skip
+    if not value:
+        raise DataError(path, f"column {column!r} is an empty list of messages", row=where)
+    user, assistant = [], []
+    for n, message in enumerate(value):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise DataError(path, f"{column}[{n}] should be a {{role, content}} object",
+                            row=where)  # fmt: skip
+        content = _text(path, where, f"{column}[{n}].content", message.get("content"))
+        if message["role"] == "user":
+            user.append(content)
+        elif message["role"] == "assistant" and content.strip():
+            assistant.append(content)
+    prompt = "\n\n".join(u for u in user if u.strip())
+    return [prompt], "\n\n".join(assistant)
