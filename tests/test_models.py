@@ -2,13 +2,16 @@
 
 import json
 
+import pytest
 import torch
 
+from platypus.errors import PlatypusError
 from platypus.models import (
     MINILM_HUB_ID,
     SMOLLM2_HUB_ID,
     load_causal_lm,
     load_embedder,
+    minilm,
     minilm_path,
     prepared_path,
     resolve_causal_lm,
@@ -16,9 +19,14 @@ from platypus.models import (
 )
 
 
-def test_minilm_is_the_packaged_model_and_embeds_meaningfully():
+def test_minilm_is_the_packaged_model_and_embeds_meaningfully(monkeypatch):
     assert resolve_embedder(MINILM_HUB_ID) == str(minilm_path()) == resolve_embedder(None)
-    assert resolve_embedder("intfloat/e5-small") == "intfloat/e5-small"  # hub ids pass through
+    # A hub id passes through where the hub (or its cache) can serve it; offline, as here, one
+    # that is not cached is refused in one line.
+    with pytest.raises(PlatypusError, match="intfloat/e5-small: not a local folder"):
+        resolve_embedder("intfloat/e5-small")
+    monkeypatch.setattr(minilm, "_offline_setting", lambda: None)  # as when online
+    assert resolve_embedder("intfloat/e5-small") == "intfloat/e5-small"
     model = load_embedder()
     emb = model.encode(
         ["What is the derivative of x squared?", "Differentiate x^2.", "Bake bread at 220 C."],
