@@ -155,18 +155,53 @@ class EmbeddingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     model: str | None = None  # None: the packaged all-MiniLM-L6-v2
-    # bf16 embeds about 2.5x faster on CPUs with bf16 support. Alone it shifts a few pairs across
-    # the threshold (18 of 16,146 rows kept differently on Open-Platypus); with pairs within
-    # `rescore_margin` of the threshold re-scored in fp32 the kept set equals fp32's
-    # (benchmarks/dedup.py checks it). rescore_margin 0 gives plain bf16.
-    precision: Literal["fp32", "bf16"] = "bf16"
+    # bf16 embeds about 2.5x faster on CPUs with bf16 support (AVX512-BF16/AMX; on an AVX2-only
+    # CPU it is emulated and slower than fp32). Alone it shifts a few pairs across the threshold
+    # (18 of 16,146 rows kept differently on Open-Platypus); with pairs within `rescore_margin` of
+    # the threshold re-scored in fp32 the kept set equals fp32's (benchmarks/dedup.py checks it).
+    # rescore_margin 0 gives plain bf16 (or int8).
+    precision: Literal["fp32", "bf16", "int8"] = "bf16"
+    # torch: sentence-transformers on torch (fp32, bf16). onnx: the model exported to ONNX Runtime
+    # (fp32, int8: dynamic quantisation); openvino: that export on OpenVINO (fp32; the dynamic
+    # int8 graph runs there far slower than fp32). The re-scoring reference is always torch fp32,
+    # so the pairs found do not depend on the backend.
+    embed_backend: Literal["torch", "onnx", "openvino"] = "torch"
     compute: ComputeSettings = Field(default_factory=ComputeSettings)  # device (embedding)
-    rescore_margin: float = Field(0.02, ge=0.0, le=0.2)
+    # None: the precision's own (RESCORE_MARGINS): what covers its largest pair-score error
+    # measured against torch fp32 on real rows.
+    rescore_margin: float | None = Field(None, ge=0.0, le=0.2)
     batch_size: int = Field(16, ge=1)
     cache: bool = Setting(True)  # embeddings cached on disk by content hash
     # Both engines give the same vectors and pairs (tested), so the engine is a setting.
     engine: Literal["local", "ray"] = Setting("local")
     ray_address: str | None = Setting(None)  # None: a local Ray; "auto" or ray://host:10001
+
+    @model_validator(mode="after")
+    def _backend_precision(self) -> EmbeddingSettings:
+        if self.precision not in EMBED_PRECISIONS[self.embed_backend]:
+            raise ValueError(
+                f"precision {self.precision} does not run on embed_backend {self.embed_backend} "
+                f"(it runs {' or '.join(EMBED_PRECISIONS[self.embed_backend])})"
+            )
+        return self
+
+    @property
+    def effective_rescore_margin(self) -> float:
+        """`rescore_margin`, or the precision's default; 0 for the reference (torch fp32)."""
+        if (self.embed_backend, self.precision) == ("torch", "fp32"):
+            return 0.0
+        if self.rescore_margin is not None:
+            return self.rescore_margin
+        return RESCORE_MARGINS[self.precision]
+
+
+# Precisions each embedding backend runs (onnx/openvino have no fast bf16 on CPUs; torch int8
+# would be another quantisation than the exported one).
+EMBED_PRECISIONS = {"torch": ("fp32", "bf16"), "onnx": ("fp32", "int8"), "openvino": ("fp32",)}
+# Default re-scoring margins, above the largest pair-score error against torch fp32 measured on
+# real rows near the threshold (benchmarks/dedup.py): bf16 0.003, onnx int8 0.055, fp32 on ONNX
+# Runtime or OpenVINO 1e-6.
+RESCORE_MARGINS = {"bf16": 0.02, "int8": 0.08, "fp32": 0.001}
 
 
 class ColumnMapping(BaseModel):

@@ -16,15 +16,16 @@ if TYPE_CHECKING:
 
 
 def embed_texts(
-    texts: list[str], settings: EmbeddingSettings, precision: str
+    texts: list[str], settings: EmbeddingSettings, precision: str, backend: str | None = None
 ) -> tuple[np.ndarray, int]:
-    """Vectors for `texts` under `settings`, on this machine or on Ray; also returns how many
-    had to be computed rather than read from the cache."""
+    """Vectors for `texts` under `settings` (in `precision`, on `backend`, default the
+    settings' `embed_backend`), on this machine or on Ray; also returns how many had to be
+    computed rather than read from the cache."""
+    backend = backend or settings.embed_backend
     if settings.engine == "ray":
-        return ray_embed(texts, settings, precision)
-    embedder = Embedder(
-        settings.model, precision, settings.batch_size, settings.cache, compute=settings.compute
-    )
+        return ray_embed(texts, settings, precision, backend)
+    embedder = Embedder(settings.model, precision, settings.batch_size, settings.cache,
+                        compute=settings.compute, backend=backend)  # fmt: skip
     return embedder.encode(texts), embedder.computed
 
 

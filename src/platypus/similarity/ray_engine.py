@@ -31,25 +31,26 @@ def _ray(config: EmbeddingSettings):
 
 
 class _EmbedActor:
-    def __init__(self, model, precision, batch_size, cache):
-        self.embedder = Embedder(model, precision, batch_size, cache, show_progress=False)
+    def __init__(self, model, precision, batch_size, cache, backend="torch"):
+        self.embedder = Embedder(model, precision, batch_size, cache, show_progress=False,
+                                 backend=backend)  # fmt: skip
 
     def __call__(self, batch: dict) -> dict:
         return {"i": batch["i"], "vec": self.embedder.encode([str(t) for t in batch["text"]])}
 
 
 def ray_embed(
-    texts: list[str], config: EmbeddingSettings, precision: str
+    texts: list[str], config: EmbeddingSettings, precision: str, backend: str = "torch"
 ) -> tuple[np.ndarray, int]:
     ray = _ray(config)
     # Count what the cache lacks before the workers fill it.
-    probe = Embedder(config.model, precision, config.batch_size, config.cache)
+    probe = Embedder(config.model, precision, config.batch_size, config.cache, backend=backend)
     keys = list(dict.fromkeys(text_key(t) for t in texts))
     missing = len(keys) - (len(probe.cache.get(keys)) if probe.cache else 0)
     ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
     out = ds.map_batches(
         _EmbedActor,
-        fn_constructor_args=(config.model, precision, config.batch_size, config.cache),
+        fn_constructor_args=(config.model, precision, config.batch_size, config.cache, backend),
         batch_size=max(config.batch_size * 4, 256),
         batch_format="numpy",
         concurrency=max(1, int(ray.available_resources().get("CPU", 1)) // 2),

@@ -1,10 +1,11 @@
-"""Make bf16 embeddings give the fp32 answer.
+"""Make bf16 (or int8, or another runtime's) embeddings give the torch fp32 answer.
 
-bf16 moves a pair's cosine by a few thousandths at most, so only pairs whose bf16 score lies
-within `margin` of the threshold can land on the other side of it in fp32. The search runs at
-threshold - margin on the bf16 vectors; the borderline pairs' rows are embedded again in fp32
-and re-scored; pairs clearly above or below keep their bf16 decision. The pair set is then the
-fp32 one, at roughly bf16 cost. The same code serves pairs within one set (dedup) and pairs
+bf16 moves a pair's cosine by a few thousandths at most (int8 by a few hundredths, fp32 on ONNX
+Runtime or OpenVINO by under 1e-5), so only pairs whose score lies within `margin` of the
+threshold can land on the other side of it in torch fp32. The search runs at threshold - margin
+on the fast vectors; the borderline pairs' rows are embedded again in torch fp32 and re-scored;
+pairs clearly above or below keep their fast decision. The pair set is then the fp32 one, at
+roughly the fast vectors' cost. The same code serves pairs within one set (dedup) and pairs
 across two sets (training rows x benchmark items).
 """
 
@@ -64,11 +65,11 @@ def search_rescored(
     other: Sequence[str] | None = None,
 ) -> tuple[Found, int, int]:
     """Every pair at or above `threshold` as fp32 vectors score it. `search(t)` returns the pairs
-    >= t among the vectors of `texts` in `settings.precision` (or across `texts` x `other`).
-    With bf16 and a `rescore_margin` it searches that much lower and re-scores the borderline
-    pairs in fp32. Returns the pairs, how many texts the re-scoring had to embed (not read from
-    the cache), and how many rows it re-scored."""
-    margin = settings.rescore_margin if settings.precision == "bf16" else 0.0
+    >= t among the vectors of `texts` in `settings.precision` on `settings.embed_backend` (or
+    across `texts` x `other`). Unless that is torch fp32 itself, it searches the margin lower
+    and re-scores the borderline pairs in torch fp32. Returns the pairs, how many texts the
+    re-scoring had to embed (not read from the cache), and how many rows it re-scored."""
+    margin = settings.effective_rescore_margin
     if margin == 0:
         return search(threshold), 0, 0
     found = search(max(threshold - margin, LOWEST))
@@ -77,7 +78,7 @@ def search_rescored(
     def fp32_of(pool: Sequence[str]) -> Vectors:
         def vectors(rows: np.ndarray) -> np.ndarray:
             nonlocal embedded
-            x, computed = embed_texts([pool[i] for i in rows], settings, "fp32")
+            x, computed = embed_texts([pool[i] for i in rows], settings, "fp32", "torch")
             embedded += computed
             return x
 
