@@ -96,7 +96,8 @@ def _mapping(args: argparse.Namespace) -> dict:
 
 
 def cmd_data_dedup(args: argparse.Namespace) -> int:
-    names = ("input", "output_dir", "threshold", "precision", "batch_size", "search", "engine")
+    names = ("input", "output_dir", "threshold", "precision", "embed_backend", "batch_size",
+             "search", "engine")  # fmt: skip
     updates = _flags(args, *names, "method", "minhash_threshold") | _mapping(args)
     return run_stage_command("dedup", args, updates)
 
@@ -204,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threshold", type=float, help="cosine similarity threshold (default 0.8)")
     d.add_argument(
         "--precision", choices=_choices(DedupConfig, "precision"), help="embedding precision"
+    )
+    d.add_argument(
+        "--embed-backend",
+        choices=_choices(DedupConfig, "embed_backend"),
+        help="torch (precision fp32, bf16), onnx (fp32, int8: ONNX Runtime) or openvino (fp32)",
     )
     d.add_argument("--batch-size", type=int, help="embedding batch size")
     d.add_argument(
