@@ -75,10 +75,11 @@ def _method_lines(result: DedupResult, config: DedupConfig, n_sem: int) -> tuple
         f"of {config.minhash_shingle}-{config.minhash_unit} shingles of the normalised prompt, "
         f"{result.candidates:,} pairs at estimated Jaccard >= {config.minhash_threshold}"
     )
-    embedding = f"`{config.model or 'all-MiniLM-L6-v2'}` ({config.precision})"
+    backend = "" if config.embed_backend == "torch" else f", {config.embed_backend}"
+    embedding = f"`{config.model or 'all-MiniLM-L6-v2'}` ({config.precision}{backend})"
     rescored = (
-        f"; {result.rescored:,} rows of pairs within {config.rescore_margin} of it re-scored in "
-        "fp32"
+        f"; {result.rescored:,} rows of pairs within {config.effective_rescore_margin} of it "
+        "re-scored in fp32"
         if result.rescored
         else ""
     )
@@ -103,7 +104,7 @@ def _method_lines(result: DedupResult, config: DedupConfig, n_sem: int) -> tuple
 def render_report(result: DedupResult, config: DedupConfig, summary: dict) -> str:
     n_exact, n_sem = summary["removed_exact"], summary["removed_semantic"]
     near, how = _method_lines(result, config, n_sem)
-    removed_file = result.paths["removed"].name
+    removed_file = "removed_ids.jsonl" if result.mapped else "removed.jsonl"
     lines = [
         "# Similarity exclusion report",
         "",
