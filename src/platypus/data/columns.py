@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from platypus.config import ColumnMapping
 
 FORMATS = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
+REMOVED_IDS = "removed_ids.jsonl"  # what a stage removed from a mapped set: one row per row
 SKIPPED_LISTED = 20  # skipped rows named in a summary (all are counted)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from platypus.data.columns import REMOVED_IDS
 from platypus.data.decontaminate.classify import CATEGORIES
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def _mapped_lines(s: dict) -> list[str]:
     return [
         f"- {s['format']} rows of any schema, written back unchanged: {s['rows_compared']:,} "
         f"compared, {s['rows_skipped']:,} with no text to compare kept as they are; removed rows "
-        "and why: `removed_ids.jsonl`"
+        f"and why: `{REMOVED_IDS}`"
     ]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platypus.config import DecontaminateConfig
-from platypus.data.columns import MappedRows, mapped_output, read_mapped
+from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
 from platypus.data.decontaminate.classify import CATEGORIES, classify
 from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
@@ -36,7 +36,6 @@ from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem
 
 OUTPUTS = ("clean.jsonl", "clean.parquet", "leaks.jsonl", "report.md", "decontaminate.json")
-REMOVED_IDS = "removed_ids.jsonl"  # with a column mapping: one row per removed input row
 
 
 def output_paths(out: Path, config: DecontaminateConfig | None = None) -> dict[str, Path]:

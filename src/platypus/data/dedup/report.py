@@ -104,7 +104,7 @@ def _method_lines(result: DedupResult, config: DedupConfig, n_sem: int) -> tuple
 def render_report(result: DedupResult, config: DedupConfig, summary: dict) -> str:
     n_exact, n_sem = summary["removed_exact"], summary["removed_semantic"]
     near, how = _method_lines(result, config, n_sem)
-    removed_file = "removed_ids.jsonl" if result.mapped else "removed.jsonl"
+    removed_file = result.paths["removed"].name
     lines = [
         "# Similarity exclusion report",
         "",

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from platypus.config import DedupConfig
-from platypus.data.columns import MappedRows, mapped_output, read_mapped
+from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
 from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.minhash import as_neighbours, minhash_candidates
 from platypus.data.dedup.report import nn_histogram, render_report
@@ -155,9 +155,6 @@ def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -
     else:
         _write(result, config, input_path, out)
     return result
-
-
-REMOVED_IDS = "removed_ids.jsonl"  # with a column mapping: one row per removed input row
 
 
 def output_paths(out: Path, config: DedupConfig | None = None) -> dict[str, Path]:
