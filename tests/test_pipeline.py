@@ -63,7 +63,7 @@ def first_run(tmp_path_factory):
         [sys.executable, "-m", "platypus", "run", str(path), "--run-dir", str(tmp / "run")],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,  # the whole chain; minutes on an idle 2-core machine
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return tmp, proc.stdout.splitlines()
