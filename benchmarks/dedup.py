@@ -1,6 +1,8 @@
 """Dedup benchmark: our embedding and pair search against the naive baselines, side by side.
 
     .venv/bin/python benchmarks/dedup.py [--embed-rows 1000] [--sizes 25000,200000]
+        [--backends torch-fp32,torch-bf16,onnx-fp32,onnx-int8,openvino-fp32]
+        [--kept-rows N]
 
 Each measurement runs in a fresh process so its peak RSS is its own. Embedding is measured on
 real Open-Platypus rows (built from ../shared/data); pair search at 25k and 200k rows uses the real
@@ -8,6 +10,9 @@ embeddings plus noisy copies of them (so near duplicates exist at realistic rate
 sentence-transformers `encode` (fp32, as Platypus ran it), `util.paraphrase_mining_embeddings`,
 and Platypus' greedy loop (each row compared with every row kept so far). Kept sets are compared:
 fp32 vs bf16 embeddings on the full real set, exact vs IVF search, ours vs the greedy loop.
+Embedding backends (torch, ONNX Runtime, OpenVINO; fp32, bf16, int8) are measured side by side,
+with rows per wall second and per CPU second (on a shared machine the latter moves less), and
+each one's kept set is compared with torch fp32's, plain and after the fp32 re-scoring.
 """
 
 from __future__ import annotations
@@ -60,25 +65,30 @@ def _job(kind: str, arg: str, n: int, out: str) -> dict:
 
             model = load_embedder()
             base = _baseline_mb()
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             x = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         else:
             from platypus.similarity.embed import Embedder
 
-            precision = kind.split("-")[1]
-            cache = kind.endswith("cached")
+            # embed-<precision>[-<backend>][-cached]
+            parts = kind.split("-")[1:]
+            cache = parts[-1] == "cached"
+            parts = parts[:-1] if cache else parts
+            precision, backend = parts[0], parts[1] if len(parts) > 1 else "torch"
             # The cached variants use the user's cache: vectors are keyed by content, so re-runs
             # of the benchmark do not pay for the full-set embeddings again.
-            emb = Embedder(precision=precision, use_cache=cache, show_progress=False)
-            assert emb.model is not None  # load before timing
+            emb = Embedder(precision=precision, use_cache=cache, show_progress=False,
+                           backend=backend)  # fmt: skip
+            assert emb.model is not None  # load (and export) before timing
             if cache:
                 emb.encode(texts)  # fill the cache; the timed call reads it back
             base = _baseline_mb()
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             x = emb.encode(texts)
         seconds = time.perf_counter() - t
         np.save(out, x)
-        return {"seconds": seconds, "rss_mb": _peak_mb() - base, "rows": len(texts)}
+        return {"seconds": seconds, "cpu_seconds": time.process_time() - cpu,
+                "rss_mb": _peak_mb() - base, "rows": len(texts)}  # fmt: skip
 
     x = np.load(arg)[:n]
     base = _baseline_mb()
@@ -174,6 +184,12 @@ def kept_by_pairs(pairs: np.ndarray, rows: list, n: int) -> set[int]:
     return set(np.flatnonzero(kept).tolist())
 
 
+def _embed_kind(backend: str) -> str:
+    """torch-fp32 -> embed-fp32, onnx-int8 -> embed-int8-onnx."""
+    name, precision = backend.split("-")
+    return f"embed-{precision}" + ("" if name == "torch" else f"-{name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--embed-rows", type=int, default=1000)
@@ -182,60 +198,97 @@ def main() -> None:
                         help="largest size for the full paraphrase-mining baseline")  # fmt: skip
     parser.add_argument("--greedy-max", type=int, default=25000,
                         help="largest size for the O(N^2) greedy loop")  # fmt: skip
+    parser.add_argument(
+        "--backends",
+        default="torch-fp32,torch-bf16,onnx-fp32,onnx-int8,openvino-fp32",
+        help="embedding backends measured side by side",
+    )
+    parser.add_argument("--kept-rows", type=int, default=0,
+                        help="rows for the kept-set comparison (0: all)")  # fmt: skip
+    parser.add_argument("--kept-backends", default="",
+                        help="backends whose kept set is compared (--backends)")  # fmt: skip
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="platypus-bench-"))
     jsonl = build_rows(workdir)
     total = len(jsonl.read_text().splitlines())
     print(f"data: {total:,} real Open-Platypus rows built from ../shared/data; work dir {workdir}")
 
+    backends = [b for b in args.backends.split(",") if b]
+    embed_kinds = {b: _embed_kind(b) for b in backends}
     print(f"\n## Embedding, {args.embed_rows:,} real rows (MiniLM, 2 CPU threads)\n")
-    print("| method | rows/s | x naive | peak RSS above base (MB) |\n|---|---:|---:|---:|")
+    print("| method | rows/s | x naive | rows per CPU-s | x naive (CPU) | peak RSS above base (MB) "
+          "|")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|")
     naive = measure("embed-naive", str(jsonl), args.embed_rows, workdir)
-    for kind in ("embed-naive", "embed-fp32", "embed-bf16", "embed-bf16-cached"):
-        r = naive if kind == "embed-naive" else measure(kind, str(jsonl), args.embed_rows, workdir)
-        rate = r["rows"] / r["seconds"]
+    results = {"embed-naive": naive}
+    for kind in ["embed-naive", *embed_kinds.values(), "embed-bf16-cached"]:
+        if kind == "embed-bf16-cached" and "torch-bf16" not in backends:
+            continue
+        r = results.get(kind) or measure(kind, str(jsonl), args.embed_rows, workdir)
+        results[kind] = r
+        rate, cpu = r["rows"] / r["seconds"], r["rows"] / max(r["cpu_seconds"], 1e-9)
         print(f"| {kind} | {rate:,.0f} | {rate / (naive['rows'] / naive['seconds']):.2f} "
+              f"| {cpu:,.0f} | {cpu / (naive['rows'] / naive['cpu_seconds']):.2f} "
               f"| {r['rss_mb']:,.0f} |", flush=True)  # fmt: skip
-    a, b = np.load(naive["out"]), np.load(workdir / f"embed-bf16-{args.embed_rows}.npy")
-    print(f"\nbf16 vs fp32 cosine of the same text: min {float((a * b).sum(1).min()):.6f}")
+    a = np.load(naive["out"])
+    for backend, kind in embed_kinds.items():
+        b = np.load(results[kind]["out"])
+        print(f"- {backend} vs naive (torch fp32) cosine of the same text: "
+              f"min {float((a * b).sum(1).min()):.6f}")  # fmt: skip
 
-    print(f"\n## fp32 vs bf16 kept set on all {total:,} real rows\n")
-    full = {p: measure(f"embed-{p}-cached", str(jsonl), total, workdir) for p in ("fp32", "bf16")}
     import json
 
     sys.path.insert(0, str(REPO / "src"))
-    from platypus.data.record import Record
-
-    rows = [Record(**json.loads(line)) for line in jsonl.read_text().splitlines()]
+    from platypus.config import DedupConfig
     from platypus.data.dedup.select import select
+    from platypus.data.record import Record
     from platypus.similarity.pairs import exact_neighbours
     from platypus.similarity.rescore import rescore
 
-    vectors = {p: np.load(r["out"]) for p, r in full.items()}
+    rows = [Record(**json.loads(line)) for line in jsonl.read_text().splitlines()]
+    n_kept = min(args.kept_rows or total, total)
+    rows = rows[:n_kept]
+    print(f"\n## Kept set against torch fp32 on {n_kept:,} of {total:,} real rows\n")
+    kept_backends = [b for b in (args.kept_backends or args.backends).split(",") if b]
+    with_fp32 = ["torch-fp32", *[b for b in kept_backends if b != "torch-fp32"]]
+    full = {b: measure(_embed_kind(b) + "-cached", str(jsonl), n_kept, workdir)
+            for b in with_fp32}  # fmt: skip
+    vectors = {b: np.load(r["out"]) for b, r in full.items()}
 
     def kept_ids(nb) -> set[str]:
         mask, *_ = select(rows, nb)
         return {rows[i].id for i in np.flatnonzero(mask)}
 
-    margin = 0.02
-    candidates = exact_neighbours(vectors["bf16"], THRESHOLD - margin)
-    rescored, refreshed = rescore(candidates, THRESHOLD, margin, lambda ids: vectors["fp32"][ids])
-    kept = {
-        "fp32": kept_ids(exact_neighbours(vectors["fp32"], THRESHOLD)),
-        "bf16": kept_ids(exact_neighbours(vectors["bf16"], THRESHOLD)),
-        "bf16 + fp32 re-score": kept_ids(rescored),
-    }
-    for name in ("bf16", "bf16 + fp32 re-score"):
-        diff = len(kept["fp32"] ^ kept[name])
-        print(f"- {name}: kept {len(kept[name]):,} vs fp32 {len(kept['fp32']):,}; identical: "
-              f"{kept[name] == kept['fp32']} ({diff} rows differ)")  # fmt: skip
-    print(
-        f"- re-scoring embedded {refreshed:,} of {total:,} rows again in fp32 "
-        f"(pairs within ±{margin} of {THRESHOLD})"
-    )
+    reference = kept_ids(exact_neighbours(vectors["torch-fp32"], THRESHOLD))
+    print("| backend | kept plain | rows differ | margin | kept after re-scoring | rows differ | "
+          "rows re-embedded in torch fp32 | max pair-score error |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    ref_x = vectors["torch-fp32"]
+    for b in with_fp32:
+        if b == "torch-fp32":
+            print(f"| torch-fp32 | {len(reference):,} | 0 | - | - | - | - | 0 |")
+            continue
+        backend, precision = b.split("-")
+        margin = DedupConfig(embed_backend=backend, precision=precision).effective_rescore_margin
+        plain = kept_ids(exact_neighbours(vectors[b], THRESHOLD))
+        found = exact_neighbours(vectors[b], THRESHOLD - margin)
+        rescored, refreshed = rescore(found, THRESHOLD, margin, lambda ids: ref_x[ids])
+        after = kept_ids(rescored)
+        # The largest score error over pairs near the threshold (either score >= 0.6).
+        err = 0.0
+        for start in range(0, len(ref_x), 2048):
+            s_ref = ref_x[start : start + 2048] @ ref_x.T
+            s_b = vectors[b][start : start + 2048] @ vectors[b].T
+            near = (s_ref >= 0.6) | (s_b >= 0.6)
+            if near.any():
+                err = max(err, float(np.abs(s_ref - s_b)[near].max()))
+        print(f"| {b} | {len(plain):,} | {len(plain ^ reference)} | {margin} | {len(after):,} "
+              f"| {len(after ^ reference)} | {refreshed:,} | {err:.5f} |", flush=True)  # fmt: skip
+    if not [int(s) for s in args.sizes.split(",") if s]:
+        return
 
-    real = np.load(full["bf16"]["out"])
-    for n in [int(s) for s in args.sizes.split(",")]:
+    real = np.load(full["torch-fp32"]["out"])
+    for n in [int(s) for s in args.sizes.split(",") if s]:
         vec = workdir / f"vectors-{n}.npy"
         np.save(vec, synthetic(real, n))
         print(f"\n## Pair search, {n:,} rows (cosine >= {THRESHOLD})\n")
