@@ -40,8 +40,13 @@ from platypus.tasks.schema import TaskItem  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 LABELLED = REPO / "benchmarks" / "data" / "rephrased_leaks.jsonl"
 RESULTS = REPO / "benchmarks" / "results" / "contamination-cpu-2core.md"
-PREVIOUS = dict(views=["question"], top_k=0, answers=["text"], same_question_similarity=1.0,
-                numbers_must_agree=False)
+PREVIOUS = dict(
+    views=["question"],
+    top_k=0,
+    answers=["text"],
+    same_question_similarity=1.0,
+    numbers_must_agree=False,
+)
 ANSWERS = ["text", "number", "letter", "fuzzy"]
 
 # name -> (recipe overrides, rule). "classes": rows with a pair in a removed category;
@@ -255,8 +260,13 @@ def write(args, rows, items, results, seconds, sweep, real, train) -> None:
         lines.append(
             f"| {key} | " + " | ".join(pct(*results[n]["false"][key]) for n in names) + " |"
         )
-    lines += ["", "## One default changed at a time", "",
-              "| change | recall | precision | clean rows removed |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "## One default changed at a time",
+        "",
+        "| change | recall | precision | clean rows removed |",
+        "|---|---:|---:|---:|",
+    ]
     for name, r in sweep.items():
         lines.append(f"| {name} | {r['recall']:.1%} | {r['precision']:.1%} | "
                      f"{pct(*r['false']['all'])} |")  # fmt: skip

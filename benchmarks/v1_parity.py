@@ -254,7 +254,11 @@ def main() -> None:
                                                  "model_folder.py"),
                             str(prepared_path()), str(model_v1)], check=True)  # fmt: skip
             reference = run_reference(
-                tmp / "items", model_v1, tmp / "v1.json", args.limit, args.model_type,
+                tmp / "items",
+                model_v1,
+                tmp / "v1.json",
+                args.limit,
+                args.model_type,
                 args.tasks.split(","),
             )
             (Path(args.out).with_suffix(".json")).write_text(json.dumps(reference))

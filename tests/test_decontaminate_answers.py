@@ -42,9 +42,7 @@ def test_numbers_normalised():
     # The final answer only: after ####, in \boxed{}, after "answer is", or the last number.
     assert final_numbers("9 eggs, 9 * 2 = 18\n#### 18") == {Decimal(18)}
     assert Decimal(18) not in final_numbers("She has 18 eggs and sells 9 of them for $2 each.")
-    assert final_numbers("so the answer is 1,430, checked twice: 1430 / 2 = 715") >= {
-        Decimal(1430)
-    }
+    assert final_numbers("so the answer is 1,430, checked twice: 1430 / 2 = 715") >= {Decimal(1430)}
 
 
 def test_gsm8k_final_answer(item):

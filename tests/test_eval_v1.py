@@ -9,9 +9,7 @@ SIX = "arc_challenge,hellaswag,mmlu,truthfulqa_mc,winogrande,gsm8k"
 
 def test_six_tasks_under_leaderboard_v1(tmp_path, capsys, shared_data):
     leaks = tmp_path / "leaks.jsonl"
-    leaks.write_text(
-        json.dumps({"benchmark_id": "gsm8k/test/0", "category": "duplicate"}) + "\n"
-    )
+    leaks.write_text(json.dumps({"benchmark_id": "gsm8k/test/0", "category": "duplicate"}) + "\n")
     out_dir = tmp_path / "v1"
     code = main(["eval", "--harness", "leaderboard-v1", "--tasks", SIX, "--limit", "2",
                  "--data-root", str(shared_data), "--output-dir", str(out_dir), "--no-cache",

@@ -56,9 +56,7 @@ def build(output_dir: str | Path, config: Any = None, **overrides: Any) -> Build
     return _run("build", output_dir, config, overrides)
 
 
-def dedup(
-    input: Any, output_dir: str | Path, config: Any = None, **overrides: Any
-) -> DedupSummary:
+def dedup(input: Any, output_dir: str | Path, config: Any = None, **overrides: Any) -> DedupSummary:
     """Remove exact and near duplicates (`data.dedup`) from `input` (a file, a build folder or a
     `datasets.Dataset`): `kept.jsonl`, `removed.jsonl`, `report.md` and a dataset card."""
     return _run("dedup", output_dir, config, overrides, input=input)
@@ -73,9 +71,7 @@ def decontaminate(
     return _run("decontaminate", output_dir, config, overrides, input=input)
 
 
-def train(
-    input: Any, output_dir: str | Path, config: Any = None, **overrides: Any
-) -> TrainSummary:
+def train(input: Any, output_dir: str | Path, config: Any = None, **overrides: Any) -> TrainSummary:
     """LoRA fine-tuning (`train`) on `input` (a file, a decontaminate folder or a
     `datasets.Dataset`): the adapter with its model card in `output_dir/adapter`, metrics,
     checkpoints (resumed from when present)."""

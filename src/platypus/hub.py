@@ -77,9 +77,7 @@ def dataset_licenses(data_sources: Iterable[str]) -> list[str]:
     return sorted(ids) or ["other"]
 
 
-def dataset_card_data(
-    data_file: str, records: list[Record], pretty_name: str, stage: str
-) -> Any:
+def dataset_card_data(data_file: str, records: list[Record], pretty_name: str, stage: str) -> Any:
     from huggingface_hub import DatasetCardData
 
     data = DatasetCardData(
@@ -89,9 +87,7 @@ def dataset_card_data(
         task_categories=TASK_CATEGORIES,
         size_categories=[size_category(len(records))],
         tags=["platypus", stage],
-        configs=[
-            {"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}
-        ],
+        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}],
     )
     return data
 
@@ -381,4 +377,3 @@ def push_stage(stage_name: str, config: BaseModel, out: Path, repo_id: str, api=
 def _line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
-
