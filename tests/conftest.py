@@ -48,3 +48,11 @@ def short_math_rows(tmp: Path, max_output: int, rows: int) -> Path:
     path = tmp / "math.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in kept[:rows]))
     return path
+
+
+@pytest.fixture(scope="session")
+def scibench_jsonl(tmp_path_factory) -> Path:
+    """The real SciBench source built alone (a small set of real rows), shared by the tests
+    that embed or dedup it."""
+    out = tmp_path_factory.mktemp("scibench")
+    return build_only(out, "scibench", path="scibench/original_2023-07-21").paths["jsonl"]

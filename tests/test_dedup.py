@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from conftest import build_only, read_jsonl
+from conftest import read_jsonl
 from platypus.cli import main
 from platypus.config import DedupConfig
 from platypus.data.dedup.exact import exact_dedup
@@ -82,12 +82,6 @@ def test_selection_ignores_input_order():
         ids = {rows[perm[i]].id for i in np.flatnonzero(kept)}
         assert kept_ids is None or ids == kept_ids
         kept_ids = ids
-
-
-@pytest.fixture(scope="module")
-def scibench_jsonl(tmp_path_factory, shared_data):
-    out = tmp_path_factory.mktemp("scibench")
-    return build_only(out, "scibench", path="scibench/original_2023-07-21").paths["jsonl"]
 
 
 @pytest.fixture(scope="module")

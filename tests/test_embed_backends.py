@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 
-from conftest import build_only
 from platypus.config import DedupConfig
 from platypus.data.dedup.run import dedup, embed_text
 from platypus.data.io import read_records
@@ -20,14 +19,8 @@ pytest.importorskip("onnxruntime")
 
 
 @pytest.fixture(scope="module")
-def scibench(tmp_path_factory, shared_data):
-    out = tmp_path_factory.mktemp("scibench")
-    return build_only(out, "scibench", path="scibench/original_2023-07-21").paths["jsonl"]
-
-
-@pytest.fixture(scope="module")
-def texts(scibench):
-    return [embed_text(r) for r in read_records(scibench)]
+def texts(scibench_jsonl):
+    return [embed_text(r) for r in read_records(scibench_jsonl)]
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +73,12 @@ def test_openvino_fp32_equals_torch_fp32(texts, reference, cache_root):
     assert (x * reference).sum(1).min() > 1 - 1e-5
 
 
-def test_dedup_onnx_int8_rescored_keeps_torch_fp32_rows(scibench, tmp_path, cache_root,
+def test_dedup_onnx_int8_rescored_keeps_torch_fp32_rows(scibench_jsonl, tmp_path, cache_root,
                                                          monkeypatch):  # fmt: skip
     monkeypatch.setenv("PLATYPUS_CACHE", str(cache_root))
-    fp32 = dedup(DedupConfig(precision="fp32"), scibench, tmp_path / "fp32")
-    int8 = dedup(DedupConfig(precision="int8", embed_backend="onnx"), scibench, tmp_path / "int8")
+    fp32 = dedup(DedupConfig(precision="fp32"), scibench_jsonl, tmp_path / "fp32")
+    int8_config = DedupConfig(precision="int8", embed_backend="onnx")
+    int8 = dedup(int8_config, scibench_jsonl, tmp_path / "int8")
     assert int8.rescored > 0  # the borderline pairs went back to torch fp32
     assert [r.id for r in int8.kept] == [r.id for r in fp32.kept]
     assert int8.neighbours.pairs() == fp32.neighbours.pairs()
