@@ -273,6 +273,40 @@ def test_embedder_takes_the_policy_device():
             Embedder(compute=ComputeSettings(device="cuda"), use_cache=False)
 
 
+def test_embedding_precision_auto_follows_the_probe_and_the_outputs_record_it(
+    tmp_path, monkeypatch
+):
+    """`precision: auto` (the default) embeds in bf16 only where the probe finds it faster: on
+    a CPU that emulates bf16 it would be about 4x slower than fp32. The dedup outputs name the
+    precision it became, not `auto`."""
+    from platypus.config import DecontaminateConfig, DedupConfig
+    from platypus.data.dedup.run import dedup
+    from platypus.similarity.engine import resolve_precision
+
+    assert DedupConfig().precision == DecontaminateConfig().precision == "auto"
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
+    assert resolve_precision(DedupConfig()).precision == "fp32"
+    assert resolve_precision(DedupConfig(precision="bf16")).precision == "bf16"  # as given
+    fixed = DedupConfig(compute=ComputeSettings(dtype="float32"))
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(2.5))
+    assert resolve_precision(DecontaminateConfig()).precision == "bf16"
+    assert resolve_precision(fixed).precision == "fp32"  # weights fixed at fp32: no probe
+    assert resolve_precision(DedupConfig(embed_backend="onnx")).precision == "int8"
+    assert resolve_precision(DedupConfig(embed_backend="openvino")).precision == "fp32"
+    with pytest.raises(ValueError, match="resolved"):
+        DedupConfig().effective_rescore_margin  # noqa: B018
+
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
+    rows = [{"id": f"r{i}", "instruction": text, "input": "", "output": "x" * (i + 1),
+             "data_source": "t"} for i, text in enumerate(["a cat", "a cat!", "a dog"])]  # fmt: skip
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = dedup(DedupConfig(cache=False), path, tmp_path / "out")
+    assert "`all-MiniLM-L6-v2` (fp32)" in (tmp_path / "out" / "report.md").read_text()
+    assert json.loads((tmp_path / "out" / "dedup.json").read_text())["config"]["precision"] == "fp32"
+    assert len(result.kept) == 2
+
+
 def test_training_bf16_auto_follows_the_probe_and_is_part_of_the_checkpoint(
     tmp_path, smollm2_dir, cache, monkeypatch
 ):

@@ -47,7 +47,7 @@ def test_fingerprints_keep_backends_apart():
     with pytest.raises(ValueError, match="precision must be one of"):
         Embedder(precision="int8", backend="openvino")
     with pytest.raises(ValueError, match="precision bf16 does not run on embed_backend onnx"):
-        DedupConfig(embed_backend="onnx")  # the default precision is torch's bf16
+        DedupConfig(embed_backend="onnx", precision="bf16")
     assert DedupConfig(embed_backend="onnx", precision="int8").effective_rescore_margin == 0.08
     assert DedupConfig(precision="fp32").effective_rescore_margin == 0.0
 

@@ -156,11 +156,13 @@ class EmbeddingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str | None = None  # None: the packaged all-MiniLM-L6-v2
     # bf16 embeds about 2.5x faster on CPUs with bf16 support (AVX512-BF16/AMX; on an AVX2-only
-    # CPU it is emulated and slower than fp32). Alone it shifts a few pairs across the threshold
-    # (18 of 16,146 rows kept differently on Open-Platypus); with pairs within `rescore_margin` of
-    # the threshold re-scored in fp32 the kept set equals fp32's (benchmarks/dedup.py checks it).
-    # rescore_margin 0 gives plain bf16 (or int8).
-    precision: Literal["fp32", "bf16", "int8"] = "bf16"
+    # CPU it is emulated and about 4x slower than fp32). Alone it shifts a few pairs across the
+    # threshold (18 of 16,146 rows kept differently on Open-Platypus); with pairs within
+    # `rescore_margin` of the threshold re-scored in fp32 the kept set equals fp32's
+    # (benchmarks/dedup.py checks it). rescore_margin 0 gives plain bf16 (or int8).
+    # auto: bf16 on a GPU and on a CPU whose probe (platypus.compute) finds bf16 >= 1.2x faster,
+    # else fp32; int8 on onnx; fp32 on openvino. What it became is in the stage's outputs.
+    precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
     # torch: sentence-transformers on torch (fp32, bf16). onnx: the model exported to ONNX Runtime
     # (fp32, int8: dynamic quantisation); openvino: that export on OpenVINO (fp32; the dynamic
     # int8 graph runs there far slower than fp32). The re-scoring reference is always torch fp32,
@@ -178,7 +180,7 @@ class EmbeddingSettings(BaseModel):
 
     @model_validator(mode="after")
     def _backend_precision(self) -> EmbeddingSettings:
-        if self.precision not in EMBED_PRECISIONS[self.embed_backend]:
+        if self.precision != "auto" and self.precision not in EMBED_PRECISIONS[self.embed_backend]:
             raise ValueError(
                 f"precision {self.precision} does not run on embed_backend {self.embed_backend} "
                 f"(it runs {' or '.join(EMBED_PRECISIONS[self.embed_backend])})"
@@ -187,7 +189,10 @@ class EmbeddingSettings(BaseModel):
 
     @property
     def effective_rescore_margin(self) -> float:
-        """`rescore_margin`, or the precision's default; 0 for the reference (torch fp32)."""
+        """`rescore_margin`, or the precision's default; 0 for the reference (torch fp32).
+        Asked of a resolved precision (platypus.similarity.engine.resolve_precision)."""
+        if self.precision == "auto":
+            raise ValueError("precision auto is resolved before it is used")
         if (self.embed_backend, self.precision) == ("torch", "fp32"):
             return 0.0
         if self.rescore_margin is not None:

@@ -3,7 +3,7 @@ Both engines give the same vectors and pairs."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -13,6 +13,30 @@ from platypus.similarity.ray_engine import ray_embed, ray_neighbours
 
 if TYPE_CHECKING:
     from platypus.config import DedupConfig, EmbeddingSettings
+
+
+# What `precision: auto` becomes on the backends that do not consult the probe: ONNX Runtime's
+# int8 is its fastest (re-scored in fp32, so the kept set is fp32's); OpenVINO runs fp32 only.
+AUTO_PRECISION = {"onnx": "int8", "openvino": "fp32"}
+
+S = TypeVar("S", bound="EmbeddingSettings")
+
+
+def resolve_precision(settings: S) -> S:
+    """`settings` with `precision: auto` made concrete for this host: on torch, bf16 on a GPU
+    and on a CPU whose bf16 matmuls the probe finds fast enough (the rule that decides eval and
+    training autocast, platypus.compute), fp32 elsewhere; per AUTO_PRECISION on the others."""
+    if settings.precision != "auto":
+        return settings
+    if settings.embed_backend in AUTO_PRECISION:
+        precision = AUTO_PRECISION[settings.embed_backend]
+    else:
+        from platypus.compute import resolve
+
+        policy = resolve(settings.compute, allow_bf16=True)
+        fast = policy.device != "cpu" or policy.autocast is not None
+        precision = "bf16" if fast else "fp32"
+    return settings.model_copy(update={"precision": precision})
 
 
 def embed_texts(
