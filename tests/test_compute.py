@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import platypus.compute as compute
+from conftest import random_llama
 from platypus.compute import BF16_MIN_SPEEDUP, Policy, cpu_probe, host_key, resolve
 from platypus.config import ComputeSettings, EvalConfig
 from platypus.errors import PlatypusError
@@ -31,28 +32,6 @@ def smollm2_dir():
     from platypus.models import prepared_path
 
     return prepared_path()
-
-
-def random_llama(folder, tokenizer_dir, hidden: int, layers: int, intermediate: int):
-    """A randomly initialised Llama with SmolLM2's tokenizer, saved as safetensors."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=intermediate,
-        num_hidden_layers=layers,
-        num_attention_heads=max(hidden // 64, 2),
-        num_key_value_heads=max(hidden // 128, 1),
-        max_position_embeddings=2048,
-        tie_word_embeddings=False,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return sum(p.numel() for p in model.parameters())
 
 
 def real_items(shared_data):
@@ -278,32 +257,34 @@ def test_embedding_precision_auto_follows_the_probe_and_the_outputs_record_it(
 ):
     """`precision: auto` (the default) embeds in bf16 only where the probe finds it faster: on
     a CPU that emulates bf16 it would be about 4x slower than fp32. The dedup outputs name the
-    precision it became, not `auto`."""
+    precision and device it became, not `auto`."""
     from platypus.config import DecontaminateConfig, DedupConfig
     from platypus.data.dedup.run import dedup
-    from platypus.similarity.engine import resolve_precision
+    from platypus.similarity.engine import resolve_embedding
 
     assert DedupConfig().precision == DecontaminateConfig().precision == "auto"
     monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
-    assert resolve_precision(DedupConfig()).precision == "fp32"
-    assert resolve_precision(DedupConfig(precision="bf16")).precision == "bf16"  # as given
+    assert resolve_embedding(DedupConfig()).precision == "fp32"
+    assert resolve_embedding(DedupConfig(precision="bf16")).precision == "bf16"  # as given
     fixed = DedupConfig(compute=ComputeSettings(dtype="float32"))
     monkeypatch.setattr(compute, "cpu_probe", fake_probe(2.5))
-    assert resolve_precision(DecontaminateConfig()).precision == "bf16"
-    assert resolve_precision(fixed).precision == "fp32"  # weights fixed at fp32: no probe
-    assert resolve_precision(DedupConfig(embed_backend="onnx")).precision == "int8"
-    assert resolve_precision(DedupConfig(embed_backend="openvino")).precision == "fp32"
+    assert resolve_embedding(DecontaminateConfig()).precision == "bf16"
+    assert resolve_embedding(fixed).precision == "fp32"  # weights fixed at fp32: no probe
+    assert resolve_embedding(DedupConfig(embed_backend="onnx")).precision == "int8"
+    assert resolve_embedding(DedupConfig(embed_backend="openvino")).precision == "fp32"
     with pytest.raises(ValueError, match="resolved"):
         DedupConfig().effective_rescore_margin  # noqa: B018
 
     monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
+    texts = ["a cat", "a cat!", "a dog"]
     rows = [{"id": f"r{i}", "instruction": text, "input": "", "output": "x" * (i + 1),
-             "data_source": "t"} for i, text in enumerate(["a cat", "a cat!", "a dog"])]  # fmt: skip
+             "data_source": "t"} for i, text in enumerate(texts)]  # fmt: skip
     path = tmp_path / "rows.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = dedup(DedupConfig(cache=False), path, tmp_path / "out")
     assert "`all-MiniLM-L6-v2` (fp32)" in (tmp_path / "out" / "report.md").read_text()
-    assert json.loads((tmp_path / "out" / "dedup.json").read_text())["config"]["precision"] == "fp32"
+    recorded = json.loads((tmp_path / "out" / "dedup.json").read_text())["config"]
+    assert recorded["precision"] == "fp32" and recorded["compute"]["device"] == "cpu"
     assert len(result.kept) == 2
 
 

@@ -190,7 +190,7 @@ class EmbeddingSettings(BaseModel):
     @property
     def effective_rescore_margin(self) -> float:
         """`rescore_margin`, or the precision's default; 0 for the reference (torch fp32).
-        Asked of a resolved precision (platypus.similarity.engine.resolve_precision)."""
+        Asked of a resolved precision (platypus.similarity.engine.resolve_embedding)."""
         if self.precision == "auto":
             raise ValueError("precision auto is resolved before it is used")
         if (self.embed_backend, self.precision) == ("torch", "fp32"):

@@ -15,10 +15,10 @@ from platypus.data.io import read_records
 
 def overlap_report(paths: list[str], settings, threshold: float = 0.8) -> list[dict]:
     """One row per pair of sets: rows of each with an exact twin / a neighbour >= threshold."""
-    from platypus.similarity.engine import embed_texts, resolve_precision
+    from platypus.similarity.engine import embed_texts, resolve_embedding
     from platypus.similarity.pairs import cross_pairs
 
-    settings = resolve_precision(settings)
+    settings = resolve_embedding(settings)
 
     sets = {p: read_records(p) for p in paths}
     vectors = {

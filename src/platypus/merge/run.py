@@ -75,9 +75,9 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     }
     if config.overlap:
         from platypus.merge.overlap import overlap_markdown, overlap_report
-        from platypus.similarity.engine import resolve_precision
+        from platypus.similarity.engine import resolve_embedding
 
-        settings = resolve_precision(embedding if embedding is not None else EmbeddingSettings())
+        settings = resolve_embedding(embedding if embedding is not None else EmbeddingSettings())
         rows = overlap_report(config.overlap, settings, config.overlap_threshold)
         card["data_overlap"] = rows
         card["data_overlap_embedding"] = {"model": settings.model, "precision": settings.precision}

@@ -22,21 +22,27 @@ AUTO_PRECISION = {"onnx": "int8", "openvino": "fp32"}
 S = TypeVar("S", bound="EmbeddingSettings")
 
 
-def resolve_precision(settings: S) -> S:
-    """`settings` with `precision: auto` made concrete for this host: on torch, bf16 on a GPU
-    and on a CPU whose bf16 matmuls the probe finds fast enough (the rule that decides eval and
-    training autocast, platypus.compute), fp32 elsewhere; per AUTO_PRECISION on the others."""
-    if settings.precision != "auto":
-        return settings
+def resolve_embedding(settings: S) -> S:
+    """`settings` made concrete for this host, as the stage outputs record them. `precision:
+    auto`: on torch, bf16 on a GPU and on a CPU whose bf16 matmuls the probe finds fast enough
+    (the rule that decides eval and training autocast, platypus.compute), fp32 elsewhere; per
+    AUTO_PRECISION on the other backends. `compute.device: auto`: the device that embeds (the
+    CPU for onnx and openvino)."""
     if settings.embed_backend in AUTO_PRECISION:
+        device = "cpu"
         precision = AUTO_PRECISION[settings.embed_backend]
     else:
         from platypus.compute import resolve
 
-        policy = resolve(settings.compute, allow_bf16=True)
+        # The probe only runs (once per host, cached) where precision is left to it.
+        policy = resolve(settings.compute, allow_bf16=True, probe=settings.precision == "auto")
+        device = policy.device
         fast = policy.device != "cpu" or policy.autocast is not None
         precision = "bf16" if fast else "fp32"
-    return settings.model_copy(update={"precision": precision})
+    if settings.precision != "auto":
+        precision = settings.precision
+    compute = settings.compute.model_copy(update={"device": device})
+    return settings.model_copy(update={"precision": precision, "compute": compute})
 
 
 def embed_texts(

@@ -32,7 +32,7 @@ from platypus.data.writers import (
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
 from platypus.hub import write_dataset_card
-from platypus.similarity.engine import resolve_precision
+from platypus.similarity.engine import resolve_embedding
 from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem
 
@@ -161,7 +161,7 @@ def load_benchmarks(config: DecontaminateConfig) -> list[TaskItem]:
 def decontaminate(
     config: DecontaminateConfig, input_path: str | Path, output_dir: str | Path
 ) -> DecontaminationResult:
-    config = resolve_precision(config)  # what `auto` became is what the outputs record
+    config = resolve_embedding(config)  # what `auto` became is what the outputs record
     input_path, out = Path(input_path), Path(output_dir)
     mapped = read_mapped(input_path, config) if config.mapped else None
     records = mapped.records if mapped else read_records(input_path)

@@ -30,7 +30,7 @@ from platypus.data.writers import (
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
 from platypus.hub import write_dataset_card
-from platypus.similarity.engine import embed_texts, find_neighbours, resolve_precision
+from platypus.similarity.engine import embed_texts, find_neighbours, resolve_embedding
 from platypus.similarity.pairs import Neighbours, pair_dots
 from platypus.similarity.rescore import search_rescored
 
@@ -113,7 +113,7 @@ def minhash_confirmed(
 def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -> DedupResult:
     if not 0.0 < config.threshold <= 1.0:
         raise PlatypusError(f"threshold must be in (0, 1], got {config.threshold}")
-    config = resolve_precision(config)  # what `auto` became is what the outputs record
+    config = resolve_embedding(config)  # what `auto` became is what the outputs record
     input_path, out = Path(input_path), Path(output_dir)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
