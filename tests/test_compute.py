@@ -85,15 +85,24 @@ def test_unavailable_devices_and_options_are_one_line():
         assert "\n" not in str(err.value)
 
 
-def test_quantization_is_a_bitsandbytes_config():
+def test_quantization_is_a_bitsandbytes_config(cache, monkeypatch):
     four = resolve(ComputeSettings(device="cpu", quantization="4bit"))
     config = four.quantization_config()
     assert config.load_in_4bit and not config.load_in_8bit
     assert config.bnb_4bit_quant_type == "nf4"
     assert config.bnb_4bit_use_double_quant is True
-    assert config.bnb_4bit_compute_dtype == torch.bfloat16
+    # The 4-bit compute dtype on a CPU: fp32 unless bf16 is allowed and faster (or asked for).
+    assert config.bnb_4bit_compute_dtype == torch.float32
     assert four.load_kwargs()["quantization_config"] is not None
     assert four.describe()["quantization"] == "4bit"
+    assert four.describe()["quant_compute"] == "float32"
+    four_bit = ComputeSettings(device="cpu", quantization="4bit")
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(1.1))
+    assert resolve(four_bit, allow_bf16=True).quant_compute == torch.float32
+    monkeypatch.setattr(compute, "cpu_probe", fake_probe(2.5))
+    assert resolve(four_bit, allow_bf16=True).quant_compute == torch.bfloat16
+    given = resolve(four_bit, allow_bf16=True, probe=False)  # training's `bf16: true`
+    assert given.quantization_config().bnb_4bit_compute_dtype == torch.bfloat16
     eight = resolve(ComputeSettings(device="cpu", quantization="8bit")).quantization_config()
     assert eight.load_in_8bit and not eight.load_in_4bit
     assert resolve(ComputeSettings(device="cpu")).quantization_config() is None

@@ -6,7 +6,9 @@
   bf16 autocast over fp32 weights, but only where a timed matmul on this host (the probe, cached
   once per host, CPU model and torch version) shows bf16 at least 1.2x faster than fp32.
 - quantization: bitsandbytes through transformers' `BitsAndBytesConfig` (4bit: nf4 with double
-  quantisation and bf16 compute, QLoRA's; 8bit: LLM.int8).
+  quantisation, QLoRA's; 8bit: LLM.int8). The 4-bit compute dtype is QLoRA's bf16 on a GPU; on
+  the CPU bf16 under the same rule as autocast (allowed, and faster by the probe), else fp32:
+  where bf16 is emulated, a QLoRA step computed in bf16 took several times as long.
 - device_map `auto` with `max_memory`: accelerate's big-model loading (layers spread over the
   devices, the rest offloaded to CPU memory or disk).
 
@@ -44,6 +46,7 @@ class Policy:
     device: str  # "cpu", "cuda" or "mps"
     dtype: Any  # torch.dtype of the (unquantised) weights
     autocast: Any = None  # torch.dtype to autocast to, or None
+    quant_compute: Any = None  # torch.dtype bitsandbytes computes 4-bit layers in, or None
     quantization: str = "none"  # none | 4bit | 8bit
     attn_implementation: str | None = None  # None: transformers' choice
     device_map: str | None = None  # "auto": accelerate's big-model loading
@@ -64,7 +67,7 @@ class Policy:
                 load_in_4bit=True,
                 bnb_4bit_quant_type="nf4",
                 bnb_4bit_use_double_quant=True,
-                bnb_4bit_compute_dtype=torch.bfloat16,
+                bnb_4bit_compute_dtype=self.quant_compute or torch.bfloat16,
             )
         return BitsAndBytesConfig(load_in_8bit=True)
 
@@ -102,6 +105,7 @@ class Policy:
             "dtype": _name(self.dtype),
             "autocast": _name(self.autocast) if self.autocast is not None else None,
             "quantization": self.quantization,
+            "quant_compute": _name(self.quant_compute) if self.quant_compute is not None else None,
             "attn_implementation": self.attn_implementation or "auto",
             "device_map": self.device_map,
             "max_memory": self.max_memory,
@@ -141,8 +145,21 @@ def resolve(
             probed = cpu_probe()
             if probed["speedup"] >= BF16_MIN_SPEEDUP:
                 autocast = torch.bfloat16
+    quant_compute = None
     if settings.quantization != "none":
         _check_bitsandbytes(settings.quantization, device)
+        if device == "cuda":
+            quant_compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        elif device != "cpu":
+            quant_compute = torch.bfloat16
+        elif allow_bf16 and not probe:  # bf16 asked for as such: taken as given
+            quant_compute = torch.bfloat16
+        elif allow_bf16:
+            probed = cpu_probe()
+            fast = probed["speedup"] >= BF16_MIN_SPEEDUP
+            quant_compute = torch.bfloat16 if fast else torch.float32
+        else:
+            quant_compute = torch.float32
     attn = None if settings.attn_implementation == "auto" else settings.attn_implementation
     if attn == "flash_attention_2" and device != "cuda":
         raise PlatypusError(f"compute: flash_attention_2 needs a CUDA device, not {device}")
@@ -153,6 +170,7 @@ def resolve(
         device=device,
         dtype=dtype,
         autocast=autocast,
+        quant_compute=quant_compute,
         quantization=settings.quantization,
         attn_implementation=attn,
         device_map=device_map,
