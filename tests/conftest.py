@@ -56,3 +56,39 @@ def scibench_jsonl(tmp_path_factory) -> Path:
     that embed or dedup it."""
     out = tmp_path_factory.mktemp("scibench")
     return build_only(out, "scibench", path="scibench/original_2023-07-21").paths["jsonl"]
+
+
+def random_llama(folder, tokenizer_dir, hidden: int, layers: int, intermediate: int):
+    """A randomly initialised Llama with SmolLM2's tokenizer, saved as safetensors."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=max(hidden // 64, 2),
+        num_key_value_heads=max(hidden // 128, 1),
+        max_position_embeddings=2048,
+        tie_word_embeddings=False,
+    )
+    import torch
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    """A randomly initialised two-layer Llama (hidden 64) with SmolLM2's tokenizer: for the
+    tests of training and merging mechanics, where a step of the real model would only cost
+    time (the tests that show learning use SmolLM2 itself)."""
+    from platypus.models import prepared_path
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    random_llama(folder, prepared_path(), hidden=64, layers=2, intermediate=128)
+    return folder

@@ -340,13 +340,13 @@ def test_killed_merge_leaves_nothing_that_looks_finished(two_llamas, tmp_path, p
     assert (out / "manifest.json").is_file() and not list(out.glob(".partial-*"))
 
 
-def test_killed_training_without_resume_leaves_nothing_that_looks_finished(tmp_path):
+def test_killed_training_without_resume_leaves_nothing_that_looks_finished(tmp_path, tiny_llama):
     from conftest import short_math_rows
 
     rows = short_math_rows(tmp_path, max_output=300, rows=8)
     out = tmp_path / "t"
     tiny = ("max_length=64", "micro_batch_size=2", "global_batch_size=2", "val_size=0",
-            "bf16=false")  # fmt: skip
+            "bf16=false", f"model={tiny_llama}")  # fmt: skip
     argv = ["train", "--input", rows, "--output-dir", out, "--max-steps", "2",
             *(f"--set={s}" for s in tiny)]  # fmt: skip
     first = _platypus(*argv)

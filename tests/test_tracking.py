@@ -14,14 +14,18 @@ def math_rows(tmp_path_factory):
     return short_math_rows(tmp_path_factory.mktemp("math"), max_output=300, rows=60)
 
 
-def _argv(data, out, *extra: str) -> list[str]:
+def _argv(data, out, model, *extra: str) -> list[str]:
+    # The tiny random Llama: what the trackers hold is under test, not what the model learns.
     # fp32: CPUs without bf16 instructions emulate bf16 autocast, slowly.
     return ["train", "--input", str(data), "--output-dir", str(out), "--max-steps", "3",
+            "--model", str(model),
             "--micro-batch-size", "4", "--set", "global_batch_size=4", "--set", "val_size=8",
             "--set", "max_length=192", "--no-bf16", *extra]  # fmt: skip
 
 
-def test_tensorboard_and_mlflow_hold_the_metrics(math_rows, tmp_path, monkeypatch, capsys):
+def test_tensorboard_and_mlflow_hold_the_metrics(
+    math_rows, tiny_llama, tmp_path, monkeypatch, capsys
+):
     from mlflow.tracking import MlflowClient
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -29,7 +33,7 @@ def test_tensorboard_and_mlflow_hold_the_metrics(math_rows, tmp_path, monkeypatc
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     out = tmp_path / "run"
     trackers = ["--set", "report_to=[tensorboard, mlflow]", "--set", "eval_every=2"]
-    argv = _argv(math_rows, out, *trackers)
+    argv = _argv(math_rows, out, tiny_llama, *trackers)
     assert main(argv) == 0, capsys.readouterr().err
     metrics = read_jsonl(out / "metrics.jsonl")
     expected = {
@@ -59,17 +63,17 @@ def test_tensorboard_and_mlflow_hold_the_metrics(math_rows, tmp_path, monkeypatc
     capsys.readouterr()
 
 
-def test_a_tracker_not_installed_is_one_line(math_rows, tmp_path, monkeypatch, capsys):
+def test_a_tracker_not_installed_is_one_line(math_rows, tiny_llama, tmp_path, monkeypatch, capsys):
     # A module set to None in sys.modules cannot be imported: both as if not installed.
     cases = {"wandb": "pip install wandb", "tensorboard": "pip install tensorboard"}
     for name in cases:
         monkeypatch.setitem(sys.modules, name, None)
     for name, hint in cases.items():
         out = tmp_path / name
-        assert main(_argv(math_rows, out, "--set", f"report_to=[{name}]")) == 2
+        assert main(_argv(math_rows, out, tiny_llama, "--set", f"report_to=[{name}]")) == 2
         errors = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
         assert len(errors) == 1 and f"{name} is not installed ({hint}" in errors[0], errors
         assert not (out / "summary.json").exists()
-    assert main(_argv(math_rows, tmp_path / "x", "--set", "report_to=[neptune]")) == 2
+    assert main(_argv(math_rows, tmp_path / "x", tiny_llama, "--set", "report_to=[neptune]")) == 2
     errors = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert len(errors) == 1 and "unknown tracker 'neptune'" in errors[0], errors

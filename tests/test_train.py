@@ -20,7 +20,8 @@ from platypus.train.plan import collate, micro_batches, plan_steps
 from platypus.train.recipe import LoraRecipe
 from platypus.train.template import alpaca_prompt
 
-SMALL = dict(max_length=384, micro_batch_size=4, global_batch_size=8, val_size=24)
+# fp32: CPUs without bf16 instructions emulate bf16 autocast, several times slower.
+SMALL = dict(max_length=384, micro_batch_size=4, global_batch_size=8, val_size=24, bf16=False)
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +102,14 @@ def test_packing_has_no_cross_example_attention(smollm2, math_rows):
     assert abs(float(leaky) - float(sum(alone))) > 1.0
 
 
-def test_recipe_pieces_step_save_and_resume_alone(tmp_path, math_rows):
+def test_recipe_pieces_step_save_and_resume_alone(tmp_path, math_rows, tiny_llama):
     """setup_* and train_step without a full run: a step after a checkpoint gives the same
     weights in the recipe that saved it and in a fresh one that loaded it."""
     from peft import get_peft_model_state_dict
 
-    settings = SMALL | {"max_length": 128, "global_batch_size": 4, "micro_batch_size": 2}
-    config = TrainConfig(**settings, bf16=False, max_steps=3, output_dir=str(tmp_path / "run"))
+    settings = SMALL | {"max_length": 128, "global_batch_size": 4, "micro_batch_size": 2,
+                        "model": str(tiny_llama)}  # fmt: skip
+    config = TrainConfig(**settings, max_steps=3, output_dir=str(tmp_path / "run"))
     first = LoraRecipe(config, math_rows)
     first.setup_data()
     first.setup_model()
@@ -129,14 +131,17 @@ def test_recipe_pieces_step_save_and_resume_alone(tmp_path, math_rows):
         assert torch.equal(one[k], two[k]), k
 
 
-def test_training_lowers_held_out_loss_and_writes_outputs(tmp_path, math_rows, capsys):
+def test_training_writes_outputs_and_follows_the_schedule(tmp_path, math_rows, tiny_llama, capsys):
+    """The run's outputs, schedule and adapter shape, on the tiny random Llama (SmolLM2's
+    held-out loss falls by more than 2% in test_train_format.py, in each prompt format)."""
     out = tmp_path / "run"
-    code = main(_train_args(math_rows, out, 12, _recipe(tmp_path, SMALL)))
+    recipe = _recipe(tmp_path, SMALL | {"model": str(tiny_llama)})
+    code = main(_train_args(math_rows, out, 12, recipe))
     stdout, err = capsys.readouterr()
     assert code == 0, err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 12 and summary["warmup_steps"] == 2  # 100 capped at 20% of 12
-    assert summary["val_loss_end"] < 0.98 * summary["val_loss_start"], summary  # 1.41 -> 1.37
+    assert summary["val_loss_end"] < summary["val_loss_start"], summary  # 10.800 -> 10.796
     assert summary["tokens_per_s"] > 0 and summary["peak_memory_mb"]["rss"] > 100
     assert "held-out loss" in stdout
     metrics = read_jsonl(out / "metrics.jsonl")
@@ -150,8 +155,8 @@ def test_training_lowers_held_out_loss_and_writes_outputs(tmp_path, math_rows, c
     assert (out / "adapter" / "tokenizer.json").is_file()
 
 
-def test_resume_continues_exactly(tmp_path, math_rows, capsys):
-    settings = SMALL | {"save_every": 2, "val_size": 0, "bf16": False}
+def test_resume_continues_exactly(tmp_path, math_rows, tiny_llama, capsys):
+    settings = SMALL | {"save_every": 2, "val_size": 0, "model": str(tiny_llama)}
     args = _train_args(math_rows, tmp_path / "run", 4, _recipe(tmp_path, settings))
     assert main(args) == 0
     straight = _adapter(tmp_path / "run")
@@ -169,8 +174,8 @@ def test_resume_continues_exactly(tmp_path, math_rows, capsys):
     capsys.readouterr()
 
 
-def test_two_processes_match_one(tmp_path, math_rows, capsys):
-    settings = SMALL | {"val_size": 0, "bf16": False, "lora": {"dropout": 0.0}}
+def test_two_processes_match_one(tmp_path, math_rows, tiny_llama, capsys):
+    settings = SMALL | {"val_size": 0, "lora": {"dropout": 0.0}, "model": str(tiny_llama)}
     recipe = _recipe(tmp_path, settings)
     common = [
         "train",
@@ -248,9 +253,10 @@ def _recipe(tmp_path, train: dict, name: str = "recipe.yaml") -> str:
     return str(path)
 
 
-def test_memory_and_batching_switches_keep_the_numbers(tmp_path, math_rows, capsys):
+def test_memory_and_batching_switches_keep_the_numbers(tmp_path, math_rows, tiny_llama, capsys):
     """Gradient checkpointing and packing change how the step is computed, not what it is."""
-    base = SMALL | {"val_size": 0, "bf16": False, "max_length": 192, "lora": {"dropout": 0.0}}
+    base = SMALL | {"val_size": 0, "max_length": 192, "lora": {"dropout": 0.0},
+                    "model": str(tiny_llama)}  # fmt: skip
     variants = {
         "plain": {},
         "checkpointing": {"gradient_checkpointing": True},
