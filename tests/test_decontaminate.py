@@ -48,7 +48,8 @@ def test_rules():
 
 @pytest.fixture(scope="module")
 def math_vs_mmlu(tmp_path_factory, shared_data):
-    """The full MATH source (train + test) against MMLU's maths test questions."""
+    """The full MATH source (train + test) against MMLU's maths test questions (13,600 texts to
+    embed: the slow set)."""
     out = tmp_path_factory.mktemp("decon")
     built = build_only(out / "build", "math", path="math")
     config = DecontaminateConfig(data_root=str(shared_data), benchmarks=["mmlu"],
@@ -56,6 +57,21 @@ def math_vs_mmlu(tmp_path_factory, shared_data):
     return decontaminate(config, built.paths["jsonl"], out / "decon")
 
 
+@pytest.fixture(scope="module")
+def prealgebra_vs_mmlu(tmp_path_factory, shared_data):
+    """MATH test's prealgebra problems (871, through the build) against MMLU high-school
+    mathematics (270): the part of the finding below that the default suite embeds quickly."""
+    out = tmp_path_factory.mktemp("decon")
+    built = build_only(out / "build", "math", path="math", options={"splits": ["test"]})
+    rows = [r for r in read_jsonl(built.paths["jsonl"]) if "/prealgebra/" in r["id"]]
+    path = out / "prealgebra.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = DecontaminateConfig(data_root=str(shared_data), benchmarks=["mmlu"],
+                                 mmlu_subjects=["high_school_mathematics"])  # fmt: skip
+    return decontaminate(config, path, out / "decon")
+
+
+@pytest.mark.slow
 def test_math_problems_in_mmlu(math_vs_mmlu):
     result = math_vs_mmlu
     dups = [k for k in result.leaks if k.category == "duplicate"]
@@ -79,8 +95,21 @@ def test_math_problems_in_mmlu(math_vs_mmlu):
     assert len(result.clean) == len(result.records) - len(result.removed_ids)
 
 
-def test_outputs_and_report(math_vs_mmlu):
-    result = math_vs_mmlu
+def test_prealgebra_problems_in_mmlu(prealgebra_vs_mmlu):
+    """42 of the 81 MMLU items with a verbatim twin in MATH test have it among the prealgebra
+    problems (the full count is the slow test above)."""
+    result = prealgebra_vs_mmlu
+    assert (len(result.records), len(result.items)) == (871, 270)
+    dups = [k for k in result.leaks if k.category == "duplicate"]
+    assert len({k.item.id for k in dups}) == 42 and len({k.record.id for k in dups}) == 38
+    assert result.removed_ids >= {k.record.id for k in dups}
+    assert len(result.clean) == len(result.records) - len(result.removed_ids)
+    # Away from the duplicates the categories still separate: rewordings and near misses.
+    assert {k.category for k in result.leaks} >= {"duplicate", "similar-but-different"}
+
+
+def test_outputs_and_report(prealgebra_vs_mmlu):
+    result = prealgebra_vs_mmlu
     leaks = read_jsonl(result.paths["leaks_jsonl"])
     assert len(leaks) == len(result.leaks)
     assert set(leaks[0]) >= {"train_id", "benchmark_id", "category", "similarity",
