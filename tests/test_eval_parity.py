@@ -15,8 +15,10 @@ from platypus.models import load_causal_lm, prepared_path
 
 lm_eval = pytest.importorskip("lm_eval")
 
-# Items per task: enough to cover each prompt shape, few enough for the default suite (each
-# comparison runs lm-eval and our scorer). HellaSwag's 10-shot comparison is in the slow set;
+# Items per task: enough to cover each prompt shape (each comparison runs lm-eval and our
+# scorer). The default suite compares MMLU (letter choices after a shared 5-shot prefix);
+# WinoGrande's partial scoring, TruthfulQA, ARC's 25 shots, HellaSwag's 10 and GSM8K's
+# generations take half a minute or more each and are in the slow set (scripts/bench.sh), and
 # benchmarks/eval.py compares 20 items of each of the four log-likelihood tasks.
 # (gsm8k: generated, up to 256 tokens each)
 LIMIT = {"mmlu": 6, "truthfulqa_mc": 6, "arc_challenge": 3, "hellaswag": 6, "winogrande": 6,
@@ -57,6 +59,7 @@ def test_mmlu_loglikelihoods_match_the_harness(compared):
         assert r.lls == pytest.approx(harness[(f"pl_mmlu_{SUBJECT}", i)], abs=2e-3), r.id
 
 
+@pytest.mark.slow
 def test_truthfulqa_loglikelihoods_match_the_harness(compared):
     tqa, harness = compared("truthfulqa_mc")
     assert len(tqa) == LIMIT["truthfulqa_mc"]
@@ -66,6 +69,7 @@ def test_truthfulqa_loglikelihoods_match_the_harness(compared):
         assert not any(math.isnan(x) for x in r.extra_lls)
 
 
+@pytest.mark.slow
 def test_arc_25_shot_matches_the_harness(compared):
     # Same sampled few-shot examples, same log-likelihoods, same acc and acc_norm per item.
     arc, harness = compared("arc_challenge")
@@ -85,6 +89,7 @@ def test_hellaswag_10_shot_matches_the_harness(compared):
         assert r.metrics["acc_norm"] == harness[("pl_hs", i, "acc_norm")]
 
 
+@pytest.mark.slow
 def test_winogrande_partial_scoring_matches_the_harness(compared):
     # Per option: the sentence up to the blank with the option, the rest of it scored.
     wg, harness = compared("winogrande")
@@ -94,6 +99,7 @@ def test_winogrande_partial_scoring_matches_the_harness(compared):
         assert r.metrics["acc"] == harness[("pl_winogrande", i, "acc")]
 
 
+@pytest.mark.slow
 def test_gsm8k_generations_match_the_harness(compared):
     # Batched greedy generation gives lm-eval's completions exactly (its hf backend, one
     # context at a time), and the same exact match under both of its filters.

@@ -15,13 +15,15 @@ from platypus.eval.run import contaminated_ids, prepare
 from platypus.eval.runner import run_eval
 
 
-def tiny_llama(folder, hidden: int):
+def tiny_llama(folder, hidden: int, tokenizer_dir=None):
+    """`tokenizer_dir`: a folder holding SmolLM2's tokenizer (None: the packaged model's, which
+    is converted from its GGUF once per cache folder: half a minute)."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from platypus.models import prepared_path
 
-    tokenizer = AutoTokenizer.from_pretrained(prepared_path())
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir or prepared_path())
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden,
@@ -170,7 +172,7 @@ def test_small_hellaswag_file_is_one_line(tmp_path):
 def test_adapter_for_another_base_is_one_line(tmp_path, tiny, config):
     from peft import LoraConfig, get_peft_model
 
-    other = tiny_llama(tmp_path / "wider", hidden=64)
+    other = tiny_llama(tmp_path / "wider", hidden=64, tokenizer_dir=tiny)
     lora = LoraConfig(r=2, target_modules=["gate_proj", "up_proj", "down_proj"])
     adapter = tmp_path / "adapter"
     get_peft_model(other, lora).save_pretrained(adapter)

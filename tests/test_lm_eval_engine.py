@@ -13,29 +13,36 @@ from platypus.models import load_causal_lm
 pytest.importorskip("lm_eval")
 
 # Items per task: each prompt shape once or twice (ARC is 25-shot, GSM8K generated); the
-# parity tests (test_eval_parity.py) compare more items against lm-eval itself.
+# parity tests (test_eval_parity.py) compare more items against lm-eval itself. TruthfulQA runs
+# in the default suite; the others, a minute or more each through lm-eval, in the slow set.
 LIMIT = {"truthfulqa_mc": 2, "arc_challenge": 1, "winogrande": 2, "gsm8k": 1}
-TASKS = tuple(LIMIT)
+TASKS = [pytest.param(t, marks=() if t == "truthfulqa_mc" else pytest.mark.slow) for t in LIMIT]
 
 
 @pytest.fixture(scope="module")
 def both(shared_data):
+    """Per task, on first use: (our scorer's results, lm-eval's `hf` backend's results)."""
     from platypus.eval.lm_eval_engine import LmEvalEngine
 
     config = EvalConfig(data_root=str(shared_data), engine="lm-eval", batch_size=1)
     engine = LmEvalEngine(config, compute_policy(config))
     model, tokenizer = load_causal_lm()
     scorer = LoglikScorer(model, tokenizer)
-    out = {}
-    for task in TASKS:
-        items, pool = prepare(task, shared_data, limit=LIMIT[task])
-        out[task] = (score_task(scorer, task, items, pool), engine.score_task(task, items, pool))
-    return out
+    done: dict = {}
+
+    def scored(task):
+        if task not in done:
+            items, pool = prepare(task, shared_data, limit=LIMIT[task])
+            done[task] = (score_task(scorer, task, items, pool),
+                          engine.score_task(task, items, pool))  # fmt: skip
+        return done[task]
+
+    return scored
 
 
 @pytest.mark.parametrize("task", TASKS)
 def test_lm_eval_engine_scores_what_ours_scores(both, task):
-    ours, theirs = both[task]
+    ours, theirs = both(task)
     assert len(ours) == LIMIT[task] and [r.id for r in ours] == [r.id for r in theirs]
     for a, b in zip(ours, theirs, strict=True):
         assert b.lls == pytest.approx(a.lls, abs=2e-3), a.id
