@@ -455,6 +455,7 @@ def test_declared_defaults_match_mergekit():
 
 def test_overlap_report_uses_the_given_embedding_settings(tmp_path, tiny, monkeypatch):
     import platypus.merge.overlap as overlap
+    from platypus.similarity.engine import resolve_embedding
 
     seen = []
 
@@ -473,17 +474,21 @@ def test_overlap_report_uses_the_given_embedding_settings(tmp_path, tiny, monkey
     )
     settings = EmbeddingSettings(model="minilm", precision="fp32", cache=False)
     card = merge(config, embedding=settings).card
-    assert seen[-1] is settings
+    # Given settings, made concrete for this host (the device `auto` became).
+    assert seen[-1] == resolve_embedding(settings) and seen[-1].compute.device == "cpu"
+    assert seen[-1].model_copy(update={"compute": settings.compute}) == settings
     assert card["data_overlap_embedding"] == {"model": "minilm", "precision": "fp32"}
     out = tmp_path / "o"
     assert "minilm, fp32" in (out / "README.md").read_text()
     assert json.loads((out / "merge.json").read_text())["data_overlap"] == card["data_overlap"]
     assert (out / "overlap.md").read_text().startswith("| set A")
     assert not [f for f in out.iterdir() if f.name.startswith(".")]  # no temp files left
-    # Without settings: the defaults (what the recipe's dedup section starts from).
+    # Without settings: the defaults (what the recipe's dedup section starts from), with the
+    # precision `auto` became on this host recorded.
     card = merge(config).card
-    assert seen[-1] == EmbeddingSettings()
-    assert card["data_overlap_embedding"] == {"model": None, "precision": "bf16"}
+    default = resolve_embedding(EmbeddingSettings())
+    assert seen[-1] == default and default.precision in ("fp32", "bf16")
+    assert card["data_overlap_embedding"] == {"model": None, "precision": default.precision}
 
 
 def test_adapter_onto_another_base_of_equal_shapes_is_refused(tmp_path, adapter, capsys):
