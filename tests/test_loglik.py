@@ -57,7 +57,8 @@ def test_shared_prefix_and_batches_match_separate_passes(scorer, shared_data):
         scored = scorer.score_many(requests, prefix)
         by_batch[size] = [[s.logprob for s in r] for r in scored]
     scorer.batch_size = 8
-    for c, got in zip(contexts, by_batch[3], strict=True):
+    # Two items against full passes (four passes of ~700 tokens each); batch sizes, all four.
+    for c, got in zip(contexts[:2], by_batch[3][:2], strict=True):
         ref = [s.logprob for s in naive_scores(scorer.model, scorer, c, mmlu_choices())]
         assert got == pytest.approx(ref, abs=1e-3)
     flat = {size: [x for row in rows for x in row] for size, rows in by_batch.items()}

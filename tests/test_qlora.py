@@ -18,14 +18,14 @@ from platypus.train.recipe import LoraRecipe
 pytest.importorskip("bitsandbytes")
 
 FOUR_BIT = ComputeSettings(quantization="4bit")
-# Short: 10 optimizer steps of 4 rows at up to 128 tokens, 8 held-out rows.
-QLORA = dict(max_length=128, micro_batch_size=4, global_batch_size=4, val_size=8, max_steps=10,
+# Short: 8 optimizer steps of 4 rows at up to 128 tokens, 8 held-out rows.
+QLORA = dict(max_length=128, micro_batch_size=4, global_batch_size=4, val_size=8, max_steps=8,
              learning_rate=2e-3, bf16=False, compute=FOUR_BIT)  # fmt: skip
-# Measured over the held-out prompts (every vocabulary logit at every position): the merged
-# full-precision model vs the 4-bit base + adapter, |logit error| max 19.2, mean 1.79, top-1
-# token agreement 0.757; the 4-bit base alone vs the full-precision base (its quantisation
-# error): max 19.5, mean 1.80. The merge itself adds under 1e-4 (merged vs full-precision
-# base + adapter).
+# Measured over the held-out prompts (every vocabulary logit at every position; fp32 compute):
+# the merged full-precision model vs the 4-bit base + adapter, |logit error| max 12.2, mean
+# 1.59, top-1 token agreement 0.770; the 4-bit base alone vs the full-precision base (its
+# quantisation error): max 20.0, mean 1.86. The merge itself adds under 1e-4 (merged vs
+# full-precision base + adapter).
 MERGE_VS_PEFT_MAX = 1e-3
 MERGE_VS_4BIT_MEAN = 2.5
 MERGE_VS_4BIT_MAX = 30.0
@@ -63,7 +63,7 @@ def test_qlora_trains_lora_over_a_4bit_base(qlora):
 
     recipe, result = qlora
     summary = result.summary
-    # Held-out loss falls (measured 1.986 -> 1.938 in 10 steps).
+    # Held-out loss falls (measured 1.981 -> 1.692 in 8 steps).
     assert summary["val_loss_end"] < 0.985 * summary["val_loss_start"], summary
     base = recipe.model.get_base_model()
     gate = base.model.layers[0].mlp.gate_proj
