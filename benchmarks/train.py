@@ -3,11 +3,12 @@
 and TRL's SFTTrainer (completion-only loss, padding-free batches), same model, same tokens, same
 hyper-parameters, same machine, one run.
 
-    .venv/bin/python benchmarks/train.py [--rows 320] [--max-length 512]
+    .venv/bin/python benchmarks/train.py [--rows 320] [--max-length 512] [--bf16 auto|yes|no]
 
 Data: the first --rows MATH rows of the real build (../shared/data), Alpaca template, loss on
 the response only, 32 held out. Model: SmolLM2-135M-Instruct, LoRA r16/a16 on gate/up/down,
-lr 4e-4 cosine, global batch 16 (micro 4 x accumulation 4), bf16 autocast, one epoch. Each run
+lr 4e-4 cosine, global batch 16 (micro 4 x accumulation 4), one epoch, bf16 autocast for every
+run or for none (`--bf16 auto`: as `bf16: auto` decides on this host, by the CPU probe). Each run
 is its own process so peak RSS is its own. Both adapters' held-out loss is measured by the same
 code afterwards. Tokens/s counts real (non-padding) tokens over training time.
 """
@@ -41,12 +42,12 @@ def _rows(tmp: Path, rows: int) -> Path:
     return path
 
 
-def ours(data: Path, out: Path, max_length: int, batching: str) -> dict:
+def ours(data: Path, out: Path, max_length: int, batching: str, bf16: bool) -> dict:
     from platypus.config import TrainConfig
     from platypus.train.loop import train
 
     config = TrainConfig(output_dir=str(out), max_length=max_length, val_size=HELD_OUT,
-                         batching=batching, resume=False)  # fmt: skip
+                         batching=batching, resume=False, bf16=bf16)  # fmt: skip
     s = train(config, data).summary
     return {"tokens_per_s": s["tokens_per_s"], "train_seconds": s["train_seconds"],
             "final_loss": s["train_loss_last"],
@@ -74,11 +75,11 @@ def _peer_setup(data: Path, max_length: int):
     return model, tok, examples
 
 
-def _peer_args(steps: int) -> dict:
+def _peer_args(steps: int, bf16: bool) -> dict:
     """The Platypus hyper-parameters in TrainingArguments' terms (shared by Trainer and TRL)."""
     return dict(per_device_train_batch_size=4, gradient_accumulation_steps=4,
                 learning_rate=4e-4, lr_scheduler_type="cosine",
-                warmup_steps=min(100, int(0.2 * steps)), num_train_epochs=1, bf16=True,
+                warmup_steps=min(100, int(0.2 * steps)), num_train_epochs=1, bf16=bf16,
                 use_cpu=True, logging_steps=1, save_strategy="no", report_to=[], seed=42,
                 disable_tqdm=True)  # fmt: skip
 
@@ -92,7 +93,7 @@ def _peer_result(trainer, model, examples, seconds: float, out: Path) -> dict:
             "adapter": str(out / "adapter")}  # fmt: skip
 
 
-def trl_sft(data: Path, out: Path, max_length: int) -> dict:
+def trl_sft(data: Path, out: Path, max_length: int, bf16: bool) -> dict:
     """TRL's SFTTrainer at its best setting here: the same token ids with a completion mask
     (completion-only loss) and padding-free batches (sequences concatenated, position ids mark
     the boundaries)."""
@@ -105,14 +106,14 @@ def trl_sft(data: Path, out: Path, max_length: int) -> dict:
     steps = -(-len(dataset) // 16)
     # max_length None: the ids are already cut to max_length (TRL enforces it only with packing)
     args = SFTConfig(output_dir=str(out), completion_only_loss=True, padding_free=True,
-                     max_length=None, **_peer_args(steps))  # fmt: skip
+                     max_length=None, **_peer_args(steps, bf16))  # fmt: skip
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok)
     t0 = time.perf_counter()
     trainer.train()
     return _peer_result(trainer, model, examples, time.perf_counter() - t0, out)
 
 
-def hf_trainer(data: Path, out: Path, max_length: int, group_by_length: bool = False) -> dict:
+def hf_trainer(data: Path, out: Path, max_length: int, bf16: bool, group_by_length=False) -> dict:
     import torch
     from transformers import Trainer, TrainingArguments
 
@@ -132,7 +133,8 @@ def hf_trainer(data: Path, out: Path, max_length: int, group_by_length: bool = F
     steps = -(-len(dataset) // 16)
     sampling = "group_by_length" if group_by_length else "random"
     args = TrainingArguments(output_dir=str(out), remove_unused_columns=False,
-                             train_sampling_strategy=sampling, **_peer_args(steps))  # fmt: skip
+                             train_sampling_strategy=sampling,
+                             **_peer_args(steps, bf16))  # fmt: skip
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
     t0 = time.perf_counter()
     trainer.train()
@@ -169,6 +171,9 @@ def main() -> int:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--only", help="comma-separated runs: hf,hf-grouped,trl,"
                         "ours:length_grouped,ours:packed")  # fmt: skip
+    parser.add_argument("--bf16", choices=["auto", "yes", "no"], default="auto",
+                        help="bf16 autocast for every run (auto: where the CPU probe finds it "
+                        "faster, as `bf16: auto`)")  # fmt: skip
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one measurement
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -179,18 +184,23 @@ def main() -> int:
 
         reset_peak()
         data, out = Path(args.data), Path(args.out)
+        bf16 = args.bf16 == "yes"  # the parent resolved auto
         if args.run == "hf":
-            result = hf_trainer(data, out, args.max_length)
+            result = hf_trainer(data, out, args.max_length, bf16)
         elif args.run == "hf-grouped":
-            result = hf_trainer(data, out, args.max_length, group_by_length=True)
+            result = hf_trainer(data, out, args.max_length, bf16, group_by_length=True)
         elif args.run == "trl":
-            result = trl_sft(data, out, args.max_length)
+            result = trl_sft(data, out, args.max_length, bf16)
         else:
-            result = ours(data, out, args.max_length, args.run.split(":")[1])
+            result = ours(data, out, args.max_length, args.run.split(":")[1], bf16)
         result["peak_rss_mb"] = peak_mb()
         (out / "result.json").write_text(json.dumps(result))
         return 0
 
+    if args.bf16 == "auto":
+        from platypus.compute import BF16_MIN_SPEEDUP, cpu_probe
+
+        args.bf16 = "yes" if cpu_probe()["speedup"] >= BF16_MIN_SPEEDUP else "no"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = _rows(tmp, args.rows)
@@ -205,7 +215,7 @@ def main() -> int:
             out = tmp / run.replace(":", "-")
             out.mkdir()
             cmd = [sys.executable, __file__, "--run", run, "--data", str(data), "--out", str(out),
-                   "--max-length", str(args.max_length)]  # fmt: skip
+                   "--max-length", str(args.max_length), "--bf16", args.bf16]  # fmt: skip
             subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
             results[label] = json.loads((out / "result.json").read_text())
             results[label]["held_out"] = held_out_loss(data, results[label]["adapter"],
@@ -214,7 +224,8 @@ def main() -> int:
         # at equal held-out loss).
         peers = [r for label, r in results.items() if not label.startswith("platypus")]
         base = max(peers or results.values(), key=lambda r: r["tokens_per_s"])
-        print(f"rows {args.rows} ({HELD_OUT} held out), max_length {args.max_length}\n")
+        autocast = "bf16 autocast" if args.bf16 == "yes" else "fp32"
+        print(f"rows {args.rows} ({HELD_OUT} held out), max_length {args.max_length}, {autocast}\n")
         print("| run | steps | train s | tokens/s | vs fastest peer | peak RSS MB "
               "| final train loss | held-out loss |")  # fmt: skip
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
