@@ -134,30 +134,37 @@ def resolve(
     settings = settings or ComputeSettings()
     device = _device(settings.device)
     probed = None
+
+    def cpu_bf16_faster() -> bool:
+        """The host's probe (cached) on bf16 against fp32; the policy records what it read."""
+        nonlocal probed
+        probed = cpu_probe()
+        return probed["speedup"] >= BF16_MIN_SPEEDUP
+
+    # A GPU's half precision: bf16 where supported.
+    gpu_half = None
+    if device == "cuda":
+        gpu_half = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     autocast = None
     if settings.dtype in _DTYPES:
         dtype = getattr(torch, settings.dtype)
     elif device == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        dtype = gpu_half
     else:
         dtype = torch.float32
         if device == "cpu" and allow_bf16 and probe and settings.quantization == "none":
-            probed = cpu_probe()
-            if probed["speedup"] >= BF16_MIN_SPEEDUP:
+            if cpu_bf16_faster():
                 autocast = torch.bfloat16
     quant_compute = None
     if settings.quantization != "none":
         _check_bitsandbytes(settings.quantization, device)
         if device == "cuda":
-            quant_compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            quant_compute = gpu_half
         elif device != "cpu":
             quant_compute = torch.bfloat16
-        elif allow_bf16 and not probe:  # bf16 asked for as such: taken as given
+        # On a CPU: bf16 asked for as such (no probe) is taken as given, else the probe decides.
+        elif allow_bf16 and (not probe or cpu_bf16_faster()):
             quant_compute = torch.bfloat16
-        elif allow_bf16:
-            probed = cpu_probe()
-            fast = probed["speedup"] >= BF16_MIN_SPEEDUP
-            quant_compute = torch.bfloat16 if fast else torch.float32
         else:
             quant_compute = torch.float32
     attn = None if settings.attn_implementation == "auto" else settings.attn_implementation
