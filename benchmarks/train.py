@@ -197,10 +197,11 @@ def main() -> int:
         (out / "result.json").write_text(json.dumps(result))
         return 0
 
-    if args.bf16 == "auto":
-        from platypus.compute import BF16_MIN_SPEEDUP, cpu_probe
+    if args.bf16 == "auto":  # what training's `bf16: auto` becomes on this CPU
+        from platypus.config import TrainConfig
+        from platypus.plan import train_autocast
 
-        args.bf16 = "yes" if cpu_probe()["speedup"] >= BF16_MIN_SPEEDUP else "no"
+        args.bf16 = "yes" if train_autocast(TrainConfig(bf16="auto"), gpu=False) else "no"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = _rows(tmp, args.rows)
