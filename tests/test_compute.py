@@ -215,12 +215,11 @@ def test_offloaded_model_scores_like_the_whole_model(tmp_path, smollm2_dir, shar
 
 
 def test_results_record_the_policy_and_bf16_follows_the_probe(
-    tmp_path, smollm2_dir, cache, monkeypatch
+    tmp_path, tiny_llama, cache, monkeypatch
 ):
     from platypus.eval.runner import run_eval
 
-    folder = tmp_path / "tiny"
-    random_llama(folder, smollm2_dir, hidden=64, layers=2, intermediate=128)
+    folder = tiny_llama
 
     def evaluate(name: str, **extra):
         config = EvalConfig(
@@ -298,7 +297,7 @@ def test_embedding_precision_auto_follows_the_probe_and_the_outputs_record_it(
 
 
 def test_training_bf16_auto_follows_the_probe_and_is_part_of_the_checkpoint(
-    tmp_path, smollm2_dir, cache, monkeypatch
+    tmp_path, tiny_llama, cache, monkeypatch
 ):
     """`bf16: auto` autocasts only where the host's probe finds bf16 faster; `true` is taken as
     given; what auto became is recorded and a checkpoint made under the other choice is not
@@ -307,8 +306,7 @@ def test_training_bf16_auto_follows_the_probe_and_is_part_of_the_checkpoint(
     from platypus.plan import train_autocast
     from platypus.train.recipe import LoraRecipe
 
-    folder = tmp_path / "tiny"
-    random_llama(folder, smollm2_dir, hidden=64, layers=2, intermediate=128)
+    folder = tiny_llama
     data = tmp_path / "rows.jsonl"
     data.write_text(json.dumps({"id": "r1", "instruction": "Add 2 and 3.", "input": "",
                                 "output": "5", "data_source": "t"}) + "\n")  # fmt: skip
