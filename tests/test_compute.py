@@ -2,6 +2,7 @@
 bitsandbytes and accelerate loading through `load_causal_lm`, and eval recording the policy."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -165,6 +166,34 @@ def test_default_load_is_plain_fp32_on_cpu(smollm2_fp32):
     assert isinstance(policy_model.platypus_compute, Policy)
     for a, b in zip(model.parameters(), policy_model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+def _mapped(path) -> bool:
+    """Whether this process still maps `path` (a safetensors file loads as a memory map)."""
+    return str(Path(path).resolve()) in Path("/proc/self/maps").read_text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/self/maps")
+def test_a_quantised_load_lets_go_of_the_checkpoint_file(tiny_llama):
+    """transformers keeps full-precision weights as views of the safetensors map, which holds
+    every page the quantisation read (3.8 GB for a 4-bit ~1.1B Llama): a quantised load copies
+    them out so the map closes. A plain fp32 load keeps its zero-copy map."""
+    import gc
+
+    checkpoint = tiny_llama / "model.safetensors"
+    plain, _ = load_causal_lm(tiny_llama, compute=ComputeSettings(device="cpu"))
+    assert _mapped(checkpoint)
+    del plain
+    gc.collect()
+    assert not _mapped(checkpoint)
+    four, _ = load_causal_lm(tiny_llama, compute=ComputeSettings(device="cpu", quantization="4bit"))
+    gc.collect()
+    assert not _mapped(checkpoint)
+    reference, _ = load_causal_lm(tiny_llama, dtype=torch.float32)
+    ids = torch.tensor([[1, 5, 9, 2]])
+    with torch.inference_mode():  # the copied weights are the checkpoint's: same embeddings
+        assert torch.equal(four.get_input_embeddings()(ids), reference.get_input_embeddings()(ids))
+        assert torch.equal(four.lm_head.weight, reference.lm_head.weight)
 
 
 # NF4 is lossy on a 135M model: per-choice summed log-probabilities of 5 ARC/TruthfulQA items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from pathlib import Path
@@ -95,5 +96,31 @@ def load_causal_lm(name_or_path: str | Path | None = None, dtype=None, compute=N
         if "device_map" not in kwargs and policy.device != "cpu":
             model = model.to(policy.device)
         model.platypus_compute = policy
+    if "quantization_config" in kwargs:
+        own_file_backed_weights(model)
     model.eval()
     return model, tokenizer
+
+
+def own_file_backed_weights(model) -> int:
+    """Copy a quantised model's full-precision CPU weights (embeddings, norms, LM head) out of the
+    checkpoint's memory map, then return the heap the quantisation freed; the number of
+    tensors copied.
+
+    transformers leaves weights loaded in their stored dtype as views of the safetensors file,
+    so the whole mapping stays alive, and with it every page the quantisation read: a 4-bit
+    ~1.1B Llama held 3.8 GB of file pages and 0.8 GB of freed heap after loading for 1.0 GB of
+    weights (4.9 GB resident; 1.45 GB after this). Quantised weights (bitsandbytes' parameter
+    subclasses) are already the model's own memory."""
+    import torch
+
+    from platypus.memory import release_free_memory
+
+    copied = 0
+    for param in model.parameters():  # a tied weight comes once
+        if type(param) is torch.nn.Parameter and param.device.type == "cpu":
+            param.data = param.data.clone()
+            copied += 1
+    gc.collect()
+    release_free_memory()
+    return copied
