@@ -484,6 +484,12 @@ class TrainConfig(BaseModel):
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile the model's forward
+    # On a CPU, hand the heap pages each micro-batch freed back to the OS after it
+    # (platypus.memory.release_free_memory): a lower, steadier peak (SmolLM2, three steps of 16
+    # rows of up to 512 tokens: 6.4 GB in both runs, against 6.8-9.4 GB in three without) for
+    # 10-20% more step time (the pages are faulted in again). Changes no number; no effect on
+    # a GPU.
+    cpu_release_memory: bool = Setting(True)
     seed: int = 42
 
     @field_validator("prompt_format", mode="after")

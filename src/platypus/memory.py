@@ -37,3 +37,31 @@ def rss_mb() -> float:
     """Current resident memory."""
     rss = _status_mb("VmRSS")
     return rss if rss is not None else peak_mb()
+
+
+def release_free_memory() -> bool:
+    """Hand the C heap's free pages back to the OS (glibc's `malloc_trim(0)`); False where the
+    C library is not glibc.
+
+    PyTorch's CPU tensors come from malloc, and glibc keeps most of what a forward/backward pass
+    frees: measured on LoRA training steps of SmolLM2 (4 x 256 tokens), the resident size
+    between steps was 4.8 GB for 1.0 GB of live tensors, and the next step's peak grew on top of
+    it (5.0-5.4 GB against 3.8 GB when trimmed after each micro-batch). The pages are faulted in
+    (zeroed) again on next use: 10-20% of a CPU training step's time."""
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim  # noqa: B018  (musl and macOS have none)
+        except (OSError, AttributeError):
+            _LIBC = False
+    if not _LIBC:
+        return False
+    _LIBC.malloc_trim(0)
+    return True
+
+
+_LIBC = None

@@ -34,7 +34,7 @@ from platypus.data.io import read_records
 from platypus.data.writers import write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
 from platypus.hub import write_adapter_card
-from platypus.memory import peak_mb, reset_peak
+from platypus.memory import peak_mb, release_free_memory, reset_peak
 from platypus.pipeline.stage import fault_point
 from platypus.train import checkpoint, tracking
 from platypus.train.examples import Example, tokenize
@@ -372,6 +372,9 @@ class LoraRecipe:
             with nullcontext() if last else acc.no_sync(self.loss_module):
                 loss_sum, _ = self._run_micro([examples[i] for i in chunk])
                 acc.backward(loss_sum * (weight * world / step_tokens))
+            if self.config.cpu_release_memory and acc.device.type == "cpu":
+                # glibc keeps what the pass freed and the next one grows past it
+                release_free_memory()
             step_loss += float(loss_sum.detach()) * weight
         grad_norm = None
         if self.config.max_grad_norm:
