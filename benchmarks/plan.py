@@ -1,15 +1,28 @@
-"""`platypus plan` against what this CPU measures: peak memory of LoRA training steps and of an
-eval forward pass, for SmolLM2-135M and a randomly initialised ~1B Llama, fp32 and 4-bit.
+"""`platypus plan` against what this CPU measures, and each precision's speed: peak memory and
+tokens/s of LoRA training steps and of an eval forward pass, for SmolLM2-135M and a randomly
+initialised ~1.1B Llama, with fp32 weights, fp32 weights + bf16 autocast, bf16 weights and
+4-bit (NF4) weights.
 
-    .venv/bin/python benchmarks/plan.py [--steps 2] [--out benchmarks/results/plan-cpu-2core.md]
+    .venv/bin/python benchmarks/plan.py [--steps 2] [--models smollm2,llama-1b]
+                                        [--out benchmarks/results/plan-cpu-2core.md]
+    .venv/bin/python benchmarks/plan.py --replan benchmarks/results/plan-cpu-2core.json
+
+The measurements are kept beside the table (.json); --replan rewrites the table from them with
+the plan as it is now, without measuring again.
 
 Each measurement runs in its own process and reads that process's own peak RSS (VmHWM), so
 imports count (the plan's runtime term) and nothing of another run does. Training: LoRA r16 /
-alpha 16 / dropout 0.05 on gate/up/down, AdamW, fp32 compute (no autocast), rows of random
+alpha 16 / dropout 0.05 on gate/up/down, AdamW, computing in the row's precision, rows of random
 tokens at full length with every position a loss position (the plan's worst micro-batch), the
-project's ResponseLoss. 4-bit: bitsandbytes NF4, fp32 compute dtype. Eval: one no-grad forward
-pass with the KV cache on and a log-softmax over the logits, as the log-likelihood scorer
-runs it.
+project's ResponseLoss, the C heap's free pages released after each backward as the trainer
+does. 4-bit: bitsandbytes NF4, fp32 compute dtype (what the compute policy picks on a CPU
+whose bf16 is not faster), full-precision weights copied out of the checkpoint's memory map as
+`platypus.models.load_causal_lm` does. Eval: one no-grad forward pass with the KV cache on
+and a log-softmax over the logits in fp32, as the log-likelihood scorer runs it.
+
+bf16 cases use short batches: on a CPU without bf16 instructions (this project's current host)
+a bf16 matmul is emulated at well under 1 GFLOP/s, and memory at such shapes is mostly weights,
+which is what the bf16 rows check.
 """
 
 from __future__ import annotations
@@ -28,6 +41,8 @@ LLAMA_1B = dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22,
                 num_attention_heads=32, num_key_value_heads=4, vocab_size=32000,
                 max_position_embeddings=2048, tie_word_embeddings=False)  # fmt: skip
 TARGETS = ["gate_proj", "up_proj", "down_proj"]
+PRECISION_NAMES = {"fp32": "fp32", "autocast": "fp32 + bf16 autocast", "bf16": "bf16",
+                   "4bit": "4-bit NF4"}  # fmt: skip
 
 
 def random_llama(folder: Path) -> Path:
@@ -44,11 +59,11 @@ def random_llama(folder: Path) -> Path:
 
 
 def child(case: dict) -> dict:
-    """One measurement in this process: {"model", "mode": train|eval, "quant", "batch",
+    """One measurement in this process: {"model", "mode": train|eval, "precision", "batch",
     "length", "steps"} -> peak RSS and timings."""
     import torch
 
-    from platypus.memory import peak_mb, rss_mb
+    from platypus.memory import peak_mb, release_free_memory, reset_peak, rss_mb
 
     torch.manual_seed(0)
     runtime_mb = rss_mb()
@@ -56,25 +71,34 @@ def child(case: dict) -> dict:
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     from platypus.models import resolve_causal_lm
+    from platypus.models.causal_lm import own_file_backed_weights
     from platypus.train.loss import ResponseLoss
 
     runtime_mb = max(runtime_mb, rss_mb())
     path = resolve_causal_lm(case["model"])
-    kwargs: dict = {"dtype": torch.float32}
-    if case["quant"] == "4bit":
+    precision = case["precision"]  # fp32 | autocast | bf16 | 4bit
+    kwargs: dict = {"dtype": torch.bfloat16 if precision == "bf16" else torch.float32}
+    if precision == "4bit":
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.float32
         )
     t0 = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    if precision == "4bit":  # as platypus.models.load_causal_lm does
+        own_file_backed_weights(model)
     load_s = time.perf_counter() - t0
-    loaded_mb = rss_mb()
+    loaded_mb, load_peak_mb = rss_mb(), peak_mb()
+    # The run's own peak from here: loading a checkpoint stored in another dtype (this one is
+    # fp32 on disk) holds its file pages and the converted copy at once, a load-time peak the
+    # plan does not count (on a GPU it is host memory, not the device's).
+    reset_peak()
     vocab = model.config.vocab_size
     ids = torch.randint(3, vocab, (case["batch"], case["length"]))
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "autocast")
     t0 = time.perf_counter()
     if case["mode"] == "eval":
         model.eval()
-        with torch.no_grad():
+        with torch.inference_mode(), autocast:
             logits = model(input_ids=ids, use_cache=True).logits
             torch.log_softmax(logits.float(), dim=-1)
         steps = 1
@@ -89,13 +113,17 @@ def child(case: dict) -> dict:
         mask = torch.ones_like(ids)
         steps = case["steps"]
         for _ in range(steps):
-            loss, n = loss_module(input_ids=ids, loss_mask=mask)
+            with autocast:
+                loss, n = loss_module(input_ids=ids, loss_mask=mask)
             (loss / n).backward()
+            release_free_memory()  # as the trainer does after each micro-batch on a CPU
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
     seconds = (time.perf_counter() - t0) / steps
     return {"peak_mb": peak_mb(), "runtime_mb": runtime_mb, "loaded_mb": loaded_mb,
-            "load_s": load_s, "seconds_per_step": seconds}  # fmt: skip
+            "load_peak_mb": load_peak_mb,
+            "load_s": load_s, "seconds_per_step": seconds,
+            "tokens_per_s": case["batch"] * case["length"] / seconds}  # fmt: skip
 
 
 def measure(case: dict, timeout: int = 1800) -> dict:
@@ -109,20 +137,41 @@ def measure(case: dict, timeout: int = 1800) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _smollm2_arch():
+    from platypus.plan import resolve_arch
+
+    return resolve_arch("smollm2")
+
+
+def _llama_1b_arch():
+    from platypus.plan import arch_from_config
+
+    return arch_from_config(LLAMA_1B, "Llama ~1.1B")
+
+
+ARCHES = {"smollm2": _smollm2_arch, "llama-1b": _llama_1b_arch}
+
+
 def planned_gb(case: dict) -> float:
     """What `platypus plan` says for the same model, precision and shape on the CPU."""
     from platypus.config import ComputeSettings
-    from platypus.plan import eval_memory, hardware, resolve_arch, train_memory
+    from platypus.plan import eval_memory, hardware, train_memory
 
-    arch = resolve_arch(case["model"])
-    compute = ComputeSettings(device="cpu", dtype="float32", quantization=case["quant"])
+    arch = ARCHES[case["model_key"]]()
+    precision = case["precision"]
+    compute = ComputeSettings(
+        device="cpu",
+        dtype="bfloat16" if precision == "bf16" else "float32",
+        quantization="4bit" if precision == "4bit" else "none",
+    )
     hw = hardware("cpu", cpu_tflops=1.0)
+    autocast = precision == "autocast"
     if case["mode"] == "eval":
         mem = eval_memory(arch, compute=compute, hw=hw, batch=case["batch"],
-                          length=case["length"], autocast=False)  # fmt: skip
+                          length=case["length"], autocast=autocast)  # fmt: skip
     else:
         mem = train_memory(arch, compute=compute, hw=hw, micro_batch=case["batch"],
-                           length=case["length"], autocast=False, checkpointing=False,
+                           length=case["length"], autocast=autocast, checkpointing=False,
                            lora_r=16, lora_targets=TARGETS, lora_dropout=0.05)  # fmt: skip
     return sum(mem.values())
 
@@ -131,51 +180,98 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--models", default="smollm2,llama-1b", help="comma-separated subset")
+    parser.add_argument("--only", help="comma-separated mode:precision, e.g. train:bf16")
+    parser.add_argument("--replan", metavar="JSON", help="re-plan stored measurements")
     parser.add_argument("--out", default=str(REPO / "benchmarks/results/plan-cpu-2core.md"))
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return
-    tmp = Path(tempfile.mkdtemp(prefix="plan-bench-"))
-    llama = str(random_llama(tmp / "llama-1b"))
-    cases = [
-        ("SmolLM2-135M", "smollm2", "train", "none", 4, 256),
-        ("SmolLM2-135M", "smollm2", "train", "4bit", 4, 256),
-        ("SmolLM2-135M", "smollm2", "eval", "none", 8, 512),
-        ("Llama ~1.1B (random)", llama, "train", "none", 2, 256),
-        ("Llama ~1.1B (random)", llama, "train", "4bit", 2, 256),
-        ("Llama ~1.1B (random)", llama, "eval", "none", 4, 512),
-        ("Llama ~1.1B (random)", llama, "eval", "4bit", 4, 512),
-    ]
+    if args.replan:  # the stored measurements against the plan as it is now
+        write_table(json.loads(Path(args.replan).read_text()), args)
+        return
+    models = args.models.split(",")
+    cases = []
+    if "smollm2" in models:
+        cases += [
+            ("SmolLM2-135M", "smollm2", "train", "fp32", 4, 256),
+            ("SmolLM2-135M", "smollm2", "train", "autocast", 1, 32),
+            ("SmolLM2-135M", "smollm2", "train", "bf16", 1, 32),
+            ("SmolLM2-135M", "smollm2", "train", "4bit", 4, 256),
+            ("SmolLM2-135M", "smollm2", "eval", "fp32", 8, 512),
+            ("SmolLM2-135M", "smollm2", "eval", "autocast", 1, 64),
+            ("SmolLM2-135M", "smollm2", "eval", "bf16", 1, 64),
+            ("SmolLM2-135M", "smollm2", "eval", "4bit", 8, 512),
+        ]
+    if "llama-1b" in models:
+        llama = str(random_llama(Path(tempfile.gettempdir()) / "platypus-bench-llama-1b"))
+        cases += [
+            ("Llama ~1.1B (random)", llama, "train", "fp32", 2, 256),
+            ("Llama ~1.1B (random)", llama, "train", "autocast", 1, 32),
+            ("Llama ~1.1B (random)", llama, "train", "bf16", 1, 32),
+            ("Llama ~1.1B (random)", llama, "train", "4bit", 2, 256),
+            ("Llama ~1.1B (random)", llama, "eval", "fp32", 4, 512),
+            ("Llama ~1.1B (random)", llama, "eval", "autocast", 1, 16),
+            ("Llama ~1.1B (random)", llama, "eval", "bf16", 1, 16),
+            ("Llama ~1.1B (random)", llama, "eval", "4bit", 4, 512),
+        ]
+    if args.only:  # e.g. train:bf16,eval:4bit
+        wanted = set(args.only.split(","))
+        cases = [c for c in cases if f"{c[2]}:{c[3]}" in wanted]
+    measured = []
+    for label, model, mode, precision, batch, length in cases:
+        case = dict(model=model, model_key=label_key(label), mode=mode, precision=precision,
+                    batch=batch, length=length, steps=args.steps)  # fmt: skip
+        try:
+            got = measure(case)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            print(f"{label} {mode} {precision}: failed: {exc}", flush=True)
+            continue
+        print(f"{label} {mode} {precision} {batch}x{length}: measured {got['peak_mb']:,.0f} MB, "
+              f"{got['seconds_per_step']:.1f} s/step, {got['tokens_per_s']:.1f} tokens/s",
+              flush=True)  # fmt: skip
+        measured.append({"label": label, "case": case, "got": got})
+        Path(args.out).with_suffix(".json").write_text(json.dumps(measured, indent=1) + "\n")
+    write_table(measured, args)
+
+
+def label_key(label: str) -> str:
+    return "smollm2" if label.startswith("SmolLM2") else "llama-1b"
+
+
+def write_table(measured: list[dict], args) -> None:
+    """The markdown table: each measurement against what the plan says today."""
     rows = []
-    for label, model, mode, quant, batch, length in cases:
-        case = dict(model=model, mode=mode, quant=quant, batch=batch, length=length,
-                    steps=args.steps)  # fmt: skip
-        got = measure(case)
+    for m in measured:
+        case, got = m["case"], m["got"]
         plan = planned_gb(case) * 1024
         err = plan / got["peak_mb"] - 1
-        rows.append((label, mode, "fp32" if quant == "none" else "4-bit NF4", batch, length,
-                     plan, got, err))  # fmt: skip
-        print(f"{label} {mode} {quant} {batch}x{length}: planned {plan:,.0f} MB, measured "
-              f"{got['peak_mb']:,.0f} MB ({err:+.0%}), {got['seconds_per_step']:.1f} s/step",
-              flush=True)  # fmt: skip
+        rows.append((m["label"], case["mode"], PRECISION_NAMES[case["precision"]], case["batch"],
+                     case["length"], plan, got, err))  # fmt: skip
+    steps = measured[0]["case"]["steps"] if measured else args.steps
+    models = ",".join(dict.fromkeys(m["case"]["model_key"] for m in measured))
     lines = [
         "# `platypus plan` vs measured peak memory, 2-core CPU",
         "",
-        f"`.venv/bin/python benchmarks/plan.py --steps {args.steps}`; each row its own process "
-        "(peak RSS = VmHWM, imports included). Training: LoRA r16 on gate/up/down, AdamW, fp32 "
-        "compute, rows at full length, every position a loss position. Eval: one no-grad "
-        "forward with the KV cache.",
+        f"`.venv/bin/python benchmarks/plan.py --steps {steps} --models {models}`; "
+        "each row its own process; measured peak = VmHWM from the end of loading (imports "
+        "and weights included; the load's own peak is its own column). Training: LoRA r16 on "
+        "gate/up/down, AdamW, rows at full length, every position a loss position. Eval: one "
+        "no-grad forward with the KV cache. tokens/s: batch x length over seconds per step "
+        "(training) or per forward (eval).",
         "",
         "| model | stage | weights | batch x length | planned | measured peak | plan error "
-        "| after imports | after load | s/step |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| after imports | after load | load peak | s/step | tokens/s |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, mode, quant, batch, length, plan, got, err in rows:
         lines.append(
             f"| {label} | {mode} | {quant} | {batch} x {length} | {plan:,.0f} MB | "
             f"{got['peak_mb']:,.0f} MB | {err:+.0%} | {got['runtime_mb']:,.0f} MB | "
-            f"{got['loaded_mb']:,.0f} MB | {got['seconds_per_step']:.1f} |"
+            f"{got['loaded_mb']:,.0f} MB | {got['load_peak_mb']:,.0f} MB | "
+            f"{got['seconds_per_step']:.1f} | "
+            f"{got['tokens_per_s']:.1f} |"
         )
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"-> {args.out}")

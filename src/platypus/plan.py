@@ -19,6 +19,8 @@ Memory per device (training):
   bytes per position, plus a cast copy under bf16).
 - runtime: the process before any model (CPU: 0.45 GB, measured after importing torch,
   transformers and peft; GPU: 1 GB for the CUDA context and allocator slack).
+- CPU training only: what the C heap holds beyond the live tensors, 0.4 x (activations +
+  logits), with freed pages handed back after each micro-batch (`CPU_HEAP_FACTOR`).
 
 Time: FLOPs / (devices computing at once x peak x utilisation).
 - training: 2N per token forward, 2N backward through the activations (a frozen base needs no
@@ -222,7 +224,12 @@ HARDWARE = {
     "1xH100-80GB": Hardware("1xH100-80GB", 1, 79.2, 989.0, 0.40),
 }
 CPU_UTILISATION = 0.5
-CPU_HEAP_FACTOR = 0.6
+# CPU training: what the C heap holds beyond the live tensors within a micro-batch, as a share of
+# its activations and logits, with the trainer handing freed pages back after each micro-batch
+# (platypus.memory.release_free_memory). Fitted on the four training rows of benchmarks/plan.py
+# (SmolLM2 and a ~1.1B Llama, fp32 and 4-bit weights; the balanced fit is 0.41, errors within
+# 14% either way), so those rows check the other terms, not this one.
+CPU_HEAP_FACTOR = 0.4
 QUANT_SPEED = {"none": 1.0, "8bit": 0.5, "4bit": 0.75}
 
 
@@ -394,8 +401,7 @@ def train_memory(
     if compute.quantization == "none" and regime != "autocast":
         transient = 0
     # CPU: glibc's heap keeps blocks the forward and backward passes free, so the process peak
-    # runs above the live tensors; 0.6 x (activations + logits), calibrated on SmolLM2 (4 x 256
-    # tokens, fp32) and checked on a 1.1B Llama (benchmarks/plan.py).
+    # runs above the live tensors (CPU_HEAP_FACTOR).
     heap = 0.0 if hw.gpu else CPU_HEAP_FACTOR * (acts / shards + loss)
     return {
         "weights": _gb(weight_bytes(arch, compute, hw) / shards),
