@@ -149,7 +149,20 @@ def _llama_1b_arch():
     return arch_from_config(LLAMA_1B, "Llama ~1.1B")
 
 
-ARCHES = {"smollm2": _smollm2_arch, "llama-1b": _llama_1b_arch}
+# model key -> (label in the table, its architecture for the plan, the cases measured:
+# (mode, precision, batch, length)); bf16 rows are short, bf16 being emulated on such CPUs
+MODELS = {
+    "smollm2": ("SmolLM2-135M", _smollm2_arch, [
+        ("train", "fp32", 4, 256), ("train", "autocast", 1, 32), ("train", "bf16", 1, 32),
+        ("train", "4bit", 4, 256), ("eval", "fp32", 8, 512), ("eval", "autocast", 1, 64),
+        ("eval", "bf16", 1, 64), ("eval", "4bit", 8, 512),
+    ]),
+    "llama-1b": ("Llama ~1.1B (random)", _llama_1b_arch, [
+        ("train", "fp32", 2, 256), ("train", "autocast", 1, 32), ("train", "bf16", 1, 32),
+        ("train", "4bit", 2, 256), ("eval", "fp32", 4, 512), ("eval", "autocast", 1, 16),
+        ("eval", "bf16", 1, 16), ("eval", "4bit", 4, 512),
+    ]),
+}  # fmt: skip
 
 
 def planned_gb(case: dict) -> float:
@@ -157,7 +170,7 @@ def planned_gb(case: dict) -> float:
     from platypus.config import ComputeSettings
     from platypus.plan import eval_memory, hardware, train_memory
 
-    arch = ARCHES[case["model_key"]]()
+    arch = MODELS[case["model_key"]][1]()
     precision = case["precision"]
     compute = ComputeSettings(
         device="cpu",
@@ -191,37 +204,19 @@ def main() -> None:
     if args.replan:  # the stored measurements against the plan as it is now
         write_table(json.loads(Path(args.replan).read_text()), args)
         return
-    models = args.models.split(",")
     cases = []
-    if "smollm2" in models:
-        cases += [
-            ("SmolLM2-135M", "smollm2", "train", "fp32", 4, 256),
-            ("SmolLM2-135M", "smollm2", "train", "autocast", 1, 32),
-            ("SmolLM2-135M", "smollm2", "train", "bf16", 1, 32),
-            ("SmolLM2-135M", "smollm2", "train", "4bit", 4, 256),
-            ("SmolLM2-135M", "smollm2", "eval", "fp32", 8, 512),
-            ("SmolLM2-135M", "smollm2", "eval", "autocast", 1, 64),
-            ("SmolLM2-135M", "smollm2", "eval", "bf16", 1, 64),
-            ("SmolLM2-135M", "smollm2", "eval", "4bit", 8, 512),
-        ]
-    if "llama-1b" in models:
-        llama = str(random_llama(Path(tempfile.gettempdir()) / "platypus-bench-llama-1b"))
-        cases += [
-            ("Llama ~1.1B (random)", llama, "train", "fp32", 2, 256),
-            ("Llama ~1.1B (random)", llama, "train", "autocast", 1, 32),
-            ("Llama ~1.1B (random)", llama, "train", "bf16", 1, 32),
-            ("Llama ~1.1B (random)", llama, "train", "4bit", 2, 256),
-            ("Llama ~1.1B (random)", llama, "eval", "fp32", 4, 512),
-            ("Llama ~1.1B (random)", llama, "eval", "autocast", 1, 16),
-            ("Llama ~1.1B (random)", llama, "eval", "bf16", 1, 16),
-            ("Llama ~1.1B (random)", llama, "eval", "4bit", 4, 512),
-        ]
+    for key in args.models.split(","):
+        label, _, shapes = MODELS[key]
+        model = key
+        if key == "llama-1b":  # built once, kept in the temporary folder
+            model = str(random_llama(Path(tempfile.gettempdir()) / "platypus-bench-llama-1b"))
+        cases += [(label, key, model, *shape) for shape in shapes]
     if args.only:  # e.g. train:bf16,eval:4bit
         wanted = set(args.only.split(","))
-        cases = [c for c in cases if f"{c[2]}:{c[3]}" in wanted]
+        cases = [c for c in cases if f"{c[3]}:{c[4]}" in wanted]
     measured = []
-    for label, model, mode, precision, batch, length in cases:
-        case = dict(model=model, model_key=label_key(label), mode=mode, precision=precision,
+    for label, key, model, mode, precision, batch, length in cases:
+        case = dict(model=model, model_key=key, mode=mode, precision=precision,
                     batch=batch, length=length, steps=args.steps)  # fmt: skip
         try:
             got = measure(case)
@@ -234,10 +229,6 @@ def main() -> None:
         measured.append({"label": label, "case": case, "got": got})
         Path(args.out).with_suffix(".json").write_text(json.dumps(measured, indent=1) + "\n")
     write_table(measured, args)
-
-
-def label_key(label: str) -> str:
-    return "smollm2" if label.startswith("SmolLM2") else "llama-1b"
 
 
 def write_table(measured: list[dict], args) -> None:

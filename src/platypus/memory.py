@@ -6,6 +6,7 @@ a stage that runs after others in one process resets the mark first and reads Vm
 
 from __future__ import annotations
 
+import functools
 import resource
 from pathlib import Path
 
@@ -48,20 +49,22 @@ def release_free_memory() -> bool:
     between steps was 4.8 GB for 1.0 GB of live tensors, and the next step's peak grew on top of
     it (5.0-5.4 GB against 3.8 GB when trimmed after each micro-batch). The pages are faulted in
     (zeroed) again on next use: 10-20% of a CPU training step's time."""
-    global _LIBC
-    if _LIBC is None:
-        import ctypes
-        import ctypes.util
-
-        try:
-            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _LIBC.malloc_trim  # noqa: B018  (musl and macOS have none)
-        except (OSError, AttributeError):
-            _LIBC = False
-    if not _LIBC:
+    libc = _glibc()
+    if libc is None:
         return False
-    _LIBC.malloc_trim(0)
+    libc.malloc_trim(0)
     return True
 
 
-_LIBC = None
+@functools.cache
+def _glibc():
+    """The C library when it is glibc (musl and macOS have no malloc_trim), else None."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
