@@ -487,8 +487,9 @@ class TrainConfig(BaseModel):
     # On a CPU, hand the heap pages each micro-batch freed back to the OS after it
     # (platypus.memory.release_free_memory): a lower, steadier peak (SmolLM2, three steps of 16
     # rows of up to 512 tokens: 6.4 GB in both runs, against 6.8-9.4 GB in three without) for
-    # 10-20% more step time (the pages are faulted in again). Changes no number; no effect on
-    # a GPU.
+    # more time (the pages are faulted in again): 8-28% over three steps, 35% over the 320-row
+    # training benchmark (benchmarks/results/train-cpu-2core.md). Changes no number; no effect
+    # on a GPU.
     cpu_release_memory: bool = Setting(True)
     seed: int = 42
 

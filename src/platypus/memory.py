@@ -48,7 +48,8 @@ def release_free_memory() -> bool:
     frees: measured on LoRA training steps of SmolLM2 (4 x 256 tokens), the resident size
     between steps was 4.8 GB for 1.0 GB of live tensors, and the next step's peak grew on top of
     it (5.0-5.4 GB against 3.8 GB when trimmed after each micro-batch). The pages are faulted in
-    (zeroed) again on next use: 10-20% of a CPU training step's time."""
+    (zeroed) again on next use: 8-35% more CPU training time, measured in
+    benchmarks/results/train-cpu-2core.md."""
     libc = _glibc()
     if libc is None:
         return False
