@@ -47,6 +47,46 @@ def qlora(tmp_path_factory, math_rows):
     return recipe, result
 
 
+def _lora_grads(recipe) -> dict[str, torch.Tensor]:
+    """The LoRA gradients of one training micro-batch (the recipe's first examples)."""
+    recipe.optimizer.zero_grad(set_to_none=True)
+    torch.manual_seed(1)  # the same LoRA dropout masks each time
+    loss_sum, n = recipe._run_micro(recipe.examples[:4])
+    (loss_sum / n).backward()
+    grads = {k: p.grad.clone() for k, p in recipe.model.named_parameters() if p.grad is not None}
+    recipe.optimizer.zero_grad(set_to_none=True)
+    return grads
+
+
+def test_a_held_out_pass_leaves_the_4bit_layers_differentiable(tiny_llama, math_rows, tmp_path):
+    """bitsandbytes repacks a 4-bit layer into a layout without a backward when it runs in eval
+    mode on a CPU with AVX-512 bf16 (QLoRA then hardly learned on such hosts: 1.983 -> 1.958).
+    The gradients of a training pass are the same before and after a held-out pass, every
+    adapter gets one, and no layer is left repacked. (On a CPU without those instructions
+    bitsandbytes never repacks, so this passes there with or without the guard.)"""
+    config = TrainConfig(**(QLORA | dict(model=str(tiny_llama), max_length=64)))
+    recipe = LoraRecipe(config, math_rows, tmp_path / "run")
+    recipe.setup()
+    torch.manual_seed(0)  # LoRA's B starts at zero, and with it every gradient of A
+    for name, p in recipe.model.named_parameters():
+        if "lora_B" in name:
+            p.data.normal_(std=0.02)
+    before = _lora_grads(recipe)
+    assert recipe.validation_loss() is not None
+    after = _lora_grads(recipe)
+    assert len(before) == len([p for p in recipe.model.parameters() if p.requires_grad])
+    assert all(float(g.abs().sum()) > 0 for g in before.values())
+    assert before.keys() == after.keys()
+    for name in before:
+        torch.testing.assert_close(after[name], before[name], msg=name)
+    import bitsandbytes as bnb
+
+    layers = [m for m in recipe.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert layers and not any(
+        getattr(m.weight.quant_state, "packing_format_for_cpu", False) for m in layers
+    )
+
+
 def _held_out_loss(model, examples, pad_id) -> float:
     """Mean loss per response token over `examples`, one example at a time."""
     loss = ResponseLoss(model).eval()

@@ -124,3 +124,35 @@ def own_file_backed_weights(model) -> int:
     gc.collect()
     release_free_memory()
     return copied
+
+
+def keep_4bit_layers_differentiable(model) -> int:
+    """Keep bitsandbytes' 4-bit layers on their autograd path for training; the number of layers
+    touched.
+
+    On a CPU with AVX-512 bf16 instructions, bitsandbytes (0.48 and later) repacks a 4-bit
+    layer's weights into a CPU-only layout the first time the layer runs in eval mode on an
+    input that needs no gradient (a held-out loss, say), and from then on every matmul of that
+    layer, training ones included, goes through `gemv_4bit`, which has no backward: the
+    gradient through the frozen 4-bit layers is silently lost and QLoRA's adapters learn
+    almost nothing (held-out loss 1.983 -> 1.958 in 8 steps, against 1.981 -> 1.692 on a CPU
+    without those instructions). A model being trained keeps the autograd layout: the repack
+    is switched off and any layer already repacked is converted back. Inference-only loads
+    keep bitsandbytes' faster layout."""
+    try:
+        from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse
+        from bitsandbytes.nn import Linear4bit
+    except ImportError:  # no bitsandbytes: no 4-bit layers either
+        return 0
+    touched = 0
+    for module in model.modules():
+        if not isinstance(module, Linear4bit):
+            continue
+        module.support_avx512bf16_for_cpu = False
+        state = getattr(module.weight, "quant_state", None)
+        if getattr(state, "packing_format_for_cpu", False):
+            module.weight.data, module.weight.quant_state = _convert_weight_packed_for_cpu_inverse(
+                module.weight.data, state
+            )
+        touched += 1
+    return touched

@@ -276,7 +276,11 @@ class LoraRecipe:
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
         from platypus.compute import resolve
-        from platypus.models import load_causal_lm, resolve_causal_lm
+        from platypus.models import (
+            keep_4bit_layers_differentiable,
+            load_causal_lm,
+            resolve_causal_lm,
+        )
 
         config = self.config
         self.base_model = resolve_causal_lm(config.model)
@@ -299,6 +303,9 @@ class LoraRecipe:
                 use_gradient_checkpointing=config.gradient_checkpointing,
                 gradient_checkpointing_kwargs=checkpointing,
             )
+            # Held-out losses run in eval mode: on some CPUs bitsandbytes would then switch the
+            # 4-bit layers to a layout without a backward (see the function).
+            keep_4bit_layers_differentiable(model)
         lora = LoraConfig(
             r=config.lora.r,
             lora_alpha=config.lora.alpha,
