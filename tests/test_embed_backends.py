@@ -130,28 +130,49 @@ def _embed_in_child(rows, cache_root, chunk_size, delay, queue):
     queue.put((os.getpid(), emb.computed, x))
 
 
+def _rows_written(db) -> int:
+    """Vectors in the cache database so far: 0 until the first process has created its table
+    (the file exists a moment before the table does)."""
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=60) as con:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'vec'").fetchone():
+            return 0
+        return con.execute("SELECT count(*) FROM vec").fetchone()[0]
+
+
 def test_a_second_process_reads_what_the_first_has_written(texts, tmp_path):
     rows = list(dict.fromkeys(texts))[:96]
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    first = ctx.Process(target=_embed_in_child, args=(rows, str(tmp_path), 16, 1.0, queue))
-    first.start()
+    # Daemons, ended in `finally` whatever fails: a child left blocked on the queue would keep
+    # pytest from exiting.
+    first = ctx.Process(target=_embed_in_child, args=(rows, str(tmp_path), 16, 1.0, queue),
+                        daemon=True)  # fmt: skip
+    second = ctx.Process(target=_embed_in_child, args=(rows, str(tmp_path), 16, 0.0, queue),
+                         daemon=True)  # fmt: skip
     db = tmp_path / f"{model_fingerprint(None, 'fp32')}.sqlite"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:  # the second starts once the first has written a chunk
-        if db.exists():
-            with sqlite3.connect(db, timeout=60) as con:
-                if con.execute("SELECT count(*) FROM vec").fetchone()[0] > 0:
-                    break
-        time.sleep(0.2)
-    second = ctx.Process(target=_embed_in_child, args=(rows, str(tmp_path), 16, 0.0, queue))
-    second.start()
     results = {}
-    for _ in range(2):
-        pid, computed, x = queue.get(timeout=600)
-        results[pid] = (computed, x)
-    first.join(60)
-    second.join(60)
+    try:
+        first.start()
+        deadline = time.monotonic() + 300
+        # the second starts once the first has written a chunk
+        while time.monotonic() < deadline and not _rows_written(db):
+            assert first.is_alive() or not queue.empty(), f"exit code {first.exitcode}"
+            time.sleep(0.2)
+        second.start()
+        for _ in range(2):
+            pid, computed, x = queue.get(timeout=600)
+            results[pid] = (computed, x)
+    finally:
+        for child in (first, second):
+            if child.pid is not None:
+                child.join(60)
+                if child.is_alive():
+                    child.terminate()
+                    child.join(10)
+        queue.cancel_join_thread()
+        queue.close()
     (first_computed, x1), (second_computed, x2) = results[first.pid], results[second.pid]
     assert second_computed < len(rows)  # alone it would embed all of them
     assert first_computed + second_computed >= len(rows)
