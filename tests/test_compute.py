@@ -23,6 +23,12 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+@pytest.fixture
+def measured(monkeypatch):
+    """The probe measured, not fixed by the suite's PLATYPUS_FORCE_PROBE."""
+    monkeypatch.delenv(compute.FORCE_PROBE_VAR, raising=False)
+
+
 def fake_probe(speedup: float):
     return lambda refresh=False: {"fp32_s": speedup, "bf16_s": 1.0, "speedup": speedup}
 
@@ -114,7 +120,7 @@ def test_quantization_is_a_bitsandbytes_config(cache, monkeypatch):
 # --- the CPU probe ----------------------------------------------------------------------------
 
 
-def test_probe_is_measured_once_per_host_and_obeys_the_threshold(cache, monkeypatch):
+def test_probe_is_measured_once_per_host_and_obeys_the_threshold(cache, measured, monkeypatch):
     def timer(fp32: float, bf16: float):
         # _measure reads the clock before and after the fp32 reps, then the bf16 reps.
         ticks = iter([0.0, fp32, 0.0, bf16])
@@ -136,17 +142,56 @@ def test_probe_is_measured_once_per_host_and_obeys_the_threshold(cache, monkeypa
 
     monkeypatch.undo()
     monkeypatch.setenv("PLATYPUS_CACHE", str(cache))
+    monkeypatch.delenv(compute.FORCE_PROBE_VAR, raising=False)
     monkeypatch.setattr(compute, "_timer", timer(11.9, 10.0))  # 1.19x: below the threshold
     slower = cpu_probe(refresh=True)
     assert slower["cached"] is False and slower["speedup"] < BF16_MIN_SPEEDUP
     assert resolve(ComputeSettings(device="cpu"), allow_bf16=True).autocast is None
 
 
-def test_real_probe_times_both_dtypes(cache):
+def test_real_probe_times_both_dtypes(cache, measured):
     result = cpu_probe()
     assert result["fp32_s"] > 0 and result["bf16_s"] > 0
     assert result["speedup"] == pytest.approx(result["fp32_s"] / result["bf16_s"])
-    assert result["host"] == host_key()
+    assert result["host"] == host_key() and "forced" not in result
+
+
+@pytest.mark.parametrize("verdict", ["bf16-fast", "bf16-slow"])
+def test_a_forced_probe_decides_every_auto_path_without_measuring(
+    verdict, tmp_path, tiny_llama, cache, monkeypatch
+):
+    """PLATYPUS_FORCE_PROBE makes this host decide as the other kind of host would: eval and
+    training autocast, QLoRA's compute dtype and embedding precision all follow it, the
+    policy records the forced verdict, and nothing is timed or cached."""
+    from platypus.config import DedupConfig, TrainConfig
+    from platypus.similarity.engine import resolve_embedding
+    from platypus.train.recipe import LoraRecipe
+
+    monkeypatch.setenv(compute.FORCE_PROBE_VAR, verdict)
+    monkeypatch.setattr(compute, "_measure", lambda: pytest.fail("measured"))
+    fast = verdict == "bf16-fast"
+    bf16 = torch.bfloat16 if fast else None
+    policy = resolve(ComputeSettings(device="cpu"), allow_bf16=True)
+    assert policy.autocast == bf16 and policy.describe()["probe"]["forced"] == verdict
+    four_bit = resolve(ComputeSettings(quantization="4bit"), allow_bf16=True)
+    assert four_bit.quant_compute == (torch.bfloat16 if fast else torch.float32)
+    assert resolve_embedding(DedupConfig()).precision == ("bf16" if fast else "fp32")
+    data = tmp_path / "rows.jsonl"
+    data.write_text(json.dumps({"id": "r1", "instruction": "Add 2 and 3.", "input": "",
+                                "output": "5", "data_source": "t"}) + "\n")  # fmt: skip
+    config = TrainConfig(model=str(tiny_llama), bf16="auto", val_size=0,
+                         output_dir=str(tmp_path / "out"))  # fmt: skip
+    recipe = LoraRecipe(config, data)
+    recipe.setup()
+    assert recipe.autocast_dtype == bf16
+    assert recipe.compute_record()["probe"]["forced"] == verdict
+    assert not (cache / compute.PROBE_FILE).exists()
+
+
+def test_a_forced_probe_with_an_unknown_verdict_is_one_line(monkeypatch):
+    monkeypatch.setenv(compute.FORCE_PROBE_VAR, "fast")
+    with pytest.raises(PlatypusError, match="PLATYPUS_FORCE_PROBE='fast': expected one of"):
+        resolve(ComputeSettings(device="cpu"), allow_bf16=True)
 
 
 # --- loading ----------------------------------------------------------------------------------

@@ -13,6 +13,10 @@
   devices, the rest offloaded to CPU memory or disk).
 
 `Policy.describe()` is what manifests and results record.
+
+`PLATYPUS_FORCE_PROBE=bf16-fast|bf16-slow` replaces the measured probe by a fixed verdict (bf16
+2x faster, or 4x slower: what an AVX-512-bf16 CPU and one that emulates bf16 measure), so one
+machine can run, and the test suite can pin, either kind of host's decisions.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ PROBE_FILE = "compute-probe.json"  # in platypus.paths.cache_dir()
 PROBE_SIZE = 512  # square matmul: where bf16 is emulated, 1024 took 20 s; 512 under 2 s
 PROBE_REPS = 5
 BF16_MIN_SPEEDUP = 1.2  # CPU autocast in bf16 only when the probe shows at least this
+FORCE_PROBE_VAR = "PLATYPUS_FORCE_PROBE"
+# The verdicts it can force: bf16's speed-up over fp32 as measured on each kind of host.
+FORCED_SPEEDUPS = {"bf16-fast": 2.0, "bf16-slow": 0.25}
 _timer = time.perf_counter  # tests replace it
 
 _DTYPES = {"float32", "bfloat16", "float16"}
@@ -243,6 +250,9 @@ def cpu_probe(refresh: bool = False) -> dict:
     `cache_dir()/compute-probe.json` under `host_key()`."""
     from platypus.paths import cache_dir
 
+    forced = forced_probe()
+    if forced is not None:
+        return forced
     path = cache_dir() / PROBE_FILE
     key = host_key()
     known: dict = {}
@@ -261,6 +271,20 @@ def cpu_probe(refresh: bool = False) -> dict:
     tmp.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return result | {"cached": False}
+
+
+def forced_probe() -> dict | None:
+    """The verdict `PLATYPUS_FORCE_PROBE` fixes (see the module's docstring); None when unset."""
+    value = os.environ.get(FORCE_PROBE_VAR, "").strip()
+    if not value:
+        return None
+    if value not in FORCED_SPEEDUPS:
+        raise PlatypusError(
+            f"{FORCE_PROBE_VAR}={value[:40]!r}: expected one of {', '.join(FORCED_SPEEDUPS)}"
+        )
+    speedup = FORCED_SPEEDUPS[value]
+    return {"host": host_key(), "fp32_s": speedup, "bf16_s": 1.0, "speedup": speedup,
+            "forced": value, "cached": False}  # fmt: skip
 
 
 def _measure() -> dict:
