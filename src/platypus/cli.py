@@ -48,7 +48,10 @@ def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int
     recipe = _recipe(args)
     config = stage.config(recipe)
     config = validated(type(config), config.model_dump() | updates, "command line")
-    config = apply_overrides(config, args.set or [])
+    overrides = list(args.set or [])
+    if getattr(args, "trust_remote_code", False):
+        overrides.append("compute.trust_remote_code=true")
+    config = apply_overrides(config, overrides)
 
     def own_folder(name: str):
         producer = STAGES[name]
@@ -316,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="KEY=VALUE",
             help="override any field of this stage's configuration (YAML value), e.g. "
             "--set threshold=0.85; repeatable",
+        )
+
+    for sub in (d, c, t, m, e):
+        sub.add_argument(
+            "--trust-remote-code",
+            action="store_true",
+            help="run Python code a model folder ships (its config's auto_map); without it such "
+            "a folder is refused (compute.trust_remote_code)",
         )
 
     for sub in (b, t, m):

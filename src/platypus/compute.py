@@ -61,6 +61,8 @@ class Policy:
     offload_folder: str | None = None  # disk offload for device_map auto
     probe: dict | None = None  # the CPU probe consulted, if any
     requested: dict = field(default_factory=dict)  # the settings as given
+    trust_remote_code: bool = False  # run code a model folder ships (opt-in)
+    custom_code: dict | None = None  # the code files that ran ({file: sha256}), set by the load
 
     def quantization_config(self):
         """transformers' BitsAndBytesConfig for `quantization`, None without one."""
@@ -118,6 +120,8 @@ class Policy:
             "max_memory": self.max_memory,
             "probe": self.probe,
             "requested": self.requested,
+            "trust_remote_code": self.trust_remote_code,
+            "custom_code": self.custom_code,
         }
 
 
@@ -191,6 +195,7 @@ def resolve(
         max_memory=_max_memory(settings.max_memory) if settings.max_memory else None,
         probe=probed,
         requested=settings.model_dump(),
+        trust_remote_code=settings.trust_remote_code,
     )
 
 

@@ -148,6 +148,9 @@ class ComputeSettings(BaseModel):
     # accelerate's big-model loading: layers spread over devices, the rest offloaded to CPU/disk
     device_map: Literal["none", "auto"] = "none"
     max_memory: dict[str, str] | None = None  # e.g. {"0": "70GiB", "cpu": "120GiB"}
+    # Run Python code a model folder ships (its config's `auto_map`). Off: such a folder is
+    # refused in one line, never a prompt (platypus.models.remote_code).
+    trust_remote_code: bool = False
 
 
 class EmbeddingSettings(BaseModel):

@@ -495,12 +495,22 @@ def data_size(recipe: Recipe) -> DataSize:
     records = read_records(path)
     sample = records[:: max(1, len(records) // 500)]
     texts = [_row_text(r, alpaca_prompt) for r in sample]
+    from platypus.models import resolve_causal_lm
+    from platypus.models.remote_code import check_custom_code
+
+    trust = recipe.train.compute.trust_remote_code
+    try:
+        base = resolve_causal_lm(recipe.train.model)
+    except PlatypusError:
+        base = None
+    if base is not None:  # refused, not silently estimated, without the opt-in
+        check_custom_code(base, trust)
     try:
         from transformers import AutoTokenizer
 
-        from platypus.models import resolve_causal_lm
-
-        tok = AutoTokenizer.from_pretrained(resolve_causal_lm(recipe.train.model))
+        if base is None:
+            raise OSError("no tokenizer")
+        tok = AutoTokenizer.from_pretrained(base, trust_remote_code=trust)
         mean = sum(len(tok(t).input_ids) for t in texts) / max(1, len(texts))
         how = "tokenised"
     except (PlatypusError, OSError, ValueError):

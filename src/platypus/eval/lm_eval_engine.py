@@ -29,8 +29,12 @@ def model_args(config: EvalConfig, policy) -> dict:
     import torch
 
     from platypus.models import resolve_causal_lm
+    from platypus.models.remote_code import check_custom_code
 
-    args: dict = {"pretrained": str(resolve_causal_lm(config.model))}
+    pretrained = str(resolve_causal_lm(config.model))
+    check_custom_code(pretrained, policy.trust_remote_code)
+    # Explicit either way: the harness never asks on a terminal whether to run a folder's code.
+    args: dict = {"pretrained": pretrained, "trust_remote_code": policy.trust_remote_code}
     low = policy.autocast or policy.dtype
     dtype = str(low).removeprefix("torch.") if low != torch.float32 else "float32"
     if config.lm_eval_backend == "hf":
@@ -60,8 +64,15 @@ class LmEvalEngine:
             raise PlatypusError(
                 "--engine lm-eval needs lm-evaluation-harness: pip install 'lm-eval>=0.4'"
             ) from None
+        from platypus.models import resolve_causal_lm
+        from platypus.models.remote_code import check_custom_code
+
         self.config = config
         self.policy = policy
+        # Refused (or recorded, with the opt-in) before anything is scored or cached.
+        policy.custom_code = check_custom_code(
+            resolve_causal_lm(config.model), policy.trust_remote_code
+        )
         self._lm = None
 
     @property

@@ -143,6 +143,8 @@ def cache_key(config: EvalConfig, task: str, fingerprint: str, policy=None) -> s
     arithmetic = _arithmetic(policy)
     if arithmetic is not None:
         key["compute"] = arithmetic
+    if policy is not None and policy.custom_code:  # code the model folder ran (opted in)
+        key["custom_code"] = policy.custom_code
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
 
 

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from platypus.errors import PlatypusError
+from platypus.models.remote_code import check_custom_code
 from platypus.models.smollm2 import SMOLLM2_HUB_ID, prepared_path
 
 DEFAULT_CAUSAL_LM = "smollm2"
@@ -57,11 +58,18 @@ def resolve_causal_lm(name_or_path: str | Path | None) -> str:
     return name
 
 
-def load_causal_lm(name_or_path: str | Path | None = None, dtype=None, compute=None):
+def load_causal_lm(
+    name_or_path: str | Path | None = None,
+    dtype=None,
+    compute=None,
+    trust_remote_code: bool | None = None,
+):
     """(model, tokenizer) in eval mode. Without `compute`: fp32 (or `dtype`) on the CPU, as
     always. `compute` (a `ComputeSettings` or a resolved `platypus.compute.Policy`): that
     policy's device, weight dtype, bitsandbytes quantisation, attention implementation and
-    accelerate device map; the policy used is on `model.platypus_compute`."""
+    accelerate device map; the policy used is on `model.platypus_compute`. A folder that ships
+    its own code is refused unless `trust_remote_code` (default: the policy's opt-in) allows it
+    (platypus.models.remote_code)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -76,6 +84,9 @@ def load_causal_lm(name_or_path: str | Path | None = None, dtype=None, compute=N
     else:
         kwargs = {"dtype": dtype or torch.float32}
     path = resolve_causal_lm(name_or_path)
+    if trust_remote_code is None:
+        trust_remote_code = bool(policy is not None and policy.trust_remote_code)
+    custom_code = check_custom_code(path, trust_remote_code)
     folder = Path(path).expanduser()
     if folder.is_dir() and not (folder / "config.json").is_file():
         hint = (
@@ -85,8 +96,10 @@ def load_causal_lm(name_or_path: str | Path | None = None, dtype=None, compute=N
         )
         raise PlatypusError(f"model {name_or_path}: no config.json in this folder{hint}")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, trust_remote_code=trust_remote_code, **kwargs
+        )
     except (OSError, ValueError) as exc:  # missing files, unknown repo or architecture
         lines = str(exc).strip().splitlines()
         raise PlatypusError(
@@ -95,6 +108,7 @@ def load_causal_lm(name_or_path: str | Path | None = None, dtype=None, compute=N
     if policy is not None:
         if "device_map" not in kwargs and policy.device != "cpu":
             model = model.to(policy.device)
+        policy.custom_code = custom_code
         model.platypus_compute = policy
     if "quantization_config" in kwargs:
         own_file_backed_weights(model)

@@ -44,13 +44,19 @@ def resolve_embedder(name_or_path: str | None) -> str:
     return name
 
 
-def load_embedder(name_or_path: str | None = None, device: str = "cpu"):
-    """A SentenceTransformer for `name_or_path` (default: the packaged MiniLM)."""
+def load_embedder(
+    name_or_path: str | None = None, device: str = "cpu", trust_remote_code: bool = False
+):
+    """A SentenceTransformer for `name_or_path` (default: the packaged MiniLM). A folder that
+    ships its own code is refused without `trust_remote_code` (platypus.models.remote_code)."""
     from sentence_transformers import SentenceTransformer
 
+    from platypus.models.remote_code import check_custom_code
+
     path = resolve_embedder(name_or_path)
+    check_custom_code(path, trust_remote_code, "embedding model")
     try:
-        return SentenceTransformer(path, device=device)
+        return SentenceTransformer(path, device=device, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:  # missing files, unknown repo or architecture
         lines = str(exc).strip().splitlines()
         raise PlatypusError(

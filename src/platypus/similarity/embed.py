@@ -136,6 +136,8 @@ class Embedder:
             from platypus.compute import resolve
 
             self.device = resolve(compute).device
+        # Code a model folder ships runs only with the opt-in (platypus.models.remote_code).
+        self.trust_remote_code = bool(getattr(compute, "trust_remote_code", False))
         self._model = None
         self.computed = 0  # texts embedded (not read from the cache) by this instance
 
@@ -146,12 +148,15 @@ class Embedder:
             if self.backend == "torch":
                 from platypus.models.minilm import load_embedder
 
-                self._model = load_embedder(self.model_name, device=self.device)
+                self._model = load_embedder(
+                    self.model_name, device=self.device, trust_remote_code=self.trust_remote_code
+                )
             else:
                 from platypus.similarity.onnx_backend import OnnxEncoder
 
                 resolved, tag = _model_tag(self.model_name)
-                self._model = OnnxEncoder(resolved, tag, self.backend, self.precision == "int8")
+                self._model = OnnxEncoder(resolved, tag, self.backend, self.precision == "int8",
+                                          self.trust_remote_code)  # fmt: skip
         return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -90,7 +90,7 @@ def _max_length(folder: Path) -> int:
     if length is None:
         from transformers import AutoTokenizer
 
-        length = AutoTokenizer.from_pretrained(folder).model_max_length
+        length = AutoTokenizer.from_pretrained(folder, trust_remote_code=False).model_max_length
     return int(length)
 
 
@@ -108,8 +108,9 @@ def _export_fp32(folder: Path, out: Path) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModel.from_pretrained(folder, dtype=torch.float32).eval()
+    # No folder code runs here: OnnxEncoder refuses a folder that ships some.
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    model = AutoModel.from_pretrained(folder, dtype=torch.float32, trust_remote_code=False).eval()
     names = list(tokenizer.model_input_names)
 
     class LastHidden(torch.nn.Module):
@@ -178,15 +179,24 @@ class OnnxEncoder:
     """Encodes texts with an exported transformer on ONNX Runtime or OpenVINO, then mean
     pooling and L2 normalisation: what the packaged sentence-transformers modules do."""
 
-    def __init__(self, resolved: str, fingerprint: str, backend: str, int8: bool):
+    def __init__(
+        self, resolved: str, fingerprint: str, backend: str, int8: bool, trust_remote_code=False
+    ):
+        from platypus.models.remote_code import check_custom_code
+
         if backend not in ("onnx", "openvino"):
             raise ValueError(backend)
         recipe_tag(backend)  # a one-line error when the runtime is missing
         folder = _local_folder(resolved)
+        if check_custom_code(folder, trust_remote_code, "embedding model"):
+            raise PlatypusError(
+                f"embedding model {resolved}: ships its own code, which the {backend} export "
+                "does not run; use embed_backend: torch"
+            )
         self.max_length = _max_length(folder)
         from transformers import AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
         self.names = list(self.tokenizer.model_input_names)
         path = onnx_file(resolved, fingerprint, int8)
         threads = int(os.environ.get("PLATYPUS_EMBED_THREADS", 0)) or _threads()

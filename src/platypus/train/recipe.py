@@ -113,12 +113,21 @@ def warmup_for(config: TrainConfig, total: int) -> int:
 
 
 def base_fingerprint(model: str | None) -> str:
-    """The base model's weights fingerprint when it is a folder, else its hub id."""
-    from platypus.hashing import weights_fingerprint
+    """The base model's weights fingerprint when it is a folder (plus the hashes of the code
+    files it ships, if any: run only with the opt-in, they change what a run computes), else
+    its hub id."""
+    from platypus.hashing import file_sha256, weights_fingerprint
     from platypus.models import resolve_causal_lm
+    from platypus.models.remote_code import custom_code_modules
 
     path = resolve_causal_lm(model)
-    return weights_fingerprint(path) if Path(path).is_dir() else path
+    if not Path(path).is_dir():
+        return path
+    code = [m for m in custom_code_modules(path) if (Path(path) / m).is_file()]
+    fingerprint = weights_fingerprint(path)
+    if code:
+        fingerprint += "+code-" + "-".join(file_sha256(Path(path) / m)[:16] for m in code)
+    return fingerprint
 
 
 def config_hash(
@@ -249,7 +258,12 @@ class LoraRecipe:
         self.rows = len(records)
         self.input_sha256 = file_sha256(self.input_path)
 
-        self.tokenizer = AutoTokenizer.from_pretrained(resolve_causal_lm(config.model))
+        from platypus.models.remote_code import check_custom_code
+
+        base = resolve_causal_lm(config.model)
+        trust = config.compute.trust_remote_code
+        check_custom_code(base, trust)
+        self.tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=trust)
         tok = self.tokenizer
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         shape = (config.max_length, config.overlong, config.prompt_format)

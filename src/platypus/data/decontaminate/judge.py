@@ -36,10 +36,12 @@ def prompt(a: str, b: str) -> str:
 class LocalJudge:
     """A causal LM on this machine: the next-token probabilities of "True" and "False"."""
 
-    def __init__(self, model_name: str | None = None, max_chars: int = 1500):
+    def __init__(
+        self, model_name: str | None = None, max_chars: int = 1500, trust_remote_code=False
+    ):
         from platypus.models import load_causal_lm
 
-        self.model, self.tokenizer = load_causal_lm(model_name)
+        self.model, self.tokenizer = load_causal_lm(model_name, trust_remote_code=trust_remote_code)
         self.max_chars = max_chars
         self.chat = bool(getattr(self.tokenizer, "chat_template", None))
         space = "" if self.chat else " "  # after "Answer:" the word comes with its space
@@ -129,7 +131,9 @@ def _from_logprobs(logprobs: dict | None) -> float | None:
 
 # judge backend by whether an endpoint is given
 JUDGES: dict[str, Callable[..., LocalJudge | EndpointJudge]] = {
-    "local": lambda config: LocalJudge(config.judge_model),
+    "local": lambda config: LocalJudge(
+        config.judge_model, trust_remote_code=config.compute.trust_remote_code
+    ),
     "endpoint": lambda config: EndpointJudge(config.judge_endpoint, config.judge_model),
 }
 

@@ -48,12 +48,14 @@ def min_k_prob(
 class MinKScorer:
     """A base model and a LoRA adapter on it: scores under both from one copy of the weights."""
 
-    def __init__(self, base: str | None, adapter: str, k: float = 0.2):
+    def __init__(
+        self, base: str | None, adapter: str, k: float = 0.2, trust_remote_code: bool = False
+    ):
         from peft import PeftModel
 
         from platypus.models import load_causal_lm
 
-        model, self.tokenizer = load_causal_lm(base)
+        model, self.tokenizer = load_causal_lm(base, trust_remote_code=trust_remote_code)
         try:
             self.model = PeftModel.from_pretrained(model, adapter).eval()
         except (OSError, ValueError, RuntimeError) as exc:

@@ -111,7 +111,8 @@ def _model_evidence(leaks: list[Leak], items: list[TaskItem], config: Decontamin
     rest = [i for i in items if i.id not in flagged and i.benchmark in benchmarks]
     baseline = random.Random(0).sample(rest, min(config.min_k_baseline, len(rest)))
     scored = list(flagged.values()) + baseline
-    scorer = MinKScorer(config.min_k_model, config.min_k_adapter, config.min_k_percent)
+    scorer = MinKScorer(config.min_k_model, config.min_k_adapter, config.min_k_percent,
+                        config.compute.trust_remote_code)  # fmt: skip
     delta = dict(zip([i.id for i in scored], scorer.deltas([item_text(i) for i in scored]),
                      strict=True))  # fmt: skip
     for leak in leaks:

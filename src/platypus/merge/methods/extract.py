@@ -35,15 +35,19 @@ def low_rank(delta: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor
     return root[:, None] * vh[:rank], u[:, :rank] * root, s
 
 
-def linear_weights(folder: Path) -> set[str]:
+def linear_weights(folder: Path, trust_remote_code: bool = False) -> set[str]:
     """Names of the weights of nn.Linear modules of the model in `folder`, from its
-    architecture built on the meta device (no weights read)."""
+    architecture built on the meta device (no weights read). A folder that ships its own code
+    is refused without `trust_remote_code` (platypus.models.remote_code)."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    config = AutoConfig.from_pretrained(folder)
+    from platypus.models.remote_code import check_custom_code
+
+    check_custom_code(folder, trust_remote_code, "base_model")
+    config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config)
+        model = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
     return {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
 
 
@@ -82,7 +86,7 @@ class ExtractLora(MergeMethod):
             raise PlatypusError(
                 f"{tuned_folder} and {base_folder} differ in tensors, e.g. {diff[0]}"
             )
-        linear = linear_weights(base_folder)
+        linear = linear_weights(base_folder, config.compute.trust_remote_code)
         chosen = [
             n
             for n in base.info
