@@ -158,13 +158,12 @@ def test_the_opt_in_runs_the_code_and_records_it(hostile, tmp_path, capsys):
 
 
 def test_the_code_files_are_part_of_the_model_identity(hostile):
-    """Stage keys and checkpoints identify a base by `base_fingerprint`: an edited code file is
+    """Stage keys and checkpoints identify a base by `base_identity`: an edited code file is
     another model, as edited weights are."""
-    from platypus.train.recipe import base_fingerprint
+    from platypus.train.recipe import base_identity
 
     folder, _ = hostile
-    before = base_fingerprint(str(folder))
-    assert "+code-" in before
+    before = base_identity(str(folder))
     with open(folder / "modeling_evil.py", "a") as f:
         f.write("\n# edited\n")
-    assert base_fingerprint(str(folder)) != before
+    assert base_identity(str(folder)) != before

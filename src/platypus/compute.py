@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import socket
+import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -272,8 +273,10 @@ def cpu_probe(refresh: bool = False) -> dict:
         return known[key] | {"cached": True}
     result = _measure()
     known[key] = result
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # A new temporary file (O_EXCL: never one planted there), moved over the probe file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(known, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return result | {"cached": False}
 

@@ -29,6 +29,8 @@ from platypus.paths import DEFAULT_DATA_ROOT
 # marking a field here is the one edit that changes all three.
 SETTING = "setting"
 INPUT = "input"
+# Seeds reach torch, numpy (which takes at most 2**32 - 1) and Python's random.
+MAX_SEED = 2**32 - 1
 
 
 def Setting(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 (reads like Field)
@@ -90,7 +92,7 @@ class SourceConfig(BaseModel):
     """One source of the build. `path` wins over `hub_id`; both unset means the source's own
     default (its folder under the data root, else its hub dataset)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     enabled: bool = True
     path: str | None = None  # relative to data_root unless absolute
     hub_id: str | None = None
@@ -111,11 +113,11 @@ def _default_sources() -> dict[str, SourceConfig]:
 
 
 class BuildConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = "open-platypus"
     data_root: str = InputPath(default_factory=_data_root)
     output_dir: str = Setting("runs/data/build")
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=MAX_SEED)
     sources: dict[str, SourceConfig] = Field(default_factory=_default_sources)
 
     @field_validator("name")
@@ -140,7 +142,7 @@ class ComputeSettings(BaseModel):
     and embedding, resolved by `platypus.compute` (what `auto` became is recorded in every
     manifest and result)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA when present
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # the weights
     quantization: Literal["none", "4bit", "8bit"] = "none"  # bitsandbytes (QLoRA: 4bit)
@@ -156,7 +158,7 @@ class ComputeSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     """How texts are embedded; shared by the stages that compare texts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     model: str | None = None  # None: the packaged all-MiniLM-L6-v2
     # bf16 embeds about 2.5x faster on CPUs with bf16 support (AVX512-BF16/AMX; on an AVX2-only
     # CPU it is emulated and about 4x slower than fp32). Alone it shifts a few pairs across the
@@ -218,7 +220,7 @@ class ColumnMapping(BaseModel):
     data_source). Set: rows of any columns are read, compared on the mapped text and written back
     unchanged, in the input's format."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     # [prompt, completion]: every field but the last is the prompt (the first is the
     # instruction, the others its input), compared as Platypus compared instruction + input; the
     # last is the response, whose length decides which duplicate stays. One field is both.
@@ -256,7 +258,7 @@ class DedupConfig(EmbeddingSettings, ColumnMapping):
     ivf_nlist: int | None = Field(None, ge=1)  # None: 4 * sqrt(rows)
     ivf_nprobe: int = Field(16, ge=1)
     ray_blocks: int = Setting(4, ge=1)  # query blocks (tasks) for the Ray pair search
-    seed: int = 42  # IVF's k-means and the MinHash permutations
+    seed: int = Field(42, ge=0, le=MAX_SEED)  # IVF's k-means and the MinHash permutations
     # Near duplicates after the exact stage (platypus.data.dedup.minhash):
     # - embedding: every pair at cosine >= threshold;
     # - minhash: MinHash-LSH pairs at estimated Jaccard >= minhash_threshold on shingles of the
@@ -385,7 +387,7 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
 
 
 class DataStages(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     build: BuildConfig = Field(default_factory=BuildConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     decontaminate: DecontaminateConfig = Field(default_factory=DecontaminateConfig)
@@ -401,7 +403,7 @@ class DataStages(BaseModel):
 class EvalConfig(BaseModel):
     """Leaderboard evaluation by log-likelihood (lm-evaluation-harness prompts and metrics)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
     adapter: str | None = InputPath(None)  # a PEFT adapter folder applied on top of `model`
     tasks: list[TaskName] = Field(default_factory=_all_tasks)
@@ -440,18 +442,20 @@ class EvalConfig(BaseModel):
 
 
 class LoraSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    r: int = Field(16, ge=1)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # Bounded here against typos (1e9 would allocate hundreds of GB); training also refuses a
+    # rank above the targeted layers' smallest dimension.
+    r: int = Field(16, ge=1, le=65536)
     alpha: float = Field(16, gt=0)
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
-    target_modules: list[str] = ["gate_proj", "up_proj", "down_proj"]
+    target_modules: list[str] = Field(["gate_proj", "up_proj", "down_proj"], min_length=1)
 
 
 class TrainConfig(BaseModel):
     """LoRA fine-tuning; the defaults are the Platypus recipe. `input` defaults to the
     decontaminate stage's clean rows."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
     input: str | None = InputPath(None)
     output_dir: str = Setting("runs/train")
@@ -494,7 +498,7 @@ class TrainConfig(BaseModel):
     # training benchmark (benchmarks/results/train-cpu-2core.md). Changes no number; no effect
     # on a GPU.
     cpu_release_memory: bool = Setting(True)
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=MAX_SEED)
 
     @field_validator("prompt_format", mode="after")
     @classmethod
@@ -517,7 +521,7 @@ class TrainConfig(BaseModel):
 
 
 class MergeInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     model: str = InputPath()  # a model folder
     weight: float = 1.0
     density: float = Field(1.0, ge=0.0, le=1.0)  # ties/dare: fraction of each delta kept
@@ -530,7 +534,7 @@ class MergeConfig(BaseModel):
     linear/slerp/task_arithmetic/ties/dare_linear/dare_ties: merge `models` (with `base_model`
     where the method needs one), with mergekit's definitions."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     method: str = "adapter"  # a name in platypus.merge.methods.METHODS
     base_model: str | None = InputPath(None)  # None: the adapter's base, else SmolLM2
     adapter: str | None = InputPath(None)  # None in a recipe: the train stage's adapter
@@ -540,7 +544,7 @@ class MergeConfig(BaseModel):
     scale: float = 1.0  # mergekit's lambda
     normalize: bool | None = None  # None: the method's default (mergekit's)
     rescale: bool | None = None
-    seed: int = 0  # dare, della
+    seed: int = Field(0, ge=0, le=MAX_SEED)  # dare, della
     filter_wise: bool = False  # model_stock: one interpolation per row instead of per tensor
     rank: int | None = Field(None, ge=1)  # extract-lora: the LoRA's rank (None: the method's)
     target_modules: list[str] | None = None  # extract-lora: module names (None: all linear)
@@ -569,7 +573,7 @@ class MergeConfig(BaseModel):
 class Recipe(BaseModel):
     """A whole run: data -> train -> merge -> eval of the base, fine-tuned and merged models."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = "recipe"
     run_dir: str | None = Setting(None)  # stage folders of `platypus run`; None: runs/<name>
     eval_models: list[Literal["base", "finetuned", "merged"]] = ["base", "finetuned", "merged"]

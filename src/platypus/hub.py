@@ -134,11 +134,26 @@ def dataset_file(folder: Path) -> Path | None:
         return None
     for config in configs:
         files = config.get("data_files") if config.get("config_name") == "default" else None
+        name = None
         if isinstance(files, list) and files and isinstance(files[0], dict):
-            return folder / files[0]["path"]
-        if isinstance(files, str):
-            return folder / files
+            name = files[0].get("path")
+        elif isinstance(files, str):
+            name = files
+        if isinstance(name, str):
+            return _inside(folder, name)
     return None
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """`folder / name`, refused in one line when it would lie outside the folder (`..`, an
+    absolute path, or a link out of it): a card names the folder's own data, nothing else."""
+    path = folder / name
+    root = folder.resolve()
+    if Path(name).is_absolute() or not path.resolve().is_relative_to(root):
+        raise PlatypusError(
+            f"{folder / CARD}: its data file {name[:200]!r} lies outside the folder; refused"
+        )
+    return path
 
 
 # ---- model cards ---------------------------------------------------------------------------

@@ -468,7 +468,14 @@ def _clean_set(recipe: Recipe) -> Path | None:
 
     if recipe.train.input:
         path = Path(recipe.train.input)
-        return path if path.is_file() else None
+        if not path.is_file():
+            raise PlatypusError(f"train.input {path}: no such file")
+        return path
+    if not any(s.enabled for s in recipe.data.build.sources.values()):
+        raise PlatypusError(
+            "data.build enables no source and train.input is not set: nothing to plan "
+            "training on; enable a source or set train.input"
+        )
     run_dir = Path(recipe.run_dir or f"runs/{recipe.name}")
     stage = STAGES["decontaminate"]
     candidates = sorted(run_dir.glob("decontaminate-*"), key=lambda p: p.stat().st_mtime)

@@ -165,6 +165,24 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _task_result_shape(data) -> bool:
+    """What the code reading a cached task result relies on: a summary, items each with an id,
+    a list of log-likelihoods and metrics, and subjects by id."""
+    if not isinstance(data, dict) or not {"summary", "items"} <= data.keys():
+        return False
+    if not isinstance(data["summary"], dict) or not isinstance(data["items"], list):
+        return False
+    if not isinstance(data.get("subjects", {}), dict):
+        return False
+    number = (int, float)
+    for item in data["items"]:
+        if not (isinstance(item, dict) and isinstance(item.get("id"), str)
+                and isinstance(item.get("lls"), list) and isinstance(item.get("metrics"), dict)
+                and all(isinstance(x, number) or x is None for x in item["lls"])):  # fmt: skip
+            return False
+    return True
+
+
 def _read_cache(path: Path) -> dict | None:
     """A cached task result, or None when there is none or it cannot be read (then it is
     dropped with a warning, to be recomputed)."""
@@ -172,7 +190,7 @@ def _read_cache(path: Path) -> dict | None:
         return None
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
-        if not isinstance(data, dict) or not {"summary", "items"} <= data.keys():
+        if not _task_result_shape(data):
             raise ValueError("not a task result")
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

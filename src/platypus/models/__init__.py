@@ -4,6 +4,7 @@ from platypus.models.causal_lm import (
     DEFAULT_CAUSAL_LM,
     keep_4bit_layers_differentiable,
     load_causal_lm,
+    model_identity,
     resolve_causal_lm,
 )
 from platypus.models.minilm import MINILM_HUB_ID, load_embedder, minilm_path, resolve_embedder
@@ -18,6 +19,7 @@ __all__ = [
     "load_causal_lm",
     "load_embedder",
     "minilm_path",
+    "model_identity",
     "prepared_path",
     "resolve_causal_lm",
     "resolve_embedder",

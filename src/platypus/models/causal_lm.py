@@ -170,3 +170,30 @@ def keep_4bit_layers_differentiable(model) -> int:
             )
         touched += 1
     return touched
+
+
+# The files of a model folder besides its weights that change what loading it gives.
+MODEL_FILES = ("config.json", "generation_config.json", "tokenizer.json",
+               "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+               "tokenizer.model", "vocab.json", "merges.txt", "chat_template.jinja",
+               "chat_template.json")  # fmt: skip
+
+
+def model_identity(path: str | Path) -> str:
+    """A model folder's weights fingerprint plus one hash over its other loaded files (config,
+    tokenizer, chat template) and any code it ships; a hub id as it is. An edited
+    `config.json` (say `rope_theta`) or tokenizer is another model, as edited weights are."""
+    import hashlib
+
+    from platypus.hashing import file_sha256, weights_fingerprint
+    from platypus.models.remote_code import custom_code_modules
+
+    folder = Path(path)
+    if not folder.is_dir():
+        return str(path)
+    names = [n for n in MODEL_FILES if (folder / n).is_file()]
+    names += [m for m in custom_code_modules(folder) if (folder / m).is_file()]
+    files = hashlib.sha256()
+    for name in names:
+        files.update(f"{name}\0{file_sha256(folder / name)}\n".encode())
+    return f"{weights_fingerprint(folder)}+files-{files.hexdigest()[:16]}"

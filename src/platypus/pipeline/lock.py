@@ -7,6 +7,7 @@ holder's pid and command, which a second run names in its error.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import sys
@@ -45,8 +46,15 @@ class FolderLock:
             return self
         path = self.folder / LOCK_FILE
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            # O_NOFOLLOW: a lock file planted as a link to a file elsewhere is refused, never
+            # opened (and truncated) through the link.
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PlatypusError(
+                    f"{path} is a symbolic link; remove it (a lock file is never written "
+                    "through a link)"
+                ) from None
             raise PlatypusError(
                 f"{self.folder}: output folder is not writable ({exc.strerror})"
             ) from None

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from platypus import __version__
+from platypus.data.writers import write_bytes
 
 MANIFEST = "manifest.json"
 
@@ -55,9 +56,9 @@ def write_manifest(folder: Path, manifest: dict) -> None:
         "code": code_version(),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
-    tmp.replace(folder / MANIFEST)
+    # A new, uniquely named temporary file (never one that exists, so never a planted link),
+    # then moved over the manifest.
+    write_bytes(folder / MANIFEST, (json.dumps(manifest, indent=1, default=str) + "\n").encode())
 
 
 def code_version() -> str:

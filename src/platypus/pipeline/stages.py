@@ -29,11 +29,11 @@ from platypus.pipeline.stage import Stage, Summary
 
 
 def base_weights(model: str | None) -> str:
-    """A model's identity: its weights' hashes when local, else its hub id (the same value
-    training checks its checkpoints against)."""
-    from platypus.train.recipe import base_fingerprint
+    """A model's identity: the hashes of its weights and of the other files its load reads
+    when local, else its hub id (the same value training checks its checkpoints against)."""
+    from platypus.train.recipe import base_identity
 
-    return base_fingerprint(model)
+    return base_identity(model)
 
 
 # ---- build ---------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def loss_figure(history: list[dict]):
 
 def loss_curve(history: list[dict], path: Path) -> Path:
     fig = loss_figure(history)
-    fig.savefig(path)
+    fig.savefig(path, format="png")  # whatever the (temporary) file's name ends in
     _plt().close(fig)
     return path
 

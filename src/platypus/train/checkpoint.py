@@ -108,14 +108,23 @@ def _prune(newest: Path) -> None:
 # Resuming ----------------------------------------------------------------------------------------
 
 
-def find(output_dir: Path, config_hash: str) -> tuple[Checkpoint | None, list[str]]:
+def find(
+    output_dir: Path, config_hash: str, total_steps: int | None = None
+) -> tuple[Checkpoint | None, list[str]]:
     """The newest usable checkpoint of this run, and a line for each newer one skipped. Reads
     only `state.json` files and checks the listed files' hashes. A checkpoint of a different run
-    (config, data or base model changed) is an error, not something to skip."""
+    (config, data or base model changed) is an error, not something to skip. `state.json`'s own
+    step must be its folder's and lie inside the run (checkpoints are saved after steps 1 ..
+    total_steps - 1): a state that claims otherwise is skipped as tampered."""
     skipped = []
     for folder in reversed(folders(output_dir)):
         try:
             state = read_state(folder)
+            step = state["step"]
+            if folder.name != checkpoint_dir(output_dir, step).name:
+                raise CheckpointError(f"{STATE} says step {step}, its folder another")
+            if total_steps is not None and step >= total_steps:
+                raise CheckpointError(f"{STATE} says step {step} of a {total_steps}-step run")
             if state["config_hash"] != config_hash:
                 raise PlatypusError(
                     f"{folder}: checkpoint of a different run (config, data or base model "

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from platypus import __version__
 from platypus.config import TrainConfig, result_config
 from platypus.data.io import read_records
-from platypus.data.writers import write_bytes, write_dict_rows
+from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
 from platypus.hub import write_adapter_card
 from platypus.memory import peak_mb, release_free_memory, reset_peak
@@ -71,20 +71,26 @@ def split_validation(records: list, val_size: int, seed: int) -> tuple[list, lis
     return train, [r for i, r in enumerate(records) if i in held]
 
 
-def check_targets(model, targets: list[str]) -> None:
-    linear = sorted(
-        {
-            name.rsplit(".", 1)[-1]
-            for name, m in model.named_modules()
-            if isinstance(m, torch.nn.Linear)
-        }
-    )
+def check_targets(model, targets: list[str], rank: int | None = None) -> None:
+    """The targets are linear layers of the model, and a LoRA rank fits them: above the
+    smallest dimension of a targeted layer it adds nothing but memory (1e9 would try to
+    allocate hundreds of GB)."""
+    layers = [(name.rsplit(".", 1)[-1], m) for name, m in model.named_modules()
+              if isinstance(m, torch.nn.Linear)]  # fmt: skip
+    linear = sorted({short for short, _ in layers})
     missing = [t for t in targets if t not in linear]
     if missing:
         raise PlatypusError(
             f"lora.target_modules {missing} are not linear layers of this model; "
             f"it has: {', '.join(linear)}"
         )
+    if rank is not None:
+        smallest = min(min(m.in_features, m.out_features) for s, m in layers if s in targets)
+        if rank > smallest:
+            raise PlatypusError(
+                f"lora.r {rank} is larger than the smallest dimension ({smallest}) of the "
+                "targeted layers; lower it"
+            )
 
 
 def check_backend(accelerator) -> None:
@@ -113,27 +119,28 @@ def warmup_for(config: TrainConfig, total: int) -> int:
 
 
 def base_fingerprint(model: str | None) -> str:
-    """The base model's weights fingerprint when it is a folder (plus the hashes of the code
-    files it ships, if any: run only with the opt-in, they change what a run computes), else
-    its hub id."""
-    from platypus.hashing import file_sha256, weights_fingerprint
+    """The base model's weights fingerprint when it is a folder, else its hub id (what an
+    adapter records of its base, so that a merge can tell another model of the same shapes)."""
+    from platypus.hashing import weights_fingerprint
     from platypus.models import resolve_causal_lm
-    from platypus.models.remote_code import custom_code_modules
 
     path = resolve_causal_lm(model)
-    if not Path(path).is_dir():
-        return path
-    code = [m for m in custom_code_modules(path) if (Path(path) / m).is_file()]
-    fingerprint = weights_fingerprint(path)
-    if code:
-        fingerprint += "+code-" + "-".join(file_sha256(Path(path) / m)[:16] for m in code)
-    return fingerprint
+    return weights_fingerprint(path) if Path(path).is_dir() else path
+
+
+def base_identity(model: str | None) -> str:
+    """Everything of the base that changes what a run computes: its weights and the other
+    files its load reads (config, tokenizer, chat template, shipped code); its hub id when it
+    is not a folder. Checkpoints and stage keys are derived from it."""
+    from platypus.models import model_identity, resolve_causal_lm
+
+    return model_identity(resolve_causal_lm(model))
 
 
 def config_hash(
     config: TrainConfig,
     input_sha256: str,
-    base_weights: str,
+    base: str,
     chat_template: str | None = None,
     autocast: str | None = None,
 ) -> str:
@@ -141,7 +148,7 @@ def config_hash(
     plus the content of those inputs (the training file's hash, the base weights' fingerprint,
     the chat template's hash when the examples are rendered by it) and, under `bf16: auto`,
     what the host made of it (a run moved to a host that decides otherwise starts afresh)."""
-    ident = [result_config(config), input_sha256, base_weights]
+    ident = [result_config(config), input_sha256, base]
     if chat_template is not None:
         ident.append(chat_template)
     if config.bf16 == "auto":
@@ -299,6 +306,7 @@ class LoraRecipe:
         config = self.config
         self.base_model = resolve_causal_lm(config.model)
         self.base_weights = base_fingerprint(config.model)
+        self.base_identity = base_identity(config.model)
         # The CPU probe runs only for `bf16: auto`; `true`/`false` are taken as given.
         auto = config.bf16 == "auto"
         self.policy = resolve(config.compute, allow_bf16=bool(config.bf16), probe=auto)
@@ -307,7 +315,7 @@ class LoraRecipe:
         model, tokenizer = load_causal_lm(config.model, compute=self.policy)
         if self.tokenizer is None:
             self.tokenizer = tokenizer
-        check_targets(model, config.lora.target_modules)
+        check_targets(model, config.lora.target_modules, config.lora.r)
         checkpointing = {"use_reentrant": False}
         if self.policy.quantization != "none":
             # Freezes the base, casts its non-quantised fp16/bf16 weights (norms, embeddings,
@@ -366,7 +374,7 @@ class LoraRecipe:
         """The config hash a checkpoint must carry to be resumed (after setup_data/model)."""
         template = self.prompt["chat_template_sha256"]
         autocast = str(self.autocast_dtype).removeprefix("torch.") if self.autocast_dtype else None
-        return config_hash(self.config, self.input_sha256, self.base_weights, template, autocast)
+        return config_hash(self.config, self.input_sha256, self.base_identity, template, autocast)
 
     # Steps ---------------------------------------------------------------------------------
 
@@ -471,7 +479,7 @@ class LoraRecipe:
         unusable checkpoints are skipped with a warning; one of a different run is an error."""
         from peft import set_peft_model_state_dict
 
-        found, skipped = checkpoint.find(self.out, self.fingerprint)
+        found, skipped = checkpoint.find(self.out, self.fingerprint, self.total)
         for line in skipped:
             self.warn(f"{line}; trying an older checkpoint")
         if found is None:
@@ -506,7 +514,15 @@ class LoraRecipe:
         self.history.append(entry)
         tracking.log(self.accelerator, entry)
         if self.main:
-            with (self.out / METRICS).open("a") as f:
+            # O_NOFOLLOW: a metrics file planted as a link elsewhere is refused, not appended to
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+            try:
+                fd = os.open(self.out / METRICS, flags, 0o666)
+            except OSError as exc:
+                raise PlatypusError(
+                    f"{self.out / METRICS}: cannot append ({exc.strerror})"
+                ) from None
+            with os.fdopen(fd, "a") as f:
                 f.write(json.dumps(entry) + "\n")
 
     def begin(self) -> None:
@@ -590,9 +606,8 @@ class LoraRecipe:
         write_prompt_record(partial, self.prompt)
         _remove(adapter_dir)
         os.replace(partial, adapter_dir)
-        curve = out / ".loss_curve.partial.png"
-        loss_curve(self.history, curve)
-        os.replace(curve, out / "loss_curve.png")
+        with atomic_path(out / "loss_curve.png") as curve:  # a new file, never a planted link
+            loss_curve(self.history, curve)
         write_bytes(out / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
         return adapter_dir
 
