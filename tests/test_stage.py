@@ -254,16 +254,20 @@ def test_a_users_files_in_the_output_folder_survive_reruns(tmp_path, capsys):
     assert manifest["config"]["threshold"] == 0.85
 
 
-def test_another_stages_manifest_deletes_nothing(tmp_path, capsys):
+def test_another_stages_finished_result_is_neither_taken_over_nor_deleted(tmp_path, capsys):
+    """A folder holding another stage's finished result is refused: running into it would
+    replace that manifest, and the other result would stop counting as finished."""
     data = _rows(tmp_path / "rows.jsonl")
     out = tmp_path / "o"
     out.mkdir()
     (out / "notes.txt").write_text("keep me\n")
-    (out / "manifest.json").write_text(json.dumps({"stage": "build", "files": ["notes.txt"]}))
+    manifest = json.dumps({"stage": "build", "files": ["notes.txt"]})
+    (out / "manifest.json").write_text(manifest)
     code, _, err = _cli(capsys, "data", "dedup", "--input", data, "--output-dir", out)
-    assert code == 0, err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "holds a finished build result" in err
     assert (out / "notes.txt").read_text() == "keep me\n"
-    assert json.loads((out / "manifest.json").read_text())["stage"] == "dedup"
+    assert (out / "manifest.json").read_text() == manifest
 
 
 def _tiny_llama(folder: Path, seed: int) -> Path:

@@ -176,7 +176,7 @@ def _input(stage, field: str, value: Any, out: Path) -> str:
     if _is_dataset(value):
         if field != "input":
             raise PlatypusError(f"{field}: a datasets.Dataset is accepted only as input")
-        return str(_write_dataset(value, out))
+        return str(_write_dataset(value, stage, out))
     path = Path(str(value))
     if not path.is_dir():
         return str(value)
@@ -189,13 +189,14 @@ def _is_dataset(value: Any) -> bool:
     return module is not None and isinstance(value, module.Dataset)
 
 
-def _write_dataset(dataset: Any, out: Path) -> Path:
-    """`input.jsonl` in `out`. The previous run's manifest goes first, as the runner's own first
-    step would: it lists `input.jsonl` among that run's files, which the runner protects."""
+def _write_dataset(dataset: Any, stage, out: Path) -> Path:
+    """`input.jsonl` in `out`. The previous run of the stage there is cleared first, as the
+    runner's own first step would (its manifest lists `input.jsonl` among that run's files,
+    which the runner would refuse to read as an input it is about to delete)."""
     from platypus.data.writers import write_bytes
-    from platypus.pipeline.manifest import MANIFEST
+    from platypus.pipeline.stage import clear_previous
 
-    (out / MANIFEST).unlink(missing_ok=True)
+    clear_previous(stage, out)
     rows = (json.dumps(row, ensure_ascii=False) + "\n" for row in dataset)
     path = out / INPUT_FILE
     write_bytes(path, "".join(rows).encode("utf-8"))

@@ -10,15 +10,16 @@ _CHUNK = 1 << 20
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes. Remembered per process by (path, size, modification time), so
-    the many stages that name the same model weights read them once."""
+    """SHA-256 of a file's bytes. Remembered per process by (path, inode, size, modification
+    and change times), so the many stages that name the same model weights read them once; the
+    change time, which no program can set back, catches an edit that restored the others."""
     path = Path(path).resolve()
     st = path.stat()
-    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+    return _sha256(str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-@functools.lru_cache(maxsize=256)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
+@functools.lru_cache(maxsize=4096)
+def _sha256(path: str, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):

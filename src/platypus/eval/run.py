@@ -149,12 +149,13 @@ def load_model(config, policy=None):
 
 
 def weights_fingerprints(config) -> str:
-    """The model's and the adapter's weights, as short hashes (a hub id where not local)."""
-    from platypus.hashing import weights_fingerprint
-    from platypus.models import resolve_causal_lm
+    """The model's and the adapter's identity: their weights and the other files loading them
+    reads (config, tokenizer, adapter_config.json, shipped code), as short hashes (a hub id
+    where not local). Changing `rope_theta` or `lora_alpha` is another model."""
+    from platypus.models import model_identity, resolve_causal_lm
 
     folders = filter(None, [resolve_causal_lm(config.model), config.adapter])
-    return "-".join(weights_fingerprint(folder) for folder in folders)
+    return "-".join(model_identity(folder) for folder in folders)
 
 
 def _apply_adapter(model, adapter: str, base: str):

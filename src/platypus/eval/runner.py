@@ -127,6 +127,17 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
     return results
 
 
+def task_data_hashes(config: EvalConfig) -> dict[str, dict[str, str]]:
+    """{task: {data file relative to data_root: sha256}}: the benchmark files an evaluation
+    reads, by content (its stage key and its cache key both depend on them)."""
+    root = Path(config.data_root)
+    hashes = {}
+    for task in config.tasks:
+        files = get_task(task).data_files(root, **task_options(task, config.mmlu_subjects))
+        hashes[task] = {_relative(f, root): file_sha256(f) for f in files}
+    return hashes
+
+
 def cache_key(config: EvalConfig, task: str, fingerprint: str, policy=None) -> str:
     """What `task`'s result depends on, hashed: the config (this task alone; other tasks'
     options left out), the weights' fingerprint, the content of the task's data files and the

@@ -176,7 +176,7 @@ def keep_4bit_layers_differentiable(model) -> int:
 MODEL_FILES = ("config.json", "generation_config.json", "tokenizer.json",
                "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
                "tokenizer.model", "vocab.json", "merges.txt", "chat_template.jinja",
-               "chat_template.json")  # fmt: skip
+               "chat_template.json", "adapter_config.json")  # fmt: skip
 
 
 def model_identity(path: str | Path) -> str:

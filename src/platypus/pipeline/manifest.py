@@ -28,15 +28,18 @@ def stage_key(name: str, config: dict, upstream: dict[str, str], outside: dict) 
 
 
 def tree_fingerprint(root: Path) -> str:
-    """Names, sizes and modification times of every file under `root`: cheap, and changes
-    whenever a data file is replaced or edited."""
+    """Names and content hashes of every file under `root`: an edited item is another input
+    even where its size and modification time are kept (hashes are remembered per process by
+    path, size and time, so a second stage reading the same tree pays nothing)."""
+    from platypus.hashing import file_sha256
+
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for f in sorted(filenames):
             p = Path(dirpath) / f
-            st = p.stat()
-            h.update(f"{p.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            if p.is_file():
+                h.update(f"{p.relative_to(root)}\0{file_sha256(p)}\n".encode())
     return h.hexdigest()
 
 

@@ -69,7 +69,7 @@ class Pipeline:
             self.log(f"[{self.recipe.name}] {stage.name}: finished earlier -> {folder}")
         else:
             extra = {"key": key, "upstream": upstream, "outside": outside}
-            summary, seconds = run_stage(stage, config, folder, self.recipe, extra)
+            summary, seconds = run_stage(stage, config, folder, self.recipe, extra, owned=True)
             run = StageRun(stage.name, key, folder, "ran", seconds, summary, config)
             self.log(
                 f"[{self.recipe.name}] {stage.name}: {_brief(run.counts)} ({seconds:.0f} s) "

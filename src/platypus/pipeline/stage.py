@@ -7,18 +7,23 @@ artefacts it writes (`output`), a typed `Summary`, and `run(config, out, recipe)
 `run_stage` wraps every run the same way, so a killed, failed or concurrent run never leaves a
 partial or stale result that looks complete:
 1. the output folder is locked (a second run into it exits with the holder's pid);
-2. inputs that are among the stage's outputs are refused (a run would destroy its own input);
+2. inputs that are among the stage's outputs, or inside its temporary folders, are refused (a
+   run would destroy its own input), and so is a folder holding another stage's finished result;
 3. the previous run's manifest goes first, then the outputs it lists (when it is this stage's:
-   a manifest lists only what its stage wrote, never other files in the folder);
+   a manifest lists only what its stage wrote, never other files in the folder), and what an
+   interrupted commit of this stage had moved in (its journal says which); nothing is removed
+   by name pattern;
 4. the stage writes into a temporary folder beside its outputs (resumable stages, i.e.
    training, write in place and keep their checkpoints), whose files are moved in when it
-   succeeds;
+   succeeds; an output name that a file of someone else's already holds is refused, never
+   replaced;
 5. `manifest.json` is written last: the configuration that identifies the result, the keys of
    the stages read, outside inputs, the summary, the files written, seconds and versions.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -36,6 +41,9 @@ from platypus.pipeline.lock import LOCK_FILE, FolderLock
 from platypus.pipeline.manifest import MANIFEST, read_manifest, write_manifest
 
 PARTIAL = ".partial-"  # prefix of the folders that hold a running stage's outputs
+# In the output folder while a stage moves its outputs in: the names it is moving, so that a run
+# after a kill mid-commit knows them for its own.
+JOURNAL = ".platypus-commit.json"
 
 
 class Summary(BaseModel):
@@ -65,8 +73,8 @@ class Stage(ABC):
     # manifests existed (a summary, a card)
     last: ClassVar[str | None] = None
     resumable: ClassVar[bool] = False  # writes in place and picks up its own partial work
-    # files an output folder may hold from a run that left no manifest (older versions)
-    legacy_outputs: ClassVar[tuple[str, ...]] = ()
+    # names it writes besides its artefacts (a Hub card): checked, like them, before it runs
+    extra_outputs: ClassVar[tuple[str, ...]] = ()
 
     def config(self, recipe: Recipe) -> BaseModel:
         node: Any = recipe
@@ -130,7 +138,7 @@ def _entries(folder: Path) -> list[str]:
     return sorted(
         p.name
         for p in folder.iterdir()
-        if p.name not in (LOCK_FILE, MANIFEST) and not p.name.startswith(PARTIAL)
+        if p.name not in (LOCK_FILE, MANIFEST, JOURNAL) and not p.name.startswith(PARTIAL)
     )
 
 
@@ -140,14 +148,20 @@ def run_stage(
     out: Path,
     recipe: Recipe,
     manifest: dict | None = None,
+    owned: bool = False,
 ) -> tuple[Summary, float]:
     """Run `stage` into `out` under the guarantees in this module's docstring. `manifest` adds
-    fields (the pipeline's key and upstream keys). Returns the summary and the seconds taken."""
+    fields (the pipeline's key and upstream keys). `owned`: `out` is a folder `platypus run`
+    made for this stage alone (no user's file can be there), so the stage's output names are
+    replaced whoever wrote them. Returns the summary and the seconds taken."""
     main = int(os.environ.get("RANK", "0")) == 0  # one writer per multi-process job
     with FolderLock(out):
+        _refuse_foreign_result(stage, out)
         _refuse_own_outputs(stage, config, out)
         if main:
-            _clear(stage, config, out)
+            clear_previous(stage, out)
+            if not owned:
+                _refuse_occupied(stage, out, _declared(stage, config))
         work = out if stage.resumable else out / f"{PARTIAL}{stage.name}-{os.getpid()}"
         work.mkdir(parents=True, exist_ok=True)
         before = _stamps(out) if work == out else {}
@@ -161,7 +175,7 @@ def run_stage(
         seconds = round(time.perf_counter() - t0, 2)
         if main:
             if work != out:
-                written = _commit(stage, config, work, out)
+                written = _commit(stage, config, work, out, owned)
             else:
                 written = _written_in_place(stage, config, out, before)
             write_manifest(
@@ -175,20 +189,51 @@ def run_stage(
                     "seconds": seconds,
                 },
             )
+            (out / JOURNAL).unlink(missing_ok=True)  # the manifest lists the files now
     return summary, seconds
 
 
-def _commit(stage: Stage, config: BaseModel, work: Path, out: Path) -> list[str]:
-    """Move the finished outputs from `work` into `out`, `stage.last` last; their names."""
+def _commit(stage: Stage, config: BaseModel, work: Path, out: Path, owned: bool) -> list[str]:
+    """Move the finished outputs from `work` into `out`, `stage.last` last; their names. The
+    journal names them first; it goes once the manifest is written."""
+    from platypus.data.writers import write_bytes
+
     last = stage.output(stage.last, config, Path(".")).name if stage.last else None
     names = sorted(_entries(work), key=lambda n: (n == last, n))
+    if not owned:
+        _refuse_occupied(stage, out, names)
+    write_bytes(out / JOURNAL, json.dumps({"stage": stage.name, "files": names}).encode())
     for n, name in enumerate(names):
-        _remove(out / name)
+        _remove(out / name)  # only in a folder of the pipeline's own (else refused above)
         os.replace(work / name, out / name)
         if n == 0:
             fault_point(stage, "during-commit")
     shutil.rmtree(work)
     return sorted(names)
+
+
+def _refuse_foreign_result(stage: Stage, out: Path) -> None:
+    """A folder holding another stage's finished result is not this stage's to take over (its
+    manifest would be replaced and its result would stop counting as finished)."""
+    other = (read_manifest(out) or {}).get("stage", stage.name)
+    if other != stage.name:
+        raise PlatypusError(
+            f"{out} holds a finished {str(other)[:40]} result; choose another output folder "
+            f"for {stage.name}"
+        )
+
+
+def _refuse_occupied(stage: Stage, out: Path, names) -> None:
+    """After the clear, an output name still present in `out` is someone else's file (a
+    project's README.md, the user's own weights): refused, never replaced."""
+    if stage.resumable:
+        return  # writes in place; its own earlier files are what it resumes from
+    taken = sorted(n for n in names if os.path.lexists(out / n))
+    if taken:
+        raise PlatypusError(
+            f"{out / taken[0]} is not an output of an earlier {stage.name} run here and would "
+            "be replaced; move it or choose another output folder"
+        )
 
 
 def _stamps(folder: Path) -> dict[str, int]:
@@ -223,7 +268,13 @@ def _refuse_own_outputs(stage: Stage, config: BaseModel, out: Path) -> None:
     for field, path in input_paths(config):
         p = path.resolve()
         inside = p.parent == out_r and (p.name in previous or p.name in _declared(stage, config))
-        if p == out_r or inside:
+        # a run's first act is to remove the temporary folders earlier runs left in `out`
+        in_partial = (
+            p.is_relative_to(out_r)
+            and p != out_r
+            and (p.relative_to(out_r).parts[0].startswith(PARTIAL))
+        )
+        if p == out_r or inside or in_partial:
             raise PlatypusError(
                 f"{field} {path} is in the output folder {out} and would be overwritten; "
                 "choose another output folder"
@@ -231,7 +282,7 @@ def _refuse_own_outputs(stage: Stage, config: BaseModel, out: Path) -> None:
 
 
 def _declared(stage: Stage, config: BaseModel) -> set[str]:
-    names = set(stage.legacy_outputs)
+    names = set(stage.extra_outputs)
     for artefact in stage.artefacts:
         rel = stage.output(artefact, config, Path("."))
         if rel != Path("."):
@@ -248,7 +299,7 @@ def _listed(stage: Stage, manifest: dict | None) -> set[str]:
     return set(filter(_plain, files)) if isinstance(files, list) else set()
 
 
-def _clear(stage: Stage, config: BaseModel, out: Path) -> None:
+def clear_previous(stage: Stage, out: Path) -> None:
     """The previous run's manifest first (from then on nothing here claims to be finished), then
     what it wrote, then what an interrupted run left in its temporary folders."""
     previous = read_manifest(out) or {}
@@ -257,8 +308,15 @@ def _clear(stage: Stage, config: BaseModel, out: Path) -> None:
         _remove(partial)
     if stage.resumable:
         return  # its own partial work is what it resumes from; it replaces its final outputs
-    names = _listed(stage, previous) | _declared(stage, config)
-    for pattern in stage.legacy_outputs:
-        names |= {p.name for p in out.glob(pattern)}
+    names = _listed(stage, previous) | _listed(stage, _read_journal(out))
     for name in names:
         _remove(out / name)
+    (out / JOURNAL).unlink(missing_ok=True)
+
+
+def _read_journal(out: Path) -> dict | None:
+    try:
+        journal = json.loads((out / JOURNAL).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return journal if isinstance(journal, dict) else None

@@ -36,6 +36,14 @@ def base_weights(model: str | None) -> str:
     return base_identity(model)
 
 
+def _hub_card(stage) -> tuple[str, ...]:
+    """The data stages' outputs besides their artefacts: the Hub dataset card (the name from
+    the module that writes it; imported here, not at start-up)."""
+    from platypus.hub import CARD
+
+    return (CARD,)
+
+
 # ---- build ---------------------------------------------------------------------------------
 
 
@@ -59,6 +67,7 @@ class BuildStage(Stage):
     section = "data.build"
     summary_model = BuildSummary
     artefacts = ("records", "card", "summary")
+    extra_outputs = property(_hub_card)
     last = "summary"
 
     def output(self, artefact: str, config: BuildConfig, folder: Path) -> Path:
@@ -117,6 +126,7 @@ class DedupStage(Stage):
     summary_model = DedupSummary
     reads = {"input": "build.records"}
     artefacts = ("kept", "kept_parquet", "removed", "report", "summary")
+    extra_outputs = property(_hub_card)
     last = "summary"
 
     def output(self, artefact: str, config: DedupConfig, folder: Path) -> Path:
@@ -192,6 +202,7 @@ class DecontaminateStage(Stage):
     summary_model = DecontaminateSummary
     reads = {"input": "dedup.kept"}
     artefacts = ("clean", "clean_parquet", "leaks", "report", "summary")
+    extra_outputs = property(_hub_card)
     last = "summary"
     examples_per_category = 4
 
@@ -351,15 +362,6 @@ class MergeStage(Stage):
     artefacts = ("model", "card")
     last = "card"
 
-    @property
-    def legacy_outputs(self) -> tuple[str, ...]:  # type: ignore[override]
-        """A folder merged before manifests existed: the weights, index and card of that merge
-        (names from the modules that write them; imported here, not at start-up)."""
-        from platypus.hub import CARD as HUB_CARD
-        from platypus.merge.tensors import INDEX
-
-        return ("*.safetensors", INDEX, HUB_CARD)
-
     def wants(self, field: str, config: MergeConfig) -> bool:
         from platypus.merge.methods import METHODS
 
@@ -487,7 +489,10 @@ class EvalStage(Stage):
         return folder / RESULTS
 
     def outside(self, config: EvalConfig, recipe: Recipe) -> dict:
+        from platypus.eval.runner import task_data_hashes
+
         inputs = {"contaminated": list(recipe.data.decontaminate.remove)}
+        inputs["data"] = task_data_hashes(config)  # an edited test item is another result
         if self.label == "base":
             inputs["base"] = base_weights(config.model)
         return inputs
