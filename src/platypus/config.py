@@ -588,12 +588,56 @@ class Recipe(BaseModel):
         return plain_name(value)
 
 
-class _DuplicateKeyError(yaml.YAMLError):
-    pass
+class RecipeYAMLError(yaml.YAMLError):
+    """Valid YAML that a recipe refuses: a repeated key, or past the bounds below."""
 
 
-class _RecipeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with a repeated key (plain YAML keeps the last one)."""
+# A recipe is a page of settings: these bound what parsing one may cost. An alias bomb (anchors
+# referring to anchors, 9 levels deep) expands to billions of nodes from a few hundred bytes.
+MAX_RECIPE_BYTES = 1 << 20
+MAX_RECIPE_ALIASES = 100
+MAX_RECIPE_DEPTH = 32
+MAX_RECIPE_NODES = 100_000  # with every alias expanded: a full recipe has a few hundred
+
+
+class RecipeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping with a repeated key (plain YAML keeps the last one),
+    more than MAX_RECIPE_ALIASES alias references and nesting deeper than MAX_RECIPE_DEPTH."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            expanded = _expanded_size(node, {})
+            if expanded > MAX_RECIPE_NODES:
+                raise RecipeYAMLError(
+                    f"{expanded:,} values once its aliases are expanded (at most "
+                    f"{MAX_RECIPE_NODES:,}): alias references nest too deeply"
+                )
+        return node
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_RECIPE_ALIASES:
+                mark = self.peek_event().start_mark
+                raise RecipeYAMLError(
+                    f"more than {MAX_RECIPE_ALIASES} alias references (line {mark.line + 1})"
+                )
+        self._depth += 1
+        try:
+            if self._depth > MAX_RECIPE_DEPTH:
+                mark = self.peek_event().start_mark
+                raise RecipeYAMLError(
+                    f"nested deeper than {MAX_RECIPE_DEPTH} levels (line {mark.line + 1})"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set = set()
@@ -608,8 +652,24 @@ class _RecipeLoader(yaml.SafeLoader):
                 continue
             if repeated:
                 line = key_node.start_mark.line + 1
-                raise _DuplicateKeyError(f"duplicate key {key!r} at line {line}")
+                raise RecipeYAMLError(f"duplicate key {key!r} at line {line}")
         return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node, seen: dict) -> int:
+    """Nodes in the tree `node` stands for once aliases (shared nodes) are expanded: computed on
+    the shared graph, so it costs the graph's size, not the expansion's."""
+    known = seen.get(id(node))
+    if known is not None:
+        return known
+    seen[id(node)] = 1  # a recursive alias counts once (SafeLoader refuses what it can't build)
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, seen) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
+    seen[id(node)] = size
+    return size
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -617,10 +677,13 @@ def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
     if not path.is_file():
         raise PlatypusError(f"{path}: recipe not found")
+    if path.stat().st_size > MAX_RECIPE_BYTES:
+        raise PlatypusError(f"{path}: larger than {MAX_RECIPE_BYTES:,} bytes; not a recipe")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_RecipeLoader) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise PlatypusError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=RecipeLoader) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise PlatypusError(f"{path}: not valid YAML ({first})") from None
     if not isinstance(raw, dict):
         raise PlatypusError(f"{path}: a recipe is a mapping of stage names to settings")
     try:
@@ -637,9 +700,19 @@ def validated(model: type[BaseModel], data: dict, where: str) -> Any:
         raise PlatypusError(f"{where}: {format_validation_error(exc)}") from None
 
 
-def format_validation_error(exc: ValidationError) -> str:
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_validation_error(exc: ValidationError, most: int = 5, width: int = 200) -> str:
+    """The errors as one line: at most `most` of them, each cut to `width` characters (a key or
+    value of megabytes is named, not echoed)."""
     parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{where}: {err['msg']}")
+    errors = exc.errors()
+    for err in errors[:most]:
+        where = ".".join(_short(str(p), 60) for p in err["loc"]) or "(top level)"
+        part = f"{where}: {err['msg']}"
+        parts.append(_short(part, width))
+    if len(errors) > most:
+        parts.append(f"and {len(errors) - most} more")
     return "; ".join(parts)

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from platypus.config import validated
+from platypus.config import RecipeLoader, RecipeYAMLError, validated
 from platypus.errors import PlatypusError
 
 
@@ -23,7 +23,10 @@ def parse_assignment(text: str) -> tuple[list[str], Any]:
     if not sep or not path:
         raise PlatypusError(f"--set {text!r}: expected key=value, e.g. --set threshold=0.85")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        # the recipe's own loader: its bounds on aliases and depth hold for --set values too
+        value = yaml.load(raw, Loader=RecipeLoader) if raw.strip() else ""
+    except RecipeYAMLError as exc:
+        raise PlatypusError(f"--set {key.strip()[:80]}: {exc}") from None
     except yaml.YAMLError:
         value = raw  # not YAML: take the text as it is
     return path, value

@@ -29,13 +29,28 @@ def read_text(path: str | Path) -> str:
         raise DataError(path, f"not valid UTF-8 (byte {exc.start})", row=f"line {line}") from None
 
 
+def _json_problem(exc: Exception) -> str:
+    """What json.loads's failure means, in a few words: beyond its syntax errors, Python's
+    parser gives up on nesting deeper than the interpreter's stack (RecursionError) and on
+    integers of more than 4,300 digits (ValueError)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"invalid JSON: {exc.msg}"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON: nested too deeply"
+    return f"invalid JSON: {str(exc).splitlines()[0][:120]}"
+
+
+_JSON_ERRORS = (ValueError, RecursionError)  # JSONDecodeError is a ValueError
+
+
 def read_json(path: str | Path) -> Any:
     path = Path(path)
     text = read_text(path)
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(path, f"invalid JSON: {exc.msg}", row=f"line {exc.lineno}") from None
+    except _JSON_ERRORS as exc:
+        line = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else None
+        raise DataError(path, _json_problem(exc), row=line) from None
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -57,9 +72,10 @@ def iter_jsonl_lines(path: str | Path) -> Iterator[tuple[int, bytes, Any]]:
             if not line.strip():
                 continue
             try:
-                yield lineno, raw, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, f"invalid JSON: {exc.msg}", row=lineno) from None
+                obj = json.loads(line)
+            except _JSON_ERRORS as exc:
+                raise DataError(path, _json_problem(exc), row=lineno) from None
+            yield lineno, raw, obj
 
 
 def iter_tsv(path: str | Path) -> Iterator[tuple[int, dict[str, str]]]:
