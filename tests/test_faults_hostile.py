@@ -2,6 +2,8 @@
 recipe or dataset is one line and exit 2, in bounded time and memory, never a traceback."""
 
 import json
+import shutil
+import struct
 import time
 
 import pytest
@@ -72,3 +74,200 @@ def test_a_crafted_jsonl_line_is_one_line(stage, hostile, tmp_path, capsys):
     argv = ["data", stage] if stage != "train" else ["train"]
     says = "nested too deeply" if hostile == "deep" else "integer"
     _one_line(capsys, [*argv, "--input", rows, "--output-dir", tmp_path / "out"], says)
+
+
+# ---- model and adapter files ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def adapter(tiny_llama, tmp_path_factory):
+    """A real adapter trained for two steps on the tiny Llama."""
+    from platypus.config import TrainConfig
+    from platypus.train.loop import train
+
+    tmp = tmp_path_factory.mktemp("adapter")
+    rows = tmp / "rows.jsonl"
+    rows.write_text("".join(json.dumps(ROW | {"id": f"r{i}"}) + "\n" for i in range(8)))
+    config = TrainConfig(model=str(tiny_llama), max_length=64, micro_batch_size=2,
+                         global_batch_size=2, val_size=0, bf16=False, max_steps=2)  # fmt: skip
+    return train(config, rows, tmp / "run").adapter_dir
+
+
+def _craft_adapter(adapter, tmp_path, change):
+    folder = tmp_path / "crafted"
+    shutil.copytree(adapter, folder)
+    config = folder / "adapter_config.json"
+    weights = folder / "adapter_model.safetensors"
+    if isinstance(change, dict):
+        config.write_text(json.dumps(json.loads(config.read_text()) | change))
+    elif change == "not-json":
+        config.write_text("{r: 16")
+    elif change == "a-list":
+        config.write_text("[1, 2]")
+    elif change == "no-r":
+        data = json.loads(config.read_text())
+        del data["r"]
+        config.write_text(json.dumps(data))
+    elif change == "alpha-inf":
+        config.write_text(config.read_text().replace('"lora_alpha": 16', '"lora_alpha": Infinity'))
+    elif change == "truncated":
+        weights.write_bytes(weights.read_bytes()[:200])
+    elif change == "huge-tensor":
+        _declare_huge_tensor(weights)
+    return folder
+
+
+def _rewrite_header(path, edit):
+    raw = path.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + size])
+    new = json.dumps(edit(header)).encode()
+    path.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + size :])
+
+
+def _declare_huge_tensor(path):
+    def edit(header):
+        name = next(k for k in header if k != "__metadata__")
+        header[name] = {"dtype": "F32", "shape": [2**17, 2**20], "data_offsets": [0, 2**39]}
+        return header
+
+    _rewrite_header(path, edit)
+
+
+ADAPTER_CASES = {
+    "not-json": "not valid JSON",
+    "a-list": "not a mapping",
+    "no-r": "r must be",
+    "r0": "r must be",
+    "r-4": "r must be",
+    "alpha-inf": "lora_alpha must be",
+    "base-a-list": "base_model_name_or_path",
+    "truncated": "not a safetensors file",
+    "huge-tensor": "outside the file's data",
+}
+CHANGES = {"r0": {"r": 0}, "r-4": {"r": -4}, "base-a-list": {"base_model_name_or_path": [1]}}
+
+
+@pytest.mark.parametrize("case", list(ADAPTER_CASES))
+def test_a_crafted_adapter_is_one_line_in_merge_and_eval(case, adapter, tiny_llama, tmp_path,
+                                                        capsys):  # fmt: skip
+    crafted = _craft_adapter(adapter, tmp_path, CHANGES.get(case, case))
+    says = ADAPTER_CASES[case]
+    _one_line(capsys, ["merge", "--adapter", crafted, "--base-model", tiny_llama,
+                       "--output-dir", tmp_path / "m"], says)  # fmt: skip
+    evaluate = ["eval", "--model", tiny_llama, "--adapter", crafted, "--tasks", "arc_challenge",
+                "--limit", "1", "--output-dir", tmp_path / "e"]  # fmt: skip
+    _one_line(capsys, evaluate, says)
+
+
+MODEL_CASES = {
+    "truncated": "not a safetensors file",
+    "header-longer-than-file": "header of",
+    "header-a-list": "not a mapping",
+    "entry-without-dtype": "dtype",
+    "offsets-past-the-end": "outside the file's data",
+    "index-without-weight-map": "no weight_map",
+    "index-not-json": "not valid JSON",
+    "index-points-outside": "not in the folder",
+    "weights-link-outside": "outside the model folder",
+}
+
+
+def _craft_model(model, tmp_path, case):
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    weights = folder / "model.safetensors"
+    index = folder / "model.safetensors.index.json"
+    if case == "truncated":
+        weights.write_bytes(weights.read_bytes()[:4])
+    elif case == "header-longer-than-file":
+        raw = weights.read_bytes()
+        weights.write_bytes(struct.pack("<Q", 2**40) + raw[8:])
+    elif case == "header-a-list":
+        _rewrite_header(weights, lambda h: [1, 2])
+    elif case == "entry-without-dtype":
+
+        def edit(header):
+            name = next(k for k in header if k != "__metadata__")
+            del header[name]["dtype"]
+            return header
+
+        _rewrite_header(weights, edit)
+    elif case == "offsets-past-the-end":
+        _declare_huge_tensor(weights)
+    elif case == "index-without-weight-map":
+        index.write_text(json.dumps({"metadata": {}}))
+    elif case == "index-not-json":
+        index.write_text("{")
+    elif case == "index-points-outside":
+        outside = tmp_path / "outside.safetensors"
+        shutil.copy(weights, outside)
+        names = list(
+            json.loads(
+                weights.read_bytes()[8 : 8 + struct.unpack("<Q", weights.read_bytes()[:8])[0]]
+            )
+        )
+        weight_map = {n: "../outside.safetensors" for n in names if n != "__metadata__"}
+        index.write_text(json.dumps({"weight_map": weight_map}))
+    elif case == "weights-link-outside":
+        outside = tmp_path / "outside.safetensors"
+        shutil.move(weights, outside)
+        weights.symlink_to(outside)
+    return folder
+
+
+@pytest.mark.parametrize("case", list(MODEL_CASES))
+def test_a_crafted_model_folder_is_one_line_in_merge(case, tiny_llama, tmp_path, capsys):
+    crafted = _craft_model(tiny_llama, tmp_path, case)
+    _one_line(capsys, ["merge", "--method", "linear", "--models", f"{crafted},{tiny_llama}",
+                       "--output-dir", tmp_path / "m"], MODEL_CASES[case])  # fmt: skip
+
+
+def test_a_link_in_a_model_folder_is_not_copied_into_the_merge(tiny_llama, tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a secret\n")
+    model = tmp_path / "model"
+    shutil.copytree(tiny_llama, model)
+    (model / "notes.txt").symlink_to(secret)
+    out = tmp_path / "m"
+    code = main(["merge", "--method", "linear", "--models", f"{model},{tiny_llama}",
+                 "--output-dir", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert not (out / "notes.txt").exists()
+    assert "a secret" not in "".join(p.read_text(errors="replace") for p in out.iterdir()
+                                     if p.is_file() and p.suffix != ".safetensors")  # fmt: skip
+
+
+# ---- non-finite numbers ----------------------------------------------------------------------
+
+
+def test_a_float16_merge_beyond_its_range_is_refused(tiny_llama, tmp_path, capsys):
+    """The check runs on what is written, after the cast."""
+    from safetensors.torch import load_file, save_file
+
+    big = tmp_path / "big"
+    shutil.copytree(tiny_llama, big)
+    tensors = load_file(big / "model.safetensors")
+    name = next(n for n in tensors if n.endswith("mlp.up_proj.weight"))
+    tensors[name] = tensors[name] * 0 + 1e6  # finite in fp32, inf in fp16
+    save_file(tensors, big / "model.safetensors", metadata={"format": "pt"})
+    _one_line(capsys, ["merge", "--method", "linear", "--models", f"{big},{big}", "--dtype",
+                       "float16", "--output-dir", tmp_path / "m"], "non-finite")  # fmt: skip
+    assert not (tmp_path / "m" / "model.safetensors").exists()
+
+
+def test_training_stops_at_the_first_non_finite_step(tiny_llama, tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps(ROW | {"id": f"r{i}"}) + "\n" for i in range(8)))
+    out = tmp_path / "t"
+    _one_line(capsys, ["train", "--model", tiny_llama, "--input", rows, "--output-dir", out,
+                       "--set", "learning_rate=1e308", "--set", "val_size=0", "--set",
+                       "max_steps=3", "--set", "micro_batch_size=2", "--set",
+                       "global_batch_size=2", "--set", "save_every=1", "--no-bf16"],
+              "step 1: the LoRA weights are no longer finite")  # fmt: skip
+    assert not (out / "adapter").exists()
+    for ckpt in (out / "checkpoints").glob("step-*"):
+        weights = load_file(ckpt / "adapter.safetensors")
+        assert all(bool(t.isfinite().all()) for t in weights.values())

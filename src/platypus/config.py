@@ -704,7 +704,7 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def format_validation_error(exc: ValidationError, most: int = 5, width: int = 200) -> str:
+def format_validation_error(exc: ValidationError, most: int = 5, width: int = 500) -> str:
     """The errors as one line: at most `most` of them, each cut to `width` characters (a key or
     value of megabytes is named, not echoed)."""
     parts = []

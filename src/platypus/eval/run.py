@@ -161,6 +161,9 @@ def weights_fingerprints(config) -> str:
 def _apply_adapter(model, adapter: str, base: str):
     from peft import PeftModel
 
+    from platypus.merge.adapter_files import check_adapter_folder
+
+    check_adapter_folder(adapter)  # one line for a crafted config or weights header
     try:
         return PeftModel.from_pretrained(model, adapter).eval()
     except RuntimeError as exc:

@@ -13,7 +13,6 @@ the weights it lands on.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import torch
 from safetensors.torch import load_file
 
 from platypus.errors import PlatypusError
+from platypus.merge.adapter_files import check_adapter_folder
 
 # Config fields that must agree between the adapter's base and a transplant target.
 ARCH_FIELDS = (
@@ -167,7 +167,7 @@ def load_adapter(folder: str | Path) -> Adapter:
             f"{folder}: not a PEFT adapter (adapter_config.json and "
             "adapter_model.safetensors expected)"
         )
-    config = json.loads(cfg_path.read_text())
+    config = check_adapter_folder(folder)  # one line for a crafted config or weights header
     if config.get("peft_type", "LORA") != "LORA":
         raise PlatypusError(f"{folder}: {config.get('peft_type')} adapters cannot be merged here")
     for key, why in UNSUPPORTED.items():

@@ -33,10 +33,14 @@ class MergeResult:
 
 
 def _copy_side_files(source: Path, out: Path, dtype: str | None) -> None:
-    """Config, generation config and tokenizer from the model whose layout the output has."""
+    """Config, generation config and tokenizer from the model whose layout the output has. Links
+    are not followed: a link to a file elsewhere (a secret, say) would otherwise be copied into
+    the output, and from there pushed to the Hub."""
     for f in source.iterdir():
-        if f.is_file() and not f.name.endswith(WEIGHT_SUFFIXES) and f.name != HUB_CARD:
-            shutil.copy2(f, out / f.name)
+        if f.is_symlink() or not f.is_file():
+            continue
+        if not f.name.endswith(WEIGHT_SUFFIXES) and f.name != HUB_CARD:
+            shutil.copy2(f, out / f.name, follow_symlinks=False)
     if dtype and (out / "config.json").is_file():
         cfg = json.loads((out / "config.json").read_text())
         for key in ("torch_dtype", "dtype"):

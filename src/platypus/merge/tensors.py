@@ -33,6 +33,8 @@ DTYPES = {
 }
 TORCH_DTYPES = {v: k for k, v in DTYPES.items()}
 INDEX = "model.safetensors.index.json"
+MAX_HEADER_BYTES = 100 << 20  # the safetensors format's own limit
+MAX_INDEX_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,9 @@ class Checkpoint:
         self.folder = Path(folder)
         index = self.folder / INDEX
         if index.is_file():
-            weight_map = json.loads(index.read_text())["weight_map"]
-            self.files = {name: self.folder / f for name, f in weight_map.items()}
+            self.files = {name: self._inside(f) for name, f in _weight_map(index).items()}
         elif (self.folder / "model.safetensors").is_file():
-            single = self.folder / "model.safetensors"
+            single = self._inside("model.safetensors")
             self.files = {n: single for n in read_header(single)[0] if n != "__metadata__"}
         else:
             raise PlatypusError(
@@ -69,11 +70,22 @@ class Checkpoint:
             for name, meta in header.items():
                 if name == "__metadata__":
                     continue
-                dtype = TORCH_DTYPES.get(meta["dtype"])
-                if dtype is None:
-                    raise PlatypusError(f"{path}: tensor {name} has unsupported dtype")
-                self.info[name] = TensorInfo(name, dtype, tuple(meta["shape"]))
+                self.info[name] = TensorInfo(name, meta["dtype"], meta["shape"])
                 self.where[name] = (path, data_start + meta["data_offsets"][0])
+        missing = sorted(n for n, f in self.files.items() if n not in self.info)
+        if missing:
+            raise PlatypusError(f"{index}: {missing[0]!r} is in no shard's header")
+
+    def _inside(self, name: str) -> Path:
+        """A weight file of this folder: a plain name, a regular file, not a link out of it."""
+        path = self.folder / name
+        if "/" in name or "\\" in name or name in ("", ".", ".."):
+            raise PlatypusError(f"{self.folder}: weight file {name[:80]!r} is not in the folder")
+        if path.is_symlink() and not path.resolve().is_relative_to(self.folder.resolve()):
+            raise PlatypusError(f"{path}: a link to a file outside the model folder; refused")
+        if not path.is_file():
+            raise PlatypusError(f"{path}: weight file missing")
+        return path
 
     @property
     def names(self) -> list[str]:
@@ -97,18 +109,71 @@ class Checkpoint:
         return sorted(set(self.files.values()))
 
 
+def _weight_map(index: Path) -> dict[str, str]:
+    """The index's tensor -> shard file map, checked (size, JSON, types)."""
+    if index.stat().st_size > MAX_INDEX_BYTES:
+        raise PlatypusError(f"{index}: larger than {MAX_INDEX_BYTES >> 20} MiB")
+    try:
+        data = json.loads(index.read_bytes())
+    except (ValueError, RecursionError):
+        raise PlatypusError(f"{index}: not valid JSON") from None
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
+    ):
+        raise PlatypusError(f"{index}: no weight_map of tensor names to file names")
+    return weight_map
+
+
 def read_header(path: Path) -> tuple[dict, int]:
-    """(header, offset where tensor data starts) of a safetensors file."""
+    """(header, offset where tensor data starts) of a safetensors file, checked before anything
+    is allocated: the header's length against the file's, each entry's dtype, shape and offsets
+    against each other and against the file's size. Entries come back with the torch dtype and
+    the shape as a tuple."""
+    bad = f"{path}: not a safetensors file"
+    file_size = path.stat().st_size
     with path.open("rb") as f:
         raw = f.read(8)
         if len(raw) != 8:
-            raise PlatypusError(f"{path}: not a safetensors file")
+            raise PlatypusError(f"{bad} (shorter than its header)")
         (size,) = struct.unpack("<Q", raw)
+        if size > min(MAX_HEADER_BYTES, file_size - 8):
+            raise PlatypusError(f"{bad} (header of {size:,} bytes in a {file_size:,}-byte file)")
         try:
             header = json.loads(f.read(size))
-        except (ValueError, UnicodeDecodeError):
-            raise PlatypusError(f"{path}: not a safetensors file (bad header)") from None
-    return header, 8 + size
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise PlatypusError(f"{bad} (bad header)") from None
+    if not isinstance(header, dict):
+        raise PlatypusError(f"{bad} (header is not a mapping)")
+    data_size = file_size - 8 - size
+    checked = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            checked[name] = meta
+            continue
+        checked[name] = _checked_entry(path, name, meta, data_size)
+    return checked, 8 + size
+
+
+def _checked_entry(path: Path, name: str, meta, data_size: int) -> dict:
+    where = f"{path}: tensor {name[:80]!r}"
+    if not isinstance(meta, dict):
+        raise PlatypusError(f"{where}: not a tensor entry")
+    dtype = TORCH_DTYPES.get(meta.get("dtype")) if isinstance(meta.get("dtype"), str) else None
+    if dtype is None:
+        raise PlatypusError(f"{where}: missing or unsupported dtype")
+    shape, offsets = meta.get("shape"), meta.get("data_offsets")
+    if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
+        raise PlatypusError(f"{where}: shape is not a list of sizes")
+    if not (isinstance(offsets, list) and len(offsets) == 2
+            and all(type(o) is int for o in offsets)):  # fmt: skip
+        raise PlatypusError(f"{where}: data_offsets is not [start, end]")
+    start, end = offsets
+    if not 0 <= start <= end <= data_size:
+        raise PlatypusError(f"{where}: data offsets {offsets} outside the file's data")
+    if end - start != math.prod(shape) * dtype.itemsize:
+        raise PlatypusError(f"{where}: shape {shape} does not match its {end - start:,} bytes")
+    return {"dtype": dtype, "shape": tuple(shape), "data_offsets": offsets}
 
 
 class StreamWriter:
@@ -159,6 +224,12 @@ class StreamWriter:
         e = self.expected[self.position]
         if name != e.name or tensor.dtype != e.dtype or tuple(tensor.shape) != e.shape:
             raise RuntimeError(f"stream order broken at {name} (expected {e})")
+        # What is written, after any cast: a value beyond float16's range becomes inf here.
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise PlatypusError(
+                f"{name}: non-finite values in the {str(e.dtype).removeprefix('torch.')} "
+                "output (beyond the dtype's range, or a non-finite input); nothing is kept"
+            )
         if self.handle is None or self.in_shard == len(self.shards[self.shard]):
             self._open_next()
         self.handle.write(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())

@@ -412,11 +412,30 @@ class LoraRecipe:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         step_loss = float(acc.reduce(step_loss, "sum")) / step_tokens
+        self._check_finite(step + 1, step_loss, grad_norm)
         self.train_seconds += time.perf_counter() - t0
         self.tokens_seen += sum(lengths[i] for i in plan)
         return {"step": step + 1, "loss": step_loss, "lr": self.scheduler.get_last_lr()[0],
                 "grad_norm": grad_norm, "tokens": self.tokens_seen,
                 "tokens_per_s": self.tokens_seen / self.train_seconds}  # fmt: skip
+
+    def _check_finite(self, step: int, loss: float, grad_norm: float | None) -> None:
+        """Stop at the first non-finite loss, gradient or LoRA weight, before it reaches a
+        checkpoint or the adapter (a learning rate of 1e308 overflows in one step)."""
+        import math
+
+        what = None
+        if not math.isfinite(loss):
+            what = f"the loss is {loss}"
+        elif grad_norm is not None and not math.isfinite(grad_norm):
+            what = f"the gradient norm is {grad_norm}"
+        elif not all(bool(torch.isfinite(p).all()) for p in self.params):
+            what = "the LoRA weights are no longer finite"
+        if what:
+            raise PlatypusError(
+                f"step {step}: {what}; stopped (lower learning_rate, check the data); "
+                "the last checkpoint before it is kept"
+            )
 
     def validation_loss(self) -> float | None:
         """Mean loss per response token over the held-out examples; None without any."""

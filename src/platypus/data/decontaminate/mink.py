@@ -53,8 +53,10 @@ class MinKScorer:
     ):
         from peft import PeftModel
 
+        from platypus.merge.adapter_files import check_adapter_folder
         from platypus.models import load_causal_lm
 
+        check_adapter_folder(adapter)  # one line for a crafted config or weights header
         model, self.tokenizer = load_causal_lm(base, trust_remote_code=trust_remote_code)
         try:
             self.model = PeftModel.from_pretrained(model, adapter).eval()
