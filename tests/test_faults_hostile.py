@@ -271,3 +271,44 @@ def test_training_stops_at_the_first_non_finite_step(tiny_llama, tmp_path, capsy
     for ckpt in (out / "checkpoints").glob("step-*"):
         weights = load_file(ckpt / "adapter.safetensors")
         assert all(bool(t.isfinite().all()) for t in weights.values())
+
+
+@pytest.mark.parametrize("case", ["pickle-only", "vocab-2**31", "no-weights"])
+def test_a_model_folder_whose_weights_do_not_fit_is_one_line(case, tiny_llama, tmp_path,
+                                                             capsys):  # fmt: skip
+    import torch
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_llama, folder)
+    (folder / "model.safetensors").unlink()
+    if case == "pickle-only":  # loaded, its missing weights would be random
+        torch.save({"lm_head.weight": torch.zeros(1)}, folder / "pytorch_model.bin")
+        says = "pickles are never loaded"
+    elif case == "vocab-2**31":
+        shutil.copy(tiny_llama / "model.safetensors", folder / "model.safetensors")
+        config = json.loads((folder / "config.json").read_text())
+        config["vocab_size"] = 2**31  # 549 GB if allocated
+        (folder / "config.json").write_text(json.dumps(config))
+        says = "the config does not belong to these weights"
+    else:
+        says = "no safetensors weights"
+    for argv in (["eval", "--model", folder, "--tasks", "arc_challenge", "--limit", "1",
+                  "--output-dir", tmp_path / "e"],
+                 ["train", "--model", folder, "--input", tmp_path / "rows.jsonl",
+                  "--output-dir", tmp_path / "t", "--set", "val_size=0"]):  # fmt: skip
+        (tmp_path / "rows.jsonl").write_text(json.dumps(ROW) + "\n")
+        _one_line(capsys, argv, says)
+
+
+def test_a_chat_template_leaving_the_sandbox_is_one_line(tiny_llama, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_llama, folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["chat_template"] = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps(ROW) + "\n")
+    _one_line(capsys, ["train", "--model", folder, "--input", rows, "--output-dir",
+                       tmp_path / "t", "--set", "val_size=0", "--set",
+                       "prompt_format=chat_template"], "SecurityError")  # fmt: skip

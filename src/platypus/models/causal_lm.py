@@ -95,12 +95,16 @@ def load_causal_lm(
             else ""
         )
         raise PlatypusError(f"model {name_or_path}: no config.json in this folder{hint}")
+    if folder.is_dir():
+        check_weights_match_config(folder, name_or_path, trust_remote_code)
+        kwargs["use_safetensors"] = True  # never a pickle, never random weights in its place
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(
             path, trust_remote_code=trust_remote_code, **kwargs
         )
-    except (OSError, ValueError) as exc:  # missing files, unknown repo or architecture
+    # missing files, unknown repo or architecture; shapes that disagree with the config
+    except (OSError, ValueError, RuntimeError, MemoryError) as exc:
         lines = str(exc).strip().splitlines()
         raise PlatypusError(
             f"model {name_or_path}: could not load ({lines[0] if lines else type(exc).__name__})"
@@ -197,3 +201,47 @@ def model_identity(path: str | Path) -> str:
     for name in names:
         files.update(f"{name}\0{file_sha256(folder / name)}\n".encode())
     return f"{weights_fingerprint(folder)}+files-{files.hexdigest()[:16]}"
+
+
+def check_weights_match_config(folder: Path, name, trust_remote_code: bool = False) -> None:
+    """A local model's safetensors weights exist and hold about as many values as its
+    config.json describes, checked before anything is allocated: a folder with only pickles
+    (pytorch_model.bin, never loaded) or none would otherwise get randomly initialised weights,
+    and a config claiming a vocabulary of 2**31 an allocation of hundreds of GB."""
+    import math
+
+    import torch
+    from safetensors import SafetensorError, safe_open
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        pickles = sorted(p.name for p in folder.glob("*.bin")) + sorted(
+            p.name for p in folder.glob("*.pt")
+        )
+        found = f" (only {', '.join(pickles)}: pickles are never loaded)" if pickles else ""
+        raise PlatypusError(f"model {name}: no safetensors weights in the folder{found}")
+    stored = 0
+    try:
+        for f in files:
+            with safe_open(f, "pt") as handle:
+                for key in handle.keys():  # noqa: SIM118 (a safe_open handle, not a dict)
+                    stored += math.prod(handle.get_slice(key).get_shape())
+    except (SafetensorError, OSError) as exc:
+        raise PlatypusError(f"model {name}: unreadable weights ({str(exc)[:200]})") from None
+    try:
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
+        with torch.device("meta"):
+            skeleton = AutoModelForCausalLM.from_config(
+                config, trust_remote_code=trust_remote_code
+            )
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise PlatypusError(f"model {name}: config.json could not be read ({first})") from None
+    expected = sum(p.numel() for p in skeleton.parameters())
+    # Generous: packed 4-bit checkpoints store half the values, tied weights once.
+    if expected > 4 * stored:
+        raise PlatypusError(
+            f"model {name}: config.json describes {expected:,} parameters but the weights hold "
+            f"{stored:,} values; the config does not belong to these weights"
+        )

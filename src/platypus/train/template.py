@@ -66,6 +66,23 @@ class AlpacaFormat:
         return None  # the template is this module's
 
 
+def render_chat(tokenizer, messages: list[dict], **kwargs):
+    """`tokenizer.apply_chat_template(messages, tokenize=False, ...)`, with a template that fails
+    (a syntax error, or an attempt to leave jinja's sandbox, which transformers renders in)
+    reported in one line instead of jinja's traceback."""
+    import jinja2
+
+    kwargs.setdefault("tokenize", False)
+    try:
+        return tokenizer.apply_chat_template(messages, **kwargs)
+    except jinja2.TemplateError as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise PlatypusError(
+            f"the chat template of {tokenizer.name_or_path} failed ({type(exc).__name__}: "
+            f"{first}); fix the template or use prompt_format: alpaca"
+        ) from None
+
+
 class ChatTemplateFormat:
     """The tokenizer's own chat template (`tokenizer.chat_template`)."""
 
@@ -81,13 +98,11 @@ class ChatTemplateFormat:
     def split(self, record, tokenizer) -> tuple[list[int], list[int]]:
         # Rendered as text and cut there, then each side tokenised without added special tokens
         # (as apply_chat_template tokenises), so the boundary is exact whatever the BPE merges.
-        prompt_text = tokenizer.apply_chat_template(
-            chat_messages(record.instruction, record.input),
-            tokenize=False,
-            add_generation_prompt=True,
+        prompt_text = render_chat(
+            tokenizer, chat_messages(record.instruction, record.input), add_generation_prompt=True
         )
-        full_text = tokenizer.apply_chat_template(
-            chat_messages(record.instruction, record.input, record.output), tokenize=False
+        full_text = render_chat(
+            tokenizer, chat_messages(record.instruction, record.input, record.output)
         )
         if not full_text.startswith(prompt_text):
             raise PlatypusError(

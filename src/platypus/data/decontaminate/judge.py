@@ -52,9 +52,10 @@ class LocalJudge:
         if self.chat:
             messages = [{"role": "system", "content": INSTRUCTION},
                         {"role": "user", "content": text}]  # fmt: skip
-            ids = self.tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-            )
+            from platypus.train.template import render_chat
+
+            ids = render_chat(self.tokenizer, messages, add_generation_prompt=True,
+                              tokenize=True, return_tensors="pt", return_dict=True)  # fmt: skip
             return ids["input_ids"]
         return self.tokenizer(f"{INSTRUCTION}\n\n{text}\nAnswer:", return_tensors="pt").input_ids
 
