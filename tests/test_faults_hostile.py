@@ -312,3 +312,49 @@ def test_a_chat_template_leaving_the_sandbox_is_one_line(tiny_llama, tmp_path, c
     _one_line(capsys, ["train", "--model", folder, "--input", rows, "--output-dir",
                        tmp_path / "t", "--set", "val_size=0", "--set",
                        "prompt_format=chat_template"], "SecurityError")  # fmt: skip
+
+
+def test_ctrl_c_on_a_terminal_is_one_line_and_exit_130(tmp_path):
+    """^C typed on a real terminal (a pty whose line discipline turns it into SIGINT for the
+    foreground process group) while a stage works: one line, exit 130, nothing finished."""
+    import os
+    import pty
+    import select
+    import sys
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(
+        json.dumps(ROW | {"id": f"r{i}", "instruction": f"Compute {i} times {7 * i} plus {i}."})
+        + "\n" for i in range(3000)))  # fmt: skip
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "platypus", "data", "dedup", "--input", str(rows),
+            "--output-dir", str(out), "--set", "cache=false", "--set",
+            "precision=fp32"]  # fmt: skip
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command, on the pty as its terminal
+        os.execv(sys.executable, argv)
+    printed, first, sent = b"", None, False
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the child has exited and closed the terminal
+                    break
+                if not chunk:
+                    break
+                printed += chunk
+                first = first or time.monotonic()
+            if not sent and first and time.monotonic() - first > 3:  # working, not starting
+                os.write(fd, b"\x03")
+                sent = True
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    text = printed.decode("utf-8", "replace")
+    assert sent, text[-2000:]
+    assert os.waitstatus_to_exitcode(status) == 130, text[-2000:]
+    assert "platypus: interrupted" in text and "Traceback" not in text, text[-2000:]
+    assert not (out / "manifest.json").exists()

@@ -153,3 +153,51 @@ def test_stage_keys_cover_the_base_models_files_and_the_benchmark_items(
     os.utime(test_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size and time
     third = keys()
     assert third[0] != second[0] and third[2] != second[2]
+
+
+@pytest.mark.parametrize("where", ["an output file", "the embedding cache", "a checkpoint"])
+def test_a_full_disk_is_one_line_and_the_previous_result_stays(where, rows, tiny_llama, tmp_path,
+                                                               capsys, monkeypatch):  # fmt: skip
+    import errno
+    import sqlite3
+
+    import platypus.data.writers as writers
+    from platypus.similarity.embed import EmbeddingCache
+    from platypus.train import checkpoint
+
+    monkeypatch.setenv("PLATYPUS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    if where == "a checkpoint":
+        argv = ["train", "--model", tiny_llama, "--input", rows, "--output-dir", out, "--set",
+                "val_size=0", "--set", "max_steps=2", "--set", "save_every=1", "--set",
+                "micro_batch_size=2", "--set", "global_batch_size=2"]  # fmt: skip
+    else:
+        argv = ["data", "dedup", "--input", rows, "--output-dir", out, "--set", "precision=fp32"]
+    code, err = _run(capsys, *argv)
+    assert code == 0, err
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+              if p.is_file() and not p.name.startswith(".")}  # fmt: skip
+
+    def full(*args, **kwargs):
+        if where == "the embedding cache":
+            raise sqlite3.OperationalError("database or disk is full")
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "x"))
+
+    if where == "an output file":
+        monkeypatch.setattr(writers, "write_bytes", full)
+        monkeypatch.setattr("platypus.data.dedup.run.write_bytes", full, raising=False)
+    elif where == "the embedding cache":
+        monkeypatch.setattr(EmbeddingCache, "put", full)
+        monkeypatch.setenv("PLATYPUS_CACHE", str(tmp_path / "cold-cache"))  # embeds anew
+    else:
+        monkeypatch.setattr(checkpoint, "save", full)
+        argv = [str(out.parent / "fresh") if a == out else a for a in argv]
+    changed = "threshold=0.9" if where != "a checkpoint" else "learning_rate=1e-3"
+    code, err = _run(capsys, *argv, "--set", changed, *(["--set", "cache=true"]
+                     if where == "the embedding cache" else []))  # fmt: skip
+    lines = [line for line in err.strip().split("\n") if "Loading weights" not in line]
+    assert code == 2 and len(lines) == 1 and "the disk is full" in lines[0], err
+    if where != "a checkpoint":  # training writes in place: its own outputs start over
+        after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+                 if p.is_file() and not p.name.startswith(".")}  # fmt: skip
+        assert after == before

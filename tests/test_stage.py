@@ -126,16 +126,23 @@ def test_killed_stage_leaves_nothing_that_looks_finished(tmp_path, point):
     env = os.environ | {"HF_HUB_OFFLINE": "1"}
     first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
-    assert (out / "manifest.json").is_file()
+    earlier = (out / "manifest.json").read_bytes()
     killed = subprocess.run(
         [*argv, "--set", "threshold=0.9"],
         env=env | {"PLATYPUS_KILL_AT": f"dedup:{point}"},
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL
-    # The earlier result is gone (its manifest first), the new one never got a manifest.
-    assert not (out / "manifest.json").exists()
-    assert not (out / "dedup.json").exists()
+    if point == "before-commit":
+        # Killed before its outputs were complete: the earlier result is still whole, and
+        # still says which configuration it is (not the killed run's).
+        assert (out / "manifest.json").read_bytes() == earlier
+        assert json.loads((out / "dedup.json").read_text())["config"]["threshold"] != 0.9
+    else:
+        # Killed while moving them in: the earlier result is gone (its manifest first), the
+        # new one never got a manifest.
+        assert not (out / "manifest.json").exists()
+        assert not (out / "dedup.json").exists()
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert (out / "manifest.json").is_file() and not list(out.glob(".partial-*"))
@@ -330,13 +337,20 @@ def test_killed_merge_leaves_nothing_that_looks_finished(two_llamas, tmp_path, p
     first = _platypus(*argv, "--weights", "1,1")
     assert first.returncode == 0, first.stderr
     old_card = (out / "README.md").read_text()
+    earlier = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name[0] != "."}
     killed = _platypus(*argv, "--weights", "1,3", kill_at=f"merge:{point}")
     assert killed.returncode == -signal.SIGKILL
-    # Nothing claims to be finished: no manifest, no merge card, no weights of either merge,
-    # and the earlier merge's readable card is gone (the new one may have been moved in).
-    assert not (out / "manifest.json").exists() and not (out / "merge.json").exists()
-    assert not (out / "model.safetensors").exists()
-    assert not (out / "README.md").exists() or (out / "README.md").read_text() != old_card
+    if point == "before-commit":
+        # The new merge was not complete: the earlier one is still whole, manifest and all.
+        now = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name[0] != "."}
+        assert now == earlier
+    else:
+        # Killed while moving in: nothing claims to be finished: no manifest, no merge card,
+        # no weights of either merge, and the earlier merge's readable card is gone (the new
+        # one may have been moved in).
+        assert not (out / "manifest.json").exists() and not (out / "merge.json").exists()
+        assert not (out / "model.safetensors").exists()
+        assert not (out / "README.md").exists() or (out / "README.md").read_text() != old_card
     again = _platypus(*argv, "--weights", "1,3")
     assert again.returncode == 0, again.stderr
     card = json.loads((out / "merge.json").read_text())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import sqlite3
 import sys
 from typing import Literal, get_args, get_origin
 
@@ -366,6 +368,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("platypus: interrupted", file=sys.stderr)
         return 130
+    except (OSError, sqlite3.Error) as exc:
+        if not _disk_full(exc):
+            raise
+        where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(
+            f"platypus: error: the disk is full{where}; the stage stopped before replacing "
+            "anything, so earlier finished results are as they were",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """No space left (or quota exceeded), as the OS or SQLite (the embedding cache) says it."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    text = str(exc).lower()
+    return "database or disk is full" in text or "disk i/o error" in text
 
 
 if __name__ == "__main__":

@@ -232,9 +232,7 @@ def check_weights_match_config(folder: Path, name, trust_remote_code: bool = Fal
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
         with torch.device("meta"):
-            skeleton = AutoModelForCausalLM.from_config(
-                config, trust_remote_code=trust_remote_code
-            )
+            skeleton = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise PlatypusError(f"model {name}: config.json could not be read ({first})") from None

@@ -9,14 +9,14 @@ partial or stale result that looks complete:
 1. the output folder is locked (a second run into it exits with the holder's pid);
 2. inputs that are among the stage's outputs, or inside its temporary folders, are refused (a
    run would destroy its own input), and so is a folder holding another stage's finished result;
-3. the previous run's manifest goes first, then the outputs it lists (when it is this stage's:
-   a manifest lists only what its stage wrote, never other files in the folder), and what an
-   interrupted commit of this stage had moved in (its journal says which); nothing is removed
-   by name pattern;
-4. the stage writes into a temporary folder beside its outputs (resumable stages, i.e.
-   training, write in place and keep their checkpoints), whose files are moved in when it
-   succeeds; an output name that a file of someone else's already holds is refused, never
-   replaced;
+3. the stage writes into a temporary folder beside its outputs (resumable stages, i.e.
+   training, write in place and keep their checkpoints); an output name that a file of someone
+   else's already holds is refused, never replaced;
+4. only when it has succeeded does the previous run's manifest go, then the outputs it lists
+   (when it is this stage's: a manifest lists only what its stage wrote, never other files in
+   the folder) and what an interrupted commit of this stage had moved in (its journal says
+   which), and the new files are moved in; nothing is removed by name pattern, and a run that
+   fails leaves the previous result whole;
 5. `manifest.json` is written last: the configuration that identifies the result, the keys of
    the stages read, outside inputs, the summary, the files written, seconds and versions.
 """
@@ -159,9 +159,12 @@ def run_stage(
         _refuse_foreign_result(stage, out)
         _refuse_own_outputs(stage, config, out)
         if main:
-            clear_previous(stage, out)
-            if not owned:
-                _refuse_occupied(stage, out, _declared(stage, config))
+            for partial in out.glob(f"{PARTIAL}*"):  # what killed runs left
+                _remove(partial)
+            if stage.resumable:
+                clear_previous(stage, out)  # it writes in place, from the start
+            elif not owned:
+                _refuse_occupied(stage, out, _declared(stage, config) - _ours(stage, out))
         work = out if stage.resumable else out / f"{PARTIAL}{stage.name}-{os.getpid()}"
         work.mkdir(parents=True, exist_ok=True)
         before = _stamps(out) if work == out else {}
@@ -175,6 +178,9 @@ def run_stage(
         seconds = round(time.perf_counter() - t0, 2)
         if main:
             if work != out:
+                # Only now, with the new outputs complete: a run that fails (a full disk, an
+                # error, Ctrl-C) leaves the previous result whole, manifest and all.
+                clear_previous(stage, out)
                 written = _commit(stage, config, work, out, owned)
             else:
                 written = _written_in_place(stage, config, out, before)
@@ -301,17 +307,20 @@ def _listed(stage: Stage, manifest: dict | None) -> set[str]:
 
 def clear_previous(stage: Stage, out: Path) -> None:
     """The previous run's manifest first (from then on nothing here claims to be finished), then
-    what it wrote, then what an interrupted run left in its temporary folders."""
-    previous = read_manifest(out) or {}
+    what it wrote (and what an interrupted commit had moved in)."""
+    names = _ours(stage, out)
     (out / MANIFEST).unlink(missing_ok=True)
-    for partial in out.glob(f"{PARTIAL}*"):
-        _remove(partial)
     if stage.resumable:
         return  # its own partial work is what it resumes from; it replaces its final outputs
-    names = _listed(stage, previous) | _listed(stage, _read_journal(out))
     for name in names:
         _remove(out / name)
     (out / JOURNAL).unlink(missing_ok=True)
+
+
+def _ours(stage: Stage, out: Path) -> set[str]:
+    """The names in `out` that an earlier run of this stage wrote: those its manifest lists,
+    and those the journal of a commit it did not finish names."""
+    return _listed(stage, read_manifest(out)) | _listed(stage, _read_journal(out))
 
 
 def _read_journal(out: Path) -> dict | None:
