@@ -144,8 +144,10 @@ ADAPTER_CASES = {
     "base-a-list": "base_model_name_or_path",
     "truncated": "not a safetensors file",
     "huge-tensor": "outside the file's data",
+    "targets-not-in-model": "target_modules",
 }
-CHANGES = {"r0": {"r": 0}, "r-4": {"r": -4}, "base-a-list": {"base_model_name_or_path": [1]}}
+CHANGES = {"r0": {"r": 0}, "r-4": {"r": -4}, "base-a-list": {"base_model_name_or_path": [1]},
+           "targets-not-in-model": {"target_modules": ["no_such_proj"]}}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(ADAPTER_CASES))

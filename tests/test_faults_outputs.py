@@ -201,3 +201,19 @@ def test_a_full_disk_is_one_line_and_the_previous_result_stays(where, rows, tiny
         after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
                  if p.is_file() and not p.name.startswith(".")}  # fmt: skip
         assert after == before
+
+
+def test_an_adapters_config_is_part_of_its_identity(tmp_path):
+    """The eval cache key names the adapter by `model_identity`: `lora_alpha` 16 -> 1600 scales
+    its update a hundredfold, so it is another model."""
+    from platypus.config import EvalConfig
+    from platypus.eval.run import weights_fingerprints
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights")
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 16, "lora_alpha": 16}))
+    config = EvalConfig(adapter=str(adapter))
+    before = weights_fingerprints(config)
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 16, "lora_alpha": 1600}))
+    assert weights_fingerprints(config) != before

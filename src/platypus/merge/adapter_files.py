@@ -74,5 +74,16 @@ def check_adapter_folder(folder: str | Path) -> dict:
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise PlatypusError(f"{folder}: not a PEFT adapter (no {WEIGHTS})")
-    read_header(weights)
+    header, _ = read_header(weights)
+    targets = config.get("target_modules")
+    if isinstance(targets, list):  # (a string is a regular expression or "all-linear")
+        # PEFT's rule: a module is adapted when its name or a dotted suffix is a target
+        modules = {n.split(".lora_")[0] for n in header if ".lora_" in n}
+        strays = sorted(m for m in modules
+                        if not any(m == t or m.endswith(f".{t}") for t in targets))  # fmt: skip
+        if strays:
+            raise PlatypusError(
+                f"{folder / CONFIG}: target_modules {targets[:8]} do not name the modules its "
+                f"weights adapt (e.g. {strays[0]})"
+            )
     return config
