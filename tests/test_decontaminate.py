@@ -125,13 +125,16 @@ def test_bad_benchmark_data_leaves_no_clean_result(tmp_path, capsys, shared_data
     data.write_text(json.dumps({"id": "a", "instruction": "What is 2+2?", "input": "",
                                 "output": "4", "data_source": "x"}) + "\n")  # fmt: skip
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "clean.jsonl").write_text("stale\n")  # from an earlier run
-    code = main(["data", "decontaminate", "--input", str(data), "--output-dir", str(out),
-                 "--data-root", str(tmp_path), "--benchmarks", "truthfulqa_mc"])  # fmt: skip
-    assert code == 2
+    argv = ["data", "decontaminate", "--input", str(data), "--output-dir", str(out),
+            "--data-root", str(tmp_path), "--benchmarks", "truthfulqa_mc"]  # fmt: skip
+    assert main(argv) == 2
     assert "mc_task.json: file not found" in capsys.readouterr().err
-    assert not (out / "clean.jsonl").exists()
+    assert not (out / "clean.jsonl").exists() and not (out / "manifest.json").exists()
+    # A clean.jsonl no run of this stage wrote here (no manifest lists it) is not replaced.
+    (out / "clean.jsonl").write_text("someone's file\n")
+    assert main(argv) == 2
+    assert "clean.jsonl is not an output of an earlier" in capsys.readouterr().err
+    assert (out / "clean.jsonl").read_text() == "someone's file\n"
 
 
 def test_judge_upgrades_uncertain_pairs(tmp_path, shared_data):

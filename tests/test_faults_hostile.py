@@ -322,6 +322,7 @@ def test_ctrl_c_on_a_terminal_is_one_line_and_exit_130(tmp_path):
     import os
     import pty
     import select
+    import signal
     import sys
 
     rows = tmp_path / "rows.jsonl"
@@ -334,6 +335,9 @@ def test_ctrl_c_on_a_terminal_is_one_line_and_exit_130(tmp_path):
             "precision=fp32"]  # fmt: skip
     pid, fd = pty.fork()
     if pid == 0:  # the child: the command, on the pty as its terminal
+        # As a shell starts a foreground job: SIGINT at its default, even where this test
+        # runs in a background job (which inherits SIGINT ignored).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execv(sys.executable, argv)
     printed, first, sent = b"", None, False
     deadline = time.monotonic() + 240

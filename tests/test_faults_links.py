@@ -44,27 +44,27 @@ def _one_line(code, err):
     assert len(lines) == 1 and lines[0].startswith("platypus: error: "), err
 
 
-def test_a_planted_lock_link_is_refused_and_its_target_untouched(rows, tmp_path, capsys):
+def _dedup_beside_a_link(rows, tmp_path, capsys, name):
+    """A dedup into a folder where `name` is a link to a file outside it."""
     target = _outside(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
-    (out / ".platypus.lock").symlink_to(target)
+    (out / name).symlink_to(target)
     code = main(["data", "dedup", "--input", str(rows), "--output-dir", str(out),
                  "--set", "cache=false"])  # fmt: skip
-    err = capsys.readouterr().err
+    return code, capsys.readouterr().err, target, out
+
+
+def test_a_planted_lock_link_is_refused_and_its_target_untouched(rows, tmp_path, capsys):
+    code, err, target, _ = _dedup_beside_a_link(rows, tmp_path, capsys, ".platypus.lock")
     _one_line(code, err)
     assert "symbolic link" in err
     assert target.read_text() == SECRET
 
 
 def test_a_planted_manifest_temp_link_is_not_written_through(rows, tmp_path, capsys):
-    target = _outside(tmp_path)
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "manifest.json.tmp").symlink_to(target)
-    code = main(["data", "dedup", "--input", str(rows), "--output-dir", str(out),
-                 "--set", "cache=false"])  # fmt: skip
-    assert code == 0, capsys.readouterr().err
+    code, err, target, out = _dedup_beside_a_link(rows, tmp_path, capsys, "manifest.json.tmp")
+    assert code == 0, err
     assert target.read_text() == SECRET
     assert json.loads((out / "manifest.json").read_text())["stage"] == "dedup"
 

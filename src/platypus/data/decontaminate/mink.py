@@ -56,8 +56,8 @@ class MinKScorer:
         from platypus.merge.adapter_files import check_adapter_folder
         from platypus.models import load_causal_lm
 
-        check_adapter_folder(adapter)  # one line for a crafted config or weights header
         model, self.tokenizer = load_causal_lm(base, trust_remote_code=trust_remote_code)
+        check_adapter_folder(adapter)  # one line for a crafted config or weights header
         try:
             self.model = PeftModel.from_pretrained(model, adapter).eval()
         except (OSError, ValueError, RuntimeError) as exc:
