@@ -359,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from platypus import quiet
+
+    quiet.install()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -337,7 +337,8 @@ class TrainStage(Stage):
             val = f", held-out loss {summary.val_loss_start:.4f} -> {summary.val_loss_end:.4f}"
         plural = "es" if summary.processes > 1 else ""
         return [
-            f"trained {summary.steps} steps on {summary.examples:,} examples "
+            f"trained {summary.steps} step{'s' if summary.steps != 1 else ''} on "
+            f"{summary.examples:,} examples "
             f"({summary.processes} process{plural}){val}; {summary.tokens_per_s:,.0f} tokens/s, "
             f"peak RSS {summary.peak_rss_mb:,.0f} MB -> {self.output('adapter', config, out)}"
         ]
