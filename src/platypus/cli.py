@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from platypus import __version__
 from platypus.config import (
+    ComputeSettings,
     DedupConfig,
     EvalConfig,
     MergeConfig,
@@ -32,7 +33,27 @@ def _choices(model: type[BaseModel], field: str) -> list[str]:
 
 
 def _recipe(args: argparse.Namespace) -> Recipe:
-    return load_recipe(args.recipe) if getattr(args, "recipe", None) else Recipe()
+    """The recipe named by `--recipe` or positionally (`platypus train recipe.yml`, as axolotl
+    users type it); the defaults without one."""
+    named, given = getattr(args, "recipe", None), getattr(args, "recipe_file", None)
+    if named and given and named != given:
+        raise PlatypusError(f"two recipes given: {given} and --recipe {named}; name one")
+    path = named or given
+    return load_recipe(path) if path else Recipe()
+
+
+def _adapter_folder(path: str) -> str:
+    """An adapter folder as the API takes it: the adapter itself, or a training output folder
+    (whose finished adapter is its `adapter/`)."""
+    from pathlib import Path
+
+    from platypus.train.recipe import ADAPTER_DIR
+
+    folder = Path(path)
+    inner = folder / ADAPTER_DIR
+    if not (folder / "adapter_config.json").is_file() and (inner / "adapter_config.json").is_file():
+        return str(inner)
+    return path
 
 
 def _split(text: str) -> list[str]:
@@ -53,6 +74,8 @@ def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int
     overrides = list(args.set or [])
     if getattr(args, "trust_remote_code", False):
         overrides.append("compute.trust_remote_code=true")
+    if getattr(args, "device", None):
+        overrides.append(f"compute.device={args.device}")
     config = apply_overrides(config, overrides)
 
     def own_folder(name: str):
@@ -119,6 +142,8 @@ def cmd_data_decontaminate(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
     updates = _flags(args, *names, "contamination", "engine", "harness")
+    if "adapter" in updates:
+        updates["adapter"] = _adapter_folder(updates["adapter"])
     if args.tasks is not None:
         updates["tasks"] = _split(args.tasks)
     if args.bf16:
@@ -130,7 +155,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     names = ("input", "model", "output_dir", "max_steps", "limit", "micro_batch_size")
-    updates = _flags(args, *names, "batching", "seed")
+    updates = _flags(args, *names, "batching", "seed", "val_size")
     if args.no_bf16:
         updates["bf16"] = False
     if args.no_resume:
@@ -141,6 +166,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype", "t")
     updates = _flags(args, *names)
+    if "adapter" in updates:
+        updates["adapter"] = _adapter_folder(updates["adapter"])
     if args.models:
         paths = _split(args.models)
         try:
@@ -323,6 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
             "--set threshold=0.85; repeatable",
         )
 
+    for sub, section in ((b, "data.build"), (d, "data.dedup"), (c, "data.decontaminate"),
+                         (t, "train"), (m, "merge"), (e, "eval")):  # fmt: skip
+        sub.add_argument(
+            "recipe_file", nargs="?", metavar="RECIPE",
+            help=f"YAML recipe (as --recipe): its {section} section is used",
+        )  # fmt: skip
+    for sub in (d, c, t, m, e):
+        sub.add_argument(
+            "--device",
+            choices=_choices(ComputeSettings, "device"),
+            help="where models run (compute.device; default auto: CUDA when present)",
+        )
+    t.add_argument("--val-size", type=int, help="held-out rows for the validation loss (0: none)")
     for sub in (d, c, t, m, e):
         sub.add_argument(
             "--trust-remote-code",
@@ -355,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("recipe", help="YAML recipe, e.g. recipes/quickstart.yaml")
     r.add_argument("--run-dir", help="folder for the stage outputs (default: runs/<name>)")
     r.set_defaults(func=cmd_run)
+    for sub in (b, d, c, t, m, e, p, r):  # a bad flag is reported with its command's usage
+        sub.set_defaults(parser=sub)
     return parser
 
 
@@ -362,7 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     from platypus import quiet
 
     quiet.install()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the command's own usage, not the top level's
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return args.func(args)
     except PlatypusError as exc:
