@@ -155,52 +155,56 @@ def test_stage_keys_cover_the_base_models_files_and_the_benchmark_items(
     assert third[0] != second[0] and third[2] != second[2]
 
 
-@pytest.mark.parametrize("where", ["an output file", "the embedding cache", "a checkpoint"])
+def _full_disk_case(where, rows, model, out):
+    """(command, what a full disk breaks, a setting the second run changes) per stage."""
+    train = ["train", "--model", model, "--input", rows, "--output-dir", out, "--set",
+             "val_size=0", "--set", "max_steps=2", "--set", "save_every=1", "--set",
+             "micro_batch_size=2", "--set", "global_batch_size=2"]  # fmt: skip
+    dedup = ["data", "dedup", "--input", rows, "--output-dir", out, "--set", "precision=fp32"]
+    merge = ["merge", "--method", "linear", "--models", f"{model},{model}", "--output-dir", out]
+    evaluate = ["eval", "--model", model, "--tasks", "arc_challenge", "--limit", "1",
+                "--output-dir", out]  # fmt: skip
+    return {
+        "dedup output": (dedup, "platypus.data.dedup.run.write_bytes", "threshold=0.9"),
+        "embedding cache": (dedup, "platypus.similarity.embed.EmbeddingCache.put",
+                            "threshold=0.9"),
+        "training checkpoint": (train, "platypus.train.checkpoint.save", "learning_rate=1e-3"),
+        "merge shard": (merge, "platypus.merge.tensors.StreamWriter.write", "dtype=bfloat16"),
+        "eval results": (evaluate, "platypus.eval.runner.write_bytes", "limit=2"),
+    }[where]  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["dedup output", "embedding cache", "training checkpoint",
+                                   "merge shard", "eval results"])  # fmt: skip
 def test_a_full_disk_is_one_line_and_the_previous_result_stays(where, rows, tiny_llama, tmp_path,
                                                                capsys, monkeypatch):  # fmt: skip
     import errno
     import sqlite3
 
-    import platypus.data.writers as writers
-    from platypus.similarity.embed import EmbeddingCache
-    from platypus.train import checkpoint
-
     monkeypatch.setenv("PLATYPUS_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    if where == "a checkpoint":
-        argv = ["train", "--model", tiny_llama, "--input", rows, "--output-dir", out, "--set",
-                "val_size=0", "--set", "max_steps=2", "--set", "save_every=1", "--set",
-                "micro_batch_size=2", "--set", "global_batch_size=2"]  # fmt: skip
-    else:
-        argv = ["data", "dedup", "--input", rows, "--output-dir", out, "--set", "precision=fp32"]
+    argv, target, changed = _full_disk_case(where, rows, tiny_llama, out)
     code, err = _run(capsys, *argv)
     assert code == 0, err
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
               if p.is_file() and not p.name.startswith(".")}  # fmt: skip
 
     def full(*args, **kwargs):
-        if where == "the embedding cache":
+        if where == "embedding cache":
             raise sqlite3.OperationalError("database or disk is full")
         raise OSError(errno.ENOSPC, "No space left on device", str(out / "x"))
 
-    if where == "an output file":
-        monkeypatch.setattr(writers, "write_bytes", full)
-        monkeypatch.setattr("platypus.data.dedup.run.write_bytes", full, raising=False)
-    elif where == "the embedding cache":
-        monkeypatch.setattr(EmbeddingCache, "put", full)
+    monkeypatch.setattr(target, full)
+    if where == "embedding cache":
         monkeypatch.setenv("PLATYPUS_CACHE", str(tmp_path / "cold-cache"))  # embeds anew
-    else:
-        monkeypatch.setattr(checkpoint, "save", full)
+    if where == "training checkpoint":  # a fresh run (a changed config is not resumed)
         argv = [str(out.parent / "fresh") if a == out else a for a in argv]
-    changed = "threshold=0.9" if where != "a checkpoint" else "learning_rate=1e-3"
-    code, err = _run(capsys, *argv, "--set", changed, *(["--set", "cache=true"]
-                     if where == "the embedding cache" else []))  # fmt: skip
+    code, err = _run(capsys, *argv, "--set", changed)
     lines = [line for line in err.strip().split("\n") if "Loading weights" not in line]
     assert code == 2 and len(lines) == 1 and "the disk is full" in lines[0], err
-    if where != "a checkpoint":  # training writes in place: its own outputs start over
-        after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
-                 if p.is_file() and not p.name.startswith(".")}  # fmt: skip
-        assert after == before
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+             if p.is_file() and not p.name.startswith(".")}  # fmt: skip
+    assert after == before  # (training wrote its failed run elsewhere)
 
 
 def test_an_adapters_config_is_part_of_its_identity(tmp_path):
