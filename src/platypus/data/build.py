@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from platypus import __version__
 from platypus.config import BuildConfig, SourceConfig, validated
 from platypus.data.card import write_cards
@@ -22,6 +20,7 @@ from platypus.data.writers import jsonl_bytes, write_bytes, write_parquet
 from platypus.errors import DataError, PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
 from platypus.paths import data_root
+from platypus.progress import progress
 
 NON_EMPTY = "non-empty instruction and output"
 KEYWORD = "STEM keyword"
@@ -121,7 +120,7 @@ def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats
             examples[step].append(location)
 
     items: Iterator = module.load(ctx)
-    for item in tqdm(items, desc=f"build {spec.name}", unit=" rows", disable=None):
+    for item in progress(items, desc=f"build {spec.name}", unit=" rows", disable=None):
         s.raw_rows += 1
         if isinstance(item, Skip):
             if item.step not in examples:

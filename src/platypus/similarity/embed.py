@@ -173,9 +173,9 @@ class Embedder:
         show = self.show_progress if self.show_progress is not None else len(todo) > 2000
         bar = None
         if show and todo:
-            from tqdm.auto import tqdm
+            from platypus.progress import progress
 
-            bar = tqdm(total=len(todo), desc="embedding", unit="text")
+            bar = progress(total=len(todo), desc="embedding", unit=" texts")
         start = 0
         while start < len(todo):
             if self.cache and start:

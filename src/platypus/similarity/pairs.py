@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
+
+from platypus.progress import progress
 
 # faiss' range search keeps scores strictly above the radius; search a hair lower and apply the
 # threshold ourselves so that a pair exactly at the threshold counts, as documented.
@@ -155,8 +156,8 @@ def neighbours(x: np.ndarray, threshold: float, search: str = "exact", nlist: in
                nprobe: int = 16, seed: int = 42, block: int = 4096) -> Neighbours:  # fmt: skip
     index = build_index(x, search, nlist, nprobe, seed)
     bounds = [(s, min(s + block, len(x))) for s in range(0, len(x), block)]
-    progress = tqdm(bounds, desc=f"pairs ({search})", unit=" blocks", disable=None)
-    parts = [query_block(index, x, threshold, a, b) for a, b in progress]
+    blocks = progress(bounds, desc=f"pairs ({search})", unit=" blocks", disable=None)
+    parts = [query_block(index, x, threshold, a, b) for a, b in blocks]
     return concat(parts)
 
 

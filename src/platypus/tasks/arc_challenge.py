@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.metrics import acc, acc_norm
 from platypus.eval.prompts import arc_choices, arc_context
 from platypus.eval.results import ItemResult
+from platypus.progress import progress
 from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
@@ -74,7 +73,7 @@ def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], list[Tas
 
 def score(scorer, items: list[TaskItem], drawn: Drawn, protocol=None) -> list[ItemResult]:
     out = []
-    for item in tqdm(items, desc=NAME, unit=" items", disable=None):
+    for item in progress(items, desc=NAME, unit=" items", disable=None):
         context = arc_context(item, drawn.examples[item.id])
         lls = [s.logprob for s in scorer.score(context, arc_choices(item))]
         metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, item.choices, item.gold)}

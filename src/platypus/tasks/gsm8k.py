@@ -16,11 +16,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tqdm import tqdm
-
 from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.results import ItemResult
+from platypus.progress import progress
 from platypus.tasks.base import Drawn, Task, harness_rows, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
@@ -116,7 +115,7 @@ def score(scorer, items: list[TaskItem], drawn: Drawn, protocol) -> list[ItemRes
     generator = Generator.like(scorer)
     out = []
     step = max(1, scorer.batch_size)
-    progress = tqdm(total=len(items), desc=NAME, unit=" items", disable=None)
+    bar = progress(total=len(items), desc=NAME, unit=" items", disable=None)
     for start in range(0, len(items), step):
         batch = items[start : start + step]
         contexts = [context(item, drawn.examples[item.id]) for item in batch]
@@ -126,8 +125,8 @@ def score(scorer, items: list[TaskItem], drawn: Drawn, protocol) -> list[ItemRes
             out.append(
                 ItemResult(item.id, [], metrics(completion, item, protocol), text=completion)
             )
-        progress.update(len(batch))
-    progress.close()
+        bar.update(len(batch))
+    bar.close()
     return out
 
 

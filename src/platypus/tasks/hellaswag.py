@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from platypus.data.readers import read_text
 from platypus.errors import DataError
 from platypus.eval.metrics import acc, acc_norm
@@ -23,6 +21,7 @@ from platypus.eval.prompts import (
     hellaswag_split,
 )
 from platypus.eval.results import ItemResult
+from platypus.progress import progress
 from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
@@ -94,7 +93,7 @@ def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], list[Tas
 
 def score(scorer, items: list[TaskItem], drawn: Drawn, protocol=None) -> list[ItemResult]:
     out = []
-    for item in tqdm(items, desc=NAME, unit=" items", disable=None):
+    for item in progress(items, desc=NAME, unit=" items", disable=None):
         context = hellaswag_context(item, drawn.examples[item.id])
         endings = hellaswag_endings(item)
         lls = [s.logprob for s in scorer.score(context, [f" {e}" for e in endings])]

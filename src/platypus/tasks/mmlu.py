@@ -11,13 +11,12 @@ import io
 from collections import defaultdict
 from pathlib import Path
 
-from tqdm import tqdm
-
 from platypus.data.readers import read_text
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc
 from platypus.eval.prompts import mmlu_choices, mmlu_context
 from platypus.eval.results import ItemResult
+from platypus.progress import progress
 from platypus.tasks.base import Task, harness_in_order, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
@@ -116,7 +115,7 @@ def score(
     for n, item in enumerate(items):
         by_subject[item.subject].append(n)
     out: list[ItemResult | None] = [None] * len(items)
-    with tqdm(total=len(items), desc=NAME, unit=" items", disable=None) as bar:
+    with progress(total=len(items), desc=NAME, unit=" items", disable=None) as bar:
         for subject in subjects:
             group = [items[n] for n in by_subject[subject]]
             contexts = [mmlu_context(item, dev[subject], SHOTS) for item in group]

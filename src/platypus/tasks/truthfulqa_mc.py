@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from platypus.data.readers import read_json
 from platypus.errors import DataError
 from platypus.eval.metrics import truthfulqa_mc1, truthfulqa_mc2
 from platypus.eval.prompts import truthfulqa_choices, truthfulqa_context
 from platypus.eval.results import ItemResult
+from platypus.progress import progress
 from platypus.tasks.base import Task, harness_lls, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
@@ -79,7 +78,7 @@ def score(scorer, items: list[TaskItem], pool: None = None, protocol=None) -> li
     """mc1 and mc2 answers scored in one pass per item, after the shared preamble."""
     prefix = scorer.prefix([truthfulqa_context(i) for i in items])
     out = []
-    for item in tqdm(items, desc=NAME, unit=" items", disable=None):
+    for item in progress(items, desc=NAME, unit=" items", disable=None):
         answers = list(dict.fromkeys(item.choices + item.mc2_choices))
         scores = scorer.score(truthfulqa_context(item), truthfulqa_choices(answers), prefix)
         ll = {a: s.logprob for a, s in zip(answers, scores, strict=True)}

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.metrics import acc
 from platypus.eval.prompts import held_out_pool
 from platypus.eval.results import ItemResult
 from platypus.hashing import file_sha256
+from platypus.progress import progress
 from platypus.tasks.base import Drawn, Task, harness_in_order, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
@@ -126,7 +125,7 @@ def contexts(item: TaskItem, examples: list[TaskItem]) -> list[str]:
 
 def score(scorer, items: list[TaskItem], drawn: Drawn, protocol=None) -> list[ItemResult]:
     out = []
-    for item in tqdm(items, desc=NAME, unit=" items", disable=None):
+    for item in progress(items, desc=NAME, unit=" items", disable=None):
         options = contexts(item, drawn.examples[item.id])
         prefix = scorer.prefix(options)  # the examples, shared by both options
         target = partial_target(item)

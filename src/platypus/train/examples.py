@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from tqdm import tqdm
-
 from platypus.data.record import Record
+from platypus.progress import progress
 from platypus.train.template import FORMATS
 
 
@@ -43,7 +42,7 @@ def tokenize(
     fmt.check(tokenizer)
     counts: Counter = Counter()
     out = []
-    for rec in tqdm(records, desc="tokenize", unit=" rows", disable=None):
+    for rec in progress(records, desc="tokenize", unit=" rows", disable=None):
         prompt, response = fmt.split(rec, tokenizer)
         ids = prompt + response
         if len(ids) > max_length:

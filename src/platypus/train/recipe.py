@@ -26,7 +26,6 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from tqdm import tqdm
 
 from platypus import __version__
 from platypus.config import TrainConfig, result_config
@@ -36,6 +35,7 @@ from platypus.errors import DataError, PlatypusError
 from platypus.hub import write_adapter_card
 from platypus.memory import peak_mb, release_free_memory, reset_peak
 from platypus.pipeline.stage import fault_point
+from platypus.progress import progress
 from platypus.train import checkpoint, tracking
 from platypus.train.examples import Example, tokenize
 from platypus.train.loss import ResponseLoss
@@ -642,7 +642,7 @@ class LoraRecipe:
             if self.val_start is not None:
                 self.log({"step": 0, "val_loss": self.val_start})
         self.loss_module.train()
-        bar = tqdm(
+        bar = progress(
             total=total, initial=start, desc="train", unit=" steps", disable=not self.main or None
         )
         for step in range(start, total):

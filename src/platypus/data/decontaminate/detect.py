@@ -26,13 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate.answers import answer_evidence, normalise, numbers_agree
 from platypus.data.decontaminate.ngrams import NgramIndex
 from platypus.data.dedup.run import embed_text
 from platypus.data.record import Record
+from platypus.progress import progress
 from platypus.similarity.engine import embed_texts
 from platypus.similarity.pairs import cross_search, pair_dots
 from platypus.similarity.rescore import search_rescored
@@ -152,7 +152,7 @@ def detect(
     questions = [item.question for item in items]
     index = NgramIndex(questions, config.ngram, config.min_ngram_words)
     coverage: dict[tuple[int, int], float] = {}
-    for t, r in enumerate(tqdm(records, desc="n-grams", unit=" rows", disable=None)):
+    for t, r in enumerate(progress(records, desc="n-grams", unit=" rows", disable=None)):
         for b, share in index.overlaps(f"{r.instruction} {r.input} {r.output}").items():
             coverage[(t, b)] = share
 

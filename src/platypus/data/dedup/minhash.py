@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm import tqdm
 
 from platypus.data.dedup.exact import normalise
+from platypus.progress import progress
 from platypus.similarity.pairs import Neighbours
 
 if TYPE_CHECKING:
@@ -40,10 +40,10 @@ def signatures(texts: Sequence[str], config: DedupConfig) -> tuple[np.ndarray, s
     from datasketch import MinHash
 
     sets = (shingles(t, config.minhash_shingle, config.minhash_unit) for t in texts)
-    progress = tqdm(sets, total=len(texts), desc="minhash", unit=" rows", disable=None)
+    rows = progress(sets, total=len(texts), desc="minhash", unit=" rows", disable=None)
     template = MinHash(num_perm=config.minhash_num_perm, seed=config.seed)
     out = np.empty((len(texts), config.minhash_num_perm), dtype=template.hashvalues.dtype)
-    for i, m in enumerate(MinHash.generator(progress, num_perm=template.num_perm,
+    for i, m in enumerate(MinHash.generator(rows, num_perm=template.num_perm,
                                             seed=config.seed)):  # fmt: skip
         out[i] = m.hashvalues
     return out, template.scheme
@@ -64,7 +64,7 @@ def lsh_pairs(
         for i in range(len(sig)):
             session.insert(i, lean(i), check_duplication=False)
     a, b = [], []
-    for i in tqdm(range(len(sig)), desc="lsh", unit=" rows", disable=None):
+    for i in progress(range(len(sig)), desc="lsh", unit=" rows", disable=None):
         for j in lsh.query(lean(i)):
             if j > i:
                 a.append(i)

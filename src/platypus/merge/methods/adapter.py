@@ -46,12 +46,11 @@ class AdapterMerge(MergeMethod):
         return float("inf")
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
-        from tqdm import tqdm
-
         from platypus.hashing import file_sha256
         from platypus.merge.folders import model_config, out_dtype, prepare_output, weight_hashes
         from platypus.merge.lora import check, load_adapter
         from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
+        from platypus.progress import progress
 
         settings = self.settings(config)
         adapter = load_adapter(config.adapter)
@@ -76,7 +75,7 @@ class AdapterMerge(MergeMethod):
         ]
         writer = StreamWriter(out, entries, config.max_shard_bytes)
         changed = adapter.names
-        for e in tqdm(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
+        for e in progress(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
             t = target.get(e.name)
             if e.name in changed:
                 t = t.float() + adapter.delta(e.name)

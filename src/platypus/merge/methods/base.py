@@ -117,10 +117,9 @@ class TensorMerge(MergeMethod):
         `base` is None unless the method `needs_base`; `settings` is `self.settings(config)`."""
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
-        from tqdm import tqdm
-
         from platypus.merge.folders import model_folder, out_dtype, prepare_output, weight_hashes
         from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
+        from platypus.progress import progress
 
         base_folder = model_folder(config.base_model, "base_model") if self.needs_base else None
         folders = [model_folder(m.model, "models") for m in config.models]
@@ -145,7 +144,7 @@ class TensorMerge(MergeMethod):
         ]
         writer = StreamWriter(out, entries, config.max_shard_bytes)
         settings = self.settings(config)
-        for e in tqdm(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
+        for e in progress(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
             tensors = [c.get(e.name) for c in inputs]
             if not tensors[0].is_floating_point():
                 merged = layout.get(e.name)

@@ -70,11 +70,11 @@ class ExtractLora(MergeMethod):
         import torch
         from peft import LoraConfig
         from safetensors.torch import save_file
-        from tqdm import tqdm
 
         from platypus.hashing import file_sha256
         from platypus.merge.folders import DTYPES, model_folder, prepare_output, weight_hashes
         from platypus.merge.tensors import Checkpoint
+        from platypus.progress import progress
 
         settings = self.settings(config)
         rank, targets = settings["rank"], settings["target_modules"]
@@ -98,7 +98,7 @@ class ExtractLora(MergeMethod):
         energy: dict[str, float] = {}
         ranks: dict[str, int] = {}
         unchanged, outside = [], []
-        for name in tqdm(list(base.info), desc="extract-lora", unit=" tensors", disable=None):
+        for name in progress(list(base.info), desc="extract-lora", unit=" tensors", disable=None):
             b, t = base.get(name), tuned.get(name)
             if b.shape != t.shape:
                 raise PlatypusError(
