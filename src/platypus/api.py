@@ -180,7 +180,7 @@ def _input(stage, field: str, value: Any, out: Path) -> str:
     path = Path(str(value))
     if not path.is_dir():
         return str(value)
-    return str(_artefact_in(stage, field, path) or path)
+    return str(artefact_in(stage, field, path) or path)
 
 
 def _is_dataset(value: Any) -> bool:
@@ -203,9 +203,10 @@ def _write_dataset(dataset: Any, stage, out: Path) -> Path:
     return path
 
 
-def _artefact_in(stage, field: str, folder: Path) -> Path | None:
+def artefact_in(stage, field: str, folder: Path) -> Path | None:
     """The file or folder an earlier stage's output `folder` holds for `field`: the artefact
-    the registry says feeds it (by the folder's manifest), else a data folder's card file."""
+    the registry says feeds it (by the folder's manifest), else a data folder's card file. The
+    API and the CLI both take a stage folder where an input is asked for."""
     from platypus.config import Recipe
     from platypus.hub import dataset_file
     from platypus.pipeline.manifest import read_manifest

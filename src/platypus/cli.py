@@ -42,18 +42,17 @@ def _recipe(args: argparse.Namespace) -> Recipe:
     return load_recipe(path) if path else Recipe()
 
 
-def _adapter_folder(path: str) -> str:
+def _adapter_folder(stage_name: str, path: str) -> str:
     """An adapter folder as the API takes it: the adapter itself, or a training output folder
-    (whose finished adapter is its `adapter/`)."""
+    (resolved to its adapter as the API resolves it)."""
     from pathlib import Path
 
-    from platypus.train.recipe import ADAPTER_DIR
+    from platypus.api import artefact_in
+    from platypus.pipeline.stages import STAGES
 
     folder = Path(path)
-    inner = folder / ADAPTER_DIR
-    if not (folder / "adapter_config.json").is_file() and (inner / "adapter_config.json").is_file():
-        return str(inner)
-    return path
+    found = artefact_in(STAGES[stage_name], "adapter", folder) if folder.is_dir() else None
+    return str(found) if found is not None else path
 
 
 def _split(text: str) -> list[str]:
@@ -143,7 +142,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
     updates = _flags(args, *names, "contamination", "engine", "harness")
     if "adapter" in updates:
-        updates["adapter"] = _adapter_folder(updates["adapter"])
+        updates["adapter"] = _adapter_folder("eval", updates["adapter"])
     if args.tasks is not None:
         updates["tasks"] = _split(args.tasks)
     if args.bf16:
@@ -167,7 +166,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype", "t")
     updates = _flags(args, *names)
     if "adapter" in updates:
-        updates["adapter"] = _adapter_folder(updates["adapter"])
+        updates["adapter"] = _adapter_folder("merge", updates["adapter"])
     if args.models:
         paths = _split(args.models)
         try:

@@ -31,11 +31,18 @@ SETTING = "setting"
 INPUT = "input"
 # Seeds reach torch, numpy (which takes at most 2**32 - 1) and Python's random.
 MAX_SEED = 2**32 - 1
+# Every configuration model: an unknown key is an error, not ignored, and so is `.inf`/`.nan`.
+STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def Setting(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 (reads like Field)
     """A field that does not change the stage's outputs."""
     return Field(default, json_schema_extra={"role": SETTING}, **kwargs)
+
+
+def Seed(default: int) -> Any:  # noqa: N802 (reads like Field)
+    """A random seed: a whole number every generator it reaches accepts."""
+    return Field(default, ge=0, le=MAX_SEED)
 
 
 def InputPath(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802
@@ -92,7 +99,7 @@ class SourceConfig(BaseModel):
     """One source of the build. `path` wins over `hub_id`; both unset means the source's own
     default (its folder under the data root, else its hub dataset)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     enabled: bool = True
     path: str | None = None  # relative to data_root unless absolute
     hub_id: str | None = None
@@ -113,11 +120,11 @@ def _default_sources() -> dict[str, SourceConfig]:
 
 
 class BuildConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     name: str = "open-platypus"
     data_root: str = InputPath(default_factory=_data_root)
     output_dir: str = Setting("runs/data/build")
-    seed: int = Field(42, ge=0, le=MAX_SEED)
+    seed: int = Seed(42)
     sources: dict[str, SourceConfig] = Field(default_factory=_default_sources)
 
     @field_validator("name")
@@ -142,7 +149,7 @@ class ComputeSettings(BaseModel):
     and embedding, resolved by `platypus.compute` (what `auto` became is recorded in every
     manifest and result)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA when present
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # the weights
     quantization: Literal["none", "4bit", "8bit"] = "none"  # bitsandbytes (QLoRA: 4bit)
@@ -158,7 +165,7 @@ class ComputeSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     """How texts are embedded; shared by the stages that compare texts."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     model: str | None = None  # None: the packaged all-MiniLM-L6-v2
     # bf16 embeds about 2.5x faster on CPUs with bf16 support (AVX512-BF16/AMX; on an AVX2-only
     # CPU it is emulated and about 4x slower than fp32). Alone it shifts a few pairs across the
@@ -220,7 +227,7 @@ class ColumnMapping(BaseModel):
     data_source). Set: rows of any columns are read, compared on the mapped text and written back
     unchanged, in the input's format."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     # [prompt, completion]: every field but the last is the prompt (the first is the
     # instruction, the others its input), compared as Platypus compared instruction + input; the
     # last is the response, whose length decides which duplicate stays. One field is both.
@@ -258,7 +265,7 @@ class DedupConfig(EmbeddingSettings, ColumnMapping):
     ivf_nlist: int | None = Field(None, ge=1)  # None: 4 * sqrt(rows)
     ivf_nprobe: int = Field(16, ge=1)
     ray_blocks: int = Setting(4, ge=1)  # query blocks (tasks) for the Ray pair search
-    seed: int = Field(42, ge=0, le=MAX_SEED)  # IVF's k-means and the MinHash permutations
+    seed: int = Seed(42)  # IVF's k-means and the MinHash permutations
     # Near duplicates after the exact stage (platypus.data.dedup.minhash):
     # - embedding: every pair at cosine >= threshold;
     # - minhash: MinHash-LSH pairs at estimated Jaccard >= minhash_threshold on shingles of the
@@ -387,7 +394,7 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
 
 
 class DataStages(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     build: BuildConfig = Field(default_factory=BuildConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     decontaminate: DecontaminateConfig = Field(default_factory=DecontaminateConfig)
@@ -403,7 +410,7 @@ class DataStages(BaseModel):
 class EvalConfig(BaseModel):
     """Leaderboard evaluation by log-likelihood (lm-evaluation-harness prompts and metrics)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
     adapter: str | None = InputPath(None)  # a PEFT adapter folder applied on top of `model`
     tasks: list[TaskName] = Field(default_factory=_all_tasks)
@@ -442,7 +449,7 @@ class EvalConfig(BaseModel):
 
 
 class LoraSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     # Bounded here against typos (1e9 would allocate hundreds of GB); training also refuses a
     # rank above the targeted layers' smallest dimension.
     r: int = Field(16, ge=1, le=65536)
@@ -455,7 +462,7 @@ class TrainConfig(BaseModel):
     """LoRA fine-tuning; the defaults are the Platypus recipe. `input` defaults to the
     decontaminate stage's clean rows."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
     input: str | None = InputPath(None)
     output_dir: str = Setting("runs/train")
@@ -498,7 +505,7 @@ class TrainConfig(BaseModel):
     # training benchmark (benchmarks/results/train-cpu-2core.md). Changes no number; no effect
     # on a GPU.
     cpu_release_memory: bool = Setting(True)
-    seed: int = Field(42, ge=0, le=MAX_SEED)
+    seed: int = Seed(42)
 
     @field_validator("prompt_format", mode="after")
     @classmethod
@@ -521,7 +528,7 @@ class TrainConfig(BaseModel):
 
 
 class MergeInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     model: str = InputPath()  # a model folder
     weight: float = 1.0
     density: float = Field(1.0, ge=0.0, le=1.0)  # ties/dare: fraction of each delta kept
@@ -534,7 +541,7 @@ class MergeConfig(BaseModel):
     linear/slerp/task_arithmetic/ties/dare_linear/dare_ties: merge `models` (with `base_model`
     where the method needs one), with mergekit's definitions."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     method: str = "adapter"  # a name in platypus.merge.methods.METHODS
     base_model: str | None = InputPath(None)  # None: the adapter's base, else SmolLM2
     adapter: str | None = InputPath(None)  # None in a recipe: the train stage's adapter
@@ -544,7 +551,7 @@ class MergeConfig(BaseModel):
     scale: float = 1.0  # mergekit's lambda
     normalize: bool | None = None  # None: the method's default (mergekit's)
     rescale: bool | None = None
-    seed: int = Field(0, ge=0, le=MAX_SEED)  # dare, della
+    seed: int = Seed(0)  # dare, della
     filter_wise: bool = False  # model_stock: one interpolation per row instead of per tensor
     rank: int | None = Field(None, ge=1)  # extract-lora: the LoRA's rank (None: the method's)
     target_modules: list[str] | None = None  # extract-lora: module names (None: all linear)
@@ -573,7 +580,7 @@ class MergeConfig(BaseModel):
 class Recipe(BaseModel):
     """A whole run: data -> train -> merge -> eval of the base, fine-tuned and merged models."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = STRICT
     name: str = "recipe"
     run_dir: str | None = Setting(None)  # stage folders of `platypus run`; None: runs/<name>
     eval_models: list[Literal["base", "finetuned", "merged"]] = ["base", "finetuned", "merged"]

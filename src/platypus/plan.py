@@ -502,29 +502,36 @@ def data_size(recipe: Recipe) -> DataSize:
     records = read_records(path)
     sample = records[:: max(1, len(records) // 500)]
     texts = [_row_text(r, alpaca_prompt) for r in sample]
-    from platypus.models import resolve_causal_lm
-    from platypus.models.remote_code import check_custom_code
-
-    trust = recipe.train.compute.trust_remote_code
-    try:
-        base = resolve_causal_lm(recipe.train.model)
-    except PlatypusError:
-        base = None
-    if base is not None:  # refused, not silently estimated, without the opt-in
-        check_custom_code(base, trust)
-    try:
-        from transformers import AutoTokenizer
-
-        if base is None:
-            raise OSError("no tokenizer")
-        tok = AutoTokenizer.from_pretrained(base, trust_remote_code=trust)
+    tok = _tokenizer(recipe)
+    if tok is not None:
         mean = sum(len(tok(t).input_ids) for t in texts) / max(1, len(texts))
         how = "tokenised"
-    except (PlatypusError, OSError, ValueError):
+    else:
         mean = sum(len(t) for t in texts) / max(1, len(texts)) / CHARS_PER_TOKEN
         how = f"{CHARS_PER_TOKEN} chars/token"
     what = f"{path} ({len(records):,} rows, {mean:.0f} tokens/row, {how})"
     return DataSize(len(records), mean, what)
+
+
+def _tokenizer(recipe: Recipe):
+    """The training base's tokenizer; None when it cannot be had (an unknown model offline), and
+    the row length is estimated instead. A base that ships code is refused without the opt-in,
+    not silently estimated."""
+    from transformers import AutoTokenizer
+
+    from platypus.models import resolve_causal_lm
+    from platypus.models.remote_code import check_custom_code
+
+    try:
+        base = resolve_causal_lm(recipe.train.model)
+    except PlatypusError:
+        return None
+    trust = recipe.train.compute.trust_remote_code
+    check_custom_code(base, trust)
+    try:
+        return AutoTokenizer.from_pretrained(base, trust_remote_code=trust)
+    except (OSError, ValueError):
+        return None
 
 
 def _row_text(record, alpaca_prompt) -> str:
