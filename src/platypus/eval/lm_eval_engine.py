@@ -29,12 +29,13 @@ def model_args(config: EvalConfig, policy) -> dict:
     import torch
 
     from platypus.models import resolve_causal_lm
-    from platypus.models.remote_code import check_custom_code
 
-    pretrained = str(resolve_causal_lm(config.model))
-    check_custom_code(pretrained, policy.trust_remote_code)
-    # Explicit either way: the harness never asks on a terminal whether to run a folder's code.
-    args: dict = {"pretrained": pretrained, "trust_remote_code": policy.trust_remote_code}
+    # Explicit either way: the harness never asks on a terminal whether to run a folder's code
+    # (a folder that ships some was refused, or recorded, when the engine was made).
+    args: dict = {
+        "pretrained": str(resolve_causal_lm(config.model)),
+        "trust_remote_code": policy.trust_remote_code,
+    }
     low = policy.autocast or policy.dtype
     dtype = str(low).removeprefix("torch.") if low != torch.float32 else "float32"
     if config.lm_eval_backend == "hf":

@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file
 
 from platypus.errors import PlatypusError
-from platypus.merge.adapter_files import check_adapter_folder
+from platypus.merge.adapter_files import WEIGHTS, check_adapter_folder
 
 # Config fields that must agree between the adapter's base and a transplant target.
 ARCH_FIELDS = (
@@ -160,14 +160,9 @@ def lora_variant(config: dict) -> str | None:
 
 def load_adapter(folder: str | Path) -> Adapter:
     folder = Path(folder)
-    cfg_path = folder / "adapter_config.json"
-    weights = folder / "adapter_model.safetensors"
-    if not cfg_path.is_file() or not weights.is_file():
-        raise PlatypusError(
-            f"{folder}: not a PEFT adapter (adapter_config.json and "
-            "adapter_model.safetensors expected)"
-        )
-    config = check_adapter_folder(folder)  # one line for a crafted config or weights header
+    weights = folder / WEIGHTS
+    # Both files there and well-formed (config bounds, weights header), else one line.
+    config = check_adapter_folder(folder)
     if config.get("peft_type", "LORA") != "LORA":
         raise PlatypusError(f"{folder}: {config.get('peft_type')} adapters cannot be merged here")
     for key, why in UNSUPPORTED.items():

@@ -231,9 +231,8 @@ def _refuse_foreign_result(stage: Stage, out: Path) -> None:
 
 def _refuse_occupied(stage: Stage, out: Path, names) -> None:
     """After the clear, an output name still present in `out` is someone else's file (a
-    project's README.md, the user's own weights): refused, never replaced."""
-    if stage.resumable:
-        return  # writes in place; its own earlier files are what it resumes from
+    project's README.md, the user's own weights): refused, never replaced. (Not for resumable
+    stages: they write in place, and their own earlier files are what they resume from.)"""
     taken = sorted(n for n in names if os.path.lexists(out / n))
     if taken:
         raise PlatypusError(
