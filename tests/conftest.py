@@ -45,6 +45,12 @@ def dropped(result: BuildResult, name: str) -> dict[str, int]:
     return {step["step"]: step["dropped"] for step in stats_of(result, name).steps}
 
 
+def error_lines(err: str) -> list[str]:
+    """A command's stderr as lines, without the progress bar transformers draws while loading a
+    model (the lines a user would read as the command's own)."""
+    return [line for line in err.strip().split("\n") if "Loading weights" not in line]
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from conftest import error_lines
 from platypus.cli import main
 
 ROWS = [{"id": f"r{i}", "instruction": f"Add {i} and 3.", "input": "", "output": str(i + 3),
@@ -66,5 +67,5 @@ def test_a_training_folder_is_accepted_as_the_adapter(rows, tiny_llama, tmp_path
     code, err = _err(capsys, [*evaluate, "--adapter", run, "--output-dir", tmp_path / "e"])
     assert code == 0, err
     code, err = _err(capsys, [*evaluate, "--adapter", tmp_path, "--output-dir", tmp_path / "e2"])
-    lines = [ln for ln in err.strip().split("\n") if "Loading weights" not in ln]
+    lines = error_lines(err)
     assert code == 2 and len(lines) == 1 and "not a PEFT adapter" in lines[0], err

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from conftest import error_lines
 from platypus.cli import main
 
 
@@ -16,7 +17,7 @@ def _one_line(capsys, argv, says: str, seconds: float = 30.0) -> None:
     code = main([str(a) for a in argv])
     took = time.monotonic() - start
     err = capsys.readouterr().err
-    lines = [line for line in err.strip().split("\n") if "Loading weights" not in line]
+    lines = error_lines(err)
     assert code == 2, err[-2000:]
     assert len(lines) == 1 and lines[0].startswith("platypus: error: "), err[-2000:]
     assert says in lines[0], lines[0][:500]

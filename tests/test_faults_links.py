@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import error_lines
 from platypus.cli import main
 from platypus.config import TrainConfig
 from platypus.errors import PlatypusError
@@ -40,7 +41,7 @@ def _outside(tmp_path):
 def _one_line(code, err):
     """Exit 2 and one error line (a model load's progress bar may stand before it)."""
     assert code == 2, err
-    lines = [line for line in err.strip().split("\n") if "Loading weights" not in line]
+    lines = error_lines(err)
     assert len(lines) == 1 and lines[0].startswith("platypus: error: "), err
 
 

@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from conftest import error_lines
 from platypus.cli import main
 from platypus.pipeline.stage import PARTIAL
 
@@ -200,7 +201,7 @@ def test_a_full_disk_is_one_line_and_the_previous_result_stays(where, rows, tiny
     if where == "training checkpoint":  # a fresh run (a changed config is not resumed)
         argv = [str(out.parent / "fresh") if a == out else a for a in argv]
     code, err = _run(capsys, *argv, "--set", changed)
-    lines = [line for line in err.strip().split("\n") if "Loading weights" not in line]
+    lines = error_lines(err)
     assert code == 2 and len(lines) == 1 and "the disk is full" in lines[0], err
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
              if p.is_file() and not p.name.startswith(".")}  # fmt: skip
