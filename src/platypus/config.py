@@ -341,6 +341,10 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     # An OpenAI-compatible server (http://host:port/v1) that serves judge_model; None: the judge
     # runs judge_model locally with transformers.
     judge_endpoint: str | None = Setting(None)
+    # Per request to judge_endpoint: seconds to wait for an answer, and retries (with backoff) on
+    # connection errors, timeouts, 429 and 5xx before the run stops with an error.
+    judge_timeout: float = Setting(60.0, gt=0.0)
+    judge_retries: int = Setting(2, ge=0)
     # Model-side evidence, reported beside the categories (it removes nothing): Min-K% Prob
     # (Shi et al. 2023) of the flagged items under min_k_model + min_k_adapter (the fine-tuned
     # model) minus under min_k_model alone, and of min_k_baseline unflagged items for scale.

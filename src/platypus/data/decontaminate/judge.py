@@ -8,14 +8,19 @@ llama.cpp, a hosted API) serving `judge_model`, read from the answer's log-proba
 the server returns them, else from its text. The packaged SmolLM2-135M is too small to judge
 this (it gives identical and unrelated questions alike about the same probability): use a
 larger instruct model.
+
+The endpoint backend talks chat completions through the official `openai` client (imported only
+when an endpoint is used): the key is $OPENAI_API_KEY (unset: a placeholder, for local servers
+that need none), each request waits at most `judge_timeout` seconds and is retried
+`judge_retries` times with backoff on connection errors, timeouts, 429 and 5xx. A failure that
+remains (refused connection, 401, a model the server lacks, no answer) is one `PlatypusError`
+naming the endpoint and what to do.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import urllib.error
-import urllib.request
+import os
 from collections.abc import Callable, Sequence
 
 from platypus.errors import PlatypusError
@@ -73,38 +78,100 @@ class LocalJudge:
 
 
 class EndpointJudge:
-    """An OpenAI-compatible chat-completions server."""
+    """An OpenAI-compatible chat-completions server, through the `openai` client."""
 
-    def __init__(self, endpoint: str, model: str | None, max_chars: int = 1500, timeout=60.0):
-        self.url = endpoint.rstrip("/") + "/chat/completions"
+    def __init__(
+        self,
+        endpoint: str,
+        model: str | None,
+        max_chars: int = 1500,
+        timeout: float = 60.0,
+        retries: int = 2,
+    ):
+        self.endpoint = endpoint.rstrip("/")
         self.model = model or "default"
         self.max_chars = max_chars
         self.timeout = timeout
-
-    def _post(self, body: dict) -> dict:
-        request = urllib.request.Request(
-            self.url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-        )
+        self.retries = retries
+        if not self.endpoint.startswith(("http://", "https://")):
+            raise PlatypusError(
+                f"judge_endpoint {endpoint!r}: give the server's URL, e.g. http://host:port/v1"
+            )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise PlatypusError(f"judge endpoint {self.url}: {reason}") from None
+            import openai
+        except ImportError:
+            raise PlatypusError(
+                "judge_endpoint needs the openai package: pip install openai"
+            ) from None
+        self._openai = openai
+        self.client = openai.OpenAI(
+            base_url=self.endpoint,
+            # A local server (vLLM, llama.cpp) usually takes any key; the client insists on one.
+            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+            max_retries=retries,
+            timeout=timeout,
+        )
+
+    def _complete(self, messages: list[dict]) -> dict:
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,
+                temperature=0.0,
+                max_tokens=3,
+                logprobs=True,
+                top_logprobs=10,
+            )
+        except self._openai.OpenAIError as exc:
+            raise PlatypusError(f"judge endpoint {self.endpoint}: {self._explain(exc)}") from None
+        data = response.to_dict() if hasattr(response, "to_dict") else None
+        choices = (data or {}).get("choices") if isinstance(data, dict) else None
+        if not choices or not isinstance(choices[0], dict):
+            raise PlatypusError(
+                f"judge endpoint {self.endpoint}: the answer has no choices; is it an "
+                "OpenAI-compatible /chat/completions?"
+            )
+        return choices[0]
+
+    def _explain(self, exc: Exception) -> str:
+        """What went wrong and what to do, in one line."""
+        openai = self._openai
+        tries = f"{self.retries + 1} tries" if self.retries else "1 try"
+        if isinstance(exc, openai.APITimeoutError):
+            return (
+                f"no answer within {self.timeout:g} s ({tries}); is the server up and "
+                "serving? raise judge_timeout for a slow one"
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc.__context__
+            reason = _one_line(str(cause or exc.message))
+            return f"cannot connect ({reason}, {tries}); is the server running at this address?"
+        if isinstance(exc, openai.APIStatusError):
+            said = _server_message(exc)
+            if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+                key = (
+                    "check the key in OPENAI_API_KEY"
+                    if os.environ.get("OPENAI_API_KEY")
+                    else "set OPENAI_API_KEY to its API key"
+                )
+                return f"refused with {exc.status_code} ({said}); {key}"
+            if isinstance(exc, openai.NotFoundError):
+                return (
+                    f"404 ({said}); does it serve model {self.model!r} (set judge_model) "
+                    "and is the URL its /v1 base?"
+                )
+            if isinstance(exc, openai.BadRequestError):
+                return f"rejected the request with 400 ({said}); check judge_model {self.model!r}"
+            return f"answered {exc.status_code} ({said}) after {tries}"
+        return _one_line(str(exc))
 
     def verdict(self, a: str, b: str) -> float:
-        body = {
-            "model": self.model,
-            "messages": [
+        choice = self._complete(
+            [
                 {"role": "system", "content": INSTRUCTION},
                 {"role": "user", "content": prompt(a[: self.max_chars], b[: self.max_chars])},
-            ],
-            "temperature": 0.0,
-            "max_tokens": 3,
-            "logprobs": True,
-            "top_logprobs": 10,
-        }
-        choice = self._post(body)["choices"][0]
+            ]
+        )
         p = _from_logprobs(choice.get("logprobs"))
         if p is not None:
             return p
@@ -114,6 +181,19 @@ class EndpointJudge:
 
     def same_question(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         return [self.verdict(a, b) for a, b in pairs]
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _server_message(exc) -> str:
+    """The message in an error answer's body, else its text."""
+    body = exc.body
+    if isinstance(body, dict):
+        body = body.get("message") or body.get("detail") or body
+    return _one_line(str(body) if body else exc.message)
 
 
 def _from_logprobs(logprobs: dict | None) -> float | None:
@@ -135,7 +215,12 @@ JUDGES: dict[str, Callable[..., LocalJudge | EndpointJudge]] = {
     "local": lambda config: LocalJudge(
         config.judge_model, trust_remote_code=config.compute.trust_remote_code
     ),
-    "endpoint": lambda config: EndpointJudge(config.judge_endpoint, config.judge_model),
+    "endpoint": lambda config: EndpointJudge(
+        config.judge_endpoint,
+        config.judge_model,
+        timeout=config.judge_timeout,
+        retries=config.judge_retries,
+    ),
 }
 
 
