@@ -13,8 +13,9 @@ from platypus.cli import main
 from platypus.config import BuildConfig, MergeConfig, TrainConfig
 from platypus.data.sources import SOURCES
 from platypus.errors import PlatypusError
+from platypus.hashing import file_sha256
 from platypus.hub import IGNORED, SOURCE_LICENSES, push_stage, size_category, validate
-from platypus.models import SMOLLM2_HUB_ID
+from platypus.models import SMOLLM2_HUB_ID, prepared_path
 from tests.conftest import SHARED_DATA, read_jsonl
 
 TRAIN = ["--max-steps", "2", "--limit", "12", "--micro-batch-size", "4", "--no-bf16"]
@@ -64,7 +65,12 @@ def test_build_card_loads_with_datasets_and_keeps_the_card(folders):
     assert data["size_categories"] == ["n<1K"] and "platypus" in data["tags"]
     assert data["task_categories"] == ["text-generation", "question-answering"]
     files = [{"split": "train", "path": "open-platypus.jsonl"}]
-    assert data["configs"] == [{"config_name": "default", "data_files": files}]
+    # the file's content in the config: datasets caches a folder's rows under it
+    sha = file_sha256(folder / "open-platypus.jsonl")
+    description = f"open-platypus.jsonl sha256 {sha}"
+    assert data["configs"] == [
+        {"config_name": "default", "data_files": files, "description": description}
+    ]
     rows = datasets.load_dataset(str(folder))
     want = read_jsonl(folder / "open-platypus.jsonl")
     assert list(rows) == ["train"] and rows["train"]["id"] == [r["id"] for r in want]
@@ -79,6 +85,7 @@ def test_dedup_and_decontaminate_cards_name_their_rows(folders, stage, file):
     data = _card_data(folder)
     assert data["pretty_name"] == "open-platypus"  # the set keeps its name
     assert data["configs"][0]["data_files"] == [{"split": "train", "path": file}]
+    assert data["configs"][0]["description"] == f"{file} sha256 {file_sha256(folder / file)}"
     assert data["tags"] == ["platypus", "dedup" if stage == "dedup" else "decontaminate"]
     rows = datasets.load_dataset(str(folder), split="train")
     # only the kept/clean rows: not removed.jsonl or leaks.jsonl beside them
@@ -104,7 +111,17 @@ def test_adapter_card(folders):
     card = ModelCard.load(folders["train"] / "adapter" / "README.md")
     data = card.data
     assert data.base_model == SMOLLM2_HUB_ID and data.library_name == "peft"
-    assert data.datasets == ["open-platypus"] and data.tags == ["platypus", "lora", "peft"]
+    # trained on a local file: no hub dataset to link; the body names the set and the file
+    assert data.datasets is None and data.tags == ["platypus", "lora", "peft"]
+    assert "on `open-platypus` (the local file `clean.jsonl`;" in card.text
+    assert "converted from the GGUF file `SmolLM2-135M-Instruct.Q4_1.gguf`" in card.text
+    # PEFT's config names the hub id, so the pushed adapter loads; platypus' own record keeps
+    # the local folder it was trained on (the merge in `folders` read it)
+    adapter = folders["train"] / "adapter"
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == SMOLLM2_HUB_ID
+    record = json.loads((adapter / "platypus_base.json").read_text())
+    assert record["base_model"] == str(prepared_path())
     # MIT data on an Apache-2.0 base: the base's licence
     assert data.license == "apache-2.0"
     summary = json.loads((folders["train"] / "summary.json").read_text())
@@ -117,7 +134,10 @@ def test_merge_card_keeps_its_body(folders):
     data = card.data
     assert data.base_model == SMOLLM2_HUB_ID and data.library_name == "transformers"
     assert data.tags == ["platypus", "merge", "adapter", "lora"]
-    assert data.datasets == ["open-platypus"] and data.license == "apache-2.0"  # from the adapter
+    assert data.datasets is None and data.license == "apache-2.0"  # from the adapter
+    assert "## Base models" in card.text and "SmolLM2-135M-Instruct.Q4_1.gguf" in card.text
+    merged = json.loads((folders["merged"] / "merge.json").read_text())
+    assert merged["adapter"]["base"] == str(prepared_path())  # the recorded local folder
     assert card.text.startswith("# Merged model (adapter)") and "## Inputs" in card.text
     validate(folders["merged"], "model")
 

@@ -4,13 +4,16 @@
 Cards are built with huggingface_hub's own `DatasetCardData` / `ModelCardData` and read back by
 `DatasetCard.load` / `ModelCard.load`, so what the Hub parses is what the tests parse. A dataset
 card names its data file under `configs`, so `datasets.load_dataset(folder)` loads exactly the
-rows (not the removal lists or leak tables beside them).
+rows (not the removal lists or leak tables beside them), and that config carries the file's
+sha256, so datasets' cache tells two folders' rows apart (`dataset_card_data`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,8 +42,12 @@ SOURCE_LICENSES: dict[str, tuple[str, ...]] = {
     "openbookqa": ("apache-2.0",),
 }
 
-# Models the project packages: (folder name prefix in the cache, hub id, licence).
-PACKAGED_MODELS = (("smollm2-135m-instruct-", "HuggingFaceTB/SmolLM2-135M-Instruct", "apache-2.0"),)
+# Models the project packages: (folder name prefix in the cache, hub id, licence, the GGUF file
+# the cached folder is converted from; platypus.models.smollm2).
+PACKAGED_MODELS = (
+    ("smollm2-135m-instruct-", "HuggingFaceTB/SmolLM2-135M-Instruct", "apache-2.0",
+     "SmolLM2-135M-Instruct.Q4_1.gguf"),
+)  # fmt: skip
 
 # The Hub's size buckets, upper bounds exclusive.
 SIZE_CATEGORIES = (
@@ -77,7 +84,29 @@ def dataset_licenses(data_sources: Iterable[str]) -> list[str]:
     return sorted(ids) or ["other"]
 
 
-def dataset_card_data(data_file: str, records: list[Record], pretty_name: str, stage: str) -> Any:
+def data_config(data_file: str, sha256: str) -> dict:
+    """The card's default config: the data file as the train split, described by its sha256.
+
+    The description is what keeps `datasets.load_dataset(folder)` from returning another
+    folder's rows. For a local folder whose card has `configs`, datasets caches the rows under
+    `<folder name>/default/0.0.0/<hash>`, where the hash is of the card's configs as written
+    (datasets/load.py, LocalDatasetModuleFactory.get_module: `Hasher.hash({"dataset_infos":
+    ..., "builder_configs": ...})`, the configs' data files still unresolved relative patterns)
+    and the config id is the bare config name (builder.py, `create_config_id`: the data files
+    live in the config, not in the kwargs it hashes). Neither names the folder's path or its
+    file's content or modification time, so every `dedup/` folder shared one cache entry. A
+    config's `description` is one of its fields and enters that hash: with the file's sha256 in
+    it, folders with different rows get different entries, and folders with the same rows
+    share one, whatever their paths."""
+    files = [{"split": "train", "path": data_file}]
+    return {"config_name": "default", "data_files": files,
+            "description": f"{data_file} sha256 {sha256}"}  # fmt: skip
+
+
+def dataset_card_data(
+    data_file: str, records: list[Record], pretty_name: str, stage: str, sha256: str
+) -> Any:
+    """The Hub metadata of a data folder's card; `sha256`: of the data file, as written."""
     from huggingface_hub import DatasetCardData
 
     data = DatasetCardData(
@@ -87,7 +116,7 @@ def dataset_card_data(data_file: str, records: list[Record], pretty_name: str, s
         task_categories=TASK_CATEGORIES,
         size_categories=[size_category(len(records))],
         tags=["platypus", stage],
-        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}],
+        configs=[data_config(data_file, sha256)],
     )
     return data
 
@@ -103,11 +132,14 @@ def write_dataset_card(
 ) -> Path:
     """README.md in `folder`: the Hub's dataset metadata (licences of the sources present, size,
     the data file as the default config) above `body`. `name`: the set's name; by default the
-    name of the `source` file's set (a set keeps its name through dedup and decontamination)."""
+    name of the `source` file's set (a set keeps its name through dedup and decontamination).
+    `data_file` must be written first: the card names its content (`data_config`)."""
     from huggingface_hub import DatasetCard
 
+    from platypus.hashing import file_sha256
+
     name = name or (dataset_of(source)[0] if source is not None else data_file.stem)
-    data = dataset_card_data(data_file.name, records, name, stage)
+    data = dataset_card_data(data_file.name, records, name, stage, file_sha256(data_file))
     return _write_card(DatasetCard, folder, data, body)
 
 
@@ -159,20 +191,91 @@ def _inside(folder: Path, name: str) -> Path:
 # ---- model cards ---------------------------------------------------------------------------
 
 
-def hub_model_id(model: str | Path | None) -> str:
-    """How the Hub names a model: the packaged models by their hub ids, a hub id as is, a local
-    folder by its path (the push refuses it: the Hub links base_model to a repository)."""
-    from platypus.models.causal_lm import _SMOLLM2_ALIASES
+@dataclass(frozen=True)
+class ModelOrigin:
+    """Where a model a card names came from. `hub_id`: its hub repository, None for a model
+    that exists only here; `revision`: the hub commit, for a folder of the hub's cache;
+    `gguf`: the GGUF file a packaged model was converted from."""
+
+    hub_id: str | None
+    revision: str | None = None
+    gguf: str | None = None
+
+    def describe(self, model: str | Path | None) -> str:
+        """One sentence for a card's body: what the base was (no local path: cards are
+        pushed)."""
+        if self.hub_id is None:
+            name = Path(str(model)).name or str(model)
+            return (f"The base model was a local model (`{name}`), not a hub repository: the "
+                    "card names no base_model.")  # fmt: skip
+        if self.gguf is None:
+            at = f" at revision `{self.revision}`" if self.revision else ""
+            return f"The base model is [{self.hub_id}](https://huggingface.co/{self.hub_id}){at}."
+        quant = gguf_quantisation(self.gguf)
+        return (
+            f"The base model is [{self.hub_id}](https://huggingface.co/{self.hub_id}) as platypus "
+            f"packages it: converted from the GGUF file `{self.gguf}` ({quant} quantisation), "
+            "dequantised to float32. That is the model this was made from; the repository's "
+            "own weights are not quantised, so on them it can behave slightly differently."
+        )
+
+
+def gguf_quantisation(name: str) -> str:
+    """The quantisation a GGUF file's name gives ("SmolLM2-135M-Instruct.Q4_1.gguf" -> "Q4_1")."""
+    parts = name.removesuffix(".gguf").split(".")
+    return parts[-1] if len(parts) > 1 else "unknown"
+
+
+def hub_snapshot(folder: Path, kind: str = "models") -> tuple[str, str] | None:
+    """(repository id, commit) of a folder in (or under) the hub's cache,
+    `.../<kind>--<org>--<name>/snapshots/<commit>`; None for any other folder. `kind`: "models"
+    or "datasets". (Hub repository ids cannot contain "--", so the split is exact.)"""
+    parts = folder.parts
+    for i in range(len(parts) - 2):
+        repo, snapshots, commit = parts[i : i + 3]
+        if snapshots == "snapshots" and repo.startswith(f"{kind}--") and commit:
+            names = repo.removeprefix(f"{kind}--").split("--")
+            if 1 <= len(names) <= 2 and all(names):
+                return "/".join(names), commit
+    return None
+
+
+def model_origin(model: str | Path | None) -> ModelOrigin:
+    """The hub repository a resolved base model came from: the packaged models (their aliases,
+    or the folder they are converted into) by their hub ids, flagged as converted from their
+    GGUF file; a folder of the hub's cache by its repository and commit; a hub id as it is. A
+    local folder of any other kind has none."""
+    from platypus.models.causal_lm import _HUB_ID, _SMOLLM2_ALIASES
 
     if model in _SMOLLM2_ALIASES:
-        return PACKAGED_MODELS[0][1]
+        _, hub_id, _, gguf = PACKAGED_MODELS[0]
+        return ModelOrigin(hub_id, gguf=gguf)
     path = Path(str(model)).expanduser()
     if path.is_dir():
-        for prefix, hub_id, _ in PACKAGED_MODELS:
-            if path.resolve().name.startswith(prefix):
-                return hub_id
-        return str(path)
-    return str(model)
+        folder = path.resolve()
+        for prefix, hub_id, _, gguf in PACKAGED_MODELS:
+            if re.fullmatch(re.escape(prefix) + "[0-9a-f]{12}", folder.name):
+                return ModelOrigin(hub_id, gguf=gguf)
+        snapshot = hub_snapshot(folder, "models")
+        return ModelOrigin(*snapshot) if snapshot else ModelOrigin(None)
+    if path.exists() or not _HUB_ID.fullmatch(str(model)):  # ("gpt2" too, as loads take it)
+        return ModelOrigin(None)
+    return ModelOrigin(str(model))
+
+
+def hub_model_id(model: str | Path | None) -> str:
+    """How the Hub names a model (`model_origin`); a model with no hub id by its path."""
+    return model_origin(model).hub_id or str(model)
+
+
+def dataset_hub_id(input_path: str | Path | None) -> str | None:
+    """The hub dataset a training file came from: a file in the hub's cache
+    (`.../datasets--<org>--<name>/snapshots/<commit>/...`) names its repository; a local file,
+    even one a data stage wrote (the Hub knows no repository of it), names none."""
+    if input_path is None:
+        return None
+    snapshot = hub_snapshot(Path(str(input_path)).expanduser().absolute(), "datasets")
+    return snapshot[0] if snapshot else None
 
 
 def model_card_of(model: str | Path | None):
@@ -190,7 +293,7 @@ def model_card_of(model: str | Path | None):
 def model_license_of(model: str | Path | None) -> str | None:
     """A base model's licence: the packaged models', else what its card says."""
     hub_id = hub_model_id(model)
-    known = {h: lic for _, h, lic in PACKAGED_MODELS}
+    known = {h: lic for _, h, lic, _ in PACKAGED_MODELS}
     if hub_id in known:
         return known[hub_id]
     card = model_card_of(model)
@@ -226,17 +329,43 @@ def dataset_of(input_path: str | Path | None) -> tuple[str, list[str]]:
     return path.stem, ["other"]
 
 
+ADAPTER_CONFIG = "adapter_config.json"  # PEFT's
+
+
+def link_adapter_to_hub(folder: Path, origin: ModelOrigin) -> None:
+    """`adapter_config.json`'s `base_model_name_or_path` as the base's hub id (and `revision`
+    its commit, for a folder of the hub's cache), so the adapter loads wherever it is copied
+    or pushed (PEFT's AutoPeftModel reads both). PEFT writes the local folder the base was
+    loaded from, which resolves nowhere else; platypus keeps that in its own record beside it
+    (platypus_base.json), which a merge reads first. No hub id: left as it is."""
+    path = folder / ADAPTER_CONFIG
+    if origin.hub_id is None or not path.is_file():
+        return
+    from platypus.data.writers import write_bytes
+
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = origin.hub_id
+    if origin.revision:
+        config["revision"] = origin.revision
+    write_bytes(path, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
 def write_adapter_card(folder: Path, base_model: str, config: BaseModel, summary: dict) -> Path:
-    """README.md of a LoRA adapter (replacing PEFT's template): base model, training set,
-    licence and what the run did."""
+    """README.md of a LoRA adapter saved in `folder` (replacing PEFT's template): base model,
+    training set, licence and what the run did; and the adapter's config pointed at the base's
+    hub id (`link_adapter_to_hub`). `datasets` names a hub dataset only where the training
+    file came from one; the body names the set either way."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    dataset, data_licenses = dataset_of(getattr(config, "input", None))
-    base = hub_model_id(base_model)
+    input_path = getattr(config, "input", None)
+    dataset, data_licenses = dataset_of(input_path)
+    hub_dataset = dataset_hub_id(input_path)
+    origin = model_origin(base_model)
+    link_adapter_to_hub(folder, origin)
     lic = model_license(model_license_of(base_model), data_licenses)
     data = ModelCardData(
-        base_model=base,
-        datasets=[dataset],
+        base_model=origin.hub_id,
+        datasets=[hub_dataset] if hub_dataset else None,
         license=lic,
         library_name="peft",
         pipeline_tag="text-generation",
@@ -246,12 +375,18 @@ def write_adapter_card(folder: Path, base_model: str, config: BaseModel, summary
     val = ""
     if summary.get("val_loss_start") is not None:
         val = f" Held-out loss {summary['val_loss_start']:.4f} -> {summary['val_loss_end']:.4f}."
+    if hub_dataset:
+        where = f"the hub dataset [{hub_dataset}](https://huggingface.co/datasets/{hub_dataset})"
+    else:
+        where = f"the local file `{Path(str(input_path)).name}`" if input_path else "local data"
     body = "\n".join(
         [
-            f"# LoRA adapter for {base}",
+            f"# LoRA adapter for {origin.hub_id or 'a local model'}",
             "",
-            f"Fine-tuned with platypus on `{dataset}` ({summary['examples']:,} examples, "
-            f"{summary['steps']} optimizer steps).{val}",
+            f"Fine-tuned with platypus on `{dataset}` ({where}; {summary['examples']:,} "
+            f"examples, {summary['steps']} optimizer steps).{val}",
+            "",
+            origin.describe(base_model),
             "",
             "| setting | value |",
             "|---|---|",
@@ -274,28 +409,37 @@ def write_adapter_card(folder: Path, base_model: str, config: BaseModel, summary
 
 
 def write_merge_card(folder: Path, card: dict, body: str) -> Path:
-    """README.md of a merged model: the merge card's body under the Hub's metadata. The base
-    models are the merged inputs; datasets and licence come from the inputs' own cards (an
-    adapter's card names its training set)."""
+    """README.md of a merged model: the merge card's body under the Hub's metadata, with what
+    each base was (`ModelOrigin.describe`). The base models are the merged inputs that have a
+    hub id; datasets (hub ids only) and licence come from the inputs' own cards (an adapter's
+    card names its training set)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     inputs = [i for i in card["inputs"] if i["role"] != "adapter"]
-    bases = list(dict.fromkeys(hub_model_id(i["path"]) for i in inputs))
+    origins = {i["path"]: model_origin(i["path"]) for i in inputs}
+    bases = list(dict.fromkeys(o.hub_id for o in origins.values() if o.hub_id))
     cards = [c for i in card["inputs"] if (c := model_card_of(i["path"])) is not None]
-    datasets = list(dict.fromkeys(d for c in cards for d in _as_list(c.data.datasets)))
+    datasets = list(dict.fromkeys(
+        d for c in cards for d in _as_list(c.data.datasets) if HUB_ID.fullmatch(d)
+    ))  # fmt: skip
     base_license = next((lic for i in inputs if (lic := model_license_of(i["path"]))), None)
     lic = model_license(base_license, [c.data.license for c in cards if c.data.license])
     tags = ["platypus", "merge", card["method"]]
     if any(i["role"] == "adapter" for i in card["inputs"]):
         tags.append("lora")
     data = ModelCardData(
-        base_model=bases[0] if len(bases) == 1 else bases,
+        base_model=(bases[0] if len(bases) == 1 else bases) or None,
         datasets=datasets or None,
         license=lic,
         library_name="transformers",
         pipeline_tag="text-generation",
         tags=tags,
     )
+    if "extraction" in card:  # extract-lora wrote an adapter of the base input
+        base = next(i["path"] for i in inputs if i["role"] == "base")
+        link_adapter_to_hub(folder, origins[base])
+    notes = [f"- {i['role']}: {origins[i['path']].describe(i['path'])}" for i in inputs]
+    body = body.rstrip() + "\n\n## Base models\n\n" + "\n".join(notes) + "\n"
     return _write_card(ModelCard, folder, data, body)
 
 
@@ -352,6 +496,17 @@ def validate(folder: Path, repo_type: str) -> None:
             raise PlatypusError(
                 f"{path}: base_model {base!r} is a local folder, not a hub repository id; "
                 "train or merge from the hub model, or set base_model in the card"
+            )
+    adapter = folder / ADAPTER_CONFIG
+    if adapter.is_file():  # an adapter loads onto the base its config names, wherever it is
+        from platypus.merge.adapter_files import read_adapter_config
+
+        base = read_adapter_config(folder).get("base_model_name_or_path")
+        if not isinstance(base, str) or not HUB_ID.fullmatch(base) or Path(base).exists():
+            raise PlatypusError(
+                f"{adapter}: base_model_name_or_path {base!r} is not a hub repository id, so "
+                "the pushed adapter would load onto nothing; train from the hub model, or set "
+                "it (and base_model in the card) to the base's hub id"
             )
 
 

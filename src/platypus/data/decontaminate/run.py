@@ -252,12 +252,13 @@ def _write(
         _write_mapped(result, config, input_path, out, paths, summary, report)
         return
     clean = paths["clean_jsonl"]
-    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
-    # The clean set and the summary come last: they exist only for a finished run.
+    # The clean set and the summary come last: they exist only for a finished run. The card
+    # goes between them: it names the clean file's sha256.
     data = jsonl_bytes(result.clean)
     summary["clean_sha256"] = bytes_sha256(data)
     write_parquet(paths["clean_parquet"], result.clean)
     write_bytes(paths["clean_jsonl"], data)
+    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())
 
 
@@ -275,9 +276,9 @@ def _write_mapped(
     table = result.mapped
     assert table is not None
     clean = paths["clean_" + table.format]
-    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     write_dict_rows(paths["removed_ids"], removed_rows(result, config))
     removed = {table.row_of[i] for i in result.removed_ids}
     table.write(clean, [i for i in range(table.rows) if i not in removed])
     summary["clean_sha256"] = file_sha256(clean)
+    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())

@@ -54,7 +54,7 @@ class AdapterMerge(MergeMethod):
 
         settings = self.settings(config)
         adapter = load_adapter(config.adapter)
-        base_name = config.base_model or adapter.config.get("base_model_name_or_path")
+        base_name = config.base_model or trained_base(adapter.folder, adapter.config)
         target_folder, base_config, base_folder = self._target(config, base_name)
         target = Checkpoint(target_folder)
         base = target if base_folder == target_folder else base_folder and Checkpoint(base_folder)
@@ -99,6 +99,35 @@ class AdapterMerge(MergeMethod):
             "compatibility": compat.summary(),
         }
         return target_folder, card
+
+
+def trained_base(adapter_folder: Path, adapter_config: dict) -> str | None:
+    """The base an adapter was trained on, as a folder here where there is one. Its
+    adapter_config.json names the base's hub id where it has one (so the adapter loads wherever
+    it is pushed: platypus.hub.link_adapter_to_hub); the local folder it was trained from is in
+    platypus' own record beside it, used while it is still there. Else the hub cache's copy of
+    the revision the config names, else what the config names."""
+    import json
+
+    from platypus.train.recipe import BASE_RECORD
+
+    try:
+        recorded = json.loads((adapter_folder / BASE_RECORD).read_text())["base_model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    if isinstance(recorded, str) and Path(recorded).is_dir():
+        return recorded
+    named, revision = adapter_config.get("base_model_name_or_path"), adapter_config.get("revision")
+    if isinstance(named, str) and isinstance(revision, str) and not Path(named).exists():
+        from huggingface_hub import try_to_load_from_cache
+
+        try:
+            cached = try_to_load_from_cache(named, "config.json", revision=revision)
+        except ValueError:  # not a repository id after all
+            cached = None
+        if isinstance(cached, str):
+            return str(Path(cached).parent)
+    return named
 
 
 def _other_base(adapter_folder: Path, target_folder: Path) -> list[str]:
