@@ -152,8 +152,9 @@ def test_torn_cache_file_is_dropped_and_recomputed(tmp_path, config, capsys):
     err = capsys.readouterr().err
     assert "warning" in err and cached.name in err and "recomputing" in err
     assert again == first
-    # rewritten whole; the cache holds the scores, the protocol's headline is added on reading
-    assert json.loads(cached.read_text()) | {"headline": "mc2"} == first
+    # rewritten whole; the cache holds the scores, the protocol's headline and the task's number
+    # of few-shot examples are added on reading
+    assert json.loads(cached.read_text()) | {"headline": "mc2", "num_fewshot": 0} == first
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == ["results.json", "results.md"]  # no temp files
 

@@ -71,3 +71,34 @@ def test_lm_eval_engine_through_the_cli(shared_data, tmp_path, capsys):
     assert task["summary"]["items"] == 2 and len(task["items"]) == 2
     assert task["split"]["contaminated"]["items"] == 1 and task["split"]["clean"]["items"] == 1
     assert "| truthfulqa_mc | mc2 |" in out
+
+
+def test_lm_eval_engine_runs_no_git_outside_a_repository(shared_data, tmp_path, monkeypatch,
+                                                         capfd):  # fmt: skip
+    """lm-eval records the working directory's git commit by running `git describe`, whose
+    "fatal: not a git repository" went to our stderr outside a repository; the engine runs the
+    harness without it (and without its `num_fewshot` when none is given)."""
+    import shutil
+
+    from lm_eval import evaluator
+
+    from platypus.eval.lm_eval_engine import LmEvalEngine, no_git_describe
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # no repository above
+    original = evaluator.get_git_commit_hash
+    if shutil.which("git"):  # the cause: what the harness's own function prints here
+        original()
+        assert "not a git repository" in capfd.readouterr().err
+    with no_git_describe():
+        assert evaluator.get_git_commit_hash() is None
+    assert evaluator.get_git_commit_hash is original
+
+    config = EvalConfig(data_root=str(shared_data), engine="lm-eval", batch_size=1)
+    items, pool = prepare("truthfulqa_mc", shared_data, limit=1)
+    capfd.readouterr()
+    (result,) = LmEvalEngine(config, compute_policy(config)).score_task("truthfulqa_mc", items,
+                                                                        pool)  # fmt: skip
+    err = capfd.readouterr().err
+    assert result.id == items[0].id and result.extra_lls
+    assert "git" not in err, err

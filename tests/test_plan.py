@@ -117,6 +117,30 @@ def test_memory_terms_move_the_right_way():
                                                / 2**30)  # fmt: skip
 
 
+def test_eval_batch_auto_is_the_largest_power_of_two_that_fits():
+    """`eval.batch_size: auto` plans the batch the run would pick: beside the loaded weights,
+    the largest power of two whose forward pass fits half of what the device has left."""
+    from platypus.plan import AUTO_BATCH_SHARE, eval_memory
+
+    recipe = load_recipe(R13)
+    auto = recipe.model_copy(update={"eval": recipe.eval.model_copy(update={"batch_size": "auto"})})
+    hw = hardware("1xA100-80GB")
+    plan = _stage(plan_recipe(auto, "1xA100-80GB"), "eval")
+    batch = int(plan.notes[0].split("memory for ")[1].split(" x ")[0])
+    arch, compute = BUILTIN_ARCHS["meta-llama/Llama-2-13b-hf"], recipe.eval.compute
+
+    def mem(b):
+        return eval_memory(arch, compute=compute, hw=hw, batch=b, length=2048, autocast=False)
+
+    def per_batch(b):
+        return sum(v for k, v in mem(b).items() if k not in ("weights", "runtime"))
+
+    budget = AUTO_BATCH_SHARE * (hw.memory_gb - mem(1)["weights"] - mem(1)["runtime"])
+    assert batch & (batch - 1) == 0 and batch >= 2  # a power of two, more than one row
+    assert per_batch(batch) <= budget < per_batch(2 * batch)
+    assert plan.fits
+
+
 def test_cli_json(capsys):
     assert main(["plan", str(R13), "--hardware", "1xA100-80GB", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

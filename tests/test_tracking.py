@@ -77,3 +77,33 @@ def test_a_tracker_not_installed_is_one_line(math_rows, tiny_llama, tmp_path, mo
     assert main(_argv(math_rows, tmp_path / "x", tiny_llama, "--set", "report_to=[neptune]")) == 2
     errors = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert len(errors) == 1 and "unknown tracker 'neptune'" in errors[0], errors
+
+
+def test_install_hints_name_an_extra_that_installs_the_tracker(monkeypatch):
+    """Each hint's extra, where it names one, lists the tracker's package in pyproject.toml under
+    the project's own distribution name; wandb is in no extra, so its hint is pip's alone."""
+    import re
+
+    import tomllib
+
+    from conftest import REPO
+    from platypus.errors import PlatypusError
+    from platypus.train.tracking import TRACKERS, check_installed
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    for name, tracker in TRACKERS.items():
+        monkeypatch.setitem(sys.modules, tracker.module, None)  # as if not installed
+        with pytest.raises(PlatypusError) as error:
+            check_installed([name])
+        message = str(error.value)
+        assert f"(pip install {tracker.package}" in message, message
+        named = re.findall(r"pip install '([^'\[]+)\[([^\]]+)\]'", message)
+        for dist, extra in named:
+            assert dist == project["name"], message
+            packages = [re.split(r"[\s\[<>=!~;]", d, maxsplit=1)[0] for d in extras[extra]]
+            assert tracker.package in packages, (message, extras[extra])
+        if name == "wandb":
+            assert message == "report_to: wandb is not installed (pip install wandb)"
+        else:
+            assert named, message

@@ -9,6 +9,9 @@ import sys
 from types import ModuleType
 
 __version__ = "0.1.0"
+# The name it is installed under (pyproject.toml; "platypus" on PyPI is another project), for
+# install hints such as pip install 'platypus-recipe[tracking]'.
+DISTRIBUTION = "platypus-recipe"
 
 API = ("build", "dedup", "decontaminate", "train", "merge", "evaluate", "run", "load_dataset")
 __all__ = ["__version__", *API]

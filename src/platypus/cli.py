@@ -55,6 +55,16 @@ def _adapter_folder(stage_name: str, path: str) -> str:
     return str(found) if found is not None else path
 
 
+def _batch_size(text: str) -> int | str:
+    """--batch-size: a whole number, or auto."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number or auto") from None
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -140,7 +150,7 @@ def cmd_data_decontaminate(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
-    updates = _flags(args, *names, "contamination", "engine", "harness")
+    updates = _flags(args, *names, "contamination", "engine", "harness", "num_fewshot")
     if "adapter" in updates:
         updates["adapter"] = _adapter_folder("eval", updates["adapter"])
     if args.tasks is not None:
@@ -321,7 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="which N items: first (default) or "
         "stratified (every MMLU subject in proportion, spread through each file)",
     )
-    e.add_argument("--batch-size", type=int, help="questions per forward pass (default 8)")
+    e.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        metavar="N|auto",
+        help="questions per forward pass (default 8); auto: the largest that fits the device's "
+        "free memory (recorded in results.json; scores do not depend on it)",
+    )
+    e.add_argument(
+        "--num-fewshot",
+        type=int,
+        metavar="N",
+        help="few-shot examples per item for every task (default: each task's own: ARC 25, "
+        "HellaSwag 10, MMLU 5, TruthfulQA 0, Winogrande 5, GSM8K 5)",
+    )
     e.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
     e.add_argument("--output-dir", help="where to write results.json and results.md")
     e.add_argument("--contamination", help="leaks.jsonl: split scores into clean/contaminated")

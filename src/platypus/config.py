@@ -421,7 +421,13 @@ class EvalConfig(BaseModel):
     data_root: str = InputPath(default_factory=_data_root)
     limit: int | None = Field(None, ge=1)  # N items of each task, chosen by `sample`
     sample: Literal["first", "stratified"] = "first"  # stratified: every MMLU subject, spread out
-    batch_size: int = Field(8, ge=1)  # questions per forward pass where choices are one token
+    # Questions per forward pass where choices are one token (GSM8K: prompts per generate);
+    # "auto": the largest that fits the device's free memory (platypus.eval.batching). Padding
+    # after a row's tokens cannot change its scores, so the batch size is a setting, not keyed.
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Setting(8)
+    # Few-shot examples per item for every task, as lm-eval's --num-fewshot; None: each task's
+    # own (ARC 25, HellaSwag 10, MMLU 5, TruthfulQA 0, Winogrande 5, GSM8K 5). Changes scores.
+    num_fewshot: int | None = Field(None, ge=0)
     mmlu_subjects: list[str] | None = None
     # whose rules the scores follow: lm-eval 0.4.13, or the Open LLM Leaderboard v1 (harness
     # b281b09: its few-shot draws, MMLU as the mean of subjects, the six-task average)

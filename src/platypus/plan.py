@@ -55,6 +55,10 @@ CHARS_PER_TOKEN = 2.5  # measured on MATH with SmolLM2's tokenizer; used when no
 CPU_RUNTIME_GB = 0.45
 GPU_RUNTIME_GB = 1.0
 EVAL_CONTEXT = 2048  # longest few-shot prompts (ARC 25-shot) in Llama tokens, about
+# `eval.batch_size: auto`: at most this many rows a batch (lm-eval's own cap for `auto`), in
+# this share of the memory free on the device (the rest: fragmentation, other processes).
+AUTO_BATCH_MAX = 64
+AUTO_BATCH_SHARE = 0.5
 DISK_GB_PER_S = 1.0  # merge: read and write the weights once
 # Leaderboard v1 tasks: (items, tokens forwarded per item with shared prefixes run once).
 EVAL_TASKS = {
@@ -446,6 +450,35 @@ def eval_memory(
     }
 
 
+def auto_eval_batch(
+    arch: Arch,
+    *,
+    compute: ComputeSettings,
+    hw: Hardware,
+    length: int,
+    autocast: bool,
+    budget_gb: float,
+    loaded: bool,
+    most: int = AUTO_BATCH_MAX,
+    shards: int = 1,
+) -> int:
+    """`eval.batch_size: auto`: the largest power of two up to `most` whose forward pass of
+    batch x `length` tokens (`eval_memory`) fits `budget_gb`; 1 where none does. The runtime is
+    already running; with `loaded` the weights are too (the budget is what is left beside
+    them), so only the batch's own memory counts."""
+    skip = {"runtime", "weights"} if loaded else {"runtime"}
+
+    def need(batch: int) -> float:
+        mem = eval_memory(arch, compute=compute, hw=hw, batch=batch, length=length,
+                          autocast=autocast, shards=shards)  # fmt: skip
+        return sum(v for k, v in mem.items() if k not in skip)
+
+    batch = 1
+    while batch * 2 <= most and need(batch * 2) <= budget_gb:
+        batch *= 2
+    return batch
+
+
 def train_flops(arch: Arch, tokens: float, mean_length: float, checkpointing: bool) -> float:
     passes = 3 if checkpointing else 2  # forward, backward (inputs only) [, recompute]
     dense = 2 * arch.compute_params * passes
@@ -663,7 +696,15 @@ def plan_eval(recipe: Recipe, arch: Arch, hw: Hardware) -> StagePlan:
     compute = e.compute
     shards, computing, strategy = _devices_strategy(compute, hw)
     length = min(EVAL_CONTEXT, arch.max_positions)
-    batch = max(e.batch_size, 4)
+    if e.batch_size == "auto":  # what the run picks, with the model loaded on this hardware
+        base = eval_memory(arch, compute=compute, hw=hw, batch=1, length=length,
+                           autocast=e.bf16, shards=shards)  # fmt: skip
+        free = hw.memory_gb - base["weights"] - base["runtime"]
+        batch = auto_eval_batch(arch, compute=compute, hw=hw, length=length, autocast=e.bf16,
+                                budget_gb=AUTO_BATCH_SHARE * free, loaded=True,
+                                shards=shards)  # fmt: skip
+    else:
+        batch = max(e.batch_size, 4)
     mem = eval_memory(arch, compute=compute, hw=hw, batch=batch, length=length,
                       autocast=e.bf16, shards=shards)  # fmt: skip
     models = len(recipe.eval_models)
@@ -851,6 +892,7 @@ __all__ = [
     "Plan",
     "StagePlan",
     "arch_from_config",
+    "auto_eval_batch",
     "eval_memory",
     "plan_recipe",
     "resolve_arch",

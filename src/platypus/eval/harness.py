@@ -45,13 +45,16 @@ def run_harness(root: Path, names: list[str], model) -> dict:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
+    from platypus.eval.lm_eval_engine import no_git_describe
+
     lm = harness_model(model) if isinstance(model, str) else model
-    out = simple_evaluate(
-        model=lm,
-        tasks=names,
-        log_samples=True,
-        task_manager=TaskManager(include_path=str(root)),
-    )
+    with no_git_describe():
+        out = simple_evaluate(
+            model=lm,
+            tasks=names,
+            log_samples=True,
+            task_manager=TaskManager(include_path=str(root)),
+        )
     lls: dict = {}
     for task, samples in out["samples"].items():
         for s in samples:

@@ -11,6 +11,7 @@ that they give the same log-likelihoods.
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from platypus.config import EvalConfig
@@ -20,6 +21,22 @@ from platypus.tasks import get_task
 from platypus.tasks.schema import TaskItem
 
 BACKENDS = ("hf", "vllm", "sglang")
+
+
+@contextmanager
+def no_git_describe():
+    """lm-eval records the git commit of the working directory in its results by running
+    `git describe` (`lm_eval.evaluator.get_git_commit_hash`), whose "fatal: not a git
+    repository" reaches our stderr outside a repository. Our results do not use that field, so
+    while we run the harness the function returns None without running git."""
+    from lm_eval import evaluator
+
+    original = evaluator.get_git_commit_hash
+    evaluator.get_git_commit_hash = lambda: None
+    try:
+        yield
+    finally:
+        evaluator.get_git_commit_hash = original
 
 
 def model_args(config: EvalConfig, policy) -> dict:
@@ -91,13 +108,15 @@ class LmEvalEngine:
         from lm_eval import simple_evaluate
         from lm_eval.tasks import TaskManager
 
-        with tempfile.TemporaryDirectory(prefix="platypus-lmeval-") as root:
+        with tempfile.TemporaryDirectory(prefix="platypus-lmeval-") as root, no_git_describe():
             names = get_task(task).export(Path(root), items, pool)
             out = simple_evaluate(
                 model=self.lm,
                 tasks=names,
                 log_samples=True,
                 task_manager=TaskManager(include_path=root),
+                # as `prepare` drew the examples; None: the exported task's own number
+                num_fewshot=self.config.num_fewshot,
             )
         samples = {name: sorted(out["samples"][name], key=lambda s: s["doc_id"]) for name in names}
         return get_task(task).from_harness(items, samples)

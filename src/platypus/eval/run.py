@@ -32,6 +32,7 @@ __all__ = [
     "prepare",
     "score_task",
     "subsample",
+    "task_shots",
 ]
 
 
@@ -81,6 +82,11 @@ def task_options(task: str, subjects: list[str] | None = None) -> dict:
     return {"subjects": subjects} if "subjects" in get_task(task).options and subjects else {}
 
 
+def task_shots(task: str, num_fewshot: int | None = None) -> int:
+    """Few-shot examples per item of `task`: `num_fewshot` where given, else the task's own."""
+    return get_task(task).default_shots if num_fewshot is None else num_fewshot
+
+
 def prepare(
     task: str,
     data_root: Path,
@@ -88,19 +94,37 @@ def prepare(
     subjects: list[str] | None = None,
     sample: str = "first",
     protocol: Protocol = LM_EVAL_04,
+    num_fewshot: int | None = None,
 ) -> tuple[list[TaskItem], Pool]:
     """(items to score, few-shot pool): loads and checks the data before any model is loaded.
-    A task with drawn few-shot examples gets them here, by `protocol`'s rules (a `Drawn`)."""
+    A task with drawn few-shot examples gets them here, by `protocol`'s rules (a `Drawn`); one
+    that picks its own gets the pool of `task_shots` examples. `num_fewshot` (None: the task's
+    own number) more than the pool holds, or given to a 0-shot task, is a one-line error."""
     spec = get_task(task)
     if subjects is not None and not subjects and "subjects" in spec.options:
         raise PlatypusError(f"{task}: the subject list is empty; leave it unset for all subjects")
+    shots = task_shots(task, num_fewshot)
+    if shots < 0:
+        raise PlatypusError(f"{task}: num_fewshot {shots}: a count of examples is 0 or more")
+    if shots and not (spec.shots or spec.with_shots):
+        raise PlatypusError(
+            f"{task}: num_fewshot {shots}: the task is 0-shot only (it has no few-shot pool); "
+            "leave it out of the tasks or use num_fewshot 0"
+        )
     items = spec.load(Path(data_root), **task_options(task, subjects))
     if not items:
         raise PlatypusError(f"{task}: no items to score in {data_root}")
     items, pool = spec.fewshot(items, Path(data_root))
     scored = subsample(items, limit, sample)
     if spec.shots:
-        pool = Drawn(list(pool), protocol.draw(task, items, scored, pool, spec.shots))
+        most = len(pool) - (task in protocol.same_split)  # those draw one more, then drop it
+        if num_fewshot is not None and shots > most:  # else `draw` says what the data lacks
+            raise PlatypusError(
+                f"{task}: num_fewshot {shots} is more than its few-shot pool allows ({most})"
+            )
+        pool = Drawn(list(pool), protocol.draw(task, items, scored, pool, shots))
+    elif spec.with_shots is not None:
+        pool = spec.with_shots(pool, shots)
     return scored, pool
 
 
@@ -144,7 +168,7 @@ def load_model(config, policy=None):
     policy = policy if policy is not None else compute_policy(config)
     model, tokenizer = load_causal_lm(config.model, compute=policy)
     if config.adapter:
-        model = _apply_adapter(model, config.adapter, config.model or "smollm2")
+        model = apply_adapter(model, config.adapter, config.model or "smollm2")
     return model, tokenizer, weights_fingerprints(config)
 
 
@@ -158,7 +182,7 @@ def weights_fingerprints(config) -> str:
     return "-".join(model_identity(folder) for folder in folders)
 
 
-def _apply_adapter(model, adapter: str, base: str):
+def apply_adapter(model, adapter: str, base: str):
     from peft import PeftModel
 
     from platypus.merge.adapter_files import check_adapter_folder

@@ -20,6 +20,7 @@ from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
 from platypus.eval.loglik import LoglikScorer
 from platypus.eval.protocols import average, get_protocol
+from platypus.eval.results import percent
 from platypus.eval.run import (
     CONTAMINATED,
     aggregate,
@@ -29,6 +30,7 @@ from platypus.eval.run import (
     prepare,
     score_task,
     task_options,
+    task_shots,
     weights_fingerprints,
 )
 from platypus.hashing import file_sha256
@@ -61,22 +63,27 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
         _check_lm_eval_engine(config)
     # Data problems surface before minutes are spent loading a model.
     data_root = Path(config.data_root)
+    drawing = {"protocol": protocol, "num_fewshot": config.num_fewshot}
     prepared = {
-        t: prepare(t, data_root, config.limit, config.mmlu_subjects, config.sample, protocol)
+        t: prepare(t, data_root, config.limit, config.mmlu_subjects, config.sample, **drawing)
         for t in config.tasks
     }
+    most = max(len(items) for items, _ in prepared.values())
     leaked = contaminated_ids(config.contamination, contaminated)
     policy = compute_policy(config)
     if config.engine == "lm-eval":
         from platypus.eval.lm_eval_engine import LmEvalEngine
 
-        score = LmEvalEngine(config, policy).score_task
+        batch = config.batch_size
+        if config.lm_eval_backend == "hf":  # vllm and sglang batch by themselves
+            batch = _resolved_batch(config, policy, policy.device, most)
+        score = LmEvalEngine(config.model_copy(update={"batch_size": batch}), policy).score_task
         fingerprint = weights_fingerprints(config)
     else:
         model, tokenizer, fingerprint = load_model(config, policy)
-        scorer = LoglikScorer(
-            model, tokenizer, bf16=policy.autocast is not None, batch_size=config.batch_size
-        )
+        scorer = LoglikScorer(model, tokenizer, bf16=policy.autocast is not None)
+        batch = _resolved_batch(config, policy, str(scorer.device), most, model)
+        scorer.batch_size = batch
         score = partial(_score_with, scorer, protocol)
     results = {
         "version": __version__,
@@ -87,6 +94,8 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
             "bf16": config.bf16,
             "limit": config.limit,
             "sample": config.sample,
+            "batch_size": batch,  # as run: "auto" resolved
+            "num_fewshot": config.num_fewshot,  # None: each task's own (tasks.<name>.num_fewshot)
             "compute": policy.describe(),
             "engine": config.engine,
             "harness": protocol.name,
@@ -114,6 +123,7 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
             if config.cache:
                 write_bytes(cached, json.dumps(task_result).encode("utf-8"))
         task_result["headline"] = protocol.headline(task)
+        task_result["num_fewshot"] = task_shots(task, config.num_fewshot)
         notes = fewshot_notes(task, data_root)
         if notes:
             task_result["notes"] = notes
@@ -140,11 +150,13 @@ def task_data_hashes(config: EvalConfig) -> dict[str, dict[str, str]]:
 
 def cache_key(config: EvalConfig, task: str, fingerprint: str, policy=None) -> str:
     """What `task`'s result depends on, hashed: the config (this task alone; other tasks'
-    options left out), the weights' fingerprint, the content of the task's data files and the
+    options left out; its number of few-shot examples, whether `num_fewshot` or the task's own
+    gave it), the weights' fingerprint, the content of the task's data files and the
     arithmetic the compute policy resolved to (where it is not plain fp32 on the CPU, which
     keeps the keys results had before policies existed)."""
     spec = get_task(task)
     settings = result_config(config) | {"tasks": [task]}
+    settings["num_fewshot"] = task_shots(task, config.num_fewshot)
     if "subjects" not in spec.options:
         settings.pop("mmlu_subjects", None)
     root = Path(config.data_root)
@@ -218,6 +230,24 @@ def _score_with(scorer, protocol, task, items, pool):
     return score_task(scorer, task, items, pool, protocol)
 
 
+def _resolved_batch(config: EvalConfig, policy, device: str, most: int, model=None) -> int:
+    """`config.batch_size`, "auto" resolved (`platypus.eval.batching`) for the model on
+    `device`: loaded (`model`, the weights already in memory) or about to be."""
+    if config.batch_size != "auto":
+        return config.batch_size
+    from platypus.eval.batching import resolve_batch_size
+    from platypus.plan import arch_from_config, resolve_arch
+
+    try:
+        if model is not None:
+            arch = arch_from_config(model.config.to_dict(), str(config.model or "smollm2"))
+        else:
+            arch = resolve_arch(config.model)
+    except PlatypusError as exc:
+        raise PlatypusError(f"batch_size auto: {exc}; give a number instead") from None
+    return resolve_batch_size("auto", arch, policy, device, most, loaded=model is not None)
+
+
 def _check_lm_eval_engine(config: EvalConfig) -> None:
     """lm-eval 0.4 scores by its own rules and only tasks we can export to it."""
     if config.harness != "lm-eval-0.4":
@@ -273,9 +303,13 @@ def _averages(protocol, tasks: dict) -> dict:
 
 
 def table(results: dict) -> str:
+    """results.md: each task's headline score (results.json holds fractions; here percentages
+    with their sign, `percent`), its few-shot examples per item, items and clean/contaminated
+    parts, then the protocol's average."""
     lines = [
-        "| task | metric | score | items | clean | contaminated |",
-        "|---|---|---:|---:|---:|---:|",
+        "| task | metric | shots | score (%) | items | clean (%, items) "
+        "| contaminated (%, items) |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for task, r in results["tasks"].items():
         metric = r.get("headline") or headline(task)
@@ -287,12 +321,13 @@ def table(results: dict) -> str:
             cells.append(
                 ""
                 if not part or part[per_item] is None
-                else f"{100 * part[per_item]:.1f} ({part['items']})"
+                else f"{percent(part[per_item])} ({part['items']})"
             )
         score = r["summary"][metric]
+        shots = r.get("num_fewshot")
         lines.append(
-            f"| {task} | {metric} | {100 * score:.1f} | {r['summary']['items']} | "
-            f"{cells[0]} | {cells[1]} |"
+            f"| {task} | {metric} | {'' if shots is None else shots} | {percent(score)} | "
+            f"{r['summary']['items']} | {cells[0]} | {cells[1]} |"
         )
     avg = results.get("average", {})
     if avg.get("all", {}).get("value") is not None:
@@ -302,9 +337,9 @@ def table(results: dict) -> str:
         cells = []
         for name in ("clean", "contaminated"):
             part = avg.get(name)
-            cells.append("" if not part else f"{100 * part['value']:.1f}")
+            cells.append("" if not part else percent(part["value"]))
         lines.append(
-            f"| **{label}** ({harness}) | | **{100 * of['value']:.1f}** | | "
+            f"| **{label}** ({harness}) | | | **{percent(of['value'])}** | | "
             f"{cells[0]} | {cells[1]} |"
         )
     return "\n".join(lines)

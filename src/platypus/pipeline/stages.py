@@ -427,8 +427,9 @@ def _embedding(recipe: Recipe) -> dict:
 
 class TaskScore(BaseModel):
     metric: str
-    score: float
+    score: float  # a fraction, as results.json holds it
     items: int
+    shots: int | None = None  # few-shot examples per item
     clean: float | None = None
     clean_items: int | None = None
     contaminated: float | None = None
@@ -512,6 +513,7 @@ class EvalStage(Stage):
                 metric=metric,
                 score=r["summary"][metric],
                 items=r["summary"]["items"],
+                shots=r.get("num_fewshot"),
                 clean=clean.get(item_metric(metric)),
                 clean_items=clean.get("items"),
                 contaminated=dirty.get(item_metric(metric)),
@@ -559,6 +561,7 @@ def _results_of(summary: EvalSummary) -> dict:
             "summary": {t.metric: t.score, "items": t.items},
             "split": split,
             "headline": t.metric,
+            "num_fewshot": t.shots,
         }
     out: dict = {"tasks": tasks, "settings": summary.settings}
     a = summary.average

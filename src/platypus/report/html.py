@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from platypus import __version__
+from platypus.eval.results import percent
 from platypus.report import plots
 
 CSS = """
@@ -252,22 +253,23 @@ def _eval_section(done) -> list[str]:
             if s is None:
                 continue
             cells = [
-                "" if value is None else f"{100 * value:.1f} ({items})"
+                "" if value is None else f"{percent(value)} ({items})"
                 for value, items in (
                     (s.clean, s.clean_items),
                     (s.contaminated, s.contaminated_items),
                 )
             ]
+            shots = "" if s.shots is None else str(s.shots)
             rows.append(
-                [_e(t), _e(s.metric), _e(m), f"{100 * s.score:.1f}", f"{s.items:,}", *cells]
+                [_e(t), _e(s.metric), _e(m), shots, percent(s.score), f"{s.items:,}", *cells]
             )
     for m, r in results.items():
         a = r.average
         if a is None:
             continue
         label = "<b>average</b>" if a.complete else f"<b>average of {a.tasks} of 6</b>"
-        cells = ["" if v is None else f"{100 * v:.1f}" for v in (a.clean, a.contaminated)]
-        rows.append([label, "v1 six-task", _e(m), f"<b>{100 * a.value:.1f}</b>", "", *cells])
+        cells = [percent(v) for v in (a.clean, a.contaminated)]
+        rows.append([label, "v1 six-task", _e(m), "", f"<b>{percent(a.value)}</b>", "", *cells])
     settings = next(iter(results.values())).settings
     note = ""
     if settings.get("limit"):
@@ -281,6 +283,11 @@ def _eval_section(done) -> list[str]:
             "matmul while base + adapter adds the LoRA path separately, so fine-tuned and "
             "merged can differ slightly; in fp32 (the default) they agree."
         )
+    if settings.get("num_fewshot") is not None:
+        note += (
+            f" Every task with {settings['num_fewshot']} few-shot examples per item "
+            "(num_fewshot), not its own number."
+        )
     harness = settings.get("harness", "lm-eval-0.4")
     return [
         "<h2>Evaluation</h2>",
@@ -291,9 +298,18 @@ def _eval_section(done) -> list[str]:
         f"those scored where fewer ran).{note}</p>",
         _img(plots.eval_figure(scores), "scores"),
         _table(
-            ["task", "metric", "model", "score", "items", "clean (items)", "contaminated (items)"],
+            [
+                "task",
+                "metric",
+                "model",
+                "shots",
+                "score (%)",
+                "items",
+                "clean (%, items)",
+                "contaminated (%, items)",
+            ],
             rows,
-            {3, 4, 5, 6},
+            {3, 4, 5, 6, 7},
         ),
     ]
 

@@ -76,8 +76,10 @@ def histogram_figure(bins: list[list[float]], threshold: float):
 
 
 def eval_figure(scores: dict[str, dict[str, float]]):
-    """scores: model label -> task -> headline score (0..1)."""
+    """scores: model label -> task -> headline score (0..1), drawn and labelled in percent."""
     import numpy as np
+
+    from platypus.eval.results import percent
 
     plt = _plt()
     models = list(scores)
@@ -88,7 +90,7 @@ def eval_figure(scores: dict[str, dict[str, float]]):
     for i, m in enumerate(models):
         vals = [100 * scores[m].get(t, float("nan")) for t in tasks]
         bars = ax.bar(x + i * width - 0.4 + width / 2, vals, width, label=m)
-        ax.bar_label(bars, labels=[f"{v:.1f}" for v in vals], fontsize=7, padding=2)
+        ax.bar_label(bars, labels=[percent(v / 100) for v in vals], fontsize=7, padding=2)
     ax.set_xticks(x, tasks)
     ax.set_ylabel("score (%)")
     ax.set_ylim(0, 100)

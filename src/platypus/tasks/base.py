@@ -85,6 +85,11 @@ class Task:
     # Few-shot examples drawn at random from the pool, this many per item (the pool reaches
     # `score` and `export` as a `Drawn`); 0: the task picks its examples itself (or has none).
     shots: int = 0
+    # A task that picks its examples itself (MMLU: a subject's first dev items): how many by
+    # default, and (pool, n) -> the pool giving n examples per item, a one-line error where it
+    # holds fewer. A task with neither this nor `shots` is 0-shot only (TruthfulQA).
+    own_shots: int = 0
+    with_shots: Callable[[Pool, int], Pool] | None = None
     # (items, {harness task: its samples by doc_id}) -> our per-item results, for --engine lm-eval
     from_harness: Callable[[list[TaskItem], dict[str, list[dict]]], list[ItemResult]] = (
         harness_in_order
@@ -93,6 +98,11 @@ class Task:
     per_subject: bool = False
     # (root) -> lines for the results about how the scores were made (a substitute pool, ...)
     notes: Callable[[Path], list[str]] | None = None
+
+    @property
+    def default_shots(self) -> int:
+        """Few-shot examples per item unless `num_fewshot` says otherwise."""
+        return self.shots or self.own_shots
 
 
 def hub_dataset(*args, **kwargs):

@@ -1,7 +1,7 @@
 """MMLU, 5-shot, acc (the mean over items; the mean over subjects is reported beside it).
 
 Local data: `mmlu/{test,dev}/<subject>_{test,dev}.csv`, headerless, with the answer as a letter.
-The 5 examples of a subject are its dev items in file order.
+The 5 examples of a subject (or `num_fewshot`) are its first dev items in file order.
 """
 
 from __future__ import annotations
@@ -106,10 +106,22 @@ def fewshot(items: list[TaskItem], root: Path) -> tuple[list[TaskItem], dict[str
     return items, dict(dev)
 
 
+def with_shots(dev: dict[str, list[TaskItem]], n: int) -> dict[str, list[TaskItem]]:
+    """Each subject's first `n` dev items (the harness's `first_n` sampler)."""
+    short = {s: len(d) for s, d in dev.items() if len(d) < n}
+    if short:
+        subject = min(short, key=lambda s: (short[s], s))
+        raise PlatypusError(
+            f"{NAME}: num_fewshot {n} is more than the {short[subject]} dev items of {subject}"
+        )
+    return {s: d[:n] for s, d in dev.items()}
+
+
 def score(
     scorer, items: list[TaskItem], dev: dict[str, list[TaskItem]], protocol=None
 ) -> list[ItemResult]:
-    """Per subject: the 5-shot prefix runs once, the questions run in length-sorted batches."""
+    """Per subject: the few-shot prefix (`dev`: the examples, `with_shots`) runs once, the
+    questions run in length-sorted batches."""
     subjects = sorted({i.subject for i in items})
     by_subject: dict[str, list[int]] = defaultdict(list)
     for n, item in enumerate(items):
@@ -118,7 +130,8 @@ def score(
     with progress(total=len(items), desc=NAME, unit=" items", disable=None) as bar:
         for subject in subjects:
             group = [items[n] for n in by_subject[subject]]
-            contexts = [mmlu_context(item, dev[subject], SHOTS) for item in group]
+            examples = dev[subject]
+            contexts = [mmlu_context(item, examples, len(examples)) for item in group]
             prefix = scorer.prefix(contexts)
             scored = scorer.score_many([(c, mmlu_choices()) for c in contexts], prefix)
             for n, item, scores in zip(by_subject[subject], group, scored, strict=True):
@@ -131,12 +144,9 @@ def score(
 YAML = """task: pl_mmlu_{subject}
 dataset_path: json
 dataset_kwargs:
-  data_files: {{test: {test}, dev: {dev}}}
+  data_files: {{test: {test}{dev}}}
 test_split: test
-fewshot_split: dev
-fewshot_config:
-  sampler: first_n
-num_fewshot: 5
+{fewshot}num_fewshot: {shots}
 output_type: multiple_choice
 description: "The following are multiple choice questions (with answers) about {title}.\\n\\n"
 doc_to_text: "{{{{question.strip()}}}}\\nA. {{{{choices[0]}}}}\\nB. {{{{choices[1]}}}}\\nC. {{{{choices[2]}}}}\\nD. {{{{choices[3]}}}}\\nAnswer:"
@@ -157,8 +167,15 @@ def export(root: Path, items: list[TaskItem], dev: dict[str, list[TaskItem]]) ->
     for subject in sorted({i.subject for i in items}):
         test = [i for i in items if i.subject == subject]
         t = write_jsonl(root / f"mmlu_{subject}_test.jsonl", map(_row, test))
-        d = write_jsonl(root / f"mmlu_{subject}_dev.jsonl", map(_row, dev[subject]))
-        yaml = YAML.format(subject=subject, title=subject.replace("_", " "), test=t, dev=d)
+        title = subject.replace("_", " ")
+        shots = len(dev[subject])
+        dev_file, fewshot = "", ""
+        if shots:  # 0-shot: no dev split (the harness refuses an empty one)
+            d = write_jsonl(root / f"mmlu_{subject}_dev.jsonl", map(_row, dev[subject]))
+            dev_file = f", dev: {d}"
+            fewshot = "fewshot_split: dev\nfewshot_config:\n  sampler: first_n\n"
+        yaml = YAML.format(subject=subject, title=title, test=t, dev=dev_file, fewshot=fewshot,
+                           shots=shots)  # fmt: skip
         (root / f"mmlu_{subject}.yaml").write_text(yaml)
         names.append(f"pl_mmlu_{subject}")
     return names
@@ -188,4 +205,6 @@ TASK = Task(
     data_files=data_files,
     options=("subjects",),
     per_subject=True,
+    own_shots=SHOTS,
+    with_shots=with_shots,
 )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from platypus import DISTRIBUTION
 from platypus.errors import PlatypusError
 
 TRACKING_DIR = "tracking"  # in output_dir: accelerate's logging_dir (TensorBoard, wandb)
@@ -51,12 +52,13 @@ class Tracker:
     module: str  # what must be importable for accelerate to use it
     package: str  # what provides it
     init_kwargs: Callable[[Path, int], dict]  # (output folder, step resumed from) -> kwargs
+    extra: str | None = None  # the project's extra (pyproject.toml) that installs `package`
 
 
 # Keys are accelerate's tracker names.
 TRACKERS = {
-    "tensorboard": Tracker("tensorboard", "tensorboard", _tensorboard),
-    "mlflow": Tracker("mlflow", "mlflow-skinny", _mlflow),
+    "tensorboard": Tracker("tensorboard", "tensorboard", _tensorboard, "tracking"),
+    "mlflow": Tracker("mlflow", "mlflow-skinny", _mlflow, "tracking"),
     "wandb": Tracker("wandb", "wandb", _wandb),  # not tested here (it needs an account)
 }
 
@@ -71,9 +73,9 @@ def check_installed(names: list[str]) -> None:
     for name in names:
         tracker = TRACKERS[name]
         if importlib.util.find_spec(tracker.module) is None:
+            extra = f", or pip install '{DISTRIBUTION}[{tracker.extra}]'" if tracker.extra else ""
             raise PlatypusError(
-                f"report_to: {name} is not installed (pip install {tracker.package}, "
-                "or pip install 'platypus[tracking]')"
+                f"report_to: {name} is not installed (pip install {tracker.package}{extra})"
             )
 
 
