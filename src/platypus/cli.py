@@ -42,6 +42,25 @@ def _recipe(args: argparse.Namespace) -> Recipe:
     return load_recipe(path) if path else Recipe()
 
 
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
+
+
+def _data_positional(args: argparse.Namespace) -> None:
+    """`platypus train my_alpaca.jsonl`: on a command that reads a dataset, a positional that
+    is a data file or a folder (not a YAML recipe) is the `--input`."""
+    from pathlib import Path
+
+    given = getattr(args, "recipe_file", None)
+    if not given or not hasattr(args, "input"):
+        return
+    path = Path(given)
+    if path.suffix.lower() not in DATA_SUFFIXES and not path.is_dir():
+        return
+    if args.input and args.input != given:
+        raise PlatypusError(f"two inputs given: {given} and --input {args.input}; name one")
+    args.input, args.recipe_file = given, None
+
+
 def _adapter_folder(stage_name: str, path: str) -> str:
     """An adapter folder as the API takes it: the adapter itself, or a training output folder
     (resolved to its adapter as the API resolves it)."""
@@ -125,8 +144,9 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
 
 def _mapping(args: argparse.Namespace) -> dict:
-    """--text-fields a,b / --messages-field / --id-field: the column mapping of any dataset."""
-    updates = _flags(args, "messages_field", "id_field")
+    """--format / --text-fields a,b / --messages-field / --id-field: the column mapping of any
+    dataset."""
+    updates = _flags(args, "format", "messages_field", "id_field")
     if args.text_fields is not None:
         updates["text_fields"] = _split(args.text_fields)
     return updates
@@ -164,7 +184,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     names = ("input", "model", "output_dir", "max_steps", "limit", "micro_batch_size")
-    updates = _flags(args, *names, "batching", "seed", "val_size")
+    updates = _flags(args, *names, "batching", "seed", "val_size", "prompt_format")
+    updates |= _mapping(args)
     if args.no_bf16:
         updates["bf16"] = False
     if args.no_resume:
@@ -276,7 +297,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)")
     c.set_defaults(func=cmd_data_decontaminate)
 
-    for sub in (d, c):  # any dataset: rows of any schema, written back in their own format
+    t = stages.add_parser("train", help="LoRA fine-tuning (the Platypus recipe by default)")
+    for sub in (d, c, t):  # any dataset: rows of any schema, written back in their own format
+        sub.add_argument(
+            "--format",
+            choices=_choices(TrainConfig, "format"),
+            help="the dataset's convention (training detects it when not given): alpaca "
+            "(instruction, input, output), prompt_completion, messages ({role, content} lists), "
+            "sharegpt (conversations of {from, value}), records (this project's schema)",
+        )
         sub.add_argument(
             "--text-fields",
             metavar="A,B",
@@ -286,12 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--messages-field",
             metavar="COLUMN",
-            help="a chat column ({role, content} lists): user turns compared, assistant turns "
-            "the response",
+            help="a chat column ({role, content} lists): user turns are the prompt, assistant "
+            "turns the response",
         )
         sub.add_argument("--id-field", metavar="COLUMN", help="the rows' ids (default: row index)")
 
-    t = stages.add_parser("train", help="LoRA fine-tuning (the Platypus recipe by default)")
     t.add_argument("--recipe", help="YAML recipe; its train section is used")
     t.add_argument("--input", help="records to train on (default: the decontaminate output)")
     t.add_argument("--model", help="base model folder or hub id (default: packaged SmolLM2)")
@@ -300,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=int, help="train on N rows drawn with the seed")
     t.add_argument("--micro-batch-size", type=int, help="examples per forward pass")
     t.add_argument("--batching", choices=_choices(TrainConfig, "batching"))
+    t.add_argument(
+        "--prompt-format",
+        choices=["auto", "alpaca", "chat_template"],
+        help="alpaca (the Platypus template) or the tokenizer's chat_template (default auto: "
+        "chat_template for chat data, else alpaca)",
+    )
     t.add_argument("--seed", type=int)
     t.add_argument("--no-bf16", action="store_true", help="fp32 compute (default: bf16 autocast)")
     t.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
@@ -376,7 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
                          (t, "train"), (m, "merge"), (e, "eval")):  # fmt: skip
         sub.add_argument(
             "recipe_file", nargs="?", metavar="RECIPE",
-            help=f"YAML recipe (as --recipe): its {section} section is used",
+            help=f"YAML recipe (as --recipe): its {section} section is used; on a command "
+            "that reads a dataset, a .jsonl/.json/.parquet file or a folder is the --input",
         )  # fmt: skip
     for sub in (d, c, t, m, e):
         sub.add_argument(
@@ -431,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:  # the command's own usage, not the top level's
         getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
+        _data_positional(args)
         return args.func(args)
     except PlatypusError as exc:
         print(f"platypus: error: {exc}", file=sys.stderr)

@@ -221,28 +221,56 @@ EMBED_PRECISIONS = {"torch": ("fp32", "bf16"), "onnx": ("fp32", "int8"), "openvi
 RESCORE_MARGINS = {"bf16": 0.02, "int8": 0.08, "fp32": 0.001}
 
 
+# The dataset conventions people bring, as column mappings (`format:`): Alpaca's
+# instruction/input/output (input may be absent), TRL's prompt/completion, a chat `messages`
+# column of {role, content} and ShareGPT's `conversations` of {from, value}.
+DATA_FORMATS: dict[str, tuple[list[str] | None, str | None]] = {
+    "alpaca": (["instruction", "input", "output"], None),
+    "prompt_completion": (["prompt", "completion"], None),
+    "messages": (None, "messages"),
+    "sharegpt": (None, "conversations"),
+}
+OPTIONAL_COLUMNS = {"input"}  # alpaca rows without an input column have an empty one
+
+
 class ColumnMapping(BaseModel):
-    """Which columns of a dataset of any schema are compared (`platypus.data.columns`), for
-    dedup and decontamination. Unset: the project's schema (id, instruction, input, output,
-    data_source). Set: rows of any columns are read, compared on the mapped text and written back
-    unchanged, in the input's format."""
+    """Which columns of a dataset of any schema hold the text (`platypus.data.columns`), for
+    dedup, decontamination and training. Unset: the project's schema (id, instruction, input,
+    output, data_source). Set: rows of any columns are read, compared or trained on through the
+    mapped text, and written back unchanged, in the input's format."""
 
     model_config = STRICT
+    # A named convention (DATA_FORMATS) instead of naming the columns: alpaca,
+    # prompt_completion, messages or sharegpt; `records` is the project's own schema.
+    format: Literal["records", "alpaca", "prompt_completion", "messages", "sharegpt"] | None = None
     # [prompt, completion]: every field but the last is the prompt (the first is the
     # instruction, the others its input), compared as Platypus compared instruction + input; the
     # last is the response, whose length decides which duplicate stays. One field is both.
     text_fields: list[str] | None = None
-    # A chat column (a list of {role, content}): user turns are the prompt, assistant turns the
-    # response; system and tool turns are not compared.
+    # A chat column (a list of {role, content}, or ShareGPT's {from, value}): user turns are the
+    # prompt, assistant turns the response; system and tool turns are context (not compared).
     messages_field: str | None = None
     id_field: str | None = None  # the rows' ids (unique); None: the 0-based row index
 
     @property
     def mapped(self) -> bool:
-        return self.text_fields is not None or self.messages_field is not None
+        return self.columns() != (None, None)
+
+    def columns(self) -> tuple[list[str] | None, str | None]:
+        """(text fields, messages field) in effect: the named format's or the explicit ones."""
+        if self.format in DATA_FORMATS:
+            return DATA_FORMATS[self.format]
+        return self.text_fields, self.messages_field
+
+    def mapping_fields(self) -> dict:
+        """This mapping's own settings, to hand to another stage's config."""
+        return self.model_dump(include=set(ColumnMapping.model_fields))
 
     @model_validator(mode="after")
     def _one_mapping(self) -> ColumnMapping:
+        if self.format is not None and (self.text_fields or self.messages_field):
+            raise ValueError("format names the columns itself: give format or "
+                             "text_fields/messages_field, not both")  # fmt: skip
         if self.text_fields is not None and self.messages_field is not None:
             raise ValueError("text_fields and messages_field exclude each other: give one")
         if self.text_fields is not None:
@@ -251,7 +279,8 @@ class ColumnMapping(BaseModel):
             if len(set(self.text_fields)) != len(self.text_fields):
                 raise ValueError(f"text_fields {self.text_fields} names a column twice")
         if self.id_field is not None and not self.mapped:
-            raise ValueError("id_field needs text_fields or messages_field (the row mapping)")
+            raise ValueError("id_field needs a format, text_fields or messages_field (the row "
+                             "mapping)")  # fmt: skip
         return self
 
 
@@ -468,7 +497,7 @@ class LoraSettings(BaseModel):
     target_modules: list[str] = Field(["gate_proj", "up_proj", "down_proj"], min_length=1)
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(ColumnMapping):
     """LoRA fine-tuning; the defaults are the Platypus recipe. `input` defaults to the
     decontaminate stage's clean rows."""
 
@@ -492,8 +521,9 @@ class TrainConfig(BaseModel):
     max_length: int = Field(2048, ge=8)
     overlong: Literal["truncate", "skip"] = "truncate"
     batching: Literal["length_grouped", "packed", "random"] = "length_grouped"
-    # A name in platypus.train.template.FORMATS: alpaca, or the tokenizer's chat_template.
-    prompt_format: str = "alpaca"
+    # A name in platypus.train.template.FORMATS: alpaca, or the tokenizer's chat_template; auto:
+    # chat_template for chat rows (messages, sharegpt) when the tokenizer has one, else alpaca.
+    prompt_format: str = "auto"
     limit: int | None = Field(None, ge=1)  # train on N rows drawn with `seed` (quick runs)
     val_size: int = Field(200, ge=0)  # held-out rows (seeded) for validation loss; 0: none
     eval_every: int | None = Setting(None, ge=1)  # validation every N steps (and at start/end)
@@ -520,9 +550,9 @@ class TrainConfig(BaseModel):
     @field_validator("prompt_format", mode="after")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        from platypus.train.template import FORMATS, unknown_format
+        from platypus.train.template import AUTO, FORMATS, unknown_format
 
-        if value not in FORMATS:
+        if value not in FORMATS and value != AUTO:
             raise ValueError(unknown_format(value))
         return value
 
@@ -603,6 +633,18 @@ class Recipe(BaseModel):
     @classmethod
     def _plain_name(cls, value: str) -> str:
         return plain_name(value)
+
+    @model_validator(mode="after")
+    def _carry_mapping(self) -> Recipe:
+        """A dataset of another schema flows dedup -> decontaminate -> train: a stage fed by the
+        one before it (no `input` of its own) reads its rows under that stage's column mapping
+        unless it names one itself."""
+        chain = (self.data.dedup, self.data.decontaminate, self.train)
+        for upstream, downstream in zip(chain, chain[1:], strict=False):
+            if upstream.mapped and not downstream.mapped and downstream.input is None:
+                for key, value in upstream.mapping_fields().items():
+                    setattr(downstream, key, value)
+        return self
 
 
 class RecipeYAMLError(yaml.YAMLError):

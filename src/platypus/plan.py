@@ -529,10 +529,10 @@ def data_size(recipe: Recipe) -> DataSize:
             f"Open-Platypus size ({OPEN_PLATYPUS_ROWS:,} rows, "
             f"{ASSUMED_TOKENS_PER_ROW} tokens/row assumed)",
         )
-    from platypus.data.io import read_records
+    from platypus.train.examples import read_training_rows
     from platypus.train.template import alpaca_prompt
 
-    records = read_records(path)
+    records = read_training_rows(path, recipe.train).rows
     sample = records[:: max(1, len(records) // 500)]
     texts = [_row_text(r, alpaca_prompt) for r in sample]
     tok = _tokenizer(recipe)
@@ -567,8 +567,10 @@ def _tokenizer(recipe: Recipe):
         return None
 
 
-def _row_text(record, alpaca_prompt) -> str:
-    return alpaca_prompt(record.instruction, record.input) + record.output
+def _row_text(row, alpaca_prompt) -> str:
+    if hasattr(row, "turns"):  # a chat row: its turns, without the template's few tokens
+        return "\n".join(content for _, content in row.turns)
+    return alpaca_prompt(row.instruction, row.input) + row.output
 
 
 # The plan --------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""Datasets of any schema for dedup and decontamination, through a column mapping.
+"""Datasets of any schema for dedup, decontamination and training, through a column mapping.
 
-`ColumnMapping` (config.py) says which columns hold the text: `text_fields` (every field but the
-last is the prompt, the last the response; one field is both) or `messages_field` (a chat
-column: user turns are the prompt, assistant turns the response; system and tool turns are not
-compared). Each row becomes a `Record` for the comparison:
+`ColumnMapping` (config.py) says which columns hold the text: a named `format` (alpaca,
+prompt_completion, messages, sharegpt), `text_fields` (every field but the last is the prompt,
+the last the response; one field is both) or `messages_field` (a chat column of {role, content}
+or ShareGPT's {from, value}: user turns are the prompt, assistant turns the response; system and
+tool turns are not compared). `detect_format` names the convention of an unmapped file. Each row
+becomes a `Record` for the comparison (and, for a chat row, a `Dialogue` with every turn, which
+training renders whole):
 
 - instruction: the first non-empty prompt field (or the user turns, joined by a blank line);
 - input: the other non-empty prompt fields, one per line;
@@ -25,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from platypus.config import OPTIONAL_COLUMNS
 from platypus.data.readers import iter_jsonl_lines, read_json
-from platypus.data.record import Record
+from platypus.data.record import FIELDS, Dialogue, Record
 from platypus.errors import DataError
 
 if TYPE_CHECKING:
@@ -72,6 +76,7 @@ class MappedRows:
     lines: list[bytes] = field(default_factory=list)  # jsonl: each row's line as read
     objects: list[Any] = field(default_factory=list)  # json: each row's object
     table: Any = None  # parquet: the pyarrow table
+    dialogues: dict[str, Dialogue] = field(default_factory=dict)  # chat rows: every turn
 
     @property
     def rows(self) -> int:
@@ -140,10 +145,11 @@ def read_mapped(path: str | Path, mapping: ColumnMapping) -> MappedRows:
             table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise DataError(path, f"unreadable parquet: {exc}") from None
-        missing = [c for c in wanted if c not in table.column_names]
+        missing = [c for c in _required(mapping) if c not in table.column_names]
         if missing:
             raise DataError(path, f"no column {missing[0]!r} (columns: "
                             f"{', '.join(table.column_names)})")  # fmt: skip
+        wanted = [c for c in wanted if c in table.column_names]
         columns = {c: table.column(c).to_pylist() for c in wanted}
         rows = [{c: columns[c][i] for c in wanted} for i in range(table.num_rows)]
         where = [f"index {i}" for i in range(table.num_rows)]
@@ -153,9 +159,15 @@ def read_mapped(path: str | Path, mapping: ColumnMapping) -> MappedRows:
 
 
 def _columns(mapping: ColumnMapping) -> list[str]:
-    cols = list(mapping.text_fields or []) + ([mapping.messages_field] if mapping.messages_field
-                                              else [])  # fmt: skip
+    text_fields, messages_field = mapping.columns()
+    cols = list(text_fields or []) + ([messages_field] if messages_field else [])
     return cols + ([mapping.id_field] if mapping.id_field and mapping.id_field not in cols else [])
+
+
+def _required(mapping: ColumnMapping) -> list[str]:
+    """The columns every row must have (a named format's optional ones may be absent)."""
+    optional = OPTIONAL_COLUMNS if mapping.format else set()
+    return [c for c in _columns(mapping) if c not in optional]
 
 
 def _as_object(path: Path, where: str, obj: Any) -> dict:
@@ -171,11 +183,15 @@ def _map(path: Path, fmt: str, rows: list[dict], where: list[str], mapping: Colu
     row_of: dict[str, int] = {}
     skipped: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
+    dialogues: dict[str, Dialogue] = {}
     source = path.name
+    text_fields, messages_field = mapping.columns()
+    required = _required(mapping)
     for i, row in enumerate(rows):
-        for column in _columns(mapping):
+        for column in required:
             if column not in row:
-                raise DataError(path, f"missing column {column!r}", row=where[i])
+                raise DataError(path, f"missing column {column!r}{_hint(row, mapping)}",
+                                row=where[i])  # fmt: skip
         ident: Any = i
         if mapping.id_field:
             ident = row[mapping.id_field]
@@ -188,13 +204,14 @@ def _map(path: Path, fmt: str, rows: list[dict], where: list[str], mapping: Colu
                             row=where[i])  # fmt: skip
         seen[key] = i
         ids.append(ident)
-        if mapping.messages_field:
-            prompt, response = _chat(path, where[i], mapping.messages_field,
-                                     row[mapping.messages_field])  # fmt: skip
+        if messages_field:
+            turns = _turns(path, where[i], messages_field, row[messages_field])
+            prompt, response = _chat(turns)
+            dialogues[key] = Dialogue(key, turns, source)
             reason = "no user turn with text"
         else:
-            fields = mapping.text_fields or []
-            texts = [_text(path, where[i], f, row[f]) for f in fields]
+            fields = text_fields or []
+            texts = [_text(path, where[i], f, row.get(f)) for f in fields]
             prompt = texts[:-1] if len(texts) > 1 else texts
             response = texts[-1]
             reason = "empty " + " and ".join(fields[:-1] if len(fields) > 1 else fields)
@@ -204,7 +221,7 @@ def _map(path: Path, fmt: str, rows: list[dict], where: list[str], mapping: Colu
             continue
         records.append(Record(key, prompt[0], "\n".join(prompt[1:]), response, source))
         row_of[key] = i
-    return MappedRows(path, fmt, ids, records, row_of, skipped, lines, objects, table)
+    return MappedRows(path, fmt, ids, records, row_of, skipped, lines, objects, table, dialogues)
 
 
 def _kind(value: Any) -> str:
@@ -219,22 +236,64 @@ def _text(path: Path, where: str, column: str, value: Any) -> str:
     return value
 
 
-def _chat(path: Path, where: str, column: str, value: Any) -> tuple[list[str], str]:
-    """(user turns, assistant turns joined) of a messages list."""
+# ShareGPT's speaker names, and a few other spellings of the three roles
+ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+         "model": "assistant", "bot": "assistant", "system": "system"}  # fmt: skip
+
+
+def _turns(path: Path, where: str, column: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """A messages list as (role, content) turns: {role, content} or ShareGPT's {from, value}."""
     if not isinstance(value, list):
         raise DataError(path, f"column {column!r} should be a list of messages, got "
                         f"{_kind(value)}", row=where)  # fmt: skip
     if not value:
         raise DataError(path, f"column {column!r} is an empty list of messages", row=where)
-    user, assistant = [], []
+    turns = []
     for n, message in enumerate(value):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise DataError(path, f"{column}[{n}] should be a {{role, content}} object",
-                            row=where)  # fmt: skip
-        content = _text(path, where, f"{column}[{n}].content", message.get("content"))
-        if message["role"] == "user":
-            user.append(content)
-        elif message["role"] == "assistant" and content.strip():
-            assistant.append(content)
-    prompt = "\n\n".join(u for u in user if u.strip())
-    return [prompt], "\n\n".join(assistant)
+        keys = ("role", "content") if isinstance(message, dict) and "role" in message else (
+            "from", "value")  # fmt: skip
+        if not isinstance(message, dict) or not isinstance(message.get(keys[0]), str):
+            raise DataError(path, f"{column}[{n}] should be a {{role, content}} (or ShareGPT "
+                            "{from, value}) object", row=where)  # fmt: skip
+        content = _text(path, where, f"{column}[{n}].{keys[1]}", message.get(keys[1]))
+        role = message[keys[0]]
+        turns.append((ROLES.get(role.lower(), role), content))
+    return tuple(turns)
+
+
+def _chat(turns: tuple[tuple[str, str], ...]) -> tuple[list[str], str]:
+    """(user turns, assistant turns joined): what dedup and decontamination compare."""
+    user = [c for role, c in turns if role == "user" and c.strip()]
+    assistant = [c for role, c in turns if role == "assistant" and c.strip()]
+    return ["\n\n".join(user)], "\n\n".join(assistant)
+
+
+def detect_format(path: str | Path) -> str | None:
+    """The dataset convention of a file's first row: `records` (the project's schema), one of
+    config.DATA_FORMATS, or None when its columns match none. A file without rows is an error."""
+    from platypus.data.readers import iter_table
+
+    for _, row in iter_table(path):
+        return format_of(row)
+    raise DataError(Path(path), "no rows")
+
+
+def format_of(row: dict) -> str | None:
+    if all(f in row for f in FIELDS):
+        return "records"
+    if isinstance(row.get("messages"), list):
+        return "messages"
+    if isinstance(row.get("conversations"), list):
+        return "sharegpt"
+    if "instruction" in row and "output" in row:
+        return "alpaca"
+    if "prompt" in row and "completion" in row:
+        return "prompt_completion"
+    return None
+
+
+def _hint(row: dict, mapping: ColumnMapping) -> str:
+    named = format_of(row)
+    if named is None or named == mapping.format:
+        return ""
+    return f" (the row looks like {named} data: format: {named})"

@@ -30,3 +30,16 @@ class Skip:
 
     step: str
     location: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    """A chat row as its turns: (role, content) pairs in order, roles normalised to system,
+    user, assistant (ShareGPT's human/gpt included) or the row's own name for other turns."""
+
+    id: str
+    turns: tuple[tuple[str, str], ...]
+    data_source: str
+
+    def messages(self) -> list[dict[str, str]]:
+        return [{"role": role, "content": content} for role, content in self.turns]

@@ -79,6 +79,9 @@ def collate(examples: list[Example], pad_id: int, packed: bool) -> dict[str, tor
 
 
 def _targets(e: Example) -> list[int]:
-    """Position t predicts token t+1: it carries loss when token t+1 is in the response. The
+    """Position t predicts token t+1: it carries loss when token t+1 is in a learned span. The
     last position predicts nothing inside the example."""
-    return [int(t + 1 >= e.prompt_len) for t in range(len(e.ids) - 1)] + [0]
+    learned = [0] * len(e.ids)
+    for start, end in e.spans:
+        learned[start:end] = [1] * (end - start)
+    return learned[1:] + [0]

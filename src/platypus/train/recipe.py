@@ -29,7 +29,6 @@ from safetensors import SafetensorError
 
 from platypus import __version__
 from platypus.config import TrainConfig, result_config
-from platypus.data.io import read_records
 from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
 from platypus.hub import write_adapter_card
@@ -37,10 +36,10 @@ from platypus.memory import peak_mb, release_free_memory, reset_peak
 from platypus.pipeline.stage import fault_point
 from platypus.progress import progress
 from platypus.train import checkpoint, tracking
-from platypus.train.examples import Example, tokenize
+from platypus.train.examples import Example, read_training_rows, tokenize
 from platypus.train.loss import ResponseLoss
 from platypus.train.plan import collate, micro_batches, plan_steps
-from platypus.train.template import prompt_record, write_prompt_record
+from platypus.train.template import prompt_record, resolve_prompt_format, write_prompt_record
 
 ADAPTER_DIR = "adapter"  # in output_dir: the PEFT adapter and tokenizer of a finished run
 METRICS = "metrics.jsonl"  # in output_dir: one line per step (and per validation)
@@ -256,14 +255,16 @@ class LoraRecipe:
         from platypus.models import resolve_causal_lm
 
         config = self.config
-        records = read_records(self.input_path)  # DataError (one line): missing/empty/bad files
+        data = read_training_rows(self.input_path, config)  # DataError: one line
+        records = data.rows
         if config.limit and config.limit < len(records):
             # A seeded sample in file order: the first N rows of a build are often one source.
             keep = set(random.Random(config.seed).sample(range(len(records)), config.limit))
             records = [r for i, r in enumerate(records) if i in keep]
         train_rows, val_rows = split_validation(records, config.val_size, config.seed)
         self.rows = len(records)
-        self.input_sha256 = file_sha256(self.input_path)
+        self.data_format = data.data_format
+        self.input_sha256 = file_sha256(data.path)
 
         from platypus.models.remote_code import check_custom_code
 
@@ -273,10 +274,12 @@ class LoraRecipe:
         self.tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=trust)
         tok = self.tokenizer
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        shape = (config.max_length, config.overlong, config.prompt_format)
+        self.prompt_format = resolve_prompt_format(config.prompt_format, records, tok)
+        shape = (config.max_length, config.overlong, self.prompt_format)
         self.examples, self.counts = tokenize(train_rows, tok, *shape)  # checks the tokenizer
+        self.counts.update(data.skipped)
         self.val_examples, _ = tokenize(val_rows, tok, *shape)
-        self.prompt = prompt_record(config.prompt_format, tok)
+        self.prompt = prompt_record(self.prompt_format, tok)
         if not self.examples:
             raise PlatypusError(
                 f"{self.input_path}: no training examples left ({dict(self.counts)})"
@@ -593,6 +596,8 @@ class LoraRecipe:
             "examples": len(self.examples),
             "validation_examples": len(self.val_examples),
             "rows": self.rows,
+            "data_format": self.data_format,  # records, alpaca, messages, ... or "columns"
+            "prompt_format": self.prompt_format,  # what `auto` became
             "tokenize": dict(self.counts),
             "processes": self.world,
             "warmup_steps": self.warmup,

@@ -47,11 +47,12 @@ def _histogram_caption(config: DedupConfig) -> str:
 
 
 def _mapping_line(config: DedupConfig, summary: dict) -> str:
-    if config.messages_field:
-        what = (f"chat column `{config.messages_field}` (user turns compared, assistant turns' "
+    text_fields, messages_field = config.columns()
+    if messages_field:
+        what = (f"chat column `{messages_field}` (user turns compared, assistant turns' "
                 "length kept by)")  # fmt: skip
     else:
-        fields = config.text_fields or []
+        fields = text_fields or []
         prompt, response = (fields[:-1], fields[-1]) if len(fields) > 1 else (fields, fields[0])
         what = (f"columns {', '.join(f'`{f}`' for f in prompt)} compared, `{response}`'s length "
                 "kept by")  # fmt: skip
