@@ -8,11 +8,18 @@ Each names its source and why it is harmless; nothing else is silenced.
   `kernels` package's note that offline it skips that kernel's publisher check.
 - peft asks transformers' deprecated `is_gradient_checkpointing` (a FutureWarning on each
   QLoRA setup): peft's to change, with no effect here.
+- Off a terminal (a log, CI, a pipe), transformers' "Loading weights" bar on every model load
+  and huggingface_hub's download bars write carriage-return frames into the log; there our own
+  progress lines (`platypus.progress`) say what is happening, so those bars are switched off
+  through huggingface_hub's own switch (`HF_HUB_DISABLE_PROGRESS_BARS`, read when transformers
+  is imported), unless the environment already sets it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import warnings
 
 
@@ -26,7 +33,10 @@ class _Drop(logging.Filter):
 
 
 def install() -> None:
-    """Install the filters (idempotent); before bitsandbytes is imported, so they apply."""
+    """Install the filters (idempotent); before bitsandbytes and transformers are imported, so
+    they apply."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     for name, prefix in (
         ("bitsandbytes.backends.cpu.ops", "Failed to load CPU gemm_4bit_forward from kernels-"),
         ("kernels._internals.hf_hub", "Skipping publisher trust check for 'kernels-community/"),
