@@ -224,6 +224,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    from platypus.chat import run
+
+    return run(args)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     import json
 
@@ -454,6 +460,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     for sub in (b, d, c, t, m, e, p, r):  # a bad flag is reported with its command's usage
         sub.set_defaults(parser=sub)
+
+    from platypus.chat import add_arguments
+
+    ch = stages.add_parser("chat", help="try a model as trained: one prompt, a session, a jsonl")
+    add_arguments(ch)
+    g = stages.add_parser("generate", help="a jsonl of prompts to a jsonl of completions")
+    add_arguments(g, batch_only=True)
+    for sub in (ch, g):
+        sub.set_defaults(func=cmd_chat, parser=sub)
     return parser
 
 

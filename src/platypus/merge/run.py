@@ -2,7 +2,9 @@
 
 Every method streams: tensors are read from the inputs' safetensors one name at a time, merged
 in float32, cast and written before the next is read. The output folder holds the weights, the
-config and tokenizer of the model the weights follow (base or target), and a merge card.
+config and tokenizer of the model the weights follow (base or target), and a merge card. An
+adapter's merge saves that tokenizer with the chat template the adapter was trained with
+(`platypus.train.saved_template`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     source, card = method.run(config, out)
     if source is not None:  # None: the output is no model folder (an extracted adapter)
         _copy_side_files(source, out, config.dtype)
+        if method.uses_adapter:  # prompted as the adapter was trained (its chat template)
+            from platypus.train.saved_template import save_adapter_template
+
+            save_adapter_template(out, config.adapter, config.compute.trust_remote_code)
     card |= {
         "method": config.method,
         "parameters": config.model_dump(exclude={"output_dir", "overlap"}),

@@ -617,13 +617,14 @@ class LoraRecipe:
         """Main process: the adapter (with the base model's fingerprint), the loss curve, and
         summary.json last, each moved into place whole."""
         from platypus.report.plots import loss_curve
+        from platypus.train.saved_template import save_training_template
 
         out = self.out
         adapter_dir = out / ADAPTER_DIR
         partial = out / ".adapter.partial"
         _remove(partial)
         self.model.save_pretrained(partial)
-        self.tokenizer.save_pretrained(partial)
+        save_training_template(partial, self.prompt_format, self.tokenizer)  # as trained
         write_adapter_card(partial, self.base_model, self.config, summary)  # the Hub's README.md
         base = {"base_model": self.base_model, "weights_fingerprint": self.base_weights}
         (partial / BASE_RECORD).write_text(json.dumps(base, indent=1) + "\n")
