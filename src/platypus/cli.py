@@ -194,8 +194,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype", "t")
+    names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype")
     updates = _flags(args, *names)
+    if args.output is not None:  # `platypus merge CONFIG.yml OUT`, as mergekit-yaml takes it
+        if args.output_dir and args.output_dir != args.output:
+            raise PlatypusError(f"two outputs given: {args.output} and --output-dir "
+                                f"{args.output_dir}; name one")  # fmt: skip
+        updates["output_dir"] = args.output
+    if args.t is not None:
+        args.set = [f"parameters.t={args.t}", *(args.set or [])]
     if "adapter" in updates:
         updates["adapter"] = _adapter_folder("merge", updates["adapter"])
     if args.models:
@@ -205,10 +212,10 @@ def cmd_merge(args: argparse.Namespace) -> int:
         except ValueError:
             msg = f"--weights {args.weights!r}: numbers separated by commas"
             raise PlatypusError(msg) from None
-        weights = weights or [1.0] * len(paths)
-        if len(weights) != len(paths):
+        if weights is not None and len(weights) != len(paths):
             raise PlatypusError(f"--weights: {len(weights)} values for {len(paths)} models")
-        updates["models"] = [{"model": m, "weight": w} for m, w in zip(paths, weights, strict=True)]
+        updates["models"] = [{"model": m, "parameters": {} if weights is None else
+                              {"weight": weights[i]}} for i, m in enumerate(paths)]  # fmt: skip
     elif args.weights:
         raise PlatypusError("--weights needs --models")
     if args.force:
@@ -419,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"YAML recipe (as --recipe): its {section} section is used; on a command "
             "that reads a dataset, a .jsonl/.json/.parquet file or a folder is the --input",
         )  # fmt: skip
+    m.add_argument(
+        "output", nargs="?", metavar="OUT",
+        help="where to write the merged model (as --output-dir; mergekit-yaml's CONFIG OUT)",
+    )  # fmt: skip
     for sub in (d, c, t, m, e):
         sub.add_argument(
             "--device",

@@ -567,19 +567,53 @@ class TrainConfig(ColumnMapping):
         return list(dict.fromkeys(value))  # a tracker named twice logs once
 
 
+def _fold_parameters(data: Any, own: set[str], where: str) -> Any:
+    """Method parameters written beside the merge's own fields (`t: 0.3`, a model's
+    `weight: 0.7`, as recipes wrote them before `parameters:`) moved into `parameters`, where
+    the method checks their names and values."""
+    if not isinstance(data, dict):
+        return data
+    loose = {k: v for k, v in data.items() if k not in own}
+    if not loose:
+        return data
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        return data  # the field's own validation says what is wrong
+    both = sorted(set(loose) & set(params))
+    if both:
+        raise ValueError(f"{where}: {both[0]} is given both beside and in parameters")
+    kept = {k: v for k, v in data.items() if k in own}
+    return kept | {"parameters": {**params, **loose}}
+
+
 class MergeInput(BaseModel):
+    """One model of a merge and its own method parameters (mergekit's per-model
+    `parameters`, e.g. weight, density)."""
+
     model_config = STRICT
     model: str = InputPath()  # a model folder
-    weight: float = 1.0
-    density: float = Field(1.0, ge=0.0, le=1.0)  # ties/dare: fraction of each delta kept
-    gamma: float | None = Field(None, ge=0.0, le=1.0)  # breadcrumbs: largest deltas dropped
-    epsilon: float | None = Field(None, ge=0.0, lt=1.0)  # della: spread of keep-probabilities
+    parameters: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loose_parameters(cls, data: Any) -> Any:
+        return _fold_parameters(data, {"model", "parameters"}, "models")
+
+    @field_validator("parameters", mode="after")
+    @classmethod
+    def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from platypus.merge.parameters import check_setting
+
+        return {k: check_setting(f"parameters.{k}", v) for k, v in value.items()}
 
 
 class MergeConfig(BaseModel):
     """adapter: LoRA into its base. transplant: LoRA onto another fine-tune of the same base.
-    linear/slerp/task_arithmetic/ties/dare_linear/dare_ties: merge `models` (with `base_model`
-    where the method needs one), with mergekit's definitions."""
+    Model merges (linear, slerp, task_arithmetic, ties, dare, model_stock, ...): `models`
+    (with `base_model` where the method needs one), with mergekit's definitions. The method's
+    parameters are mergekit's `parameters:` (here and per model: values, gradients, tensor
+    filters; `platypus.merge.parameters`), declared and checked by the method; a mergekit
+    config (`merge_method:` ...) is read as it is (`platypus.merge.mergekit_config`)."""
 
     model_config = STRICT
     method: str = "adapter"  # a name in platypus.merge.methods.METHODS
@@ -587,16 +621,9 @@ class MergeConfig(BaseModel):
     adapter: str | None = InputPath(None)  # None in a recipe: the train stage's adapter
     target_model: str | None = InputPath(None)  # transplant: the fine-tune receiving it
     models: list[MergeInput] = []
-    t: float = Field(0.5, ge=0.0, le=1.0)  # slerp: 0 = base, 1 = the other model
-    scale: float = 1.0  # mergekit's lambda
-    normalize: bool | None = None  # None: the method's default (mergekit's)
-    rescale: bool | None = None
-    seed: int = Seed(0)  # dare, della
-    filter_wise: bool = False  # model_stock: one interpolation per row instead of per tensor
-    rank: int | None = Field(None, ge=1)  # extract-lora: the LoRA's rank (None: the method's)
-    target_modules: list[str] | None = None  # extract-lora: module names (None: all linear)
+    # The method's parameters (mergekit's `parameters:`; dare and della also read `seed`)
+    parameters: dict[str, Any] = {}
     dtype: Literal["float32", "bfloat16", "float16"] | None = None  # None: keep the inputs'
-    max_delta_ratio: float = Field(0.5, gt=0)  # transplant refuses larger ||delta||/||W||
     force: bool = False
     max_shard_bytes: int = Field(2 * 1024**3, ge=1)
     # Recorded only (a setting): the merge is I/O bound and its arithmetic is float32 on the CPU
@@ -606,6 +633,22 @@ class MergeConfig(BaseModel):
     overlap: list[str] = []  # the partners' fine-tuning sets: a data-overlap report
     overlap_threshold: float = Field(0.8, gt=0.0, le=1.0)
     output_dir: str = Setting("runs/merge")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loose_parameters(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "merge_method" in data:
+            from platypus.merge.mergekit_config import from_mergekit
+
+            data = from_mergekit(data)
+        return _fold_parameters(data, set(cls.model_fields), "merge")
+
+    @field_validator("parameters", mode="after")
+    @classmethod
+    def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from platypus.merge.parameters import check_setting
+
+        return {k: check_setting(f"parameters.{k}", v) for k, v in value.items()}
 
     @field_validator("method", mode="after")
     @classmethod
@@ -745,6 +788,8 @@ def load_recipe(path: str | Path) -> Recipe:
         raise PlatypusError(f"{path}: not valid YAML ({first})") from None
     if not isinstance(raw, dict):
         raise PlatypusError(f"{path}: a recipe is a mapping of stage names to settings")
+    if "merge_method" in raw:  # a mergekit config: the merge section of a recipe
+        raw = {"merge": raw}
     try:
         return Recipe.model_validate(raw)
     except ValidationError as exc:

@@ -98,6 +98,11 @@ class Stage(ABC):
         and of other sections' settings the result depends on; part of the stage key."""
         return {}
 
+    def check(self, config: BaseModel) -> None:
+        """Refuse (one-line PlatypusError) a configuration the stage cannot run, before its
+        output folder is touched; what the config model alone cannot tell."""
+        return None  # most stages: the config model's validation is the whole check
+
     @abstractmethod
     def run(self, config: BaseModel, out: Path, recipe: Recipe) -> Summary:
         """Produce the outputs in `out` (empty, or this stage's own partial work if resumable)."""
@@ -155,6 +160,7 @@ def run_stage(
     made for this stage alone (no user's file can be there), so the stage's output names are
     replaced whoever wrote them. Returns the summary and the seconds taken."""
     main = int(os.environ.get("RANK", "0")) == 0  # one writer per multi-process job
+    stage.check(config)
     with FolderLock(out):
         _refuse_foreign_result(stage, out)
         _refuse_own_outputs(stage, config, out)

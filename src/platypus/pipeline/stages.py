@@ -390,6 +390,12 @@ class MergeStage(Stage):
             inputs["embedding"] = _embedding(recipe)
         return inputs
 
+    def check(self, config: MergeConfig) -> None:
+        from platypus.merge.methods import get
+
+        if config.method != "adapter" or config.adapter:  # a recipe fills the adapter in later
+            get(config.method).validate(config)
+
     def run(self, config: MergeConfig, out: Path, recipe: Recipe) -> MergeSummary:
         from platypus.merge.run import merge
 

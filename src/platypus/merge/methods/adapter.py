@@ -23,7 +23,7 @@ class AdapterMerge(MergeMethod):
     summary = "LoRA adapter into its base"
     uses_adapter = True
     min_models = max_models = 0  # `models` is not read
-    parameters = (Parameter("force", False, help="apply even when the checks fail"),)
+    parameters: tuple[Parameter, ...] = ()  # `force` (the merge's own field) overrides checks
     target_role = "base"
 
     def validate(self, config: MergeConfig) -> None:
@@ -63,7 +63,7 @@ class AdapterMerge(MergeMethod):
         if self.name == "adapter":
             compat.problems += _other_base(adapter.folder, target_folder)
             compat.ok = not compat.problems
-        if not compat.ok and not settings["force"]:
+        if not compat.ok and not config.force:
             raise PlatypusError(
                 f"refusing to apply {adapter.folder} to {target_folder}: "
                 + "; ".join(compat.problems)
@@ -155,10 +155,7 @@ def _other_base(adapter_folder: Path, target_folder: Path) -> list[str]:
 class Transplant(AdapterMerge):
     name = "transplant"
     summary = "LoRA adapter onto another fine-tune of its base"
-    parameters = (
-        Parameter("max_delta_ratio", 0.5, help="refuse a larger ||delta|| / ||W||"),
-        *AdapterMerge.parameters,
-    )
+    parameters = (Parameter("max_delta_ratio", 0.5, help="refuse a larger ||delta|| / ||W||"),)
     target_role = "target"
 
     def validate(self, config: MergeConfig) -> None:

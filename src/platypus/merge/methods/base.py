@@ -27,18 +27,29 @@ _WORDS = {1: "one", 2: "two", 3: "three"}
 
 @dataclass(frozen=True)
 class Parameter:
-    """A setting a method reads. Shared parameters are `MergeConfig` fields, per-model ones
-    (`per_model`) `MergeInput` fields; a config value of None means `default`."""
+    """A setting a method reads, from the merge's `parameters` (shared) or, for `per_model`
+    ones, each model's `parameters` and then the merge's; unset means `default`. Either name
+    (ours or mergekit's) is accepted."""
 
     name: str
     default: Any
     per_model: bool = False
     mergekit: str | None = None  # mergekit's name where it differs (its `lambda` is `scale`)
     help: str = ""
+    is_list: bool = False  # the value is a list (e.g. module names), not a gradient over layers
 
     @property
     def mergekit_name(self) -> str:
         return self.mergekit or self.name
+
+    def setting(self, *sources: dict[str, Any]) -> Any:
+        """The first of `sources` (parameter mappings, highest precedence first) that sets
+        this parameter under either name; None when none does."""
+        for source in sources:
+            for key in (self.name, self.mergekit_name):
+                if key in source and source[key] is not None:
+                    return source[key]
+        return None
 
 
 class MergeMethod(ABC):
@@ -70,6 +81,19 @@ class MergeMethod(ABC):
         low, high = self.min_models, self.max_models
         if n < low or (high is not None and n > high):
             raise PlatypusError(f"merge method {self.name!r} merges {self._arity()}; got {n}")
+        known = {p.name for p in self.parameters} | {p.mergekit_name for p in self.parameters}
+        per_model = {p.name for p in self.parameters if p.per_model}
+        per_model |= {p.mergekit_name for p in self.parameters if p.per_model}
+        places = [("parameters", config.parameters, known)]
+        places += [(f"models[{i}].parameters", m.parameters, per_model)
+                   for i, m in enumerate(config.models)]  # fmt: skip
+        for where, given, allowed in places:
+            for name in given:
+                if name not in allowed:
+                    takes = ", ".join(sorted(p.name for p in self.parameters if p.name in allowed
+                                             or p.mergekit_name in allowed)) or "none"  # fmt: skip
+                    raise PlatypusError(f"merge method {self.name!r}: {where} has no parameter "
+                                        f"{name!r} (it takes: {takes})")  # fmt: skip
 
     def _arity(self) -> str:
         low, high = self.min_models, self.max_models
@@ -81,18 +105,39 @@ class MergeMethod(ABC):
         noun = ("other model" if self.needs_base else "model") + ("" if shown == 1 else "s")
         return f"the base with {count} {noun}" if self.needs_base else f"{count} {noun}"
 
-    def settings(self, config: MergeConfig) -> dict[str, Any]:
-        """Every declared parameter's value for this merge: the config's, or the default where
-        the config leaves it None. Per-model parameters are lists in `models` order."""
+    def settings(self, config: MergeConfig, tensor: str = "", t: float = 0.0) -> dict[str, Any]:
+        """Every declared parameter's value for the tensor named `tensor` at layer fraction `t`
+        (`platypus.merge.parameters`; the whole model: no name, the first layer): a model's
+        own setting, else the merge's, else the default. Per-model parameters are lists in
+        `models` order."""
+        from platypus.merge.parameters import resolve
+
+        def value(p: Parameter, *sources: dict[str, Any]) -> Any:
+            given = p.setting(*sources)
+            v = given if p.is_list else resolve(given, tensor, t)
+            if v is None:
+                return p.default
+            if isinstance(p.default, float) and isinstance(v, int) and not isinstance(v, bool):
+                return float(v)
+            return v
+
         values: dict[str, Any] = {}
         for p in self.parameters:
             if p.per_model:
-                given = [getattr(m, p.name) for m in config.models]
-                values[p.name] = [p.default if v is None else v for v in given]
+                values[p.name] = [value(p, m.parameters, config.parameters) for m in config.models]
             else:
-                v = getattr(config, p.name)
-                values[p.name] = p.default if v is None else v
+                values[p.name] = value(p, config.parameters)
         return values
+
+    def model_parameters(self, config: MergeConfig, model) -> dict[str, Any]:
+        """What a merge card records of one model: the method's per-model parameters as set
+        (a gradient or filter list as written), or their defaults."""
+        out = {}
+        for p in self.parameters:
+            if p.per_model:
+                given = p.setting(model.parameters, config.parameters)
+                out[p.name] = p.default if given is None else given
+        return out
 
     @abstractmethod
     def run(self, config: MergeConfig, out: Path) -> tuple[Path | None, dict]:
@@ -143,12 +188,15 @@ class TensorMerge(MergeMethod):
             TensorInfo(n, out_dtype(config.dtype, i), i.shape) for n, i in layout.info.items()
         ]
         writer = StreamWriter(out, entries, config.max_shard_bytes)
-        settings = self.settings(config)
+        from platypus.merge.parameters import layer_fraction
+
+        layers = num_layers(layout.folder, layout.info)
         for e in progress(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
             tensors = [c.get(e.name) for c in inputs]
             if not tensors[0].is_floating_point():
                 merged = layout.get(e.name)
             else:
+                settings = self.settings(config, e.name, layer_fraction(e.name, layers))
                 merged = self.merge_tensor(
                     e.name, base.get(e.name) if base else None, tensors, settings
                 )
@@ -172,14 +220,32 @@ class TensorMerge(MergeMethod):
                 {
                     "role": "model",
                     "path": str(f),
-                    "weight": m.weight,
-                    "density": m.density,
+                    **self.model_parameters(config, m),
                     "sha256": weight_hashes(f, c),
                 }
                 for f, m, c in zip(folders, config.models, inputs, strict=True)
             ],
         }
         return layout.folder, card
+
+
+def num_layers(folder: Path, names) -> int:
+    """The model's decoder layers: its config's `num_hidden_layers`, else counted from the
+    tensor names (`...layers.<i>...`)."""
+    import json
+    import re
+
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        layers = config.get("num_hidden_layers") or config.get("text_config", {}).get(
+            "num_hidden_layers"
+        )
+        if isinstance(layers, int) and layers > 0:
+            return layers
+    except (OSError, ValueError, AttributeError):
+        pass
+    found = {int(m.group(1)) for n in names if (m := re.search(r"\.layers\.(\d+)\.", n))}
+    return max(found) + 1 if found else 0
 
 
 def work(t: torch.Tensor) -> torch.Tensor:

@@ -63,7 +63,12 @@ class ExtractLora(MergeMethod):
     min_models = max_models = 1
     parameters = (
         Parameter("rank", 16, help="the LoRA's rank (lower where a weight is smaller)"),
-        Parameter("target_modules", None, help="module names to extract (None: every linear)"),
+        Parameter(
+            "target_modules",
+            None,
+            help="module names to extract (None: every linear)",
+            is_list=True,
+        ),  # fmt: skip
     )
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path | None, dict]:

@@ -52,6 +52,9 @@ class TaskArithmetic(TensorMerge):
             Parameter("weight", 1.0, per_model=True, help="the delta's weight"),
             Parameter("normalize", normalize, help="divide by the sum of the weights"),
             Parameter("scale", 1.0, mergekit="lambda", help="factor on the merged delta"),
+            # mergekit stores its sign mask in int8 to save memory when set; ours are booleans
+            # either way, so the result is the same: accepted so its configs read as they are
+            Parameter("int8_mask", False, help="mergekit's memory option; no effect here"),
         ]
         if sparsify:
             params += [
