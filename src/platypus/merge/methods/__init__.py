@@ -12,9 +12,12 @@ from __future__ import annotations
 from platypus.errors import PlatypusError
 from platypus.merge.methods import (
     adapter,
+    delta,
     extract,
+    geometric,
     linear,
     model_stock,
+    nearswap,
     slerp,
     task_arithmetic,
 )
@@ -38,6 +41,11 @@ METHODS: dict[str, MergeMethod] = _registry(
     *task_arithmetic.FAMILY,
     model_stock.MODEL_STOCK,
     extract.EXTRACT_LORA,
+    *delta.METHODS,
+    geometric.NUSLERP,
+    geometric.MULTISLERP,
+    geometric.KARCHER,
+    nearswap.NEARSWAP,
 )
 
 

@@ -1,0 +1,245 @@
+"""sce, arcee_fusion, ram and ramplus_tl: merges of the models' deltas from the base, with
+mergekit 0.1.5's definitions (its sce.py, arcee_fusion.py and ram.py).
+
+sce: the deltas' entries outside the top `select_topk` fraction by variance across the models
+    are zeroed; each delta weighs its mean square (normalised to sum 1), a sign is elected per
+    entry by the sum, and the agreeing deltas are averaged with those weights (SCE, arXiv
+    2408.07990). mergekit's sce reads no per-model weight.
+arcee_fusion: the base takes the other model's entries whose importance, |delta| times the KL
+    divergence of the rows' softmaxes, reaches median + 1.5 IQR of the tensor's importances.
+ram: entries where one delta exceeds `epsilon` in magnitude take that delta, entries where
+    several do take their mean (Reinforced Agent Merging, arXiv 2601.13572).
+ramplus_tl: ram, each model's unique entries scaled by 1 + r * min(shared/unique, alpha), its
+    counts of shared and unique entries in the tensor.
+
+As in mergekit, a base also listed among `models` is the base only: it is no other model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from platypus.errors import PlatypusError
+from platypus.merge.methods.base import Parameter, TensorMerge, work
+
+if TYPE_CHECKING:
+    import torch
+
+    from platypus.config import MergeConfig
+
+
+def _same_model(a: str, b: str | None) -> bool:
+    if b is None:
+        return False
+    if a == b:
+        return True
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    return pa.is_dir() and pb.is_dir() and pa.resolve() == pb.resolve()
+
+
+class DeltaMerge(TensorMerge):
+    """A method on the base and the models' deltas from it; a model that is the base (the same
+    folder) is dropped from `models`, as mergekit takes it for the base alone."""
+
+    needs_base = True
+
+    def others(self, config: MergeConfig) -> MergeConfig:
+        """`config` without the models that are its base."""
+        kept = [m for m in config.models if not _same_model(m.model, config.base_model)]
+        if len(kept) == len(config.models):
+            return config
+        return config.model_copy(update={"models": kept})
+
+    def validate(self, config: MergeConfig) -> None:
+        others = self.others(config)
+        if config.models and not others.models:
+            raise PlatypusError(f"merge method {self.name!r} merges {self._arity()}; got 0")
+        super().validate(others)
+
+    def run(self, config: MergeConfig, out: Path):
+        return super().run(self.others(config), out)
+
+
+def _deltas(base: torch.Tensor, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    import torch
+
+    b = work(base)
+    return torch.stack([work(t) - b for t in tensors], dim=0)
+
+
+# --- sce ---------------------------------------------------------------------------------------
+
+
+def sce_mask(deltas: torch.Tensor, density: float) -> torch.Tensor:
+    """1 on the `density` fraction of the entries (of those varying at all) with the largest
+    variance across the models, 0 elsewhere (mergekit's sce_mask: its topk, so its ties)."""
+    import torch
+
+    if density <= 0:
+        return torch.zeros_like(deltas[0])
+    if density >= 1:
+        return torch.ones_like(deltas[0])
+    var = torch.var(deltas, dim=0, unbiased=False)
+    k = int(torch.count_nonzero(var) * density)
+    mask = torch.zeros_like(var)
+    if k == 0:
+        return mask
+    _, indices = torch.topk(var.abs().view(-1), k=k, largest=True)
+    mask.view(-1)[indices] = 1
+    return mask
+
+
+def sce_weights(deltas: torch.Tensor) -> torch.Tensor:
+    """Each delta's mean square over the sum of them (equal weights where that sum is < 1e-6)."""
+    import torch
+
+    weights = deltas.square().reshape(deltas.shape[0], -1).mean(dim=1)
+    total = torch.sum(weights).item()
+    if abs(total) < 1e-6:
+        return torch.ones_like(weights) / weights.shape[0]
+    return weights / total
+
+
+def sign_agreement(deltas: torch.Tensor) -> torch.Tensor:
+    """True where a delta's sign is the one elected by the deltas' sum (>= 0: positive); zero
+    entries agree with neither (mergekit's get_mask, method 'sum')."""
+    majority = (deltas.sum(dim=0) >= 0).to(deltas.dtype) * 2 - 1
+    return deltas.sign() == majority
+
+
+def sce(base: torch.Tensor, tensors: Sequence[torch.Tensor], select_topk: float = 1.0):
+    import torch
+
+    b = work(base)
+    if not tensors:
+        return b
+    deltas = _deltas(base, tensors)
+    if select_topk < 1:
+        deltas = deltas * sce_mask(deltas, select_topk).unsqueeze(0)
+    agree = sign_agreement(deltas)
+    weights = sce_weights(deltas)
+    while weights.dim() < deltas.dim():
+        weights = weights.unsqueeze(-1)
+    erased = weights * agree
+    merged = (deltas * erased).sum(dim=0)
+    return b + merged / torch.sum(erased, dim=0).clamp(min=1e-6)
+
+
+class Sce(DeltaMerge):
+    name = "sce"
+    summary = "deltas selected by variance, weighted by their mean square, signs elected"
+    parameters = (
+        Parameter("select_topk", 1.0, help="fraction of entries kept, by variance across models"),
+        Parameter("int8_mask", False, help="mergekit's memory option; no effect here"),
+    )
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        return sce(base, tensors, settings["select_topk"])
+
+
+# --- arcee_fusion ------------------------------------------------------------------------------
+
+
+def fusion_importance(model: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    """|model - base| times the KL divergence of the last axis' softmaxes (each + 1e-8)."""
+    import torch
+    import torch.nn.functional as F
+
+    eps = 1e-8
+    p = F.softmax(model, dim=-1) + eps
+    q = F.softmax(base, dim=-1) + eps
+    kl = torch.sum(p * torch.log(p / q), dim=-1, keepdim=True)
+    return (model - base).abs() * kl
+
+
+def fusion_threshold(importance: torch.Tensor) -> torch.Tensor:
+    """median + 1.5 (q3 - q1), each quantile the sorted value at floor(q (n - 1)), as mergekit.
+    mergekit estimates them from a random sample of 1,000,000 entries (with replacement, from
+    torch's global generator) in larger tensors; here they are exact at every size."""
+    import torch
+
+    flat = importance.reshape(-1)
+    at = (torch.tensor([0.25, 0.5, 0.75]) * (flat.numel() - 1)).long()
+    q1, median, q3 = (torch.kthvalue(flat, int(i) + 1).values for i in at)
+    return median + 1.5 * (q3 - q1)
+
+
+def arcee_fusion(base: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+    b, m = work(base), work(other)
+    importance = fusion_importance(m, b)
+    mask = (importance >= fusion_threshold(importance)).to(b.dtype)
+    return b + (m - b) * mask
+
+
+class ArceeFusion(DeltaMerge):
+    name = "arcee_fusion"
+    summary = "the other model's entries whose delta matters most, by |delta| times KL"
+    min_models = 1
+    max_models = 1
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        return arcee_fusion(base, tensors[0])
+
+
+# --- ram, ramplus_tl ---------------------------------------------------------------------------
+
+
+def ram(
+    base: torch.Tensor,
+    tensors: Sequence[torch.Tensor],
+    epsilon: float = 1e-5,
+    plus: tuple[float, float] | None = None,
+) -> torch.Tensor:
+    """RAM; `plus` = (r, alpha): RAM+ (tensor-local), unique entries rescaled per model."""
+    b = work(base)
+    if not tensors:
+        return b
+    flat = _deltas(base, tensors).view(len(tensors), -1)
+    nonzero = flat.abs() > epsilon
+    counts = nonzero.sum(dim=0, keepdim=True)
+    overlap, unique = counts > 1, counts == 1
+    kept = flat * nonzero
+    unique_part = kept * unique
+    if plus is not None:
+        r, alpha = plus
+        shared_counts = (nonzero & overlap).sum(dim=1)
+        unique_counts = (nonzero & unique).sum(dim=1)
+        rho = shared_counts / unique_counts.clamp(min=epsilon)
+        unique_part = unique_part * (1 + r * rho.clamp(min=0, max=alpha)).unsqueeze(-1)
+    merged = (unique_part + (kept * overlap / counts.clamp(min=1))).sum(dim=0, keepdim=True)
+    return b + merged.reshape_as(b)
+
+
+_EPSILON = Parameter("epsilon", 1e-5, help="a delta entry counts where its magnitude exceeds it")
+
+
+class Ram(DeltaMerge):
+    name = "ram"
+    summary = "each entry's delta where one model changes it, their mean where several do"
+    parameters = (_EPSILON,)
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        return ram(base, tensors, settings["epsilon"])
+
+
+class RamPlus(DeltaMerge):
+    name = "ramplus_tl"
+    summary = "ram with each model's unique entries scaled up by its share of shared ones"
+    parameters = (
+        Parameter("r", 0.1, help="scale of the shared/unique ratio in the unique entries' gain"),
+        Parameter("alpha", 0.2, help="cap on the shared/unique ratio"),
+        _EPSILON,
+    )
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        plus = (settings["r"], settings["alpha"])
+        return ram(base, tensors, settings["epsilon"], plus)
+
+
+SCE = Sce()
+ARCEE_FUSION = ArceeFusion()
+RAM = Ram()
+RAMPLUS_TL = RamPlus()
+METHODS = (SCE, ARCEE_FUSION, RAM, RAMPLUS_TL)

@@ -1,0 +1,272 @@
+"""Spherical merges with mergekit 0.1.5's definitions (its nuslerp.py, multislerp.py, karcher.py).
+
+nuslerp: slerp between two models at t = w_2 / (w_1 + w_2) (0.5 when the weights cancel), of
+    the tensors or, given a base, of their deltas from it; each tensor as one vector
+    (`nuslerp_flatten`, the default), else per row (`nuslerp_row_wise`) or per column.
+multislerp: barycentric interpolation of any number of models (or their deltas from a base) on
+    the hypersphere: the weighted mean direction, the models' tangent vectors there averaged and
+    mapped back, scaled by the weighted mean norm.
+karcher: the equally weighted Karcher (Riemannian) mean of the models' directions on the unit
+    sphere by fixed-point iteration (`max_iter`, `tol`), scaled by their mean norm. As in
+    mergekit a `base_model`, when given, is one more input averaged like the models.
+
+A `base_model` listed among `models` is the base, not a model, as in mergekit.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from platypus.errors import PlatypusError
+from platypus.merge.methods.base import Parameter, TensorMerge, work
+
+if TYPE_CHECKING:
+    import torch
+
+    from platypus.config import MergeConfig
+
+
+def nuslerp(
+    t: float,
+    v0: torch.Tensor,
+    v1: torch.Tensor,
+    dim: int = -1,
+    eps: float = 1e-8,
+    flatten: bool = False,
+) -> torch.Tensor:
+    """Spherical interpolation of v0 (t=0) and v1 (t=1) along `dim` (each tensor as one vector
+    if `flatten`), linear where the two are (anti)parallel: mergekit's `nuslerp`."""
+    import torch
+
+    out_shape = v0.shape
+    if flatten:
+        v0, v1 = v0.reshape(-1), v1.reshape(-1)
+    elif dim != -1:
+        v0, v1 = v0.transpose(dim, -1), v1.transpose(dim, -1)
+    v0_u = v0 / torch.norm(v0, dim=-1, keepdim=True).clamp(min=1e-7)
+    v1_u = v1 / torch.norm(v1, dim=-1, keepdim=True).clamp(min=1e-7)
+    cos_theta = torch.sum(v0_u * v1_u, dim=-1, keepdim=True).clamp(-1, 1)
+    colinear = (1 - cos_theta.square()) <= eps**2
+    theta = torch.acos(torch.where(colinear, 0, cos_theta))
+    sin_theta = torch.sin(theta)
+    result = (torch.sin((1 - t) * theta) * v0 + torch.sin(t * theta) * v1) / sin_theta
+    result = torch.where(colinear, (1 - t) * v0 + t * v1, result)
+    if dim != -1 and not flatten:
+        result = result.transpose(dim, -1)
+    return result.reshape(out_shape)
+
+
+def nuslerp_merge(
+    base: torch.Tensor | None,
+    tensors: Sequence[torch.Tensor],
+    weights: Sequence[float],
+    row_wise: bool = False,
+    flatten: bool = True,
+) -> torch.Tensor:
+    """Two models at t = w_2 / (w_1 + w_2), of their deltas from `base` where one is given."""
+    a, b = work(tensors[0]), work(tensors[1])
+    total = sum(weights)
+    t = 0.5 if abs(total) < 1e-6 else weights[1] / total
+    dim = 0 if row_wise else -1
+    if base is None:
+        return nuslerp(t, a, b, dim=dim, flatten=flatten)
+    base = work(base)
+    return base + nuslerp(t, a - base, b - base, dim=dim, flatten=flatten)
+
+
+def multislerp(
+    base: torch.Tensor | None,
+    tensors: Sequence[torch.Tensor],
+    weights: Sequence[float],
+    normalize_weights: bool = True,
+    eps: float = 1e-8,
+    name: str = "",
+) -> torch.Tensor:
+    """Barycentric interpolation on the hypersphere (of the deltas from `base` if given):
+    mergekit's `multislerp`, its ValueError a one-line PlatypusError."""
+    import torch
+
+    if len(tensors) == 1:
+        return work(tensors[0])
+    stacked = torch.stack([work(t) for t in tensors], dim=0)
+    base_tensor = work(base) if base is not None else None
+    if base_tensor is not None:
+        stacked -= base_tensor
+    flat = stacked.view(stacked.shape[0], -1)
+    w = torch.tensor(list(weights), dtype=stacked.dtype, device=stacked.device)
+    if normalize_weights:
+        w = w / w.sum()
+    norms = torch.norm(flat, dim=-1, keepdim=True)
+    unit = flat / (norms + eps)
+    mean = (unit * w.view(-1, 1)).sum(0)
+    mean_norm = torch.norm(mean)
+    if mean_norm < eps:
+        if stacked.shape[0] == 2:  # mergekit falls back to the weighted sum
+            res = (stacked[0] * w[0] + stacked[1] * w[1]).view(stacked.shape[1:])
+            return res + base_tensor if base_tensor is not None else res
+        raise PlatypusError(
+            f"multislerp: {name or 'a tensor'}: the weighted sum of the models' directions is "
+            "zero (opposite models with balancing weights); use other weights"
+        )
+    mean = mean / mean_norm
+    dots = (unit * mean).sum(-1, keepdim=True)
+    tangent = ((unit - dots * mean) * w.view(-1, 1)).sum(0)
+    tangent_norm = torch.norm(tangent) + eps
+    result = mean * torch.cos(tangent_norm) + tangent * (torch.sin(tangent_norm) / tangent_norm)
+    result = (result * (norms.squeeze(-1) * w).sum()).view(stacked.shape[1:])
+    return result + base_tensor if base_tensor is not None else result
+
+
+def karcher(
+    tensors: Sequence[torch.Tensor],
+    alphas: Sequence[float] | None = None,
+    max_iter: int = 10,
+    tol: float = 1e-5,
+) -> torch.Tensor:
+    """The weighted (default: equal) Karcher mean of the tensors' directions on the unit
+    sphere, scaled by their weighted norm: mergekit's `karcher_merge_tensors`, in float32."""
+    import torch
+
+    tensors = [work(t) for t in tensors]
+    if len(tensors) == 1:
+        return tensors[0]
+    if alphas is None:
+        alphas = [1.0 / len(tensors)] * len(tensors)
+    norms = [torch.linalg.vector_norm(t) for t in tensors]
+    units = [
+        torch.zeros_like(t) if n.item() == 0.0 else t / n
+        for t, n in zip(tensors, norms, strict=True)
+    ]
+    valid = [i for i, n in enumerate(norms) if n.item() > tol]
+    if not valid:
+        return sum(t * 0 for t in tensors)
+    alpha_sum = sum(alphas[i] for i in valid)
+    weights = [alphas[i] / alpha_sum for i in valid]
+    points = [units[i] for i in valid]
+
+    mean = torch.zeros_like(points[0])
+    for alpha, unit in zip(weights, points, strict=True):
+        mean += alpha * unit
+    mean_norm = torch.linalg.vector_norm(mean)
+    mean = points[0].clone() if mean_norm.item() < tol else mean / mean_norm
+    for _ in range(max_iter):
+        tangent = torch.zeros_like(mean)
+        for alpha, unit in zip(weights, points, strict=True):
+            dot = torch.clamp(torch.dot(mean.flatten(), unit.flatten()), -1.0, 1.0)
+            theta = torch.arccos(dot)
+            if theta.item() < tol:
+                continue
+            tangent += alpha * (theta / torch.sin(theta)) * (unit - dot * mean)
+        tangent_norm = torch.linalg.vector_norm(tangent)
+        if tangent_norm.item() < tol:
+            break
+        mean = torch.cos(tangent_norm) * mean + torch.sin(tangent_norm) * (tangent / tangent_norm)
+        unit_norm = torch.linalg.vector_norm(mean)
+        if unit_norm.item() > tol:
+            mean = mean / unit_norm
+    scale = sum(alpha * norm for alpha, norm in zip(alphas, norms, strict=True))
+    return scale * mean
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b or Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def without_base(config: MergeConfig) -> MergeConfig:
+    """`config` less any `models` entry naming `base_model`: mergekit takes such an entry as the
+    base (its per-model parameters unread), not as one more model."""
+    base = config.base_model
+    if base is None or not any(_same(m.model, base) for m in config.models):
+        return config
+    return config.model_copy(
+        update={"models": [m for m in config.models if not _same(m.model, base)]}
+    )
+
+
+class OptionalBase(TensorMerge):
+    """A merge of `models` that also reads `base_model` when one is given (mergekit's optional
+    base): merge_tensor's `base` is None without one. A base listed in `models` is the base."""
+
+    def validate(self, config: MergeConfig) -> None:
+        super().validate(without_base(config))
+
+    def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
+        config = without_base(config)
+        view = copy.copy(self)
+        view.needs_base = config.base_model is not None
+        return TensorMerge.run(view, config, out)
+
+
+class NuSlerp(OptionalBase):
+    name = "nuslerp"
+    summary = "spherical interpolation of two models (or of their deltas from a base)"
+    min_models = max_models = 2
+    parameters = (
+        Parameter("weight", 1.0, per_model=True, help="t = w_2 / (w_1 + w_2)"),
+        Parameter("nuslerp_row_wise", False, help="per row, not per column (if not flattened)"),
+        Parameter("nuslerp_flatten", True, help="each tensor as one vector"),
+    )
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        return nuslerp_merge(
+            base,
+            tensors,
+            settings["weight"],
+            row_wise=settings["nuslerp_row_wise"],
+            flatten=settings["nuslerp_flatten"],
+        )
+
+
+class MultiSlerp(OptionalBase):
+    name = "multislerp"
+    summary = "barycentric interpolation of models (or of their deltas from a base) on a sphere"
+    min_models = 1
+    parameters = (
+        Parameter("weight", 1.0, per_model=True, help="the model's share"),
+        Parameter("normalize_weights", True, help="divide the weights by their sum"),
+        Parameter("eps", 1e-8, help="numerical floor"),
+    )
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        return multislerp(
+            base,
+            tensors,
+            settings["weight"],
+            normalize_weights=settings["normalize_weights"],
+            eps=settings["eps"],
+            name=name,
+        )
+
+
+class Karcher(TensorMerge):
+    name = "karcher"
+    summary = "equally weighted Karcher mean of the models' directions, at their mean norm"
+    min_models = 1
+    parameters = (
+        Parameter("max_iter", 10, help="fixed-point iterations at most"),
+        Parameter("tol", 1e-5, help="stop once the tangent step is below this"),
+    )
+
+    def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
+        # mergekit adds a base_model not among `models` as one more input (after them), and
+        # karcher averages every input alike.
+        from platypus.config import MergeInput
+
+        base = config.base_model
+        if base is not None and not any(_same(m.model, base) for m in config.models):
+            config = config.model_copy(update={"models": [*config.models, MergeInput(model=base)]})
+        return super().run(config, out)
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        max_iter = settings["max_iter"]
+        if isinstance(max_iter, bool) or not isinstance(max_iter, int):
+            raise PlatypusError(f"karcher: max_iter is a whole number, got {max_iter!r}")
+        return karcher(tensors, max_iter=max_iter, tol=settings["tol"])
+
+
+NUSLERP = NuSlerp()
+MULTISLERP = MultiSlerp()
+KARCHER = Karcher()

@@ -1,0 +1,56 @@
+"""nearswap: the base where it differs from the other model by much, the other model where
+the two are near: per entry w = clamp(t / max(|base - other|, 1e-6), 0, 1) and the merge is
+w * other + (1 - w) * base (mergekit 0.1.5's `nearswap`). `t` has no default, as in mergekit:
+it is the distance below which the other model's value is taken whole (e.g. 0.0001).
+
+A `base_model` listed among `models` is the base, as in mergekit's examples."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from platypus.errors import PlatypusError
+from platypus.merge.methods.base import Parameter, TensorMerge, work
+from platypus.merge.methods.geometric import without_base
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import torch
+
+    from platypus.config import MergeConfig
+
+
+def nearswap(base: torch.Tensor, other: torch.Tensor, t: float) -> torch.Tensor:
+    a, b = work(base), work(other)
+    weight = (t / (a - b).abs().clamp(min=1e-6)).clamp(min=0, max=1)
+    return weight * b + (1 - weight) * a
+
+
+class NearSwap(TensorMerge):
+    name = "nearswap"
+    summary = "the other model's values where they lie within t of the base's"
+    needs_base = True
+    min_models = max_models = 1
+    parameters = (
+        Parameter("t", None, help="distance below which the other model's value is taken"),
+    )
+
+    def validate(self, config: MergeConfig) -> None:
+        super().validate(without_base(config))
+        if self.parameter("t").setting(config.parameters) is None:
+            raise PlatypusError(f"merge method {self.name!r} needs parameters.t (e.g. 0.0001)")
+
+    def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
+        return super().run(without_base(config), out)
+
+    def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
+        t = settings["t"]
+        if t is None:
+            raise PlatypusError(f"nearswap: parameters.t gives no value for {name}")
+        if isinstance(t, bool) or not isinstance(t, int | float):
+            raise PlatypusError(f"nearswap: parameters.t is a number, got {t!r} for {name}")
+        return nearswap(base, tensors[0], t)
+
+
+NEARSWAP = NearSwap()
