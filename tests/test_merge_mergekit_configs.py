@@ -267,8 +267,8 @@ REFUSED = {
                "        layer_range: [0, 2]\n", "slices: layer slices"),
     "union tokenizer": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
                         "tokenizer_source: union\n", "tokenizer_source 'union'"),
-    "chat template": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
-                      "chat_template: chatml\n", "chat_template: setting"),
+    "chat template name": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
+                           "chat_template: nosuch\n", "chat_template 'nosuch': no such named"),
     "unknown key": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\nmerge_speed: 2\n",
                     "merge_speed: not a key of mergekit's merge configuration"),
     "model+lora": ("merge_method: linear\nmodels: [{model: A+some/lora}, {model: B}]\n",
@@ -290,3 +290,40 @@ def test_what_is_not_supported_is_refused_in_one_line(tmp_path, tiny, case, caps
     errors = error_lines(capsys.readouterr().err)
     assert code == 2 and len(errors) == 1 and expected in errors[0], errors
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("template", ["chatml", "auto", "{% for m in messages %}{{ m.content }}"
+                                      "{% endfor %}"])  # fmt: skip
+def test_chat_template_is_set_as_mergekit_sets_it(tmp_path, tiny, template):
+    """With tokenizers in the inputs (SmolLM2's, whose template is ChatML-like): a mergekit
+    template name, auto (the inputs' most common) or Jinja text, as mergekit's tokenizer gets
+    it (mergekit needs tokenizer_source: base to write one)."""
+    from mergekit.config import MergeConfiguration
+    from mergekit.merge import MergeOptions, run_merge
+    from transformers import AutoTokenizer
+
+    from platypus.models import prepared_path
+
+    models = {}
+    tokenizer = AutoTokenizer.from_pretrained(prepared_path())
+    for seed, name in enumerate(("A", "B")):  # a vocabulary as large as the tokenizer's
+        folder = tiny_llama(tmp_path / name, seed, vocab=len(tokenizer))
+        tokenizer.save_pretrained(folder)
+        models[name] = folder
+    text = yaml.safe_dump({"merge_method": "linear", "tokenizer_source": "base",
+                           "base_model": str(models["A"]), "chat_template": template,
+                           "models": [{"model": str(f), "parameters": {"weight": 0.5}}
+                                      for f in models.values()],
+                           "dtype": "float32"})  # fmt: skip
+    path = tmp_path / "config.yml"
+    path.write_text(text)
+    theirs = tmp_path / "mergekit"
+    run_merge(MergeConfiguration.model_validate(yaml.safe_load(text)), str(theirs),
+              MergeOptions(write_model_card=False, quiet=True))  # fmt: skip
+    ours = tmp_path / "ours"
+    assert main(["merge", str(path), str(ours)]) == 0
+    want = AutoTokenizer.from_pretrained(theirs).chat_template
+    got = AutoTokenizer.from_pretrained(ours).chat_template
+    assert got == want and got
+    if template == "chatml":
+        assert got != AutoTokenizer.from_pretrained(models["A"]).chat_template

@@ -624,6 +624,9 @@ class MergeConfig(BaseModel):
     # The method's parameters (mergekit's `parameters:`; dare and della also read `seed`)
     parameters: dict[str, Any] = {}
     dtype: Literal["float32", "bfloat16", "float16"] | None = None  # None: keep the inputs'
+    # The merged tokenizer's chat template (mergekit's key): auto (the inputs' most common), a
+    # name of mergekit's packaged templates, or Jinja text; None: the layout model's own.
+    chat_template: str | None = None
     force: bool = False
     max_shard_bytes: int = Field(2 * 1024**3, ge=1)
     # Recorded only (a setting): the merge is I/O bound and its arithmetic is float32 on the CPU

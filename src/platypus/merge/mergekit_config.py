@@ -13,8 +13,10 @@ line naming the key, never ignored:
 - `dtype` / `out_dtype`: the output's dtype (`out_dtype` wins). Our arithmetic is float32
   whatever `dtype` says (mergekit computes in `dtype`), so with float32 the two agree;
 - `tokenizer_source`: unset or `base` (the output takes the base's tokenizer, as ours does);
+- `chat_template`: auto, a mergekit template name or Jinja text, set on the merged tokenizer
+  (`platypus.merge.chat_template`);
 - refused: `slices` and `modules` (layer stacking), `tokenizer_source: union` or a model,
-  `tokenizer`, `chat_template`, and `model+adapter` references.
+  `tokenizer`, and `model+adapter` references.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ REFUSED = {
     "slices": "layer slices (passthrough stacking) are not supported yet; merge whole models",
     "modules": "per-module definitions are not supported yet",
     "tokenizer": "a tokenizer definition (added tokens, vocabulary union) is not supported yet",
-    "chat_template": "setting the merged tokenizer's chat template is not supported yet; the "
-    "output takes the base's (an adapter merge: the training template)",
 }
 
 
@@ -40,7 +40,7 @@ def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
 
     # our own settings may sit beside mergekit's keys in a recipe (output_dir, force, ...)
     ours = set(MergeConfig.model_fields) - {"method", "models", "parameters", "base_model",
-                                            "dtype"}  # fmt: skip
+                                            "dtype", "chat_template"}  # fmt: skip
     unknown = sorted(set(config) - KNOWN - ours)
     if unknown:
         raise ValueError(f"{unknown[0]}: not a key of mergekit's merge configuration")
@@ -74,6 +74,8 @@ def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
                            "parameters": config.get("parameters") or {}}  # fmt: skip
     if base is not None:
         out["base_model"] = base
+    if config.get("chat_template") is not None:
+        out["chat_template"] = config["chat_template"]
     out |= {k: v for k, v in config.items() if k in ours}
     dtype = config.get("out_dtype") or config.get("dtype")
     if dtype is not None:

@@ -74,6 +74,13 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
             from platypus.train.saved_template import save_adapter_template
 
             save_adapter_template(out, config.adapter, config.compute.trust_remote_code)
+        if config.chat_template:
+            from platypus.merge.chat_template import resolve_chat_template, save_chat_template
+
+            inputs = [Path(i["path"]) for i in card.get("inputs", []) if i.get("path")]
+            template = resolve_chat_template(config.chat_template, inputs)
+            if template is not None:
+                save_chat_template(out, template)
     card |= {
         "method": config.method,
         "parameters": config.model_dump(exclude={"output_dir", "overlap"}),

@@ -395,6 +395,10 @@ class MergeStage(Stage):
 
         if config.method != "adapter" or config.adapter:  # a recipe fills the adapter in later
             get(config.method).validate(config)
+        if config.chat_template and config.chat_template != "auto":  # a name that exists
+            from platypus.merge.chat_template import resolve_chat_template
+
+            resolve_chat_template(config.chat_template, [])
 
     def run(self, config: MergeConfig, out: Path, recipe: Recipe) -> MergeSummary:
         from platypus.merge.run import merge
