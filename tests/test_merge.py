@@ -522,3 +522,15 @@ def test_adapter_onto_another_base_of_equal_shapes_is_refused(tmp_path, adapter,
     assert any("trained on base weights" in p for p in card["compatibility"]["problems"])
     # On its own base the record matches and the merge goes ahead.
     assert main(["merge", "--adapter", str(trained), "--output-dir", str(tmp_path / "ok")]) == 0
+
+
+def test_a_recipe_fills_in_the_trained_base_only_for_adapter_merges():
+    from platypus.config import Recipe
+    from platypus.pipeline.stages import STAGES
+
+    stage = STAGES["merge"]
+    trained = {"train": {"model": "some/base"}}
+    assert stage.config(Recipe.model_validate(trained)).base_model == "some/base"
+    multislerp = trained | {"merge": {"method": "multislerp", "models": [{"model": "a"},
+                                                                       {"model": "b"}]}}  # fmt: skip
+    assert stage.config(Recipe.model_validate(multislerp)).base_model is None

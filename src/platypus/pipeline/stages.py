@@ -369,9 +369,13 @@ class MergeStage(Stage):
         return METHODS[config.method].uses_adapter
 
     def config(self, recipe: Recipe) -> MergeConfig:
+        from platypus.merge.methods import METHODS
+
         config = recipe.merge
-        if config.base_model is None and recipe.train.model is not None:
-            # the adapter's base is the model the recipe trains
+        adapter = METHODS[config.method].uses_adapter
+        if adapter and config.base_model is None and recipe.train.model is not None:
+            # the adapter's base is the model the recipe trains (a model merge's base is its
+            # own: for methods where it is optional, none means none)
             config = config.model_copy(update={"base_model": recipe.train.model})
         return config
 
