@@ -524,7 +524,7 @@ def test_adapter_onto_another_base_of_equal_shapes_is_refused(tmp_path, adapter,
     assert main(["merge", "--adapter", str(trained), "--output-dir", str(tmp_path / "ok")]) == 0
 
 
-def test_a_recipe_fills_in_the_trained_base_only_for_adapter_merges():
+def test_a_recipe_fills_in_the_trained_base_where_a_base_is_required():
     from platypus.config import Recipe
     from platypus.pipeline.stages import STAGES
 
@@ -534,3 +534,5 @@ def test_a_recipe_fills_in_the_trained_base_only_for_adapter_merges():
     multislerp = trained | {"merge": {"method": "multislerp", "models": [{"model": "a"},
                                                                        {"model": "b"}]}}  # fmt: skip
     assert stage.config(Recipe.model_validate(multislerp)).base_model is None
+    ties = trained | {"merge": {"method": "ties", "models": [{"model": "a"}]}}
+    assert stage.config(Recipe.model_validate(ties)).base_model == "some/base"

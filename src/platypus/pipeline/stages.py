@@ -372,10 +372,11 @@ class MergeStage(Stage):
         from platypus.merge.methods import METHODS
 
         config = recipe.merge
-        adapter = METHODS[config.method].uses_adapter
-        if adapter and config.base_model is None and recipe.train.model is not None:
-            # the adapter's base is the model the recipe trains (a model merge's base is its
-            # own: for methods where it is optional, none means none)
+        method = METHODS[config.method]
+        wanted = method.uses_adapter or method.needs_base
+        if wanted and config.base_model is None and recipe.train.model is not None:
+            # the adapter's base, or the base a method requires, is the model the recipe trains
+            # (where a base is optional, as for multislerp, none given means none)
             config = config.model_copy(update={"base_model": recipe.train.model})
         return config
 
