@@ -531,8 +531,8 @@ def test_a_recipe_fills_in_the_trained_base_where_a_base_is_required():
     stage = STAGES["merge"]
     trained = {"train": {"model": "some/base"}}
     assert stage.config(Recipe.model_validate(trained)).base_model == "some/base"
-    multislerp = trained | {"merge": {"method": "multislerp", "models": [{"model": "a"},
-                                                                       {"model": "b"}]}}  # fmt: skip
+    two = [{"model": "a"}, {"model": "b"}]
+    multislerp = trained | {"merge": {"method": "multislerp", "models": two}}
     assert stage.config(Recipe.model_validate(multislerp)).base_model is None
     ties = trained | {"merge": {"method": "ties", "models": [{"model": "a"}]}}
     assert stage.config(Recipe.model_validate(ties)).base_model == "some/base"

@@ -25,6 +25,17 @@ models:
     parameters: {weight: 0.3}
 dtype: float32
 """,
+    "linear-filter-falls-through": """
+merge_method: linear
+models:
+  - model: A
+    parameters:
+      weight: [{filter: self_attn, value: 0.9}]
+  - model: B
+parameters:
+  weight: [{filter: mlp, value: 0.2}, {value: 0.6}]
+dtype: float32
+""",
     "linear-unnormalised-three": """
 merge_method: linear
 models:
@@ -263,16 +274,16 @@ def test_a_mergekit_config_merges_as_mergekit_merges_it(tmp_path, tiny, name):
 
 
 REFUSED = {
-    "slices": ("merge_method: passthrough\nslices:\n  - sources:\n      - model: A\n"
-               "        layer_range: [0, 2]\n", "slices: layer slices"),
+    "modules": ("merge_method: passthrough\nmodules:\n  decoder:\n    slices: []\n",
+                "modules: per-module definitions are not supported yet"),
     "union tokenizer": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
                         "tokenizer_source: union\n", "tokenizer_source 'union'"),
     "chat template name": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
                            "chat_template: nosuch\n", "chat_template 'nosuch': no such named"),
     "unknown key": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\nmerge_speed: 2\n",
                     "merge_speed: not a key of mergekit's merge configuration"),
-    "model+lora": ("merge_method: linear\nmodels: [{model: A+some/lora}, {model: B}]\n",
-                   "model+adapter references are not supported yet"),
+    "model+missing adapter": ("merge_method: linear\nmodels: [{model: A+/no/such/lora}, "
+                              "{model: B}]\n", "adapter /no/such/lora: not a local adapter"),
     "unknown parameter": ("merge_method: ties\nbase_model: BASE\nmodels:\n  - model: A\n"
                           "    parameters: {weight: 1, densty: 0.5}\n",
                           "models[0].parameters has no parameter 'densty'"),

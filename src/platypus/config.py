@@ -607,6 +607,50 @@ class MergeInput(BaseModel):
         return {k: check_setting(f"parameters.{k}", v) for k, v in value.items()}
 
 
+class SliceSource(MergeInput):
+    """Layers `layer_range: [a, b]` (a to b-1) of one model in a slice, with its own method
+    parameters (mergekit's InputSliceDefinition)."""
+
+    layer_range: tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loose_parameters(cls, data: Any) -> Any:
+        return _fold_parameters(data, {"model", "layer_range", "parameters"}, "sources")
+
+    @field_validator("layer_range", mode="after")
+    @classmethod
+    def _nonempty(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] >= value[1]:
+            raise ValueError(f"[{value[0]}, {value[1]}] holds no layer (layers a to b-1)")
+        return value
+
+
+class MergeSlice(BaseModel):
+    """Output layers made of the same number of layers of each source, merged by the method
+    (passthrough: one source, copied); `parameters` before the merge's (mergekit's
+    OutputSliceDefinition; `platypus.merge.slices`)."""
+
+    model_config = STRICT
+    sources: list[SliceSource] = Field(min_length=1)
+    parameters: dict[str, Any] = {}
+
+    @field_validator("parameters", mode="after")
+    @classmethod
+    def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from platypus.merge.parameters import check_setting
+
+        return {k: check_setting(f"parameters.{k}", v) for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> MergeSlice:
+        lengths = [b - a for a, b in (s.layer_range for s in self.sources)]
+        if len(set(lengths)) > 1:
+            raise ValueError(f"the sources of a slice take as many layers each; got "
+                             f"{', '.join(map(str, lengths))}")  # fmt: skip
+        return self
+
+
 class MergeConfig(BaseModel):
     """adapter: LoRA into its base. transplant: LoRA onto another fine-tune of the same base.
     Model merges (linear, slerp, task_arithmetic, ties, dare, model_stock, ...): `models`
@@ -621,6 +665,8 @@ class MergeConfig(BaseModel):
     adapter: str | None = InputPath(None)  # None in a recipe: the train stage's adapter
     target_model: str | None = InputPath(None)  # transplant: the fine-tune receiving it
     models: list[MergeInput] = []
+    # Instead of `models`: the output's layers, slice by slice (platypus.merge.slices)
+    slices: list[MergeSlice] = []
     # The method's parameters (mergekit's `parameters:`; dare and della also read `seed`)
     parameters: dict[str, Any] = {}
     dtype: Literal["float32", "bfloat16", "float16"] | None = None  # None: keep the inputs'
@@ -660,6 +706,17 @@ class MergeConfig(BaseModel):
 
         if value not in METHODS:
             raise ValueError(unknown_method(value))
+        return value
+
+    @field_validator("slices", mode="after")
+    @classmethod
+    def _slicing_method(cls, value: list[MergeSlice], info: Any) -> list[MergeSlice]:
+        from platypus.merge.methods import METHODS, TensorMerge
+
+        method = METHODS.get(info.data.get("method"))
+        if value and method is not None and not isinstance(method, TensorMerge):
+            raise ValueError(f"merge method {method.name!r} does not merge slices (passthrough, "
+                             "linear, slerp and the other model merges do)")  # fmt: skip
         return value
 
 

@@ -7,20 +7,18 @@ from pathlib import Path
 
 import torch
 
-from platypus.errors import PlatypusError
 from platypus.hashing import file_sha256
 from platypus.merge.tensors import INDEX, Checkpoint, TensorInfo
-from platypus.models import resolve_causal_lm
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def model_folder(name: str | None, what: str) -> Path:
-    """A local model folder (None: SmolLM2); `what` names the setting in errors."""
-    path = Path(resolve_causal_lm(name))
-    if not path.is_dir():
-        raise PlatypusError(f"{what} {name!r}: not a local model folder (download it first)")
-    return path
+    """The model folder `name` names (None: SmolLM2): a local or stage folder, or a hub id
+    through the hub cache (`platypus.merge.references`); `what` names the setting in errors."""
+    from platypus.merge.references import model_folder as resolve
+
+    return resolve(name, what)
 
 
 def model_config(folder: Path) -> dict:

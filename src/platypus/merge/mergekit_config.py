@@ -15,8 +15,12 @@ line naming the key, never ignored:
 - `tokenizer_source`: unset or `base` (the output takes the base's tokenizer, as ours does);
 - `chat_template`: auto, a mergekit template name or Jinja text, set on the merged tokenizer
   (`platypus.merge.chat_template`);
-- refused: `slices` and `modules` (layer stacking), `tokenizer_source: union` or a model,
-  `tokenizer`, and `model+adapter` references.
+- `slices` (instead of `models`): each `{sources: [{model, layer_range, parameters}],
+  parameters}`, the output's layers stacked slice by slice (`platypus.merge.slices`);
+- refused: `modules`, a slice's own `base_model` and `residual_weight`, `tokenizer_source:
+  union` or a model, `tokenizer`, and `model+adapter` slice sources;
+- a model reference (`models`, `base_model`) is a folder, a stage folder, a hub id
+  (`org/name@revision`) or `MODEL+ADAPTER` (`platypus.merge.references`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from typing import Any
 KNOWN = {"merge_method", "base_model", "models", "parameters", "dtype", "out_dtype",
          "tokenizer_source", "tokenizer", "chat_template", "slices", "modules"}  # fmt: skip
 REFUSED = {
-    "slices": "layer slices (passthrough stacking) are not supported yet; merge whole models",
     "modules": "per-module definitions are not supported yet",
     "tokenizer": "a tokenizer definition (added tokens, vocabulary union) is not supported yet",
 }
@@ -40,7 +43,7 @@ def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
 
     # our own settings may sit beside mergekit's keys in a recipe (output_dir, force, ...)
     ours = set(MergeConfig.model_fields) - {"method", "models", "parameters", "base_model",
-                                            "dtype", "chat_template"}  # fmt: skip
+                                            "dtype", "chat_template", "slices"}  # fmt: skip
     unknown = sorted(set(config) - KNOWN - ours)
     if unknown:
         raise ValueError(f"{unknown[0]}: not a key of mergekit's merge configuration")
@@ -56,10 +59,6 @@ def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
     models = config.get("models") or []
     if not isinstance(models, list):
         raise ValueError("models: a list of {model, parameters}")
-    for ref in [base] + [m.get("model") if isinstance(m, dict) else m for m in models]:
-        if isinstance(ref, str) and "+" in ref:
-            raise ValueError(f"{ref}: model+adapter references are not supported yet; merge "
-                             "the adapter first (platypus merge --adapter)")  # fmt: skip
     needs_base = getattr(METHODS.get(method), "needs_base", False)
     inputs = []
     for m in models:
@@ -72,6 +71,10 @@ def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
         )
     out: dict[str, Any] = {"method": method, "models": inputs,
                            "parameters": config.get("parameters") or {}}  # fmt: skip
+    if config.get("slices") is not None:
+        if models:
+            raise ValueError("slices: give models or slices, not both")
+        out["slices"] = _slices(config["slices"])
     if base is not None:
         out["base_model"] = base
     if config.get("chat_template") is not None:
@@ -80,4 +83,30 @@ def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
     dtype = config.get("out_dtype") or config.get("dtype")
     if dtype is not None:
         out["dtype"] = dtype
+    return out
+
+
+def _slices(slices: Any) -> list:
+    """mergekit's `slices` as ours: the same keys, refusing a slice's own base_model and
+    residual_weight (mergekit 0.1.5 ignores the latter) and model+adapter sources."""
+    if not isinstance(slices, list) or not slices:
+        raise ValueError("slices: a list of {sources: [{model, layer_range}], parameters}")
+    out = []
+    for i, piece in enumerate(slices):
+        if not isinstance(piece, dict):
+            raise ValueError(f"slices[{i}]: a mapping of sources and parameters")
+        for key in ("base_model", "residual_weight"):
+            if piece.get(key) is not None:
+                raise ValueError(f"slices[{i}].{key}: a slice's own {key} is not supported")
+        sources = piece.get("sources")
+        for source in sources if isinstance(sources, list) else []:
+            ref = source.get("model") if isinstance(source, dict) else None
+            if isinstance(ref, str) and "+" in ref:
+                raise ValueError(f"{ref}: model+adapter references are not supported yet; "
+                                 "merge the adapter first (platypus merge --adapter)")  # fmt: skip
+        kept = {k: v for k, v in piece.items() if k not in ("base_model", "residual_weight")}
+        if isinstance(sources, list):
+            kept["sources"] = [{k: v for k, v in s.items() if not (k == "parameters" and v is None)}
+                               if isinstance(s, dict) else s for s in sources]  # fmt: skip
+        out.append({k: v for k, v in kept.items() if not (k == "parameters" and v is None)})
     return out

@@ -38,11 +38,13 @@ def _copy_side_files(source: Path, out: Path, dtype: str | None) -> None:
     """Config, generation config and tokenizer from the model whose layout the output has. Links
     are not followed: a link to a file elsewhere (a secret, say) would otherwise be copied into
     the output, and from there pushed to the Hub."""
+    from platypus.merge.references import cache_link  # a hub snapshot's links into its blobs
+
     for f in source.iterdir():
-        if f.is_symlink() or not f.is_file():
+        if (f.is_symlink() and not cache_link(f)) or not f.is_file():
             continue
         if not f.name.endswith(WEIGHT_SUFFIXES) and f.name != HUB_CARD:
-            shutil.copy2(f, out / f.name, follow_symlinks=False)
+            shutil.copy2(f, out / f.name, follow_symlinks=cache_link(f))
     if dtype and (out / "config.json").is_file():
         cfg = json.loads((out / "config.json").read_text())
         for key in ("torch_dtype", "dtype"):
@@ -70,6 +72,10 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     source, card = method.run(config, out)
     if source is not None:  # None: the output is no model folder (an extracted adapter)
         _copy_side_files(source, out, config.dtype)
+        if config.slices:  # the stacked layers in config.json (platypus.merge.slices)
+            from platypus.merge.slices import write_config
+
+            write_config(config, out)
         if method.uses_adapter:  # prompted as the adapter was trained (its chat template)
             from platypus.train.saved_template import save_adapter_template
 

@@ -387,9 +387,11 @@ class MergeStage(Stage):
 
     def outside(self, config: MergeConfig, recipe: Recipe) -> dict:
         from platypus.hashing import file_sha256
+        from platypus.merge.references import reference_identity
 
-        inputs = {"base": base_weights(config.base_model or recipe.train.model)}
-        inputs |= {m.model: base_weights(m.model) for m in config.models}
+        inputs = {"base": reference_identity(config.base_model or recipe.train.model)}
+        inputs |= {m.model: reference_identity(m.model) for m in config.models}
+        inputs |= {s.model: reference_identity(s.model) for p in config.slices for s in p.sources}
         if config.overlap:
             inputs["overlap"] = [file_sha256(p) for p in config.overlap]
             inputs["embedding"] = _embedding(recipe)

@@ -18,6 +18,7 @@ from platypus.merge.methods import (
     linear,
     model_stock,
     nearswap,
+    passthrough,
     slerp,
     task_arithmetic,
 )
@@ -46,6 +47,7 @@ METHODS: dict[str, MergeMethod] = _registry(
     geometric.MULTISLERP,
     geometric.KARCHER,
     nearswap.NEARSWAP,
+    passthrough.PASSTHROUGH,
 )
 
 

@@ -75,6 +75,10 @@ class MergeMethod(ABC):
 
     def validate(self, config: MergeConfig) -> None:
         """Raise a one-line PlatypusError when `config` cannot be merged with this method."""
+        if getattr(config, "slices", None):  # layers slice by slice (platypus.merge.slices)
+            from platypus.merge.slices import validate_slices
+
+            return validate_slices(self, config)
         n = len(config.models)
         if n == 0 and self.min_models > 0:
             raise PlatypusError(f"merge method {self.name!r} needs `models`")
@@ -94,6 +98,12 @@ class MergeMethod(ABC):
                                              or p.mergekit_name in allowed)) or "none"  # fmt: skip
                     raise PlatypusError(f"merge method {self.name!r}: {where} has no parameter "
                                         f"{name!r} (it takes: {takes})")  # fmt: skip
+        from platypus.merge.references import check_reference  # no download, no weights read
+
+        for where, ref in [("base_model", config.base_model)] * self.needs_base + [
+            ("models", m.model) for m in config.models
+        ]:
+            check_reference(ref, where)
 
     def _arity(self) -> str:
         low, high = self.min_models, self.max_models
@@ -113,8 +123,12 @@ class MergeMethod(ABC):
         from platypus.merge.parameters import resolve
 
         def value(p: Parameter, *sources: dict[str, Any]) -> Any:
-            given = p.setting(*sources)
-            v = given if p.is_list else resolve(given, tensor, t)
+            v = None
+            for source in sources:  # a setting that gives this tensor nothing (a filter list
+                given = p.setting(source)  # with no match) falls through, as in mergekit
+                v = given if p.is_list else resolve(given, tensor, t)
+                if v is not None:
+                    break
             if v is None:
                 return p.default
             if isinstance(p.default, float) and isinstance(v, int) and not isinstance(v, bool):
@@ -162,14 +176,19 @@ class TensorMerge(MergeMethod):
         `base` is None unless the method `needs_base`; `settings` is `self.settings(config)`."""
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
-        from platypus.merge.folders import model_folder, out_dtype, prepare_output, weight_hashes
-        from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
+        if config.slices:  # layers slice by slice (platypus.merge.slices)
+            from platypus.merge.slices import run_slices
+
+            return run_slices(self, config, out)
+        from platypus.merge.folders import out_dtype, prepare_output, weight_hashes
+        from platypus.merge.references import describe, open_model
+        from platypus.merge.tensors import StreamWriter, TensorInfo
         from platypus.progress import progress
 
-        base_folder = model_folder(config.base_model, "base_model") if self.needs_base else None
-        folders = [model_folder(m.model, "models") for m in config.models]
-        base = Checkpoint(base_folder) if base_folder else None
-        inputs = [Checkpoint(f) for f in folders]
+        # hub ids through the hub cache, stage folders, MODEL+ADAPTER read as W + delta
+        base = open_model(config.base_model, "base_model") if self.needs_base else None
+        inputs = [open_model(m.model, "models") for m in config.models]
+        base_folder, folders = base.folder if base else None, [c.folder for c in inputs]
         layout = base or inputs[0]
         for ckpt in ([base] if base else []) + inputs:
             if ckpt.info.keys() != layout.info.keys():
@@ -210,6 +229,7 @@ class TensorMerge(MergeMethod):
                     {
                         "role": "base",
                         "path": str(base_folder),
+                        **describe(base),
                         "sha256": weight_hashes(base_folder, base),
                     }
                 ]
@@ -220,6 +240,7 @@ class TensorMerge(MergeMethod):
                 {
                     "role": "model",
                     "path": str(f),
+                    **describe(c),
                     **self.model_parameters(config, m),
                     "sha256": weight_hashes(f, c),
                 }
