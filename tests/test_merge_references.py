@@ -208,3 +208,34 @@ def test_an_adapter_for_another_model_is_one_line(tmp_path, models, offline_cach
     errors = error_lines(capsys.readouterr().err)
     assert code == 2 and len(errors) == 1, errors
     assert ref in errors[0] and "does not fit the model" in errors[0], errors
+
+
+def test_extract_lora_takes_a_hub_id_base(tmp_path, models, offline_cache):
+    """extract-lora (like the adapter merges, which open their base and target the same way)
+    reads a hub cache snapshot's links into its blobs as the model's files, as the tensor
+    merges do; it refused them as links out of the folder."""
+    from platypus.config import MergeConfig
+    from platypus.merge.run import merge
+
+    local = tmp_path / "local"
+    merge(
+        MergeConfig(
+            method="extract-lora",
+            base_model=str(models["a"]),
+            models=[{"model": str(models["b"])}],
+            rank=2,
+            output_dir=str(local),
+        )
+    )
+    hub = tmp_path / "hub"
+    merge(
+        MergeConfig(
+            method="extract-lora",
+            base_model="org/tiny-a",
+            models=[{"model": str(models["b"])}],
+            rank=2,
+            output_dir=str(hub),
+        )
+    )
+    _equal(load_file(hub / "adapter_model.safetensors"),
+           load_file(local / "adapter_model.safetensors"))  # fmt: skip

@@ -49,15 +49,17 @@ class AdapterMerge(MergeMethod):
         from platypus.hashing import file_sha256
         from platypus.merge.folders import model_config, out_dtype, prepare_output, weight_hashes
         from platypus.merge.lora import check, load_adapter
-        from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
+        from platypus.merge.references import open_folder
+        from platypus.merge.tensors import StreamWriter, TensorInfo
         from platypus.progress import progress
 
         settings = self.settings(config)
         adapter = load_adapter(config.adapter)
         base_name = config.base_model or trained_base(adapter.folder, adapter.config)
         target_folder, base_config, base_folder = self._target(config, base_name)
-        target = Checkpoint(target_folder)
-        base = target if base_folder == target_folder else base_folder and Checkpoint(base_folder)
+        # a hub cache snapshot's files are links into its blobs: read as the model's own
+        target = open_folder(target_folder)
+        base = target if base_folder == target_folder else base_folder and open_folder(base_folder)
         limit = self._limit(settings)
         compat = check(adapter, target, model_config(target_folder), base_config, limit, base)
         if self.name == "adapter":

@@ -78,14 +78,14 @@ class ExtractLora(MergeMethod):
 
         from platypus.hashing import file_sha256
         from platypus.merge.folders import DTYPES, model_folder, prepare_output, weight_hashes
-        from platypus.merge.tensors import Checkpoint
+        from platypus.merge.references import open_folder
         from platypus.progress import progress
 
         settings = self.settings(config)
         rank, targets = settings["rank"], settings["target_modules"]
         base_folder = model_folder(config.base_model, "base_model")
         tuned_folder = model_folder(config.models[0].model, "models")
-        base, tuned = Checkpoint(base_folder), Checkpoint(tuned_folder)
+        base, tuned = open_folder(base_folder), open_folder(tuned_folder)  # hub cache links too
         if base.info.keys() != tuned.info.keys():
             diff = sorted(set(base.info) ^ set(tuned.info))
             raise PlatypusError(
