@@ -276,8 +276,8 @@ def test_a_mergekit_config_merges_as_mergekit_merges_it(tmp_path, tiny, name):
 REFUSED = {
     "modules": ("merge_method: passthrough\nmodules:\n  decoder:\n    slices: []\n",
                 "modules: per-module definitions are not supported yet"),
-    "union tokenizer": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
-                        "tokenizer_source: union\n", "tokenizer_source 'union'"),
+    "tokenizer": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
+                  "tokenizer: {source: union}\n", "tokenizer: a tokenizer definition"),
     "chat template name": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\n"
                            "chat_template: nosuch\n", "chat_template 'nosuch': no such named"),
     "unknown key": ("merge_method: linear\nmodels: [{model: A}, {model: B}]\nmerge_speed: 2\n",

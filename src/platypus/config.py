@@ -673,6 +673,9 @@ class MergeConfig(BaseModel):
     # The merged tokenizer's chat template (mergekit's key): auto (the inputs' most common), a
     # name of mergekit's packaged templates, or Jinja text; None: the layout model's own.
     chat_template: str | None = None
+    # The output's tokenizer (mergekit's key): None or base: the layout model's; union: every
+    # input's tokens; a model reference: that model's (platypus.merge.tokenizers)
+    tokenizer_source: str | None = None
     force: bool = False
     max_shard_bytes: int = Field(2 * 1024**3, ge=1)
     # Recorded only (a setting): the merge is I/O bound and its arithmetic is float32 on the CPU
@@ -717,6 +720,22 @@ class MergeConfig(BaseModel):
         if value and method is not None and not isinstance(method, TensorMerge):
             raise ValueError(f"merge method {method.name!r} does not merge slices (passthrough, "
                              "linear, slerp and the other model merges do)")  # fmt: skip
+        return value
+
+    @field_validator("tokenizer_source", mode="after")
+    @classmethod
+    def _tokenizer_merge(cls, value: str | None, info: Any) -> str | None:
+        from platypus.merge.methods import METHODS, TensorMerge
+
+        if value in (None, "base"):
+            return value
+        if info.data.get("slices"):
+            raise ValueError(f"tokenizer_source {value!r} with slices is not supported yet "
+                             "(only with models)")  # fmt: skip
+        method = METHODS.get(info.data.get("method"))
+        if method is not None and not isinstance(method, TensorMerge):
+            raise ValueError(f"tokenizer_source {value!r}: merge method {method.name!r} keeps "
+                             "its model's tokenizer")  # fmt: skip
         return value
 
 

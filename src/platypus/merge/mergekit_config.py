@@ -12,13 +12,14 @@ line naming the key, never ignored:
   resolved per tensor as mergekit resolves them (`platypus.merge.parameters`);
 - `dtype` / `out_dtype`: the output's dtype (`out_dtype` wins). Our arithmetic is float32
   whatever `dtype` says (mergekit computes in `dtype`), so with float32 the two agree;
-- `tokenizer_source`: unset or `base` (the output takes the base's tokenizer, as ours does);
+- `tokenizer_source`: unset or `base` (the output takes the base's tokenizer, as ours does),
+  `union` or a model reference (`platypus.merge.tokenizers`; not with `slices`);
 - `chat_template`: auto, a mergekit template name or Jinja text, set on the merged tokenizer
   (`platypus.merge.chat_template`);
 - `slices` (instead of `models`): each `{sources: [{model, layer_range, parameters}],
   parameters}`, the output's layers stacked slice by slice (`platypus.merge.slices`);
-- refused: `modules`, a slice's own `base_model` and `residual_weight`, `tokenizer_source:
-  union` or a model, `tokenizer`, and `model+adapter` slice sources;
+- refused: `modules`, a slice's own `base_model` and `residual_weight`, `tokenizer`, and
+  `model+adapter` slice sources;
 - a model reference (`models`, `base_model`) is a folder, a stage folder, a hub id
   (`org/name@revision`) or `MODEL+ADAPTER` (`platypus.merge.references`).
 """
@@ -50,10 +51,6 @@ def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
     for key, why in REFUSED.items():
         if config.get(key) is not None:
             raise ValueError(f"{key}: {why}")
-    source = config.get("tokenizer_source")
-    if source not in (None, "base"):
-        raise ValueError(f"tokenizer_source {source!r}: only the base's tokenizer is supported "
-                         "(unset or base)")  # fmt: skip
     method = config["merge_method"]
     base = config.get("base_model")
     models = config.get("models") or []

@@ -70,8 +70,11 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     reset_peak()
     t0 = time.perf_counter()
     source, card = method.run(config, out)
+    vocab = card.pop("tokenizer", None)  # tokenizer_source union or a model (merge.tokenizers)
     if source is not None:  # None: the output is no model folder (an extracted adapter)
         _copy_side_files(source, out, config.dtype)
+        if vocab is not None:
+            card["tokenizer"] = vocab.save(out)
         if config.slices:  # the stacked layers in config.json (platypus.merge.slices)
             from platypus.merge.slices import write_config
 

@@ -190,13 +190,21 @@ class TensorMerge(MergeMethod):
         inputs = [open_model(m.model, "models") for m in config.models]
         base_folder, folders = base.folder if base else None, [c.folder for c in inputs]
         layout = base or inputs[0]
+        vocab = None  # tokenizer_source union or a model: the vocabulary tensors permuted
+        if getattr(config, "tokenizer_source", None) not in (None, "base"):
+            from platypus.merge.tokenizers import build
+
+            at = len(inputs) if base else next((i for i, m in enumerate(config.models)
+                                                if m.model == config.base_model), None)  # fmt: skip
+            vocab = build(config, [c.folder for c in inputs + ([base] if base else [])], at)
         for ckpt in ([base] if base else []) + inputs:
             if ckpt.info.keys() != layout.info.keys():
                 diff = sorted(set(ckpt.info) ^ set(layout.info))
                 raise PlatypusError(
                     f"{ckpt.folder} and {layout.folder} differ in tensors, e.g. {diff[0]}"
                 )
-            bad = [n for n, i in ckpt.info.items() if i.shape != layout.info[n].shape]
+            bad = [n for n, i in ckpt.info.items() if i.shape != layout.info[n].shape
+                   and not (vocab and vocab.covers(n))]  # fmt: skip
             if bad:
                 raise PlatypusError(
                     f"{ckpt.folder}: {bad[0]} has shape {ckpt.info[bad[0]].shape}, "
@@ -204,7 +212,8 @@ class TensorMerge(MergeMethod):
                 )
         prepare_output(out)
         entries = [
-            TensorInfo(n, out_dtype(config.dtype, i), i.shape) for n, i in layout.info.items()
+            TensorInfo(n, out_dtype(config.dtype, i), vocab.shape(n, i.shape) if vocab else i.shape)
+            for n, i in layout.info.items()
         ]
         writer = StreamWriter(out, entries, config.max_shard_bytes)
         from platypus.merge.parameters import layer_fraction
@@ -212,13 +221,15 @@ class TensorMerge(MergeMethod):
         layers = num_layers(layout.folder, layout.info)
         for e in progress(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
             tensors = [c.get(e.name) for c in inputs]
+            base_t = base.get(e.name) if base else None
+            if vocab and vocab.covers(e.name):
+                tensors = vocab.permute(e.name, tensors + ([base_t] if base else []))
+                tensors, base_t = tensors[: len(inputs)], tensors[-1] if base else None
             if not tensors[0].is_floating_point():
                 merged = layout.get(e.name)
             else:
                 settings = self.settings(config, e.name, layer_fraction(e.name, layers))
-                merged = self.merge_tensor(
-                    e.name, base.get(e.name) if base else None, tensors, settings
-                )
+                merged = self.merge_tensor(e.name, base_t, tensors, settings)
                 if not finite(merged):
                     raise PlatypusError(f"merge produced non-finite values in {e.name}")
             writer.write(e.name, merged.to(e.dtype))
@@ -247,6 +258,8 @@ class TensorMerge(MergeMethod):
                 for f, m, c in zip(folders, config.models, inputs, strict=True)
             ],
         }
+        if vocab:  # saved by platypus.merge.run once the side files are copied
+            card["tokenizer"] = vocab
         return layout.folder, card
 
 
