@@ -1,14 +1,24 @@
 """Merge benchmark: `platypus merge` against mergekit on the same inputs, one run.
 
-    .venv/bin/python benchmarks/merge.py [--methods linear,ties,slerp] [--extract 8]
+    .venv/bin/python benchmarks/merge.py [--methods all|ties,slerp,...] [--llama-1b] [--extract 8]
 
-(any of the registry's model merges; the dare and della ones drop at random, so their
-difference to mergekit's output is not a parity check).
+Every tensor method mergekit 0.1.5 also has (`--methods all`, the default: linear, slerp,
+task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, della,
+della_linear, model_stock, nuslerp, multislerp, karcher, nearswap, sce, arcee_fusion, ram,
+ramplus_tl), each from one mergekit configuration (`CONFIGS`) that both tools read: ours
+through `MergeConfig` (which takes mergekit's schema), mergekit through `run_merge`.
 
 Inputs: SmolLM2-135M-Instruct (fp32, 0.54 GB) as the base and two 'fine-tunes' of it (its
-weights plus seeded noise), written once to a temporary folder. Each merge runs in its own
-process so its peak RSS is its own; reported: seconds, peak RSS, and the largest difference
-between the two outputs.
+weights plus seeded noise), written once to a temporary folder; `--llama-1b`: instead a random
+Llama of about 1B parameters built from a config (18 layers, hidden 2048, SmolLM2's vocabulary
+and tokenizer; `--dtype` float32 (4.4 GB a model) or bfloat16) and two noisy copies. Each
+merge runs in its own process, ours first, so its peak RSS is its own; reported: seconds (wall
+and CPU: user + system of all threads, steadier on a loaded machine), peak RSS, and the
+outputs compared tensor by tensor: the largest difference ('equal' within 1e-6) or, for the
+methods that drop at random (dare_*, della*: each tool draws its own), the fraction of entries
+changed from the base in each ('same fraction kept' within 0.005). The last column says
+whether the row meets the target: time <= mergekit's, peak RSS <= 0.5 x mergekit's, outputs
+equal.
 
 --extract R: extract-lora at rank R from a fine-tune that is the base plus a rank-R delta on
 every linear module plus small full-rank noise: seconds, peak RSS, energy kept, and how far
@@ -20,6 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,83 +39,190 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+RANDOM = {"dare_linear", "dare_ties", "della", "della_linear"}  # each tool draws its own drops
 
 
-def _inputs(tmp: Path) -> dict[str, Path]:
+def _noisy_copies(base: Path, tmp: Path) -> dict[str, Path]:
+    """`base` and two copies of it, each weight plus 1% of its std in seeded noise."""
     import shutil
 
     import torch
     from safetensors.torch import load_file, save_file
 
-    from platypus.models import prepared_path
-
-    base = prepared_path()
     folders = {"base": base}
     for k, seed in (("a", 1), ("b", 2)):
         out = tmp / k
         shutil.copytree(base, out)
-        torch.manual_seed(seed)
-        weights = load_file(base / "model.safetensors")
-        noisy = {n: t + 0.01 * t.std() * torch.randn_like(t) for n, t in weights.items()}
-        save_file(noisy, out / "model.safetensors", metadata={"format": "pt"})
+        g = torch.Generator().manual_seed(seed)
+        for f in sorted(base.glob("*.safetensors")):
+            weights = load_file(f)
+            noisy = {}
+            for n in list(weights):
+                t = weights.pop(n)
+                noise = torch.randn(t.shape, generator=g).to(t.dtype)
+                noisy[n] = t + 0.01 * t.float().std().to(t.dtype) * noise
+            save_file(noisy, out / f.name, metadata={"format": "pt"})
+            del noisy
         folders[k] = out
     return folders
 
 
+def _inputs(tmp: Path) -> dict[str, Path]:
+    from platypus.models import prepared_path
+
+    return _noisy_copies(prepared_path(), tmp)
+
+
+def _llama_inputs(tmp: Path, dtype: str) -> dict[str, Path]:
+    """A random Llama of about 1B parameters (SmolLM2's vocabulary, so its tokenizer) and two
+    noisy copies."""
+    import shutil
+
+    import torch
+    from safetensors.torch import save_file
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from platypus.models import prepared_path
+
+    smol = prepared_path()
+    config = LlamaConfig(
+        vocab_size=49152, hidden_size=2048, intermediate_size=5632, num_hidden_layers=18,
+        num_attention_heads=32, num_key_value_heads=4, tie_word_embeddings=False,
+        max_position_embeddings=2048, torch_dtype=dtype, architectures=["LlamaForCausalLM"],
+    )  # fmt: skip
+    with torch.device("meta"):
+        shapes = {n: p.shape for n, p in LlamaForCausalLM(config).state_dict().items()}
+    base = tmp / "llama-1b"
+    base.mkdir()
+    config.save_pretrained(base)
+    for f in smol.iterdir():
+        if f.name.startswith(("tokenizer", "special_tokens", "chat_template")):
+            shutil.copy(f, base / f.name)
+    g = torch.Generator().manual_seed(0)
+    weights = {
+        n: (torch.ones(s) if n.endswith("norm.weight") else torch.randn(s, generator=g) * 0.02).to(
+            getattr(torch, dtype)
+        )
+        for n, s in shapes.items()
+    }
+    save_file(weights, base / "model.safetensors", metadata={"format": "pt"})
+    del weights
+    return _noisy_copies(base, tmp)
+
+
+# One mergekit configuration per method; BASE, A and B are the base and the two fine-tunes.
+_PAIR = [
+    {"model": "A", "parameters": {"weight": 0.6}},
+    {"model": "B", "parameters": {"weight": 0.4}},
+]
+_SPARSE = [
+    {"model": "A", "parameters": {"weight": 0.6, "density": 0.5}},
+    {"model": "B", "parameters": {"weight": 0.4, "density": 0.5}},
+]
+CONFIGS: dict[str, dict] = {
+    "linear": {"models": _PAIR},
+    "slerp": {"base_model": "BASE", "models": [{"model": "BASE"}, {"model": "A"}],
+              "parameters": {"t": 0.3}},
+    "task_arithmetic": {"base_model": "BASE", "models": _PAIR},
+    **{m: {"base_model": "BASE", "models": _SPARSE}
+       for m in ("ties", "dare_linear", "dare_ties", "breadcrumbs", "breadcrumbs_ties", "della",
+                 "della_linear")},
+    "model_stock": {"base_model": "BASE", "models": [{"model": "A"}, {"model": "B"}]},
+    "nuslerp": {"models": [{"model": "A", "parameters": {"weight": 0.3}},
+                           {"model": "B", "parameters": {"weight": 0.7}}]},
+    "multislerp": {"base_model": "BASE", "models": [{"model": "A", "parameters": {"weight": 1.0}},
+                                                    {"model": "B", "parameters": {"weight": 0.5}}]},
+    "karcher": {"models": [{"model": "A"}, {"model": "B"}]},
+    "nearswap": {"base_model": "BASE", "models": [{"model": "BASE"}, {"model": "A"}],
+                 "parameters": {"t": 0.0001}},
+    "sce": {"base_model": "BASE", "models": [{"model": "BASE"}, {"model": "A"}, {"model": "B"}],
+            "parameters": {"select_topk": 0.5}},
+    "arcee_fusion": {"base_model": "BASE", "models": [{"model": "BASE"}, {"model": "B"}]},
+    "ram": {"base_model": "BASE", "models": [{"model": "A"}, {"model": "B"}]},
+    "ramplus_tl": {"base_model": "BASE", "models": [{"model": "A"}, {"model": "B"}]},
+}  # fmt: skip
+
+
+def mergekit_config(method: str, folders: dict[str, Path]) -> dict:
+    """`CONFIGS[method]` with the folders in place of BASE, A and B."""
+    names = {"BASE": folders["base"], "A": folders["a"], "B": folders["b"]}
+    config = json.loads(json.dumps(CONFIGS[method]))
+    if "base_model" in config:
+        config["base_model"] = str(names[config["base_model"]])
+    for m in config["models"]:
+        m["model"] = str(names[m["model"]])
+    return {"merge_method": method, **config, "dtype": "float32"}
+
+
 def _one(kind: str, method: str, folders: dict, out: Path) -> None:
     from platypus.memory import peak_mb, reset_peak
-    from platypus.merge.methods import get
 
+    config = mergekit_config(method, folders)
     reset_peak()
     t0 = time.perf_counter()
-    models = [
-        {"model": str(folders["a"]), "weight": 0.6, "density": 0.5},
-        {"model": str(folders["b"]), "weight": 0.4, "density": 0.5},
-    ]
-    spec = get(method)
-    models = models[: spec.max_models]
+    start = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = start.ru_utime + start.ru_stime
     if kind == "platypus":
         from platypus.config import MergeConfig
         from platypus.merge.run import merge
 
-        merge(
-            MergeConfig(
-                method=method,
-                base_model=str(folders["base"]),
-                output_dir=str(out),
-                t=0.3,
-                models=models,
-            )
-        )
+        merge(MergeConfig.model_validate(config | {"output_dir": str(out)}))
     else:
         from mergekit.config import MergeConfiguration
         from mergekit.merge import MergeOptions, run_merge
 
-        entries = [
-            {"model": m["model"], "parameters": {k: m[k] for k in ("weight", "density")}}
-            for m in models
-        ]
-        config = {
-            "merge_method": method,
-            "base_model": str(folders["base"]),
-            "dtype": "float32",
-            "models": entries,
-        }
-        if method == "slerp":
-            config["models"] = [{"model": str(folders["base"])}, {"model": models[0]["model"]}]
-            config["parameters"] = {"t": 0.3}
-        if not spec.needs_base:
-            config.pop("base_model")
         run_merge(
             MergeConfiguration.model_validate(config),
             str(out),
             MergeOptions(quiet=True, write_model_card=False),
         )
+    used = resource.getrusage(resource.RUSAGE_SELF)
     result = {
         "seconds": time.perf_counter() - t0,
+        # CPU seconds (user + system, all threads): less swayed than wall time by other load
+        "cpu_seconds": used.ru_utime + used.ru_stime - cpu0,
         "peak_rss_mb": peak_mb(),
     }
     (out / "bench.json").write_text(json.dumps(result))
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    """Tensor name -> the safetensors file in `folder` that holds it."""
+    from safetensors import safe_open
+
+    where = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        with safe_open(f, "pt") as st:
+            where |= dict.fromkeys(st.keys(), f)
+    return where
+
+
+def compare(method: str, ours: Path, theirs: Path, base: Path) -> tuple[str, bool]:
+    """The outputs compared one tensor at a time: (what the table says, whether it matches)."""
+    from safetensors import safe_open
+
+    mine, other, first = _files(ours), _files(theirs), _files(base)
+    if mine.keys() != other.keys():
+        return f"tensors differ: {sorted(mine.keys() ^ other.keys())[:3]}", False
+    diff, changed, total, differing = 0.0, [0, 0], 0, 0
+    for k in sorted(mine):
+        with safe_open(mine[k], "pt") as a, safe_open(other[k], "pt") as b:
+            x, y = a.get_tensor(k).float(), b.get_tensor(k).float()
+        diff = max(diff, float((x - y).abs().max()))
+        differing += int((x != y).sum())
+        total += x.numel()
+        if method in RANDOM and k in first:
+            with safe_open(first[k], "pt") as c:
+                z = c.get_tensor(k).float()
+            changed[0] += int((x != z).sum())
+            changed[1] += int((y != z).sum())
+    if method in RANDOM:
+        fo, fm = changed[0] / total, changed[1] / total
+        ok = abs(fo - fm) <= 0.005
+        return f"changed {fo:.4f} / {fm:.4f}" + (" (same fraction kept)" if ok else ""), ok
+    ok = diff <= 1e-6
+    note = f"{diff:.1e}" + (" (equal)" if ok else f", {differing / total:.2%} of entries differ")
+    return note, ok
 
 
 def _extract(tmp: Path, rank: int) -> dict:
@@ -167,7 +286,10 @@ def _extract(tmp: Path, rank: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", default="linear,ties,slerp")
+    parser.add_argument("--methods", default="all", help="comma-separated, or all (default)")
+    parser.add_argument("--llama-1b", action="store_true", help="a random ~1B Llama, not SmolLM2")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"),
+                        help="--llama-1b's weights (the merges compute in float32)")  # fmt: skip
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)  # kind method folders out
     parser.add_argument("--extract", type=int, metavar="RANK", help="extract-lora at RANK only")
     args = parser.parse_args()
@@ -184,26 +306,27 @@ def main() -> int:
         return 0
     from platypus.merge.methods import METHODS, TensorMerge
 
-    mergeable = sorted(n for n, m in METHODS.items() if isinstance(m, TensorMerge))
-    unknown = [m for m in args.methods.split(",") if m not in mergeable]
+    ours = {n for n, m in METHODS.items() if isinstance(m, TensorMerge)}
+    methods = list(CONFIGS) if args.methods == "all" else args.methods.split(",")
+    unknown = [m for m in methods if m not in CONFIGS or m not in ours]
     if unknown:
-        parser.error(f"--methods: {', '.join(unknown)} not among {', '.join(mergeable)}")
+        parser.error(f"--methods: {', '.join(unknown)} not among {', '.join(CONFIGS)}")
     if args.one:
         kind, method, folders, out = args.one
         folders = {k: Path(v) for k, v in json.loads(folders).items()}
         _one(kind, method, folders, Path(out))
         return 0
-    from safetensors.torch import load_file
-
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        folders = _inputs(tmp)
+        folders = _llama_inputs(tmp, args.dtype) if args.llama_1b else _inputs(tmp)
         spec = json.dumps({k: str(v) for k, v in folders.items()})
         print(
-            "| method | platypus s | mergekit s | platypus peak RSS MB | mergekit peak RSS MB "
-            "| max abs diff |\n|---|---:|---:|---:|---:|---:|"
+            "| method | platypus s | mergekit s | platypus / mergekit CPU s "
+            "| platypus peak RSS MB | mergekit peak RSS MB | output (ours vs mergekit) "
+            "| target met |\n|---|---:|---:|---|---:|---:|---|---|",
+            flush=True,
         )
-        for method in args.methods.split(","):
+        for method in methods:
             res = {}
             for kind in ("platypus", "mergekit"):
                 out = tmp / f"{kind}-{method}"
@@ -216,19 +339,27 @@ def main() -> int:
                     stderr=subprocess.DEVNULL,
                 )
                 res[kind] = json.loads((out / "bench.json").read_text())
-            ours = load_file(tmp / f"platypus-{method}" / "model.safetensors")
             mk_dir = tmp / f"mergekit-{method}"
-            theirs = {}
-            for f in mk_dir.glob("*.safetensors"):
-                theirs |= load_file(f)
-            diff = max(float((ours[k] - theirs[k]).abs().max()) for k in ours)
-            diff_note = f"{diff:.1e}"
+            note, equal = compare(method, tmp / f"platypus-{method}", mk_dir, folders["base"])
             p, m = res["platypus"], res["mergekit"]
+            met = {
+                "time": p["seconds"] <= m["seconds"],
+                "RSS": p["peak_rss_mb"] <= 0.5 * m["peak_rss_mb"],
+                "output": equal,
+            }
+            verdict = (
+                "yes"
+                if all(met.values())
+                else "no: " + ", ".join(k for k, v in met.items() if not v)
+            )
             print(
                 f"| {method} | {p['seconds']:.1f} | {m['seconds']:.1f} | "
-                f"{p['peak_rss_mb']:,.0f} | {m['peak_rss_mb']:,.0f} | {diff_note} |"
+                f"{p['cpu_seconds']:.1f} / {m['cpu_seconds']:.1f} | "
+                f"{p['peak_rss_mb']:,.0f} | {m['peak_rss_mb']:,.0f} | {note} | {verdict} |",
+                flush=True,
             )
-            del ours, theirs
+            for kind in ("platypus", "mergekit"):
+                shutil.rmtree(tmp / f"{kind}-{method}", ignore_errors=True)
     return 0
 
 

@@ -86,7 +86,9 @@ def sce_mask(deltas: torch.Tensor, density: float) -> torch.Tensor:
     mask = torch.zeros_like(var)
     if k == 0:
         return mask
-    _, indices = torch.topk(var.abs().view(-1), k=k, largest=True)
+    # torch's CPU topk selects (nth_element or partial_sort) and only then sorts the k it
+    # chose when `sorted`: unsorted is the same set, so the same mask, without that sort
+    _, indices = torch.topk(var.abs().view(-1), k=k, largest=True, sorted=False)
     mask.view(-1)[indices] = 1
     return mask
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from platypus.errors import PlatypusError
 from platypus.merge.methods.base import Parameter, TensorMerge, work
+from platypus.merge.methods.selection import band_mask, inverse_permutation, top_k_mask
 
 if TYPE_CHECKING:
     import torch
@@ -140,15 +141,12 @@ _BY_NAME = {m.name: m for m in FAMILY}
 
 
 def magnitude_mask(delta: torch.Tensor, density: float) -> torch.Tensor:
-    """Keep the `density` fraction of entries largest in magnitude (at least one)."""
-    import torch
-
+    """Keep the `density` fraction of entries largest in magnitude (at least one). A
+    selection (kthvalue), not a sort, except where ties of a nonzero magnitude straddle the
+    cut: there mergekit's (unstable) sort picks which survive, so the same sort runs (see
+    selection.py); `delta * mask` is mergekit's in every case."""
     k = max(1, int(density * delta.numel()))
-    mask = torch.zeros(delta.numel(), dtype=delta.dtype)
-    # A full sort, as mergekit does: which of several equal magnitudes at the cut survive is
-    # the sort's order, so a selection algorithm would disagree with it on ties.
-    mask[torch.argsort(delta.abs().reshape(-1).float(), descending=True)[:k]] = 1
-    return mask.reshape(delta.shape)
+    return top_k_mask(delta, k)
 
 
 def generator(seed: int, name: str, index: int) -> torch.Generator:
@@ -162,17 +160,12 @@ def generator(seed: int, name: str, index: int) -> torch.Generator:
 
 def outlier_mask(delta: torch.Tensor, density: float, gamma: float) -> torch.Tensor:
     """Breadcrumbs: drop the `gamma` fraction largest in magnitude, then the smallest, keeping
-    `density` (fewer outliers dropped where both cannot hold)."""
-    import torch
-
+    `density` (fewer outliers dropped where both cannot hold). Two selections (kthvalue) for
+    the band's ends, mergekit's sort only where ties of a nonzero magnitude straddle one."""
     n = delta.numel()
     keep, top = int(density * n), int(gamma * n)
     bottom = max(0, n - keep - top)
-    # The same (ascending, unstable) sort as mergekit, so equal magnitudes at a cut agree.
-    order = torch.sort(delta.abs().reshape(-1).float(), descending=False).indices
-    mask = torch.zeros(n, dtype=delta.dtype)
-    mask[order[bottom : bottom + keep]] = 1
-    return mask.reshape(delta.shape)
+    return band_mask(delta, bottom, keep)
 
 
 def random_mask(shape, density: float, g) -> torch.Tensor:
@@ -185,7 +178,9 @@ def della_probabilities(delta: torch.Tensor, density: float, epsilon: float) -> 
     """DELLA's keep-probability of each entry: its magnitude rank within its row (the whole
     tensor as one row if 1-d), mapped linearly onto [density - epsilon, density + epsilon]."""
     rows = delta.unsqueeze(0) if delta.dim() < 2 else delta
-    ranks = rows.abs().argsort(dim=1).argsort(dim=1).to(rows.dtype) + 1
+    # mergekit's argsort of the magnitudes (its ties), then each entry's place in it: the
+    # inverse permutation by a scatter, equal to its second argsort (a permutation has no ties)
+    ranks = inverse_permutation(rows.abs().argsort(dim=1), dim=1).to(rows.dtype) + 1
     low = ranks.min(dim=1, keepdim=True).values
     high = ranks.max(dim=1, keepdim=True).values
     normed = ((ranks - low) / (high - low)).clamp(0, 1)
@@ -206,6 +201,12 @@ SPARSIFIERS = {
     "magnitude_outliers": lambda delta, density, gamma, rng: outlier_mask(delta, density, gamma),
     "della_magprune": lambda delta, density, eps, rng: della_mask(delta, density, eps, rng()),
 }
+
+
+# The sparsifications that select by magnitude (one core each), and the size from which the
+# models' deltas are sparsified in threads (below it a thread costs more than it saves).
+SELECTIONS = {"magnitude", "magnitude_outliers"}
+PARALLEL = 1 << 20
 
 
 def _l1_rescaled(delta: torch.Tensor, mask: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
@@ -245,9 +246,12 @@ def task_arithmetic(
         default = next((p.default for p in spec.parameters if p.name in ("gamma", "epsilon")), 0)
         extra = [default] * len(tensors)
     b = work(base)
-    deltas = []
-    for i, (t, density) in enumerate(zip(tensors, densities, strict=True)):
-        delta = work(t) - b
+    densities = list(densities)
+    if len(densities) != len(tensors):
+        raise ValueError(f"{len(tensors)} tensors, {len(densities)} densities")
+
+    def sparsified(i: int) -> torch.Tensor:
+        delta, density = work(tensors[i]) - b, densities[i]
         if spec.sparsify and density < 1:
             if density <= 0:
                 mask = torch.zeros_like(delta)
@@ -255,9 +259,21 @@ def task_arithmetic(
                 mask = masks[i]
             else:
                 draw = SPARSIFIERS[spec.sparsify]
-                mask = draw(delta, density, extra[i], lambda i=i: generator(seed, name, i))
+                mask = draw(delta, density, extra[i], lambda: generator(seed, name, i))
             delta = _l1_rescaled(delta, mask.to(delta.dtype)) if rescale else delta * mask
-        deltas.append(delta)
+        return delta
+
+    workers = min(len(tensors), torch.get_num_threads())
+    if spec.sparsify in SELECTIONS and masks is None and workers > 1 and b.numel() >= PARALLEL:
+        # A selection's sort (where a tie at a cut needs one) and kthvalue run on one core:
+        # the models' deltas take one thread each: the same output, about half the time where
+        # a second core is free (two 28M-entry argsorts: 3.4 s at once, 6.4 s in turn)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            deltas = list(pool.map(sparsified, range(len(tensors))))
+    else:
+        deltas = [sparsified(i) for i in range(len(tensors))]
     stacked = torch.stack(deltas)
     w = torch.tensor(list(weights), dtype=stacked.dtype).reshape(-1, *([1] * b.dim()))
     stacked = stacked * w
