@@ -263,6 +263,25 @@ class TensorMerge(MergeMethod):
         return layout.folder, card
 
 
+def same_model(a: str, b: str | None) -> bool:
+    """Two references to one model: the same text, or two paths to one folder."""
+    if b is None:
+        return False
+    if a == b:
+        return True
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    return pa.is_dir() and pb.is_dir() and pa.resolve() == pb.resolve()
+
+
+def without_base(config: MergeConfig) -> MergeConfig:
+    """`config` less any `models` entry naming `base_model`: mergekit takes such an entry as the
+    base (its per-model parameters unread), not as one more model."""
+    kept = [m for m in config.models if not same_model(m.model, config.base_model)]
+    if len(kept) == len(config.models):
+        return config
+    return config.model_copy(update={"models": kept})
+
+
 def num_layers(folder: Path, names) -> int:
     """The model's decoder layers: its config's `num_hidden_layers`, else counted from the
     tensor names (`...layers.<i>...`)."""

@@ -22,21 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, work
+from platypus.merge.methods.base import Parameter, TensorMerge, without_base, work
 
 if TYPE_CHECKING:
     import torch
 
     from platypus.config import MergeConfig
-
-
-def _same_model(a: str, b: str | None) -> bool:
-    if b is None:
-        return False
-    if a == b:
-        return True
-    pa, pb = Path(a).expanduser(), Path(b).expanduser()
-    return pa.is_dir() and pb.is_dir() and pa.resolve() == pb.resolve()
 
 
 class DeltaMerge(TensorMerge):
@@ -45,21 +36,14 @@ class DeltaMerge(TensorMerge):
 
     needs_base = True
 
-    def others(self, config: MergeConfig) -> MergeConfig:
-        """`config` without the models that are its base."""
-        kept = [m for m in config.models if not _same_model(m.model, config.base_model)]
-        if len(kept) == len(config.models):
-            return config
-        return config.model_copy(update={"models": kept})
-
     def validate(self, config: MergeConfig) -> None:
-        others = self.others(config)
+        others = without_base(config)
         if config.models and not others.models:
             raise PlatypusError(f"merge method {self.name!r} merges {self._arity()}; got 0")
         super().validate(others)
 
     def run(self, config: MergeConfig, out: Path):
-        return super().run(self.others(config), out)
+        return super().run(without_base(config), out)
 
 
 def _deltas(base: torch.Tensor, tensors: Sequence[torch.Tensor]) -> torch.Tensor:

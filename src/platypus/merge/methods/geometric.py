@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, work
+from platypus.merge.methods.base import Parameter, TensorMerge, same_model, without_base, work
 
 if TYPE_CHECKING:
     import torch
@@ -171,21 +171,6 @@ def karcher(
     return scale * mean
 
 
-def _same(a: str, b: str) -> bool:
-    return a == b or Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
-
-
-def without_base(config: MergeConfig) -> MergeConfig:
-    """`config` less any `models` entry naming `base_model`: mergekit takes such an entry as the
-    base (its per-model parameters unread), not as one more model."""
-    base = config.base_model
-    if base is None or not any(_same(m.model, base) for m in config.models):
-        return config
-    return config.model_copy(
-        update={"models": [m for m in config.models if not _same(m.model, base)]}
-    )
-
-
 class OptionalBase(TensorMerge):
     """A merge of `models` that also reads `base_model` when one is given (mergekit's optional
     base): merge_tensor's `base` is None without one. A base listed in `models` is the base."""
@@ -256,7 +241,7 @@ class Karcher(TensorMerge):
         from platypus.config import MergeInput
 
         base = config.base_model
-        if base is not None and not any(_same(m.model, base) for m in config.models):
+        if base is not None and not any(same_model(m.model, base) for m in config.models):
             config = config.model_copy(update={"models": [*config.models, MergeInput(model=base)]})
         return super().run(config, out)
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, work
-from platypus.merge.methods.geometric import without_base
+from platypus.merge.methods.base import Parameter, TensorMerge, without_base, work
 
 if TYPE_CHECKING:
     from pathlib import Path
