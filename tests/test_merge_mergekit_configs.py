@@ -234,14 +234,25 @@ def tiny(tmp_path_factory):
                              for s, k in enumerate("ABC", 1)}}  # fmt: skip
 
 
-def _written(tmp_path, text: str, tiny: dict):
-    for name, folder in tiny.items():
-        text = text.replace(f"model: {name}", f"model: {folder}")
-        text = text.replace(f"base_model: {name}", f"base_model: {folder}")
-        text = text.replace(f"{{model: {name}", f"{{model: {folder}")
+def written_config(tmp_path, text: str, models: dict):
+    """A mergekit config's text with the model names (A, BASE, ...) replaced by their folders,
+    written as config.yml."""
+    for name, folder in models.items():
+        for key in ("model: ", "base_model: ", "{model: "):
+            text = text.replace(f"{key}{name}", f"{key}{folder}")
     path = tmp_path / "config.yml"
     path.write_text(text)
     return path
+
+
+def assert_refused_in_one_line(tmp_path, models: dict, text: str, expected: str, capsys):
+    """`platypus merge CONFIG OUT` on the config exits 2 with one line holding `expected`, and
+    no output folder is made."""
+    path = written_config(tmp_path, text, models)
+    code = main(["merge", str(path), str(tmp_path / "out")])
+    errors = error_lines(capsys.readouterr().err)
+    assert code == 2 and len(errors) == 1 and expected in errors[0], errors
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_corpus_has_the_styles_the_issue_names():
@@ -255,7 +266,7 @@ def test_a_mergekit_config_merges_as_mergekit_merges_it(tmp_path, tiny, name):
     from mergekit.config import MergeConfiguration
     from mergekit.merge import MergeOptions, run_merge
 
-    path = _written(tmp_path, CORPUS[name], tiny)
+    path = written_config(tmp_path, CORPUS[name], tiny)
     theirs = tmp_path / "mergekit"
     config = yaml.safe_load(path.read_text())
     run_merge(MergeConfiguration.model_validate(config), str(theirs),
@@ -295,12 +306,7 @@ REFUSED = {
 
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_what_is_not_supported_is_refused_in_one_line(tmp_path, tiny, case, capsys):
-    text, expected = REFUSED[case]
-    path = _written(tmp_path, text, tiny)
-    code = main(["merge", str(path), str(tmp_path / "out")])
-    errors = error_lines(capsys.readouterr().err)
-    assert code == 2 and len(errors) == 1 and expected in errors[0], errors
-    assert not (tmp_path / "out").exists()
+    assert_refused_in_one_line(tmp_path, tiny, *REFUSED[case], capsys)
 
 
 @pytest.mark.parametrize("template", ["chatml", "auto", "{% for m in messages %}{{ m.content }}"

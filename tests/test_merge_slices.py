@@ -11,8 +11,8 @@ import torch
 import yaml
 from safetensors.torch import load_file
 from test_merge import tiny_llama
+from test_merge_mergekit_configs import assert_refused_in_one_line, written_config
 
-from conftest import error_lines
 from platypus.cli import main
 
 pytest.importorskip("mergekit")
@@ -203,15 +203,6 @@ def tiny(tmp_path_factory):
                              for s, k in enumerate("ABC", 1)}}  # fmt: skip
 
 
-def _written(tmp_path, text: str, tiny: dict):
-    for name, folder in tiny.items():
-        for key in ("model: ", "base_model: ", "{model: "):
-            text = text.replace(f"{key}{name}", f"{key}{folder}")
-    path = tmp_path / "config.yml"
-    path.write_text(text)
-    return path
-
-
 def _mergekit(path, out):
     from mergekit.config import MergeConfiguration
     from mergekit.merge import MergeOptions, run_merge
@@ -254,7 +245,7 @@ def _same_as_mergekit(tmp_path, text: str, models: dict) -> dict:
     and runs in transformers. Our tensors."""
     from transformers import AutoModelForCausalLM
 
-    path = _written(tmp_path, text, models)
+    path = written_config(tmp_path, text, models)
     theirs, ours = tmp_path / "mergekit", tmp_path / "ours"
     _mergekit(path, theirs)
     assert main(["merge", str(path), str(ours)]) == 0
@@ -282,7 +273,7 @@ def _same_as_mergekit(tmp_path, text: str, models: dict) -> dict:
 def test_a_passthrough_frankenmerge_stacks_the_sources_layers(tmp_path, tiny):
     """Independently of mergekit: output layer k is the named source's layer, renamed; the
     embeddings are the first slice's model's, the final norm and head the last slice's."""
-    path = _written(tmp_path, CORPUS["passthrough-overlapping"], tiny)
+    path = written_config(tmp_path, CORPUS["passthrough-overlapping"], tiny)
     assert main(["merge", str(path), str(tmp_path / "out")]) == 0
     got = load_file(tmp_path / "out" / "model.safetensors")
     a, b = (load_file(tiny[m] / "model.safetensors") for m in "AB")
@@ -312,7 +303,7 @@ def test_per_layer_config_lists_are_stacked(tmp_path, tiny):
         cfg["layer_types"][3] = "sliding_attention"
         (folder / "config.json").write_text(json.dumps(cfg))
     text = CORPUS["passthrough-overlapping"]
-    path = _written(tmp_path, text, {"A": tmp_path / "A", "B": tmp_path / "B"})
+    path = written_config(tmp_path, text, {"A": tmp_path / "A", "B": tmp_path / "B"})
     assert main(["merge", str(path), str(tmp_path / "out")]) == 0
     cfg = json.loads((tmp_path / "out" / "config.json").read_text())
     assert cfg["num_hidden_layers"] == 6
@@ -359,12 +350,7 @@ REFUSED = {
 
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_what_cannot_be_sliced_is_refused_in_one_line(tmp_path, tiny, case, capsys):
-    text, expected = REFUSED[case]
-    path = _written(tmp_path, text, tiny)
-    code = main(["merge", str(path), str(tmp_path / "out")])
-    errors = error_lines(capsys.readouterr().err)
-    assert code == 2 and len(errors) == 1 and expected in errors[0], errors
-    assert not (tmp_path / "out").exists()
+    assert_refused_in_one_line(tmp_path, tiny, *REFUSED[case], capsys)
 
 
 def test_an_adapter_method_does_not_take_slices(tiny):
@@ -394,7 +380,7 @@ def test_passthrough_is_declared_as_mergekit_declares_it():
 def test_passthrough_of_a_whole_model_scales_as_mergekit_does(tmp_path, tiny):
     text = ("merge_method: passthrough\nmodels:\n  - model: A\n    parameters:\n"
             "      scale: [{filter: mlp, value: 0.5}, {value: 2}]\ndtype: float32\n")  # fmt: skip
-    path = _written(tmp_path, text, tiny)
+    path = written_config(tmp_path, text, tiny)
     _mergekit(path, tmp_path / "mergekit")
     assert main(["merge", str(path), str(tmp_path / "ours")]) == 0
     want = load_file(tmp_path / "mergekit" / "model.safetensors")
