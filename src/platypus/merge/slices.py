@@ -101,11 +101,8 @@ def _split(
 ) -> tuple[int | None, list[int]]:
     """(the base's index among the slice's sources, or None; the others' indices). A method
     whose base is optional (nuslerp, multislerp) has one when `base_model` is set."""
-    from platypus.merge.methods.geometric import OptionalBase
-
     indices = list(range(len(piece.sources)))
-    optional = isinstance(method, OptionalBase) and config.base_model is not None
-    if not (method.needs_base or optional):
+    if not method.reads_base(config):
         return None, indices
     found = [j for j in indices if piece.sources[j].model == config.base_model]
     if config.base_model is None or not found:
@@ -300,7 +297,7 @@ def run_slices(method: TensorMerge, config: MergeConfig, out: Path) -> tuple[Pat
     for i, piece in enumerate(config.slices):
         for s in piece.sources:
             uses[s.model].append({"slice": i, "layer_range": list(s.layer_range)})
-    base_ref = config.base_model if method.needs_base else None
+    base_ref = config.base_model if method.reads_base(config) else None
     inputs = [{"role": "base" if r == base_ref else "model", "path": str(folders[r]),
                **describe(stacks[r].ckpt), "slices": uses[r],
                "sha256": weight_hashes(folders[r], stacks[r].ckpt)}

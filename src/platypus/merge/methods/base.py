@@ -58,6 +58,7 @@ class MergeMethod(ABC):
     name: str
     summary: str = ""
     needs_base: bool = False  # reads `base_model` (None there: SmolLM2)
+    optional_base: bool = False  # reads `base_model` when one is given (mergekit's optional base)
     uses_adapter: bool = False  # reads `adapter` (a recipe fills in the trained one)
     min_models: int = 1  # how many `models` it merges (besides the base)
     max_models: int | None = None  # None: no limit
@@ -65,6 +66,11 @@ class MergeMethod(ABC):
 
     def __repr__(self) -> str:
         return f"<merge method {self.name}>"
+
+    def reads_base(self, config: MergeConfig) -> bool:
+        """Whether this merge reads `base_model`: always where the method needs one, where it
+        is optional when the config gives one."""
+        return self.needs_base or (self.optional_base and config.base_model is not None)
 
     def parameter(self, name: str) -> Parameter:
         return next(p for p in self.parameters if p.name == name)
@@ -173,7 +179,7 @@ class TensorMerge(MergeMethod):
         settings: dict[str, Any],
     ) -> torch.Tensor:
         """The merged tensor `name` (float32, or float64 for float64 inputs; the caller casts).
-        `base` is None unless the method `needs_base`; `settings` is `self.settings(config)`."""
+        `base` is None unless the merge `reads_base`; `settings` is `self.settings(config)`."""
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
         if config.slices:  # layers slice by slice (platypus.merge.slices)
@@ -186,7 +192,7 @@ class TensorMerge(MergeMethod):
         from platypus.progress import progress
 
         # hub ids through the hub cache, stage folders, MODEL+ADAPTER read as W + delta
-        base = open_model(config.base_model, "base_model") if self.needs_base else None
+        base = open_model(config.base_model, "base_model") if self.reads_base(config) else None
         inputs = [open_model(m.model, "models") for m in config.models]
         base_folder, folders = base.folder if base else None, [c.folder for c in inputs]
         layout = base or inputs[0]

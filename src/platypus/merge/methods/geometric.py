@@ -15,7 +15,6 @@ A `base_model` listed among `models` is the base, not a model, as in mergekit.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,14 +174,13 @@ class OptionalBase(TensorMerge):
     """A merge of `models` that also reads `base_model` when one is given (mergekit's optional
     base): merge_tensor's `base` is None without one. A base listed in `models` is the base."""
 
+    optional_base = True
+
     def validate(self, config: MergeConfig) -> None:
         super().validate(without_base(config))
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
-        config = without_base(config)
-        view = copy.copy(self)
-        view.needs_base = config.base_model is not None
-        return TensorMerge.run(view, config, out)
+        return super().run(without_base(config), out)
 
 
 class NuSlerp(OptionalBase):
