@@ -70,7 +70,7 @@ def test_matrix_shapes_and_dtypes():
     for dtype in (torch.float32, torch.float64):
         d = (torch.randn(64, 48, generator=g) * 4).round().to(dtype)
         mask = magnitude_mask(d, 0.3)
-        assert mask.shape == d.shape and mask.dtype == dtype
+        assert mask.shape == d.shape and mask.dtype == torch.bool  # a quarter of a float's memory
         assert _same(d * mask, mk.magnitude(d, 0.3))
         assert _same(d * outlier_mask(d, 0.3, 0.05), mk.magnitude_outliers(d, 0.3, gamma=0.05))
 
@@ -81,11 +81,11 @@ def test_fast_path_is_exact_where_no_tie_is_split():
     order = torch.argsort(d.abs(), descending=True)
     want = torch.zeros(d.numel())
     want[order[:2_500]] = 1
-    assert torch.equal(selection.top_k_mask(d, 2_500), want)
+    assert torch.equal(selection.top_k_mask(d, 2_500), want.bool())
     asc = torch.sort(d.abs()).indices
     want = torch.zeros(d.numel())
     want[asc[1_000:6_000]] = 1
-    assert torch.equal(selection.band_mask(d, 1_000, 5_000), want)
+    assert torch.equal(selection.band_mask(d, 1_000, 5_000), want.bool())
 
 
 def test_nan_takes_the_sort():
@@ -93,7 +93,7 @@ def test_nan_takes_the_sort():
     order = torch.argsort(d.abs(), descending=True)
     want = torch.zeros(6)
     want[order[:3]] = 1
-    assert torch.equal(selection.top_k_mask(d, 3), want)
+    assert torch.equal(selection.top_k_mask(d, 3), want.bool())
 
 
 def test_inverse_permutation_is_the_second_argsort():
@@ -121,7 +121,7 @@ def test_sce_mask_equals_mergekits_topk(density):
     g = torch.Generator().manual_seed(4)
     deltas = (torch.randn(3, 300, 201, generator=g) * 2).round()
     want = sce.sce_mask(deltas, density, torch.float32)
-    assert torch.equal(sce_mask(deltas, density), want.to(torch.float32))
+    assert torch.equal(sce_mask(list(deltas), density), want.bool())  # ours: a boolean mask
 
 
 def test_no_sort_unless_a_nonzero_tie_is_split(monkeypatch):
@@ -150,3 +150,33 @@ def test_models_sparsified_in_threads_merge_the_same(monkeypatch, method):
     alone = ta.task_arithmetic(*args, name="x")
     monkeypatch.setattr(ta, "PARALLEL", 1)
     assert torch.equal(ta.task_arithmetic(*args, name="x"), alone)
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 22])
+def test_radix_selection_is_kthvalue(monkeypatch, chunk):
+    """The k-th smallest magnitude by histograms of the float bits is kthvalue's, bit for bit:
+    distinct values, many ties, all zeros, denormals, inf, one entry; in slices or whole."""
+    monkeypatch.setattr(selection, "SELECT_CHUNK", chunk)
+    g = torch.Generator().manual_seed(8)
+    cases = [
+        torch.randn(20_000, generator=g).abs(),
+        (torch.randn(20_000, generator=g) * 4).round().abs(),  # ties at every cut
+        torch.zeros(500),
+        torch.rand(3_000, generator=g) * 1e-40,  # subnormal floats
+        torch.tensor([float("inf"), 1.0, 0.0, 1.0]),
+        torch.tensor([3.0]),
+    ]
+    for w in cases:
+        n = w.numel()
+        for k in sorted({1, 2, n // 3, n // 2, n - 1, n} & set(range(1, n + 1))):
+            assert selection.kth_smallest(w, k).item() == torch.kthvalue(w, k).values.item()
+    with pytest.raises(ValueError):
+        selection.kth_smallest(torch.ones(3), 4)
+
+
+def test_the_tie_path_sorts_in_place_as_argsort_orders():
+    # the magnitudes' own buffer takes the sorted values: the order is argsort's
+    w = (torch.randn(200_000, generator=torch.Generator().manual_seed(9)) * 4).round().abs()
+    for descending in (True, False):
+        want = torch.argsort(w, descending=descending)
+        assert torch.equal(selection._sorted_in_place(w.clone(), descending), want)

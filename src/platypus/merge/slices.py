@@ -283,12 +283,11 @@ def run_slices(method: TensorMerge, config: MergeConfig, out: Path) -> tuple[Pat
         if not tensors[0].is_floating_point():
             merged = tensors[0]
         else:
-            merged = method.merge_tensor(
-                o.name,
-                tensors[base] if base is not None else None,
-                [tensors[j] for j in others],
-                _settings(method, config, o, others),
-            )
+            base_t = tensors[base] if base is not None else None
+            models = [tensors[j] for j in others]
+            del tensors  # the method may free each model's tensor once it has read it
+            merged = method.merge_tensor(o.name, base_t, models,
+                                         _settings(method, config, o, others))  # fmt: skip
             if not finite(merged):
                 raise PlatypusError(f"merge produced non-finite values in {o.name}")
         writer.write(o.name, merged.to(e.dtype))

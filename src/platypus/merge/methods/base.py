@@ -179,7 +179,9 @@ class TensorMerge(MergeMethod):
         settings: dict[str, Any],
     ) -> torch.Tensor:
         """The merged tensor `name` (float32, or float64 for float64 inputs; the caller casts).
-        `base` is None unless the merge `reads_base`; `settings` is `self.settings(config)`."""
+        `base` is None unless the merge `reads_base`; `settings` is `self.settings(config)`.
+        `tensors` is this call's own list: a method may set an entry to None once it has
+        read it, so a large tensor's inputs are freed while it is merged."""
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
         if config.slices:  # layers slice by slice (platypus.merge.slices)
@@ -267,6 +269,35 @@ class TensorMerge(MergeMethod):
         if vocab:  # saved by platypus.merge.run once the side files are copied
             card["tokenizer"] = vocab
         return layout.folder, card
+
+
+# Entries per slice of an elementwise stage (`by_chunks`): 4 MiB of float32, small enough that
+# a slice's temporaries are noise next to one large tensor, large enough to amortise the loop.
+CHUNK = 1 << 20
+
+
+def by_chunks(fn, *tensors: torch.Tensor) -> torch.Tensor:
+    """`fn(*tensors)` for an `fn` that works entry by entry (the output's entry i depends only
+    on the inputs' entries i; all of the shape of the first), computed over consecutive slices
+    of `CHUNK` entries into one output. Every entry goes through the same operations as in the
+    whole-tensor call, so the result is that call's bit for bit, while the temporaries are a
+    slice's: a merge of a 28M-entry embedding holds the inputs and the output, not five more
+    copies of the stack of deltas."""
+    import torch
+
+    first = tensors[0]
+    flat = [t.reshape(-1) for t in tensors]
+    n = flat[0].numel()
+    if n <= CHUNK:
+        return fn(*flat).reshape(first.shape)
+    out = None
+    for start in range(0, n, CHUNK):
+        part = fn(*(t[start : start + CHUNK] for t in flat))
+        if out is None:
+            out = torch.empty(n, dtype=part.dtype)
+        out[start : start + CHUNK] = part
+        del part
+    return out.reshape(first.shape)
 
 
 def same_model(a: str, b: str | None) -> bool:

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, without_base, work
+from platypus.merge.methods import base as method_base
+from platypus.merge.methods.base import (
+    Parameter,
+    TensorMerge,
+    by_chunks,
+    without_base,
+    work,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -46,42 +53,53 @@ class DeltaMerge(TensorMerge):
         return super().run(without_base(config), out)
 
 
-def _deltas(base: torch.Tensor, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    import torch
-
-    b = work(base)
-    return torch.stack([work(t) - b for t in tensors], dim=0)
+def deltas_from(base: torch.Tensor, tensors: list, consume: bool = False) -> list[torch.Tensor]:
+    """Each model's delta from `base` (float32 work dtype). `consume`: `tensors` is the
+    streaming loop's own list of fresh reads: each entry is dropped and its memory becomes the
+    delta, so a large tensor never has inputs and deltas alive at once."""
+    out = []
+    for i in range(len(tensors)):
+        t = work(tensors[i])
+        own = consume or t is not tensors[i]
+        if consume:
+            tensors[i] = None
+        out.append(t.sub_(base) if own else t - base)
+        del t
+    return out
 
 
 # --- sce ---------------------------------------------------------------------------------------
 
 
-def sce_mask(deltas: torch.Tensor, density: float) -> torch.Tensor:
+def sce_mask(deltas: Sequence[torch.Tensor], density: float) -> torch.Tensor:
     """1 on the `density` fraction of the entries (of those varying at all) with the largest
     variance across the models, 0 elsewhere (mergekit's sce_mask: its topk, so its ties)."""
     import torch
 
     if density <= 0:
-        return torch.zeros_like(deltas[0])
+        return torch.zeros_like(deltas[0], dtype=torch.bool)
     if density >= 1:
-        return torch.ones_like(deltas[0])
-    var = torch.var(deltas, dim=0, unbiased=False)
+        return torch.ones_like(deltas[0], dtype=torch.bool)
+    # per entry across the models: the same computation slice by slice
+    var = by_chunks(lambda *ds: torch.var(torch.stack(ds), dim=0, unbiased=False), *deltas)
     k = int(torch.count_nonzero(var) * density)
-    mask = torch.zeros_like(var)
+    mask = torch.zeros_like(var, dtype=torch.bool)  # multiplies as mergekit's 0/1 floats
     if k == 0:
         return mask
     # torch's CPU topk selects (nth_element or partial_sort) and only then sorts the k it
-    # chose when `sorted`: unsorted is the same set, so the same mask, without that sort
-    _, indices = torch.topk(var.abs().view(-1), k=k, largest=True, sorted=False)
-    mask.view(-1)[indices] = 1
+    # chose when `sorted`: unsorted is the same set, so the same mask, without that sort.
+    # |var| in place: the same values as mergekit's var.abs(), without a copy
+    _, indices = torch.topk(var.abs_().view(-1), k=k, largest=True, sorted=False)
+    del var
+    mask.view(-1)[indices] = True
     return mask
 
 
-def sce_weights(deltas: torch.Tensor) -> torch.Tensor:
+def sce_weights(deltas: Sequence[torch.Tensor]) -> torch.Tensor:
     """Each delta's mean square over the sum of them (equal weights where that sum is < 1e-6)."""
     import torch
 
-    weights = deltas.square().reshape(deltas.shape[0], -1).mean(dim=1)
+    weights = torch.stack([d.square().reshape(-1).mean() for d in deltas])
     total = torch.sum(weights).item()
     if abs(total) < 1e-6:
         return torch.ones_like(weights) / weights.shape[0]
@@ -90,27 +108,34 @@ def sce_weights(deltas: torch.Tensor) -> torch.Tensor:
 
 def sign_agreement(deltas: torch.Tensor) -> torch.Tensor:
     """True where a delta's sign is the one elected by the deltas' sum (>= 0: positive); zero
-    entries agree with neither (mergekit's get_mask, method 'sum')."""
+    entries agree with neither (mergekit's get_mask, method 'sum'). `deltas`: stacked."""
     majority = (deltas.sum(dim=0) >= 0).to(deltas.dtype) * 2 - 1
     return deltas.sign() == majority
 
 
-def sce(base: torch.Tensor, tensors: Sequence[torch.Tensor], select_topk: float = 1.0):
+def sce(base: torch.Tensor, tensors: list, select_topk: float = 1.0, consume: bool = False):
+    """mergekit's sce; the deltas are kept apart and the entry-by-entry steps run slice by
+    slice (`by_chunks`), so the memory is the deltas', not four stacks of them."""
     import torch
 
     b = work(base)
     if not tensors:
         return b
-    deltas = _deltas(base, tensors)
+    deltas = deltas_from(b, tensors, consume)
     if select_topk < 1:
-        deltas = deltas * sce_mask(deltas, select_topk).unsqueeze(0)
-    agree = sign_agreement(deltas)
-    weights = sce_weights(deltas)
-    while weights.dim() < deltas.dim():
-        weights = weights.unsqueeze(-1)
-    erased = weights * agree
-    merged = (deltas * erased).sum(dim=0)
-    return b + merged / torch.sum(erased, dim=0).clamp(min=1e-6)
+        mask = sce_mask(deltas, select_topk)
+        for d in deltas:
+            d.mul_(mask)
+        del mask
+    weights = sce_weights(deltas).reshape(-1, 1)
+
+    def merged(base_part: torch.Tensor, *parts: torch.Tensor) -> torch.Tensor:
+        stacked = torch.stack(parts)
+        erased = weights * sign_agreement(stacked)
+        mixed = (stacked * erased).sum(dim=0)
+        return base_part + mixed / torch.sum(erased, dim=0).clamp(min=1e-6)
+
+    return by_chunks(merged, b, *deltas)
 
 
 class Sce(DeltaMerge):
@@ -122,7 +147,7 @@ class Sce(DeltaMerge):
     )
 
     def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
-        return sce(base, tensors, settings["select_topk"])
+        return sce(base, tensors, settings["select_topk"], consume=True)
 
 
 # --- arcee_fusion ------------------------------------------------------------------------------
@@ -174,28 +199,51 @@ class ArceeFusion(DeltaMerge):
 
 def ram(
     base: torch.Tensor,
-    tensors: Sequence[torch.Tensor],
+    tensors: list,
     epsilon: float = 1e-5,
     plus: tuple[float, float] | None = None,
+    consume: bool = False,
 ) -> torch.Tensor:
-    """RAM; `plus` = (r, alpha): RAM+ (tensor-local), unique entries rescaled per model."""
+    """RAM; `plus` = (r, alpha): RAM+ (tensor-local), unique entries rescaled per model. Entry by
+    entry over slices (`by_chunks`); RAM+'s per-model counts (integers, exact in any order)
+    are summed over the slices first."""
+    import torch
+
     b = work(base)
     if not tensors:
         return b
-    flat = _deltas(base, tensors).view(len(tensors), -1)
-    nonzero = flat.abs() > epsilon
-    counts = nonzero.sum(dim=0, keepdim=True)
-    overlap, unique = counts > 1, counts == 1
-    kept = flat * nonzero
-    unique_part = kept * unique
+    deltas = deltas_from(b, tensors, consume)
+    n = len(deltas)
+
+    def masks(parts: Sequence[torch.Tensor]):
+        flat = torch.stack(parts)
+        nonzero = flat.abs() > epsilon
+        counts = nonzero.sum(dim=0, keepdim=True)
+        return flat, nonzero, counts, counts > 1, counts == 1
+
+    gain = None
     if plus is not None:
         r, alpha = plus
-        shared_counts = (nonzero & overlap).sum(dim=1)
-        unique_counts = (nonzero & unique).sum(dim=1)
+        shared_counts = torch.zeros(n, dtype=torch.int64)
+        unique_counts = torch.zeros(n, dtype=torch.int64)
+        flats = [d.reshape(-1) for d in deltas]
+        step = method_base.CHUNK
+        for start in range(0, flats[0].numel(), step):
+            _, nonzero, _, overlap, unique = masks([f[start : start + step] for f in flats])
+            shared_counts += (nonzero & overlap).sum(dim=1)
+            unique_counts += (nonzero & unique).sum(dim=1)
         rho = shared_counts / unique_counts.clamp(min=epsilon)
-        unique_part = unique_part * (1 + r * rho.clamp(min=0, max=alpha)).unsqueeze(-1)
-    merged = (unique_part + (kept * overlap / counts.clamp(min=1))).sum(dim=0, keepdim=True)
-    return b + merged.reshape_as(b)
+        gain = (1 + r * rho.clamp(min=0, max=alpha)).unsqueeze(-1)
+
+    def merged(base_part: torch.Tensor, *parts: torch.Tensor) -> torch.Tensor:
+        flat, nonzero, counts, overlap, unique = masks(parts)
+        kept = flat * nonzero
+        unique_part = kept * unique
+        if gain is not None:
+            unique_part = unique_part * gain
+        return base_part + (unique_part + (kept * overlap / counts.clamp(min=1))).sum(dim=0)
+
+    return by_chunks(merged, b, *deltas)
 
 
 _EPSILON = Parameter("epsilon", 1e-5, help="a delta entry counts where its magnitude exceeds it")
@@ -207,7 +255,7 @@ class Ram(DeltaMerge):
     parameters = (_EPSILON,)
 
     def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
-        return ram(base, tensors, settings["epsilon"])
+        return ram(base, tensors, settings["epsilon"], consume=True)
 
 
 class RamPlus(DeltaMerge):
@@ -221,7 +269,7 @@ class RamPlus(DeltaMerge):
 
     def merge_tensor(self, name, base, tensors, settings: dict[str, Any]):
         plus = (settings["r"], settings["alpha"])
-        return ram(base, tensors, settings["epsilon"], plus)
+        return ram(base, tensors, settings["epsilon"], plus, consume=True)
 
 
 SCE = Sce()

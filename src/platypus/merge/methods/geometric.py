@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, same_model, without_base, work
+from platypus.merge.methods import base as method_base
+from platypus.merge.methods.base import (
+    Parameter,
+    TensorMerge,
+    by_chunks,
+    same_model,
+    without_base,
+    work,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -78,45 +86,70 @@ def nuslerp_merge(
 
 def multislerp(
     base: torch.Tensor | None,
-    tensors: Sequence[torch.Tensor],
+    tensors: list,
     weights: Sequence[float],
     normalize_weights: bool = True,
     eps: float = 1e-8,
     name: str = "",
+    consume: bool = False,
 ) -> torch.Tensor:
     """Barycentric interpolation on the hypersphere (of the deltas from `base` if given):
-    mergekit's `multislerp`, its ValueError a one-line PlatypusError."""
+    mergekit's `multislerp`, its ValueError a one-line PlatypusError. The models are kept
+    apart and the entry-by-entry steps run slice by slice (`by_chunks`), so a large tensor
+    holds its inputs, the mean and the tangent, not five stacks of the models; the norms and
+    dot products over the whole tensor are the same sums accumulated per model and per slice
+    (equal to mergekit's within float32 rounding). `consume`: `tensors` is the streaming
+    loop's own list (each entry freed once read)."""
     import torch
 
     if len(tensors) == 1:
         return work(tensors[0])
-    stacked = torch.stack([work(t) for t in tensors], dim=0)
-    base_tensor = work(base) if base is not None else None
-    if base_tensor is not None:
-        stacked -= base_tensor
-    flat = stacked.view(stacked.shape[0], -1)
-    w = torch.tensor(list(weights), dtype=stacked.dtype, device=stacked.device)
+    b = work(base) if base is not None else None
+    shape = tensors[0].shape
+    flats = []
+    for i in range(len(tensors)):
+        t = work(tensors[i])
+        own = consume or t is not tensors[i]
+        if consume:
+            tensors[i] = None
+        if b is not None:
+            t = t.sub_(b) if own else t - b
+        flats.append(t.reshape(-1))
+        del t
+    w = torch.tensor(list(weights), dtype=flats[0].dtype)
     if normalize_weights:
         w = w / w.sum()
-    norms = torch.norm(flat, dim=-1, keepdim=True)
-    unit = flat / (norms + eps)
-    mean = (unit * w.view(-1, 1)).sum(0)
+    norms = torch.stack([torch.norm(f) for f in flats]).reshape(-1, 1)
+    ws = w.view(-1, 1)
+
+    def units(parts) -> torch.Tensor:
+        return torch.stack(parts) / (norms + eps)
+
+    mean = by_chunks(lambda *parts: (units(parts) * ws).sum(0), *flats)
     mean_norm = torch.norm(mean)
     if mean_norm < eps:
-        if stacked.shape[0] == 2:  # mergekit falls back to the weighted sum
-            res = (stacked[0] * w[0] + stacked[1] * w[1]).view(stacked.shape[1:])
-            return res + base_tensor if base_tensor is not None else res
+        if len(flats) == 2:  # mergekit falls back to the weighted sum
+            res = (flats[0] * w[0] + flats[1] * w[1]).view(shape)
+            return res + b if b is not None else res
         raise PlatypusError(
             f"multislerp: {name or 'a tensor'}: the weighted sum of the models' directions is "
             "zero (opposite models with balancing weights); use other weights"
         )
-    mean = mean / mean_norm
-    dots = (unit * mean).sum(-1, keepdim=True)
-    tangent = ((unit - dots * mean) * w.view(-1, 1)).sum(0)
+    mean = mean.div_(mean_norm)
+    step = method_base.CHUNK
+    dots = torch.stack([
+        sum((f[s : s + step] / (norms[i] + eps) * mean[s : s + step]).sum()
+            for s in range(0, f.numel(), step))
+        for i, f in enumerate(flats)
+    ]).reshape(-1, 1)  # fmt: skip
+    tangent = by_chunks(lambda m, *parts: ((units(parts) - dots * m) * ws).sum(0), mean, *flats)
     tangent_norm = torch.norm(tangent) + eps
-    result = mean * torch.cos(tangent_norm) + tangent * (torch.sin(tangent_norm) / tangent_norm)
-    result = (result * (norms.squeeze(-1) * w).sum()).view(stacked.shape[1:])
-    return result + base_tensor if base_tensor is not None else result
+    result = mean.mul_(torch.cos(tangent_norm)).add_(
+        tangent.mul_(torch.sin(tangent_norm) / tangent_norm)
+    )
+    del tangent
+    result = result.mul_((norms.squeeze(-1) * w).sum()).view(shape)
+    return result.add_(b) if b is not None else result
 
 
 def karcher(
@@ -221,6 +254,7 @@ class MultiSlerp(OptionalBase):
             normalize_weights=settings["normalize_weights"],
             eps=settings["eps"],
             name=name,
+            consume=True,  # the streaming loop's own list: each input freed once read
         )
 
 

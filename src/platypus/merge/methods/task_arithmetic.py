@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, work
+from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, work
 from platypus.merge.methods.selection import band_mask, inverse_permutation, top_k_mask
 
 if TYPE_CHECKING:
@@ -102,6 +102,7 @@ class TaskArithmetic(TensorMerge):
             seed=settings.get("seed", 0),
             name=name,
             extra=settings.get("gamma") or settings.get("epsilon"),
+            consume=True,  # the streaming loop's own list: each input freed once read
         )
 
 
@@ -177,13 +178,17 @@ def random_mask(shape, density: float, g) -> torch.Tensor:
 def della_probabilities(delta: torch.Tensor, density: float, epsilon: float) -> torch.Tensor:
     """DELLA's keep-probability of each entry: its magnitude rank within its row (the whole
     tensor as one row if 1-d), mapped linearly onto [density - epsilon, density + epsilon]."""
-    rows = delta.unsqueeze(0) if delta.dim() < 2 else delta
+    import torch
+
+    rows = delta.reshape(1, -1) if delta.dim() < 2 else delta  # a scalar: one row of one
     # mergekit's argsort of the magnitudes (its ties), then each entry's place in it: the
     # inverse permutation by a scatter, equal to its second argsort (a permutation has no ties)
     ranks = inverse_permutation(rows.abs().argsort(dim=1), dim=1).to(rows.dtype) + 1
     low = ranks.min(dim=1, keepdim=True).values
     high = ranks.max(dim=1, keepdim=True).values
     normed = ((ranks - low) / (high - low)).clamp(0, 1)
+    if bool((high == low).any()):  # a one-entry row (mergekit's 0/0): the band's middle
+        normed = torch.where(high == low, 0.5, normed)
     return ((density - epsilon) + normed * 2 * epsilon).reshape(delta.shape)
 
 
@@ -203,24 +208,97 @@ SPARSIFIERS = {
 }
 
 
-# The sparsifications that select by magnitude (one core each), and the size from which the
-# models' deltas are sparsified in threads (below it a thread costs more than it saves).
+# The sparsifications that select by magnitude (one core each). The models' deltas are
+# sparsified in threads where the tensor is large enough for a thread to pay (PARALLEL entries)
+# and all workers' selection temporaries (about four float32 copies of the tensor each) fit in
+# THREAD_BYTES; otherwise one after another, so a large tensor's peak is one selection's.
 SELECTIONS = {"magnitude", "magnitude_outliers"}
 PARALLEL = 1 << 20
+THREAD_BYTES = 256 << 20
 
 
-def _l1_rescaled(delta: torch.Tensor, mask: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
-    masked = delta * mask
-    before, after = delta.abs().sum(), masked.abs().sum()
+def sparsify(
+    spec: TaskArithmetic,
+    base: torch.Tensor,
+    tensor: torch.Tensor,
+    density: float,
+    *,
+    rescale: bool,
+    extra: float,
+    rng,
+    mask: torch.Tensor | None = None,
+    own: bool = False,
+) -> torch.Tensor:
+    """One model's delta from `base` (float32 work dtype), sparsified by `spec`'s rule. `own`:
+    `tensor` is this call's to overwrite (the delta is computed in its memory)."""
+    t = work(tensor)
+    delta = t.sub_(base) if own or t is not tensor else t - base
+    del t, tensor
+    if not spec.sparsify or density >= 1:
+        return delta
+    if density <= 0:
+        return delta.mul_(0.0)  # delta * a zero mask, signed zeros as mergekit's
+    if mask is None:
+        mask = SPARSIFIERS[spec.sparsify](delta, density, extra, rng)
+    # a boolean mask multiplies as 0/1 (the selections' masks are boolean: less memory)
+    return l1_rescaled_(delta, mask) if rescale else delta.mul_(mask)
+
+
+def l1_rescaled_(delta: torch.Tensor, mask: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """mergekit's L1 rescale, `(delta * mask) * (|delta|_1 / |delta * mask|_1)`, in `delta`'s
+    memory: the same products and sums, one delta's memory instead of three."""
+    before = delta.abs().sum()
+    delta.mul_(mask)
+    after = delta.abs().sum()
     if before < eps or after < eps:
-        return masked
-    return masked * (before / after)
+        return delta
+    return delta.mul_(before / after)
+
+
+def combine(
+    base: torch.Tensor,
+    deltas: Sequence[torch.Tensor],
+    weights: Sequence[float],
+    *,
+    consensus: bool,
+    normalize: bool,
+    scale: float,
+) -> torch.Tensor:
+    """base + the weighted deltas, signs elected where `consensus`, divided by the weights
+    where `normalize`, times `scale`: mergekit's operations entry by entry, computed over
+    slices of `CHUNK` entries (`by_chunks`) so the temporaries are a slice's, not a tensor's."""
+    import torch
+
+    dtype = base.dtype
+    w = torch.tensor(list(weights), dtype=dtype).reshape(-1, 1)
+
+    def merged(b: torch.Tensor, *ds: torch.Tensor) -> torch.Tensor:
+        stacked = torch.stack(ds) * w
+        if consensus:
+            sign = stacked.sign()
+            majority = (stacked.sum(dim=0) >= 0).to(dtype) * 2 - 1
+            agree = (sign == majority).to(dtype)
+            del sign
+            mixed = (stacked * agree).sum(dim=0)
+            divisor = (w * agree).sum(dim=0)
+            divisor[divisor == 0] = 1
+        else:
+            mixed = stacked.sum(dim=0)
+            divisor = w.sum(dim=0).expand_as(mixed).clone()
+            divisor[divisor.abs() < 1e-8] = 1
+        if normalize:
+            mixed = mixed / divisor
+        if scale != 1:
+            mixed = mixed * scale
+        return b + mixed
+
+    return by_chunks(merged, base, *deltas)
 
 
 def task_arithmetic(
     method: str | TaskArithmetic,
     base: torch.Tensor,
-    tensors: Sequence[torch.Tensor],
+    tensors: list[torch.Tensor],
     weights: Sequence[float],
     densities: Sequence[float],
     *,
@@ -231,11 +309,13 @@ def task_arithmetic(
     name: str = "",
     masks: Sequence[torch.Tensor] | None = None,
     extra: Sequence[float] | None = None,
+    consume: bool = False,
 ) -> torch.Tensor:
     """One tensor merged by `method` (a member of the family or its name); None for normalize
     or rescale is the method's default. `extra`: per model, breadcrumbs' gamma or della's
     epsilon (None: the method's default). `masks` replaces the masks (tests replay another
-    tool's random draws through it)."""
+    tool's random draws through it). `consume`: `tensors` is the caller's list to empty (each
+    entry is dropped and its memory reused for its delta as soon as it is read)."""
     import torch
 
     spec = _BY_NAME[method] if isinstance(method, str) else method
@@ -251,20 +331,17 @@ def task_arithmetic(
         raise ValueError(f"{len(tensors)} tensors, {len(densities)} densities")
 
     def sparsified(i: int) -> torch.Tensor:
-        delta, density = work(tensors[i]) - b, densities[i]
-        if spec.sparsify and density < 1:
-            if density <= 0:
-                mask = torch.zeros_like(delta)
-            elif masks is not None:
-                mask = masks[i]
-            else:
-                draw = SPARSIFIERS[spec.sparsify]
-                mask = draw(delta, density, extra[i], lambda: generator(seed, name, i))
-            delta = _l1_rescaled(delta, mask.to(delta.dtype)) if rescale else delta * mask
-        return delta
+        tensor = tensors[i]
+        if consume:
+            tensors[i] = None  # type: ignore[call-overload]
+        return sparsify(spec, b, tensor, densities[i], rescale=rescale, extra=extra[i],
+                        rng=lambda: generator(seed, name, i), own=consume,
+                        mask=None if masks is None else masks[i])  # fmt: skip
 
     workers = min(len(tensors), torch.get_num_threads())
-    if spec.sparsify in SELECTIONS and masks is None and workers > 1 and b.numel() >= PARALLEL:
+    threads = (spec.sparsify in SELECTIONS and masks is None and workers > 1
+               and b.numel() >= PARALLEL and 16 * b.numel() * workers <= THREAD_BYTES)  # fmt: skip
+    if threads:
         # A selection's sort (where a tie at a cut needs one) and kthvalue run on one core:
         # the models' deltas take one thread each: the same output, about half the time where
         # a second core is free (two 28M-entry argsorts: 3.4 s at once, 6.4 s in turn)
@@ -274,22 +351,5 @@ def task_arithmetic(
             deltas = list(pool.map(sparsified, range(len(tensors))))
     else:
         deltas = [sparsified(i) for i in range(len(tensors))]
-    stacked = torch.stack(deltas)
-    w = torch.tensor(list(weights), dtype=stacked.dtype).reshape(-1, *([1] * b.dim()))
-    stacked = stacked * w
-    if spec.consensus:
-        sign = stacked.sign()
-        majority = (stacked.sum(dim=0) >= 0).to(stacked.dtype) * 2 - 1
-        agree = (sign == majority).to(stacked.dtype)
-        mixed = (stacked * agree).sum(dim=0)
-        divisor = (w * agree).sum(dim=0)
-        divisor[divisor == 0] = 1
-    else:
-        mixed = stacked.sum(dim=0)
-        divisor = w.sum(dim=0).expand_as(mixed).clone()
-        divisor[divisor.abs() < 1e-8] = 1
-    if normalize:
-        mixed = mixed / divisor
-    if scale != 1:
-        mixed = mixed * scale
-    return b + mixed
+    return combine(b, deltas, weights, consensus=spec.consensus, normalize=normalize,
+                   scale=scale)  # fmt: skip
