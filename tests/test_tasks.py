@@ -94,8 +94,10 @@ def test_missing_or_malformed_benchmark_files(tmp_path):
     (tmp_path / "winogrande" / "dev.jsonl").write_text(row + "\n")
     with pytest.raises(DataError, match=r"dev.jsonl: row 1: not a Winogrande row"):
         load_task("winogrande", tmp_path)
-    with pytest.raises(PlatypusError, match="unknown benchmark"):
+    with pytest.raises(DataError, match=r"leaderboard_bbh_mc_choices.json: file not found"):
         load_task("bbh", tmp_path)
+    with pytest.raises(PlatypusError, match="unknown benchmark 'bigbench'; known: .*mmlu_pro"):
+        load_task("bigbench", tmp_path)
 
 
 def test_registry_drives_config_and_lookups():
@@ -104,7 +106,8 @@ def test_registry_drives_config_and_lookups():
     from platypus.tasks import TASKS
 
     assert list(TASKS) == [
-        "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc", "winogrande", "gsm8k"
+        "arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc", "winogrande", "gsm8k",
+        "ifeval", "bbh", "math_hard", "gpqa", "musr", "mmlu_pro",
     ]  # fmt: skip
     assert {n: t.headline for n, t in TASKS.items()} == {
         "arc_challenge": "acc_norm",
@@ -113,14 +116,21 @@ def test_registry_drives_config_and_lookups():
         "truthfulqa_mc": "mc2",
         "winogrande": "acc",
         "gsm8k": "exact_match",
+        "ifeval": "prompt_level_strict_acc",
+        "bbh": "acc_norm",
+        "math_hard": "exact_match",
+        "gpqa": "acc_norm",
+        "musr": "acc_norm",
+        "mmlu_pro": "acc",
     }
     assert dict(HEADLINE) == {n: t.headline for n, t in TASKS.items()}
     assert all(name == task.name for name, task in TASKS.items())
-    assert EvalConfig().tasks == list(TASKS) == DecontaminateConfig().benchmarks
+    # unless told otherwise, an eval and a contamination check cover the v1 six
+    assert EvalConfig().tasks == list(TASKS)[:6] == DecontaminateConfig().benchmarks
     with pytest.raises(PlatypusError, match=r"tasks.1: .*unknown task 'piqa'; known: arc_"):
         validated(EvalConfig, {"tasks": ["mmlu", "piqa"]}, "recipe")
-    with pytest.raises(PlatypusError, match=r"benchmarks.0: .*unknown task 'bbh'"):
-        validated(DecontaminateConfig, {"benchmarks": ["bbh"]}, "recipe")
+    with pytest.raises(PlatypusError, match=r"benchmarks.0: .*unknown task 'bigbench'"):
+        validated(DecontaminateConfig, {"benchmarks": ["bigbench"]}, "recipe")
     with pytest.raises(PlatypusError, match="unknown options"):
         load_task("arc_challenge", subjects=["x"])
 

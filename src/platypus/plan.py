@@ -70,6 +70,13 @@ EVAL_TASKS = {
     # 5 worked solutions + the question, then ~130 generated tokens; decoding is bound by
     # memory bandwidth rather than FLOPs, so this term is a lower bound on its time
     "gsm8k": (1_319, 1_000),
+    # the leaderboard v2's six (tokens per item measured with SmolLM2's tokenizer)
+    "ifeval": (541, 360),  # ~48-token prompts, ~300 generated (GPT-4's answers: mean 308)
+    "bbh": (5_761, 110),  # a subtask's 3 examples shared once, the question and its choices
+    "math_hard": (1_324, 1_150),  # 4 worked solutions + the problem (~790), ~360 generated
+    "gpqa": (1_192, 260),  # ~240-token questions, 4 short choices
+    "musr": (756, 740),  # stories of ~300 to ~1,200 tokens, some shared by several questions
+    "mmlu_pro": (12_032, 210),  # 5 examples shared once, ~200-token questions, 1-token letters
 }
 MINILM_PARAMS = 22.7e6
 EMBED_TOKENS = 256  # MiniLM truncates texts here

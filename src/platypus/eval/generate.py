@@ -71,7 +71,9 @@ class Generator:
                 ids[r, width - n :] = torch.tensor(encoded[i])
                 mask[r, width - n :] = 1
             kwargs = {}
-            if not rules.until_is_eos:
+            # No stop strings (IFEval): the end tokens alone stop a row; transformers refuses
+            # an empty `stop_strings`.
+            if not rules.until_is_eos and rules.until:
                 kwargs = {"stop_strings": list(rules.until), "tokenizer": self.tokenizer}
             autocast = (
                 torch.autocast(self.device.type, dtype=torch.bfloat16)

@@ -64,6 +64,40 @@ def harness_in_order(items: list[TaskItem], samples: dict[str, list[dict]]) -> l
 
 
 @dataclass(frozen=True)
+class LeaderboardScore:
+    """How the Open LLM Leaderboard v2 turns a task's raw summary into its 0-100 score: the mean
+    of `metrics` (IFEval: prompt- and instruction-level strict accuracy; the others one metric),
+    less the random-guess baseline, rescaled so that chance is 0 and a perfect score 100 (below
+    chance: 0). `chance`: one baseline for the task (GPQA 1/4, MMLU-Pro 1/10; 0 for generated
+    answers), or a baseline per subject (BBH, MuSR: each subtask normalised with its own
+    number of choices, then the subtasks averaged with equal weight)."""
+
+    metrics: tuple[str, ...]
+    chance: float | dict[str, float] = 0.0
+
+    def score(self, summary: dict) -> float | None:
+        """The normalised score (a fraction, 0..1) of a task summary (`eval.run.aggregate`'s);
+        None when the summary lacks what it needs (no items)."""
+        if isinstance(self.chance, dict):
+            (metric,) = self.metrics
+            per = summary.get("subjects") or {}
+            if not per or any(per.get(s) is None for s in per):
+                return None
+            unknown = sorted(set(per) - set(self.chance))
+            if unknown:
+                raise PlatypusError(f"no random-guess baseline for subject {unknown[0]!r}")
+            return sum(_rescaled(per[s], self.chance[s]) for s in per) / len(per)
+        values = [summary.get(m) for m in self.metrics]
+        if any(v is None for v in values):
+            return None
+        return _rescaled(sum(values) / len(values), self.chance)
+
+
+def _rescaled(value: float, chance: float) -> float:
+    return max(0.0, (value - chance) / (1.0 - chance))
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     headline: str  # the metric the leaderboard reports for the task
@@ -98,6 +132,14 @@ class Task:
     per_subject: bool = False
     # (root) -> lines for the results about how the scores were made (a substitute pool, ...)
     notes: Callable[[Path], list[str]] | None = None
+    # (items, results) -> summary metrics beyond the per-item means `aggregate` takes (IFEval's
+    # instruction-level accuracies are means over instructions, not over prompts)
+    summarize: Callable[[list[TaskItem], list[ItemResult]], dict] | None = None
+    # The rows may never be written out in plain text (GPQA, as its authors ask): exports,
+    # evidence, logs and reports name its items by id and show scores only.
+    text_private: bool = False
+    # How the Open LLM Leaderboard v2 normalises this task's score (the v2 tasks only)
+    leaderboard_v2: LeaderboardScore | None = None
 
     @property
     def default_shots(self) -> int:

@@ -5,22 +5,57 @@ from __future__ import annotations
 from pathlib import Path
 
 from platypus.errors import PlatypusError
+from platypus.eval.protocols import AVERAGE_TASKS, V2_TASKS
 from platypus.paths import data_root
-from platypus.tasks import arc_challenge, gsm8k, hellaswag, mmlu, truthfulqa_mc, winogrande
+from platypus.tasks import (
+    arc_challenge,
+    bbh,
+    gpqa,
+    gsm8k,
+    hellaswag,
+    ifeval,
+    math_hard,
+    mmlu,
+    mmlu_pro,
+    musr,
+    truthfulqa_mc,
+    winogrande,
+)
 from platypus.tasks.base import Task
 from platypus.tasks.schema import TaskItem
 
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
+        # the Open LLM Leaderboard v1's six
         arc_challenge.TASK,
         hellaswag.TASK,
         mmlu.TASK,
         truthfulqa_mc.TASK,
         winogrande.TASK,
         gsm8k.TASK,
+        # the Open LLM Leaderboard v2's six, in its order
+        ifeval.TASK,
+        bbh.TASK,
+        math_hard.TASK,
+        gpqa.TASK,
+        musr.TASK,
+        mmlu_pro.TASK,
     )
 }
+
+# Named sets of tasks a task list may use in place of their names (`tasks: [leaderboard-v2]`).
+GROUPS: dict[str, tuple[str, ...]] = {"leaderboard-v1": AVERAGE_TASKS, "leaderboard-v2": V2_TASKS}
+
+
+def expand_groups(names: list[str]) -> list[str]:
+    """`names` with each group name replaced by its tasks, each task once, in order."""
+    out: list[str] = []
+    for name in names:
+        for task in GROUPS.get(name, (name,)):
+            if task not in out:
+                out.append(task)
+    return out
 
 
 def get_task(name: str) -> Task:
@@ -28,7 +63,8 @@ def get_task(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
-        raise PlatypusError(f"unknown benchmark {name!r}; known: {', '.join(TASKS)}") from None
+        known = ", ".join([*TASKS, *GROUPS])
+        raise PlatypusError(f"unknown benchmark {name!r}; known: {known}") from None
 
 
 def load_task(

@@ -20,6 +20,9 @@ class TaskItem:
     # Generative tasks (GSM8K): the reference solution as the harness's few-shot target; the
     # final answer alone is the one choice.
     target: str = ""
+    # IFEval: the instructions a response is checked against, in the prompt's order, each as
+    # (instruction id, its arguments as canonical JSON: sorted keys, no spaces); hashable.
+    instructions: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def gold_text(self) -> str:
