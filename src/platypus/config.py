@@ -310,17 +310,28 @@ class DedupConfig(EmbeddingSettings, ColumnMapping):
 
 
 def _known_task(name: str) -> str:
-    from platypus.tasks.registry import TASKS
+    from platypus.tasks.registry import GROUPS, TASKS
 
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}")
+        raise ValueError(f"unknown task {name!r}; known: {', '.join([*TASKS, *GROUPS])}")
     return name
 
 
-def _all_tasks() -> list[str]:
-    from platypus.tasks.registry import TASKS
+def _v1_tasks() -> list[str]:
+    """The Open LLM Leaderboard v1's six: what an eval or a contamination check covers unless
+    told otherwise (`leaderboard-v2` names the v2 six)."""
+    from platypus.tasks.registry import GROUPS
 
-    return list(TASKS)
+    return list(GROUPS["leaderboard-v1"])
+
+
+def _expand_groups(value: Any) -> Any:
+    """A task list may name groups (`leaderboard-v1`, `leaderboard-v2`) for their tasks."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return value  # the field's own validation says what is wrong
+    from platypus.tasks.registry import expand_groups
+
+    return expand_groups(value)
 
 
 # A benchmark task's name, checked against the task registry (platypus.tasks.registry.TASKS).
@@ -335,7 +346,7 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     input: str | None = InputPath(None)
     output_dir: str = Setting("runs/data/decontaminate")
     data_root: str = InputPath(default_factory=_data_root)
-    benchmarks: list[TaskName] = Field(default_factory=_all_tasks)
+    benchmarks: list[TaskName] = Field(default_factory=_v1_tasks)
     benchmark_source: Literal["local", "hub"] = "local"
     mmlu_subjects: list[str] | None = None  # None: all 57
     flag_similarity: float = Field(0.8, gt=0.0, le=1.0)  # Platypus' threshold
@@ -384,6 +395,8 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     min_k_baseline: int = Field(50, ge=0)
     judge_low: float = Field(0.85, gt=0.0, le=1.0)
     judge_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+
+    _benchmark_groups = field_validator("benchmarks", mode="before")(_expand_groups)
 
     @field_validator("benchmarks")
     @classmethod
@@ -446,7 +459,9 @@ class EvalConfig(BaseModel):
     model_config = STRICT
     model: str | None = InputPath(None)  # None: the packaged SmolLM2; a folder or hub id
     adapter: str | None = InputPath(None)  # a PEFT adapter folder applied on top of `model`
-    tasks: list[TaskName] = Field(default_factory=_all_tasks)
+    # None: the harness's own six (leaderboard-v2: the v2 six; else the v1 six); group names
+    # (leaderboard-v1, leaderboard-v2) stand for their tasks
+    tasks: list[TaskName] = Field(None, validate_default=False)  # type: ignore[assignment]
     data_root: str = InputPath(default_factory=_data_root)
     limit: int | None = Field(None, ge=1)  # N items of each task, chosen by `sample`
     sample: Literal["first", "stratified"] = "first"  # stratified: every MMLU subject, spread out
@@ -459,8 +474,9 @@ class EvalConfig(BaseModel):
     num_fewshot: int | None = Field(None, ge=0)
     mmlu_subjects: list[str] | None = None
     # whose rules the scores follow: lm-eval 0.4.13, or the Open LLM Leaderboard v1 (harness
-    # b281b09: its few-shot draws, MMLU as the mean of subjects, the six-task average)
-    harness: Literal["lm-eval-0.4", "leaderboard-v1"] = "lm-eval-0.4"
+    # b281b09: its few-shot draws, MMLU as the mean of subjects, the six-task average) or v2
+    # (lm-eval 0.4.13's leaderboard group: its six tasks by default, the normalised average)
+    harness: Literal["lm-eval-0.4", "leaderboard-v1", "leaderboard-v2"] = "lm-eval-0.4"
     # platypus: our scorer (shared prefixes, batched single-token choices); lm-eval: the same
     # items through lm-evaluation-harness's model backends (hf; vllm/sglang on GPUs)
     engine: Literal["platypus", "lm-eval"] = "platypus"
@@ -472,12 +488,22 @@ class EvalConfig(BaseModel):
     contamination: str | None = InputPath(None)
     cache: bool = Setting(True)
 
+    _task_groups = field_validator("tasks", mode="before")(_expand_groups)
+
     @field_validator("tasks")
     @classmethod
     def _some_tasks(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("name at least one task")
         return value
+
+    @model_validator(mode="after")
+    def _harness_tasks(self) -> EvalConfig:
+        if self.tasks is None:
+            from platypus.eval.protocols import get_protocol
+
+            self.tasks = list(get_protocol(self.harness).tasks)
+        return self
 
     @field_validator("mmlu_subjects")
     @classmethod

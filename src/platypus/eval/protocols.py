@@ -16,7 +16,13 @@ lm-eval 0.4.13):
   and also reports a flexible last-number match;
 - the average: v1's final leaderboard average is over six tasks with fixed metrics.
 
-A protocol is an object in `PROTOCOLS`; the eval config's `harness` names one.
+The Open LLM Leaderboard v2 (`leaderboard-v2`) scores its six tasks (MMLU-Pro, BBH, GPQA, MuSR,
+MATH Lvl 5, IFEval) by lm-eval 0.4.13's `leaderboard` group, so its rules are 0.4's; what it
+adds is its average: each task's score normalised by its random-guess baseline
+(`tasks.base.LeaderboardScore`), then the plain mean of the six.
+
+A protocol is an object in `PROTOCOLS`; the eval config's `harness` names one. Both averages
+(`AVERAGES`) are computed under every protocol, over whichever of their tasks were scored.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from platypus.tasks.schema import TaskItem
 # metric: ARC acc_norm, HellaSwag acc_norm, MMLU acc (mean of subjects), TruthfulQA mc2,
 # Winogrande acc, GSM8K exact match.
 AVERAGE_TASKS = ("arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc", "winogrande", "gsm8k")
+# The Open LLM Leaderboard v2's six (June 2024 on), in the order it lists them.
+V2_TASKS = ("ifeval", "bbh", "math_hard", "gpqa", "musr", "mmlu_pro")
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class Protocol:
     # task -> its headline metric where it differs from the task's own (`Task.headline`)
     headlines: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    tasks: tuple[str, ...] = AVERAGE_TASKS  # what an eval scores when it names no tasks
+    average_name: str = "leaderboard-v1"  # the average results.json's `average` holds
 
     def headline(self, task: str) -> str:
         from platypus.tasks import get_task
@@ -120,7 +130,21 @@ LEADERBOARD_V1 = Protocol(
     ),
 )
 
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (LM_EVAL_04, LEADERBOARD_V1)}
+LEADERBOARD_V2 = Protocol(
+    name="leaderboard-v2",
+    fewshot_seed=LM_EVAL_04.fewshot_seed,
+    shuffle_first=False,
+    same_split=LM_EVAL_04.same_split,
+    gsm8k=LM_EVAL_04.gsm8k,
+    description=(
+        "Open LLM Leaderboard v2 (lm-evaluation-harness 0.4.13's leaderboard group): its six "
+        "tasks, each score normalised by its random-guess baseline, the six-task average"
+    ),
+    tasks=V2_TASKS,
+    average_name="leaderboard-v2",
+)
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (LM_EVAL_04, LEADERBOARD_V1, LEADERBOARD_V2)}
 
 
 def get_protocol(name: str) -> Protocol:
@@ -130,13 +154,41 @@ def get_protocol(name: str) -> Protocol:
         raise PlatypusError(f"unknown harness {name!r}; known: {', '.join(PROTOCOLS)}") from None
 
 
-def average(protocol: Protocol, summaries: dict[str, dict]) -> dict:
-    """The protocol's average over the tasks in `summaries` (task -> its summary): the value
-    over the tasks present, which of the average's tasks they are and whether all are there."""
-    values = {t: summaries[t][protocol.headline(t)] for t in AVERAGE_TASKS if t in summaries}
+@dataclass(frozen=True)
+class Average:
+    """A leaderboard's average: over `tasks`, of each task's headline metric under the protocol
+    (v1), or of each task's normalised score (`Task.leaderboard_v2`; v2)."""
+
+    name: str
+    tasks: tuple[str, ...]
+    normalised: bool
+
+    def task_score(self, protocol: Protocol, task: str, summary: dict) -> float | None:
+        if not self.normalised:
+            return summary.get(protocol.headline(task))
+        from platypus.tasks import get_task
+
+        rule = get_task(task).leaderboard_v2
+        return rule.score(summary) if rule is not None else None
+
+
+V1_AVERAGE = Average("leaderboard-v1", AVERAGE_TASKS, normalised=False)
+V2_AVERAGE = Average("leaderboard-v2", V2_TASKS, normalised=True)
+AVERAGES: dict[str, Average] = {a.name: a for a in (V1_AVERAGE, V2_AVERAGE)}
+
+
+def average(protocol: Protocol, summaries: dict[str, dict], of: Average | None = None) -> dict:
+    """The average `of` (default: the protocol's own) over the tasks in `summaries` (task -> its
+    summary): the value over the tasks present, which of the average's tasks they are and
+    whether all are there."""
+    of = of or AVERAGES[protocol.average_name]
+    values = {}
+    for t in of.tasks:
+        if t in summaries and (v := of.task_score(protocol, t, summaries[t])) is not None:
+            values[t] = v
     return {
         "value": sum(values.values()) / len(values) if values else None,
         "tasks": values,
-        "complete": len(values) == len(AVERAGE_TASKS),
-        "of": list(AVERAGE_TASKS),
+        "complete": len(values) == len(of.tasks),
+        "of": list(of.tasks),
     }

@@ -24,6 +24,7 @@ from platypus.tasks.schema import TaskItem
 
 __all__ = [
     "ItemResult",
+    "mmlu_only",
     "aggregate",
     "compute_policy",
     "contaminated_ids",
@@ -41,6 +42,8 @@ def aggregate(task: str, items: list[TaskItem], results: list[ItemResult]) -> di
     summary = {m: sum(r.metrics[m] for r in results) / len(results) for m in names}
     summary["items"] = len(results)
     spec = get_task(task)
+    if spec.summarize is not None:
+        summary |= spec.summarize(items, results)
     if spec.per_subject:
         metric = spec.headline
         by_subject: dict[str, list[float]] = defaultdict(list)
@@ -80,6 +83,12 @@ def subsample(items: list[TaskItem], limit: int | None, how: str = "first") -> l
 def task_options(task: str, subjects: list[str] | None = None) -> dict:
     """The loader options a task takes from the eval settings (MMLU: its subjects)."""
     return {"subjects": subjects} if "subjects" in get_task(task).options and subjects else {}
+
+
+def mmlu_only(task: str, mmlu_subjects: list[str] | None) -> list[str] | None:
+    """The subjects a config's `mmlu_subjects` gives `task`: MMLU's own; the other tasks with
+    subjects (MMLU-Pro's categories, BBH's subtasks, ...) are scored whole."""
+    return mmlu_subjects if task == "mmlu" else None
 
 
 def task_shots(task: str, num_fewshot: int | None = None) -> int:

@@ -19,14 +19,15 @@ from platypus.config import EvalConfig, result_config
 from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
 from platypus.eval.loglik import LoglikScorer
-from platypus.eval.protocols import average, get_protocol
-from platypus.eval.results import percent
+from platypus.eval.protocols import AVERAGES, Average, average, get_protocol
+from platypus.eval.results import ItemResult, percent
 from platypus.eval.run import (
     CONTAMINATED,
     aggregate,
     compute_policy,
     contaminated_ids,
     load_model,
+    mmlu_only,
     prepare,
     score_task,
     task_options,
@@ -35,7 +36,7 @@ from platypus.eval.run import (
 )
 from platypus.hashing import file_sha256
 from platypus.paths import cache_dir
-from platypus.tasks import TASKS, get_task
+from platypus.tasks import TASKS, TaskItem, get_task
 
 RESULTS = "results.json"  # in the output folder, beside results.md (the table)
 
@@ -65,7 +66,9 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
     data_root = Path(config.data_root)
     drawing = {"protocol": protocol, "num_fewshot": config.num_fewshot}
     prepared = {
-        t: prepare(t, data_root, config.limit, config.mmlu_subjects, config.sample, **drawing)
+        t: prepare(
+            t, data_root, config.limit, mmlu_only(t, config.mmlu_subjects), config.sample, **drawing
+        )
         for t in config.tasks
     }
     most = max(len(items) for items, _ in prepared.values())
@@ -128,9 +131,12 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
         if notes:
             task_result["notes"] = notes
         if leaked:
-            task_result["split"] = _split(task_result, leaked)
+            task_result["split"] = _split(task, prepared[task][0], task_result, leaked)
         results["tasks"][task] = task_result
-    results["average"] = _averages(protocol, results["tasks"])
+    averages = {a.name: _averages(protocol, results["tasks"], a) for a in AVERAGES.values()}
+    results["average"] = averages[protocol.average_name]
+    # every leaderboard's average of which some task was scored (v1 and v2 side by side)
+    results["averages"] = {n: a for n, a in averages.items() if a["all"]["tasks"]}
     out = Path(config.output_dir)
     write_bytes(out / RESULTS, (json.dumps(results, indent=1) + "\n").encode("utf-8"))
     write_bytes(out / "results.md", (table(results) + "\n").encode("utf-8"))
@@ -143,7 +149,9 @@ def task_data_hashes(config: EvalConfig) -> dict[str, dict[str, str]]:
     root = Path(config.data_root)
     hashes = {}
     for task in config.tasks:
-        files = get_task(task).data_files(root, **task_options(task, config.mmlu_subjects))
+        files = get_task(task).data_files(
+            root, **task_options(task, mmlu_only(task, config.mmlu_subjects))
+        )
         hashes[task] = {_relative(f, root): file_sha256(f) for f in files}
     return hashes
 
@@ -157,10 +165,10 @@ def cache_key(config: EvalConfig, task: str, fingerprint: str, policy=None) -> s
     spec = get_task(task)
     settings = result_config(config) | {"tasks": [task]}
     settings["num_fewshot"] = task_shots(task, config.num_fewshot)
-    if "subjects" not in spec.options:
+    if task != "mmlu":
         settings.pop("mmlu_subjects", None)
     root = Path(config.data_root)
-    files = spec.data_files(root, **task_options(task, config.mmlu_subjects))
+    files = spec.data_files(root, **task_options(task, mmlu_only(task, config.mmlu_subjects)))
     data = {_relative(f, root): file_sha256(f) for f in files}
     key = {"version": __version__, "config": settings, "model": fingerprint, "data": data}
     arithmetic = _arithmetic(policy)
@@ -275,30 +283,38 @@ def _item_metric(task_result: dict) -> str:
     return item_metric(task_result["headline"])
 
 
-def _split(task_result: dict, leaked: set[str]) -> dict:
-    """The task's per-item headline metric over clean and over contaminated items."""
+def _split(task: str, items: list[TaskItem], task_result: dict, leaked: set[str]) -> dict:
+    """The task's summary (`aggregate`: per-item means, per subject where it has subjects) over
+    its clean and over its contaminated items; a part with no items has its headline's
+    per-item metric None."""
     metric = _item_metric(task_result)
-    groups: dict[str, list[float]] = {"clean": [], "contaminated": []}
-    for row in task_result["items"]:
-        groups["contaminated" if row["id"] in leaked else "clean"].append(row["metrics"][metric])
-    return {
-        name: {"items": len(v), metric: (sum(v) / len(v) if v else None)}
-        for name, v in groups.items()
-    }
+    rows = {row["id"]: row for row in task_result["items"]}
+    out = {}
+    for name in ("clean", "contaminated"):
+        part = [i for i in items if (i.id in leaked) == (name == "contaminated")]
+        if not part:
+            out[name] = {"items": 0, metric: None}
+            continue
+        results = [ItemResult(rows[i.id]["id"], rows[i.id]["lls"], rows[i.id]["metrics"],
+                              rows[i.id].get("extra_lls") or [], rows[i.id].get("text"))
+                   for i in part]  # fmt: skip
+        out[name] = aggregate(task, part, results)
+    return out
 
 
-def _averages(protocol, tasks: dict) -> dict:
-    """The protocol's six-task average over all items, and over the clean and the
-    contaminated items where the tasks were split."""
-    out = {"all": average(protocol, {t: r["summary"] for t, r in tasks.items()})}
+def _averages(protocol, tasks: dict, of: Average) -> dict:
+    """The average `of` over all items, and over the clean and the contaminated items where the
+    tasks were split. v1's parts average each task's per-item headline metric over the part
+    (as the task table shows it); v2's normalise each part's own summary."""
+    out = {"all": average(protocol, {t: r["summary"] for t, r in tasks.items()}, of)}
     for part in ("clean", "contaminated"):
         parts = {}
         for t, r in tasks.items():
             p = (r.get("split") or {}).get(part)
             if p and p[_item_metric(r)] is not None:
-                parts[t] = {protocol.headline(t): p[_item_metric(r)]}
+                parts[t] = p if of.normalised else {protocol.headline(t): p[_item_metric(r)]}
         if parts:
-            out[part] = average(protocol, parts)
+            out[part] = average(protocol, parts, of)
     return out
 
 
@@ -329,17 +345,20 @@ def table(results: dict) -> str:
             f"| {task} | {metric} | {'' if shots is None else shots} | {percent(score)} | "
             f"{r['summary']['items']} | {cells[0]} | {cells[1]} |"
         )
-    avg = results.get("average", {})
-    if avg.get("all", {}).get("value") is not None:
-        harness = results.get("settings", {}).get("harness", "")
+    harness = results.get("settings", {}).get("harness", "")
+    averages = results.get("averages") or {"leaderboard-v1": results.get("average", {})}
+    for name, avg in averages.items():
+        if avg.get("all", {}).get("value") is None:
+            continue
         of = avg["all"]
         label = "average" if of["complete"] else f"average of {len(of['tasks'])}/{len(of['of'])}"
+        # v1's is scored by the harness's rules; v2's is the leaderboard's normalised mean
+        how = harness if name == "leaderboard-v1" else f"{name}, normalised"
         cells = []
-        for name in ("clean", "contaminated"):
-            part = avg.get(name)
+        for part_name in ("clean", "contaminated"):
+            part = avg.get(part_name)
             cells.append("" if not part else percent(part["value"]))
         lines.append(
-            f"| **{label}** ({harness}) | | | **{percent(of['value'])}** | | "
-            f"{cells[0]} | {cells[1]} |"
+            f"| **{label}** ({how}) | | | **{percent(of['value'])}** | | {cells[0]} | {cells[1]} |"
         )
     return "\n".join(lines)

@@ -454,20 +454,25 @@ class TaskScore(BaseModel):
 
 
 class AverageScore(BaseModel):
-    """The harness protocol's six-task average (over the tasks that were scored)."""
+    """A leaderboard's six-task average (over the tasks that were scored): v1's under the
+    harness protocol's rules, v2's of the normalised scores."""
 
     value: float
     tasks: int
     complete: bool  # all six tasks were scored
     clean: float | None = None
     contaminated: float | None = None
+    name: str = "leaderboard-v1"
+    of: list[str] = []  # the average's six tasks
+    scores: dict[str, float] = {}  # what each scored task adds (v2: its normalised score)
 
 
 class EvalSummary(Summary):
     label: str
     tasks: dict[str, TaskScore]
     settings: dict
-    average: AverageScore | None = None
+    average: AverageScore | None = None  # the protocol's own (v1's; leaderboard-v2: v2's)
+    averages: dict[str, AverageScore] = {}  # every leaderboard average some task counts in
 
     def counts(self) -> dict[str, int | float]:
         return {task: t.score for task, t in self.tasks.items()}
@@ -517,6 +522,7 @@ class EvalStage(Stage):
         return inputs
 
     def run(self, config: EvalConfig, out: Path, recipe: Recipe) -> EvalSummary:
+        from platypus.eval.protocols import get_protocol
         from platypus.eval.runner import item_metric, run_eval
 
         config = config.model_copy(update={"output_dir": str(out)})
@@ -536,22 +542,15 @@ class EvalStage(Stage):
                 contaminated=dirty.get(item_metric(metric)),
                 contaminated_items=dirty.get("items"),
             )
-        averages = results.get("average", {})
-        average = None
-        if averages.get("all", {}).get("value") is not None:
-            a = averages["all"]
-            average = AverageScore(
-                value=a["value"],
-                tasks=len(a["tasks"]),
-                complete=a["complete"],
-                clean=averages.get("clean", {}).get("value"),
-                contaminated=averages.get("contaminated", {}).get("value"),
-            )
+        averages = {n: _average_score(n, a) for n, a in results.get("averages", {}).items()}
         return EvalSummary(
             label=self.label or "model",
             tasks=tasks,
             settings=results["settings"],
-            average=average,
+            average=_average_score(
+                get_protocol(config.harness).average_name, results.get("average", {})
+            ),
+            averages={n: a for n, a in averages.items() if a is not None},
         )
 
     def describe(self, summary: EvalSummary, config: BaseModel, out: Path) -> list[str]:
@@ -560,9 +559,25 @@ class EvalStage(Stage):
         return [table(_results_of(summary)), f"results: {self.output('results', config, out)}"]
 
 
+def _average_score(name: str, average: dict) -> AverageScore | None:
+    """results.json's block of one average (all items, clean, contaminated) as a summary."""
+    a = average.get("all", {})
+    if a.get("value") is None:
+        return None
+    return AverageScore(
+        value=a["value"],
+        tasks=len(a["tasks"]),
+        complete=a["complete"],
+        clean=average.get("clean", {}).get("value"),
+        contaminated=average.get("contaminated", {}).get("value"),
+        name=name,
+        of=a["of"],
+        scores=a["tasks"],
+    )
+
+
 def _results_of(summary: EvalSummary) -> dict:
     """The shape `eval.runner.table` prints."""
-    from platypus.eval.protocols import AVERAGE_TASKS
     from platypus.eval.runner import item_metric
 
     tasks = {}
@@ -581,16 +596,17 @@ def _results_of(summary: EvalSummary) -> dict:
             "num_fewshot": t.shots,
         }
     out: dict = {"tasks": tasks, "settings": summary.settings}
-    a = summary.average
-    if a is not None:
-        averaged = {t: tasks[t]["summary"][t_.metric] for t, t_ in summary.tasks.items()
-                    if t in AVERAGE_TASKS}  # fmt: skip
-        out["average"] = {
-            "all": {"value": a.value, "complete": a.complete, "tasks": averaged,
-                    "of": list(AVERAGE_TASKS)},
+
+    def block(a: AverageScore) -> dict:
+        return {
+            "all": {"value": a.value, "complete": a.complete, "tasks": a.scores, "of": a.of},
             **{p: {"value": v} for p, v in (("clean", a.clean), ("contaminated", a.contaminated))
                if v is not None},
         }  # fmt: skip
+
+    if summary.average is not None:
+        out["average"] = block(summary.average)
+    out["averages"] = {n: block(a) for n, a in summary.averages.items()}
     return out
 
 

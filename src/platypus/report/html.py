@@ -264,12 +264,13 @@ def _eval_section(done) -> list[str]:
                 [_e(t), _e(s.metric), _e(m), shots, percent(s.score), f"{s.items:,}", *cells]
             )
     for m, r in results.items():
-        a = r.average
-        if a is None:
-            continue
-        label = "<b>average</b>" if a.complete else f"<b>average of {a.tasks} of 6</b>"
-        cells = [percent(v) for v in (a.clean, a.contaminated)]
-        rows.append([label, "v1 six-task", _e(m), "", f"<b>{percent(a.value)}</b>", "", *cells])
+        # every leaderboard average some task counted in (summaries written before there were
+        # two have only the protocol's own)
+        for a in r.averages.values() or ([r.average] if r.average else []):
+            label = "<b>average</b>" if a.complete else f"<b>average of {a.tasks} of 6</b>"
+            cells = [percent(v) for v in (a.clean, a.contaminated)]
+            kind = "v2 six-task, normalised" if a.name == "leaderboard-v2" else "v1 six-task"
+            rows.append([label, kind, _e(m), "", f"<b>{percent(a.value)}</b>", "", *cells])
     settings = next(iter(results.values())).settings
     note = ""
     if settings.get("limit"):
@@ -291,11 +292,14 @@ def _eval_section(done) -> list[str]:
     harness = settings.get("harness", "lm-eval-0.4")
     return [
         "<h2>Evaluation</h2>",
-        "<p>Open LLM Leaderboard v1 tasks (lm-evaluation-harness prompts, scored by "
-        f"{_e(harness)}'s rules): ARC-Challenge 25-shot acc_norm, HellaSwag 10-shot acc_norm, "
-        "MMLU 5-shot acc, TruthfulQA mc2, Winogrande 5-shot acc, GSM8K 5-shot exact match "
-        "(generated); the average is over the six, as the leaderboard v1 averaged them (over "
-        f"those scored where fewer ran).{note}</p>",
+        "<p>Open LLM Leaderboard tasks (lm-evaluation-harness prompts, scored by "
+        f"{_e(harness)}'s rules). v1: ARC-Challenge 25-shot acc_norm, HellaSwag 10-shot "
+        "acc_norm, MMLU 5-shot acc, TruthfulQA mc2, Winogrande 5-shot acc, GSM8K 5-shot exact "
+        "match (generated), averaged as the leaderboard v1 averaged them. v2: IFEval, BBH "
+        "3-shot, MATH Lvl 5 4-shot, GPQA, MuSR, MMLU-Pro 5-shot, each normalised as the "
+        "leaderboard v2 does (its random-guess baseline is 0, a perfect score 100; BBH and "
+        "MuSR per subtask), then averaged. Each average is over the tasks scored where fewer "
+        f"ran.{note}</p>",
         _img(plots.eval_figure(scores), "scores"),
         _table(
             [
