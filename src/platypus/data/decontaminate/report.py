@@ -67,7 +67,23 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
         "Benchmark items with at least one flagged pair: "
         + ", ".join(f"{c} {n:,}" for c, n in s["benchmark_items_flagged"].items()),
         "",
+        "## Benchmark items in the training rows",
+        "",
+        "Each test item counted once, under its strongest category; the share is of the test "
+        "set checked.",
+        "",
+        "| benchmark | items | " + " | ".join(CATEGORIES) + " | removed categories (%) |",
+        "|---|---:|" + "---:|" * (len(CATEGORIES) + 1),
     ]
+    for bench, cell in s["benchmark_items_by_category"].items():
+        total = s["benchmark_items"][bench]
+        removed = sum(cell[c] for c in config.remove)
+        lines.append(
+            f"| {bench} | {total:,} | "
+            + " | ".join(f"{cell[c]:,}" for c in CATEGORIES)
+            + f" | {removed:,} ({100 * removed / total:.1f}%) |"
+        )
+    lines.append("")
     if "min_k" in s:
         m = s["min_k"]
         lines += [
@@ -98,12 +114,16 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
         ]
         for k in pairs[:EXAMPLES]:
             e = k.evidence
-            train = (
-                f"`{k.record.id}`: {_cell(k.record.instruction)} → {_cell(k.record.output, 120)}"
-            )
-            bench = f"`{k.item.id}`: {_cell(k.item.question)} → {_cell(k.item.gold_text, 120)}"
+            if k.private:  # GPQA: ids and scores only, not even the training row's copy
+                train, bench = f"`{k.record.id}`", f"`{k.item.id}` (text withheld)"
+            else:
+                train = (
+                    f"`{k.record.id}`: {_cell(k.record.instruction)} → "
+                    f"{_cell(k.record.output, 120)}"
+                )
+                bench = f"`{k.item.id}`: {_cell(k.item.question)} → {_cell(k.item.gold_text, 120)}"
             lines.append(
-                f"| {e.similarity:.3f} | {e.ngram_coverage:.2f} | "
-                f"{e.answer or 'no'} | {train} | {bench} |"
+                f"| {e.similarity:.3f} | {e.ngram_coverage:.2f} | {e.answer or 'no'} | {train} "
+                f"| {bench} |"
             )
     return "\n".join(lines) + "\n"

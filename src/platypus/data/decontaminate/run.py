@@ -60,6 +60,12 @@ class Leak:
     judge_p: float | None = None  # the judge's P(same question), when it was asked
     min_k_delta: float | None = None  # Min-K% Prob fine-tuned minus base, when measured
 
+    @property
+    def private(self) -> bool:
+        """The benchmark's rows may not be written out (GPQA): this leak's report shows ids,
+        scores and which detectors fired, not either side's text."""
+        return TASKS[self.item.benchmark].text_private
+
     def to_dict(self) -> dict:
         e = self.evidence
         return {
@@ -154,7 +160,8 @@ class DecontaminationResult:
 def load_benchmarks(config: DecontaminateConfig) -> list[TaskItem]:
     items: list[TaskItem] = []
     for name in config.benchmarks:
-        kwargs = {"subjects": config.mmlu_subjects} if "subjects" in TASKS[name].options else {}
+        # mmlu_subjects narrows MMLU alone; the other tasks' subjects are checked whole
+        kwargs = {"subjects": config.mmlu_subjects} if name == "mmlu" else {}
         items += load_task(name, config.data_root, config.benchmark_source, **kwargs)
     return items
 
@@ -208,6 +215,22 @@ def removed_rows(result: DecontaminationResult, config: DecontaminateConfig) -> 
     return sorted(rows, key=lambda r: r["row"])
 
 
+def items_by_category(result: DecontaminationResult) -> dict[str, dict[str, int]]:
+    """Per benchmark: how many of its items the training rows hold, each item counted once
+    under its strongest category (duplicate, then gray-area, then similar-but-different)."""
+    strongest: dict[str, int] = {}
+    for leak in result.leaks:
+        rank = CATEGORIES.index(leak.category)
+        strongest[leak.item.id] = min(rank, strongest.get(leak.item.id, rank))
+    table = {
+        b: dict.fromkeys(CATEGORIES, 0) for b in dict.fromkeys(i.benchmark for i in result.items)
+    }
+    for item in result.items:
+        if item.id in strongest:
+            table[item.benchmark][CATEGORIES[strongest[item.id]]] += 1
+    return table
+
+
 def counts(result: DecontaminationResult) -> dict:
     table: dict[str, dict[str, dict[str, int]]] = {}
     for leak in result.leaks:
@@ -239,6 +262,7 @@ def _write(
         "benchmark_items": dict(Counter(i.benchmark for i in result.items)),
         "pairs": dict(Counter(k.category for k in leaks)),
         "benchmark_items_flagged": flagged_items,
+        "benchmark_items_by_category": items_by_category(result),
         "rows_removed": len(result.removed_ids),
         "rows_removed_per_source": dict(sorted(removed_by_source.items())),
         "rows_clean": result.rows_out,
