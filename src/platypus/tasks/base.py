@@ -63,6 +63,46 @@ def harness_in_order(items: list[TaskItem], samples: dict[str, list[dict]]) -> l
     return out
 
 
+def harness_by_subject(prefix: str):
+    """`from_harness` of a task exported as one harness task per subject, `<prefix>_<subject>`,
+    each holding its subject's items in order (MMLU, BBH, MuSR)."""
+
+    def from_harness(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
+        by_subject = {name: iter(rows) for name, rows in samples.items()}
+        rows = [next(by_subject[f"{prefix}_{item.subject}"]) for item in items]
+        return harness_in_order(items, {prefix: rows})
+
+    return from_harness
+
+
+def generated(
+    scorer: LoglikScorer,
+    items: list[TaskItem],
+    context: Callable[[TaskItem], str],
+    rules,
+    metrics: Callable[[TaskItem, str], dict[str, float]],
+    desc: str,
+) -> list[ItemResult]:
+    """How a generative task scores: each item's greedy completion of `context(item)` under
+    `rules` (a `Generation`), in batches of the scorer's batch size, kept with its
+    `metrics(item, completion)`."""
+    from platypus.eval.generate import Generator
+    from platypus.eval.results import ItemResult
+    from platypus.progress import progress
+
+    generator = Generator.like(scorer)
+    out = []
+    step = max(1, scorer.batch_size)
+    with progress(total=len(items), desc=desc, unit=" items", disable=None) as bar:
+        for start in range(0, len(items), step):
+            batch = items[start : start + step]
+            completions = generator.generate([context(item) for item in batch], rules)
+            for item, completion in zip(batch, completions, strict=True):
+                out.append(ItemResult(item.id, [], metrics(item, completion), text=completion))
+            bar.update(len(batch))
+    return out
+
+
 @dataclass(frozen=True)
 class LeaderboardScore:
     """How the Open LLM Leaderboard v2 turns a task's raw summary into its 0-100 score: the mean

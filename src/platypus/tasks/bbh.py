@@ -38,7 +38,13 @@ from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc_norm
 from platypus.eval.results import ItemResult
 from platypus.progress import progress
-from platypus.tasks.base import LeaderboardScore, Task, harness_in_order, hub_dataset, write_jsonl
+from platypus.tasks.base import (
+    LeaderboardScore,
+    Task,
+    harness_by_subject,
+    hub_dataset,
+    write_jsonl,
+)
 from platypus.tasks.schema import TaskItem
 
 NAME = "bbh"
@@ -287,11 +293,8 @@ def export(root: Path, items: list[TaskItem], pool: dict[str, Shots]) -> list[st
     return names
 
 
-def from_harness(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
-    """One harness task per subtask (see `export`), each holding its subtask's items in order."""
-    by_subtask = {name: iter(rows) for name, rows in samples.items()}
-    rows = [next(by_subtask[f"pl_bbh_{item.subject}"]) for item in items]
-    return harness_in_order(items, {"pl_bbh": rows})
+# one harness task per subtask (see `export`)
+from_harness = harness_by_subject("pl_bbh")
 
 
 def data_files(root: Path, subjects: list[str] | None = None) -> list[Path]:

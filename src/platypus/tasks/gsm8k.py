@@ -19,8 +19,7 @@ from pathlib import Path
 from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.results import ItemResult
-from platypus.progress import progress
-from platypus.tasks.base import Drawn, Task, harness_rows, hub_dataset, write_jsonl
+from platypus.tasks.base import Drawn, Task, generated, harness_rows, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
 NAME = "gsm8k"
@@ -110,24 +109,9 @@ def metrics(completion: str, item: TaskItem, protocol) -> dict[str, float]:
 
 def score(scorer, items: list[TaskItem], drawn: Drawn, protocol) -> list[ItemResult]:
     """Generated in batches of the scorer's batch size; the completion is kept per item."""
-    from platypus.eval.generate import Generator
-
-    generator = Generator.like(scorer)
-    out = []
-    step = max(1, scorer.batch_size)
-    bar = progress(total=len(items), desc=NAME, unit=" items", disable=None)
-    for start in range(0, len(items), step):
-        batch = items[start : start + step]
-        contexts = [context(item, drawn.examples[item.id]) for item in batch]
-        for item, completion in zip(
-            batch, generator.generate(contexts, protocol.gsm8k), strict=True
-        ):
-            out.append(
-                ItemResult(item.id, [], metrics(completion, item, protocol), text=completion)
-            )
-        bar.update(len(batch))
-    bar.close()
-    return out
+    return generated(scorer, items, lambda item: context(item, drawn.examples[item.id]),
+                     protocol.gsm8k, lambda item, text: metrics(text, item, protocol),
+                     NAME)  # fmt: skip
 
 
 YAML = """task: pl_gsm8k

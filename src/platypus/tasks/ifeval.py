@@ -41,10 +41,10 @@ from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.protocols import Generation
 from platypus.eval.results import ItemResult
-from platypus.progress import progress
 from platypus.tasks.base import (
     LeaderboardScore,
     Task,
+    generated,
     harness_rows,
     hub_dataset,
     write_jsonl,
@@ -175,20 +175,7 @@ def summarize(items: list[TaskItem], results: list[ItemResult]) -> dict:
 def score(scorer, items: list[TaskItem], pool, protocol) -> list[ItemResult]:
     """Generated in batches of the scorer's batch size; the response is kept per item. The
     same under every protocol (IFEval has only lm-eval 0.4's rules)."""
-    from platypus.eval.generate import Generator
-
-    generator = Generator.like(scorer)
-    out = []
-    step = max(1, scorer.batch_size)
-    bar = progress(total=len(items), desc=NAME, unit=" items", disable=None)
-    for start in range(0, len(items), step):
-        batch = items[start : start + step]
-        responses = generator.generate([item.question for item in batch], GENERATION)
-        for item, response in zip(batch, responses, strict=True):
-            out.append(ItemResult(item.id, [], metrics(item, response), text=response))
-        bar.update(len(batch))
-    bar.close()
-    return out
+    return generated(scorer, items, lambda item: item.question, GENERATION, metrics, NAME)
 
 
 def hub_row(item: TaskItem) -> dict:

@@ -30,10 +30,10 @@ from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.protocols import Generation
 from platypus.eval.results import ItemResult
-from platypus.progress import progress
 from platypus.tasks.base import (
     LeaderboardScore,
     Task,
+    generated,
     harness_rows,
     hub_dataset,
     write_jsonl,
@@ -249,21 +249,8 @@ def score(
 ) -> list[ItemResult]:
     """Generated in batches of the scorer's batch size (the same rules under every protocol:
     the task exists in lm-eval 0.4 only); the completion is kept per item."""
-    from platypus.eval.generate import Generator
-
-    generator = Generator.like(scorer)
-    out = []
-    step = max(1, scorer.batch_size)
-    with progress(total=len(items), desc=NAME, unit=" items", disable=None) as bar:
-        for start in range(0, len(items), step):
-            batch = items[start : start + step]
-            contexts = [context(item, examples) for item in batch]
-            for item, completion in zip(
-                batch, generator.generate(contexts, GENERATION), strict=True
-            ):
-                out.append(ItemResult(item.id, [], metrics(completion, item), text=completion))
-            bar.update(len(batch))
-    return out
+    return generated(scorer, items, lambda item: context(item, examples), GENERATION,
+                     lambda item, text: metrics(text, item), NAME)  # fmt: skip
 
 
 def harness_template() -> Path:

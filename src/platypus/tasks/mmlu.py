@@ -17,7 +17,7 @@ from platypus.eval.metrics import acc
 from platypus.eval.prompts import mmlu_choices, mmlu_context
 from platypus.eval.results import ItemResult
 from platypus.progress import progress
-from platypus.tasks.base import Task, harness_in_order, hub_dataset, write_jsonl
+from platypus.tasks.base import Task, harness_by_subject, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
 NAME = "mmlu"
@@ -181,11 +181,8 @@ def export(root: Path, items: list[TaskItem], dev: dict[str, list[TaskItem]]) ->
     return names
 
 
-def from_harness(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
-    """One harness task per subject (see `export`), each holding its subject's items in order."""
-    by_subject = {name: iter(rows) for name, rows in samples.items()}
-    rows = [next(by_subject[f"pl_mmlu_{item.subject}"]) for item in items]
-    return harness_in_order(items, {"pl_mmlu": rows})
+# one harness task per subject (see `export`)
+from_harness = harness_by_subject("pl_mmlu")
 
 
 def data_files(root: Path, subjects: list[str] | None = None) -> list[Path]:

@@ -37,7 +37,13 @@ from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc_norm
 from platypus.eval.results import ItemResult
 from platypus.progress import progress
-from platypus.tasks.base import LeaderboardScore, Task, harness_in_order, hub_dataset, write_jsonl
+from platypus.tasks.base import (
+    LeaderboardScore,
+    Task,
+    harness_by_subject,
+    hub_dataset,
+    write_jsonl,
+)
 from platypus.tasks.schema import TaskItem
 
 NAME = "musr"
@@ -231,11 +237,8 @@ def export(root: Path, items: list[TaskItem], pool=None) -> list[str]:
     return names
 
 
-def from_harness(items: list[TaskItem], samples: dict[str, list[dict]]) -> list[ItemResult]:
-    """One harness task per domain (see `export`), each holding its domain's items in order."""
-    by_domain = {name: iter(rows) for name, rows in samples.items()}
-    rows = [next(by_domain[f"pl_musr_{item.subject}"]) for item in items]
-    return harness_in_order(items, {"pl_musr": rows})
+# one harness task per domain (see `export`)
+from_harness = harness_by_subject("pl_musr")
 
 
 def data_files(root: Path, subjects: list[str] | None = None) -> list[Path]:

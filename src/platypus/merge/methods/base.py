@@ -345,6 +345,17 @@ def work(t: torch.Tensor) -> torch.Tensor:
     return t.to(torch.float64 if t.dtype == torch.float64 else torch.float32)
 
 
+def taken(tensors: list, i: int, consume: bool) -> tuple[torch.Tensor, bool]:
+    """`tensors[i]` in the work dtype, and whether the caller may overwrite it: taken from the
+    streaming loop's own list (`consume`: the entry is dropped, so its memory goes once the
+    caller is done with it), or a converted copy already."""
+    t = work(tensors[i])
+    own = consume or t is not tensors[i]
+    if consume:
+        tensors[i] = None
+    return t, own
+
+
 def finite(t: torch.Tensor) -> bool:
     import torch
 

@@ -27,6 +27,7 @@ from platypus.merge.methods.base import (
     Parameter,
     TensorMerge,
     by_chunks,
+    taken,
     without_base,
     work,
 )
@@ -59,10 +60,7 @@ def deltas_from(base: torch.Tensor, tensors: list, consume: bool = False) -> lis
     delta, so a large tensor never has inputs and deltas alive at once."""
     out = []
     for i in range(len(tensors)):
-        t = work(tensors[i])
-        own = consume or t is not tensors[i]
-        if consume:
-            tensors[i] = None
+        t, own = taken(tensors, i, consume)
         out.append(t.sub_(base) if own else t - base)
         del t
     return out

@@ -26,6 +26,7 @@ from platypus.merge.methods.base import (
     TensorMerge,
     by_chunks,
     same_model,
+    taken,
     without_base,
     work,
 )
@@ -108,10 +109,7 @@ def multislerp(
     shape = tensors[0].shape
     flats = []
     for i in range(len(tensors)):
-        t = work(tensors[i])
-        own = consume or t is not tensors[i]
-        if consume:
-            tensors[i] = None
+        t, own = taken(tensors, i, consume)
         if b is not None:
             t = t.sub_(b) if own else t - b
         flats.append(t.reshape(-1))

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, work
+from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, taken, work
 from platypus.merge.methods.selection import band_mask, inverse_permutation, top_k_mask
 
 if TYPE_CHECKING:
@@ -229,11 +229,10 @@ def sparsify(
     mask: torch.Tensor | None = None,
     own: bool = False,
 ) -> torch.Tensor:
-    """One model's delta from `base` (float32 work dtype), sparsified by `spec`'s rule. `own`:
-    `tensor` is this call's to overwrite (the delta is computed in its memory)."""
-    t = work(tensor)
-    delta = t.sub_(base) if own or t is not tensor else t - base
-    del t, tensor
+    """One model's delta from `base`, sparsified by `spec`'s rule. `tensor`: in the work dtype
+    (`taken`); `own`: it is this call's to overwrite (the delta is computed in its memory)."""
+    delta = tensor.sub_(base) if own else tensor - base
+    del tensor
     if not spec.sparsify or density >= 1:
         return delta
     if density <= 0:
@@ -331,11 +330,9 @@ def task_arithmetic(
         raise ValueError(f"{len(tensors)} tensors, {len(densities)} densities")
 
     def sparsified(i: int) -> torch.Tensor:
-        tensor = tensors[i]
-        if consume:
-            tensors[i] = None  # type: ignore[call-overload]
+        tensor, own = taken(tensors, i, consume)
         return sparsify(spec, b, tensor, densities[i], rescale=rescale, extra=extra[i],
-                        rng=lambda: generator(seed, name, i), own=consume,
+                        rng=lambda: generator(seed, name, i), own=own,
                         mask=None if masks is None else masks[i])  # fmt: skip
 
     workers = min(len(tensors), torch.get_num_threads())
