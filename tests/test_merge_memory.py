@@ -23,6 +23,7 @@ SETTINGS = {
     "ram": {},
     "ramplus_tl": {},
     "multislerp": {},
+    "nuslerp": {},
 }
 EXACT = {"task_arithmetic", "ties", "breadcrumbs", "breadcrumbs_ties", "dare_linear",
          "dare_ties", "della", "della_linear", "ram"}  # fmt: skip

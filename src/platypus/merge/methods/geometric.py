@@ -69,20 +69,50 @@ def nuslerp(
 
 def nuslerp_merge(
     base: torch.Tensor | None,
-    tensors: Sequence[torch.Tensor],
+    tensors: list,
     weights: Sequence[float],
     row_wise: bool = False,
     flatten: bool = True,
+    consume: bool = False,
 ) -> torch.Tensor:
-    """Two models at t = w_2 / (w_1 + w_2), of their deltas from `base` where one is given."""
-    a, b = work(tensors[0]), work(tensors[1])
+    """Two models at t = w_2 / (w_1 + w_2), of their deltas from `base` where one is given.
+    `consume`: `tensors` is the streaming loop's own list (each input becomes its delta in its
+    own memory). A whole-tensor slerp (`flatten`) of a large tensor runs over slices
+    (`nuslerp_flat`)."""
+    b = work(base) if base is not None else None
+    pair = []
+    for i in range(2):
+        v, own = taken(tensors, i, consume)
+        pair.append(v if b is None else (v.sub_(b) if own else v - b))
+        del v
     total = sum(weights)
     t = 0.5 if abs(total) < 1e-6 else weights[1] / total
-    dim = 0 if row_wise else -1
-    if base is None:
-        return nuslerp(t, a, b, dim=dim, flatten=flatten)
-    base = work(base)
-    return base + nuslerp(t, a - base, b - base, dim=dim, flatten=flatten)
+    if flatten and pair[0].numel() > method_base.CHUNK:
+        merged = nuslerp_flat(t, *pair)
+    else:
+        merged = nuslerp(t, *pair, dim=0 if row_wise else -1, flatten=flatten)
+    return merged if b is None else merged.add_(b)
+
+
+def nuslerp_flat(t: float, v0: torch.Tensor, v1: torch.Tensor, eps: float = 1e-8):
+    """`nuslerp(t, v0, v1, flatten=True)` over slices: the norms and the cosine are the same
+    sums accumulated slice by slice (equal within float32 rounding), and the interpolation,
+    entry by entry, runs in `by_chunks`; the memory is the two deltas and the result."""
+    import torch
+
+    n0 = torch.norm(v0).clamp(min=1e-7)
+    n1 = torch.norm(v1).clamp(min=1e-7)
+    a, b = v0.reshape(-1), v1.reshape(-1)
+    step = method_base.CHUNK
+    cos_theta = sum(
+        ((a[s : s + step] / n0) * (b[s : s + step] / n1)).sum() for s in range(0, a.numel(), step)
+    ).clamp(-1, 1)
+    if (1 - cos_theta.square()) <= eps**2:  # (anti)parallel: linear
+        return by_chunks(lambda x, y: (1 - t) * x + t * y, v0, v1)
+    theta = torch.acos(cos_theta)
+    sin_theta = torch.sin(theta)
+    w0, w1 = torch.sin((1 - t) * theta), torch.sin(t * theta)
+    return by_chunks(lambda x, y: (w0 * x + w1 * y) / sin_theta, v0, v1)
 
 
 def multislerp(
@@ -231,6 +261,7 @@ class NuSlerp(OptionalBase):
             settings["weight"],
             row_wise=settings["nuslerp_row_wise"],
             flatten=settings["nuslerp_flatten"],
+            consume=True,  # the streaming loop's own list: each input freed once read
         )
 
 
