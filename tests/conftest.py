@@ -107,3 +107,14 @@ def tiny_llama(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-llama")
     random_llama(folder, prepared_path(), hidden=64, layers=2, intermediate=128)
     return folder
+
+
+@pytest.fixture(scope="session")
+def smollm2_pair():
+    """SmolLM2 (fp32, CPU) twice, loaded once for the session: (model, tokenizer) for our
+    scorer and lm-eval's HF model on the same weights; the task parity tests share them."""
+    from platypus.eval.harness import harness_model
+    from platypus.models import load_causal_lm, prepared_path
+
+    model, tokenizer = load_causal_lm()
+    return model, tokenizer, harness_model(str(prepared_path()))

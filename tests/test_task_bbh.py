@@ -230,13 +230,12 @@ def test_bad_choices_file_prompt_file_and_subjects(small_copy):
 
 
 @pytest.fixture(scope="module")
-def models():
-    from platypus.eval.harness import harness_model
+def models(smollm2_pair):
+    """(our scorer, lm-eval's HF model): SmolLM2, fp32, CPU, shared by the session."""
     from platypus.eval.loglik import LoglikScorer
-    from platypus.models import load_causal_lm, prepared_path
 
-    model, tokenizer = load_causal_lm()
-    return LoglikScorer(model, tokenizer), harness_model(str(prepared_path()))
+    model, tokenizer, theirs = smollm2_pair
+    return LoglikScorer(model, tokenizer), theirs
 
 
 def compare(models, shared_data, subtasks: list[str], limit: int) -> int:

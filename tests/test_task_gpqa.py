@@ -361,13 +361,12 @@ def test_the_loader_reads_the_zip_and_names_a_bad_member_and_row(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def models():
-    from platypus.eval.harness import harness_model
+def models(smollm2_pair):
+    """(our scorer, lm-eval's HF model): SmolLM2, fp32, CPU, shared by the session."""
     from platypus.eval.loglik import LoglikScorer
-    from platypus.models import load_causal_lm, prepared_path
 
-    model, tokenizer = load_causal_lm()
-    return LoglikScorer(model, tokenizer), harness_model(str(prepared_path()))
+    model, tokenizer, theirs = smollm2_pair
+    return LoglikScorer(model, tokenizer), theirs
 
 
 def shortest(items, k: int) -> dict[str, list[int]]:

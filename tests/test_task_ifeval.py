@@ -32,6 +32,7 @@ from platypus.tasks.ifeval_checks import (
     follows,
     verdicts,
     word_tokenize,
+    write_punkt_tab,
 )
 
 # Real responses: GPT-4's to 84 of the prompts (at most two that follow and two that break each
@@ -57,20 +58,6 @@ def punkt_digest(params) -> str:
         sorted(dict(params.ortho_context).items()),
     ]
     return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()
-
-
-def write_punkt_tab(root: Path) -> None:
-    """Our English Punkt parameters as an `nltk_data/tokenizers/punkt_tab/english` folder."""
-    from nltk.tabdata import TabEncoder
-
-    params = _sentence_tokenizer()._params
-    folder = root / "tokenizers" / "punkt_tab" / "english"
-    folder.mkdir(parents=True)
-    enc = TabEncoder()
-    (folder / "abbrev_types.txt").write_text(enc.set2txt(sorted(params.abbrev_types)))
-    (folder / "collocations.tab").write_text(enc.tups2tab(sorted(params.collocations)))
-    (folder / "sent_starters.txt").write_text(enc.set2txt(sorted(params.sent_starters)))
-    (folder / "ortho_context.tab").write_text(enc.ivdict2tab(dict(params.ortho_context)))
 
 
 def _no_download(*args, **kwargs):
@@ -556,16 +543,11 @@ CAP = 10
 
 
 @pytest.fixture(scope="module")
-def models(lm):
-    from platypus.eval.harness import harness_model
+def models(lm, smollm2_pair):
     from platypus.eval.loglik import LoglikScorer
-    from platypus.models import load_causal_lm, prepared_path
 
-    model, tokenizer = load_causal_lm()
-    return (
-        lambda batch_size: LoglikScorer(model, tokenizer, batch_size=batch_size),
-        harness_model(str(prepared_path())),
-    )
+    model, tokenizer, theirs = smollm2_pair
+    return (lambda batch_size: LoglikScorer(model, tokenizer, batch_size=batch_size), theirs)
 
 
 def generate_both(models, items, tmp_path, cap: int | None, batch_size: int):

@@ -346,13 +346,12 @@ CAP = 16
 
 
 @pytest.fixture(scope="module")
-def models():
-    from platypus.eval.harness import harness_model
+def models(smollm2_pair):
+    """(our scorer, lm-eval's HF model): SmolLM2, fp32, CPU, shared by the session."""
     from platypus.eval.loglik import LoglikScorer
-    from platypus.models import load_causal_lm, prepared_path
 
-    model, tokenizer = load_causal_lm()
-    return LoglikScorer(model, tokenizer), harness_model(str(prepared_path()))
+    model, tokenizer, theirs = smollm2_pair
+    return LoglikScorer(model, tokenizer), theirs
 
 
 def harness_generations(lm, raw_rows, subjects: list[str], limit: int, cap: int | None) -> dict:

@@ -228,14 +228,12 @@ def test_export_is_the_leaderboard_config_on_our_items(tmp_path, items, pool, sh
 
 
 @pytest.fixture(scope="module")
-def models():
-    """(our scorer, lm-eval's HF model): SmolLM2, fp32, CPU, loaded once for the module."""
-    from platypus.eval.harness import harness_model
+def models(smollm2_pair):
+    """(our scorer, lm-eval's HF model): SmolLM2, fp32, CPU, shared by the session."""
     from platypus.eval.loglik import LoglikScorer
-    from platypus.models import load_causal_lm, prepared_path
 
-    model, tokenizer = load_causal_lm()
-    return LoglikScorer(model, tokenizer), harness_model(str(prepared_path()))
+    model, tokenizer, theirs = smollm2_pair
+    return LoglikScorer(model, tokenizer), theirs
 
 
 def _compare(tmp_path, shared_data, items, pool, models, question_ids):

@@ -192,13 +192,12 @@ def test_malformed_question_is_one_line_naming_file_and_row(shared_data, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def models():
-    from platypus.eval.harness import harness_model
+def models(smollm2_pair):
+    """(our scorer, lm-eval's HF model): SmolLM2, fp32, CPU, shared by the session."""
     from platypus.eval.loglik import LoglikScorer
-    from platypus.models import load_causal_lm, prepared_path
 
-    model, tokenizer = load_causal_lm()
-    return LoglikScorer(model, tokenizer), harness_model(str(prepared_path()))
+    model, tokenizer, theirs = smollm2_pair
+    return LoglikScorer(model, tokenizer), theirs
 
 
 def compare(models, shared_data, limits: dict[str, int]) -> int:

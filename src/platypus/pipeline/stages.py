@@ -560,7 +560,7 @@ class EvalStage(Stage):
 
 
 def _average_score(name: str, average: dict) -> AverageScore | None:
-    """results.json's block of one average (all items, clean, contaminated) as a summary."""
+    """The eval results' block of one average (all items, clean, contaminated) as a summary."""
     a = average.get("all", {})
     if a.get("value") is None:
         return None

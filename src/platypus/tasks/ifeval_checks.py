@@ -34,6 +34,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 LESS, AT_LEAST = "less than", "at least"
 RELATIONS = (LESS, AT_LEAST)
@@ -85,6 +86,22 @@ def _sentence_tokenizer():
 
 def count_sentences(text: str) -> int:
     return len(_sentence_tokenizer().tokenize(text))
+
+
+def write_punkt_tab(root: Path) -> None:
+    """The same English Punkt model as an `nltk_data` folder (`tokenizers/punkt_tab/english`
+    under `root`), for lm-eval's IFEval code, which downloads that folder when it is missing:
+    with `root` on `nltk.data.path` it runs offline (the parity tests, benchmarks/eval_v2.py)."""
+    from nltk.tabdata import TabEncoder
+
+    params = _sentence_tokenizer()._params
+    folder = root / "tokenizers" / "punkt_tab" / "english"
+    folder.mkdir(parents=True)
+    enc = TabEncoder()
+    (folder / "abbrev_types.txt").write_text(enc.set2txt(sorted(params.abbrev_types)))
+    (folder / "collocations.tab").write_text(enc.tups2tab(sorted(params.collocations)))
+    (folder / "sent_starters.txt").write_text(enc.set2txt(sorted(params.sent_starters)))
+    (folder / "ortho_context.tab").write_text(enc.ivdict2tab(dict(params.ortho_context)))
 
 
 @functools.lru_cache(maxsize=1)
