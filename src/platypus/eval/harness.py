@@ -60,7 +60,8 @@ def run_harness(root: Path, names: list[str], model) -> dict:
         for s in samples:
             if isinstance(s["resps"][0][0], str):  # generated: the completion, per filter
                 lls[(task, s["doc_id"], "text")] = s["resps"][0][0]
-                lls[(task, s["doc_id"], f"exact_match,{s['filter']}")] = float(s["exact_match"])
+                if "exact_match" in s:  # GSM8K, MATH; IFEval's metrics are its own
+                    lls[(task, s["doc_id"], f"exact_match,{s['filter']}")] = float(s["exact_match"])
                 continue
             lls[(task, s["doc_id"])] = [float(r[0][0]) for r in s["resps"]]
             for metric in ("acc", "acc_norm"):
