@@ -118,3 +118,12 @@ def smollm2_pair():
 
     model, tokenizer = load_causal_lm()
     return model, tokenizer, harness_model(str(prepared_path()))
+
+
+def lm_eval_gold(task, doc) -> int:
+    """lm-eval's gold index for a doc of one of its multiple-choice tasks (its
+    process_results logic: a target string's place among the choices, -100 where it is none)."""
+    gold, choices = task.doc_to_target(doc), task.doc_to_choice(doc)
+    if isinstance(gold, str):
+        return choices.index(gold) if gold in choices else -100
+    return gold if gold < len(choices) else -100

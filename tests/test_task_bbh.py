@@ -17,6 +17,7 @@ from unittest import mock
 import pytest
 import yaml
 
+from conftest import lm_eval_gold as gold_of
 from platypus.errors import DataError, PlatypusError
 from platypus.tasks import bbh, get_task
 
@@ -72,14 +73,6 @@ def compiled_once(monkeypatch):
     from lm_eval import utils
 
     monkeypatch.setattr(utils.env, "from_string", functools.cache(utils.env.from_string))
-
-
-def gold_of(task, doc) -> int:
-    """lm-eval's gold index for a doc (its process_results logic)."""
-    gold, choices = task.doc_to_target(doc), task.doc_to_choice(doc)
-    if isinstance(gold, str):
-        return choices.index(gold) if gold in choices else -100
-    return gold if gold < len(choices) else -100
 
 
 # --- data ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from unittest import mock
 
 import pytest
 
+from conftest import lm_eval_gold as gold_of
 from platypus.errors import DataError, PlatypusError
 from platypus.tasks import get_task, musr
 
@@ -66,14 +67,6 @@ def lm_eval_tasks(rows: dict[str, list[dict]]) -> dict:
     with leaderboard(rows) as (manager, names):
         loaded = manager.load(names)["tasks"]
     return {name.removeprefix("leaderboard_musr_"): loaded[name] for name in names}
-
-
-def gold_of(task, doc) -> int:
-    """lm-eval's gold index for a doc (its process_results logic)."""
-    gold, choices = task.doc_to_target(doc), task.doc_to_choice(doc)
-    if isinstance(gold, str):
-        return choices.index(gold) if gold in choices else -100
-    return gold if gold < len(choices) else -100
 
 
 # --- data ------------------------------------------------------------------------------------
