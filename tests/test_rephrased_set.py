@@ -18,14 +18,22 @@ LEAK_KINDS = {
     "options-reordered",
     "answer-other-words",
     "units-translated",
+    "presupposed-answer",
+    "other-unknown",
+    "heavy-paraphrase",
 }
-NEGATIVE_KINDS = {"numbers-changed", "same-topic-different-question"}
+NEGATIVE_KINDS = {
+    "numbers-changed",
+    "same-topic-different-question",
+    "converse-question",
+    "other-ending",
+}
 BENCHMARKS = {"arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc", "gsm8k", "winogrande"}
 ROW_FIELDS = {"instruction", "input", "output", "data_source"}
 # The minimums the set is built to: per label, and per kind.
-MIN_ROWS = 180
-MIN_LEAKS = 110
-MIN_NEGATIVES = 25
+MIN_ROWS = 300
+MIN_LEAKS = 170
+MIN_NEGATIVES = 90
 MIN_CLEAN_TRAINING = 40
 MIN_PER_LEAK_KIND = 5
 
@@ -48,7 +56,9 @@ def _benchmark_ids(name: str) -> set[str]:
 
 def test_every_row_has_the_schema(rows):
     for r in rows:
-        assert set(r) == {"id", "label", "kind", "benchmark", "benchmark_id", "row", "how"}, r["id"]
+        keys = {"id", "round", "split", "label", "kind", "benchmark", "benchmark_id", "row", "how"}
+        assert set(r) == keys, r["id"]
+        assert r["round"] in (1, 2) and r["split"] in ("dev", "held-out"), r["id"]
         assert set(r["row"]) == ROW_FIELDS, r["id"]
         assert r["row"]["instruction"].strip() and r["row"]["output"].strip(), r["id"]
         assert r["how"].strip(), r["id"]
@@ -63,6 +73,20 @@ def test_every_row_has_the_schema(rows):
             assert r["kind"] in LEAK_KINDS | NEGATIVE_KINDS, r["id"]
             assert r["benchmark"] in BENCHMARKS, r["id"]
             assert r["row"]["data_source"] == "rephrased-set", r["id"]
+
+
+def test_half_of_the_second_round_is_held_out(rows):
+    """The second round's rows are split per (benchmark, kind), the larger half held out; the
+    first round, on which the defaults were chosen, is all dev."""
+    groups: dict[tuple, Counter] = {}
+    for r in rows:
+        if r["round"] == 1:
+            assert r["split"] == "dev", r["id"]
+        else:
+            groups.setdefault((r["benchmark"], r["kind"]), Counter())[r["split"]] += 1
+    assert sum(sum(c.values()) for c in groups.values()) >= 100
+    for key, c in groups.items():
+        assert c["held-out"] == (c["held-out"] + c["dev"] + 1) // 2, key
 
 
 def test_ids_are_unique(rows):
