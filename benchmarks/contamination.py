@@ -46,6 +46,7 @@ PREVIOUS = dict(
     answers=["text"],
     same_question_similarity=1.0,
     numbers_must_agree=False,
+    answers_must_agree=False,
 )
 ANSWERS = ["text", "number", "letter", "fuzzy"]
 
@@ -62,7 +63,10 @@ CONFIGS: dict[str, tuple[dict, str]] = {
                                    "views": ["question", "options"]}, "classes"),
     "+ top-k retrieval": (PREVIOUS | {"numbers_must_agree": True, "answers": ANSWERS,
                                       "views": ["question", "options"], "top_k": 3}, "classes"),
-    "+ same question at cosine >= 0.86 (the default)": ({}, "classes"),
+    "+ same question at cosine >= 0.86": (
+        {"answers": ANSWERS, "answers_must_agree": False}, "classes"),
+    "+ answers must agree": ({"answers": ANSWERS}, "classes"),
+    "+ the gold as the instruction's premise (the default)": ({}, "classes"),
 }  # fmt: skip
 # One default changed at a time: how sensitive the result is to it.
 SWEEP = {
@@ -110,12 +114,18 @@ def removed_pairs(records, items, config, rule) -> dict[int, set[int]]:
     return out
 
 
-def score(rows, removed, gold) -> dict:
-    """Recall per benchmark and kind, false removals per kind, precision and F1."""
+def score(rows, removed, gold, split: str | None = None) -> dict:
+    """Recall per benchmark and kind, false removals per kind, precision and F1, and hard
+    negatives (hand-written rows that look like an item but answer otherwise) kept: not removed
+    for the item they imitate (`gold` names it for them). A negative removed for another item
+    is counted apart: it may leak that one (the same fact asked elsewhere in the test set).
+    Over the rows of one split, or all."""
     caught = defaultdict(lambda: [0, 0])  # key -> [caught, total]
     false = defaultdict(lambda: [0, 0])
     tp = fp = 0
     for i, r in enumerate(rows):
+        if split is not None and r["split"] != split:
+            continue
         if r["label"] == "leak":
             hit = gold[i] in removed.get(i, ())
             for key in ("all", f"benchmark {r['benchmark']}", f"kind {r['kind']}"):
@@ -123,16 +133,28 @@ def score(rows, removed, gold) -> dict:
                 caught[key][1] += 1
             tp += hit
             fp += bool(removed.get(i)) and not hit  # removed, but for another item
-        else:
+        elif r["kind"] == "clean-training-row":
             hit = bool(removed.get(i))
-            for key in ("all", f"kind {r['kind']}"):
+            for key in ("all", "training", f"kind {r['kind']}"):
                 false[key][0] += hit
                 false[key][1] += 1
             fp += hit
-    recall = caught["all"][0] / caught["all"][1]
+        else:
+            hit = gold[i] in removed.get(i, ())
+            elsewhere = not hit and bool(removed.get(i))
+            for key in ("all", "negative", f"kind {r['kind']}"):
+                false[key][0] += hit
+                false[key][1] += 1
+            false["negative elsewhere"][0] += elsewhere
+            false["negative elsewhere"][1] += 1
+            fp += hit or elsewhere  # precision stays strict: any clean row removed
+    recall = caught["all"][0] / caught["all"][1] if caught["all"][1] else 0.0
     precision = tp / (tp + fp) if tp + fp else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return dict(caught=caught, false=false, recall=recall, precision=precision, f1=f1)
+    removed_negatives, negatives = false["negative"]
+    kept = (negatives - removed_negatives) / negatives if negatives else 1.0
+    return dict(caught=caught, false=false, recall=recall, precision=precision, f1=f1,
+                negatives_kept=kept)  # fmt: skip
 
 
 def pct(a: int, b: int) -> str:
@@ -157,6 +179,17 @@ def main() -> None:
         default="fp32",
         help="embedding precision (fp32: faster than bf16 on CPUs without bf16)",
     )
+    parser.add_argument(
+        "--split",
+        choices=("dev", "held-out"),
+        default=None,
+        help="only the labelled rows of one split (default all; rules are made on dev alone)",
+    )
+    parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="print the default's missed leaks and removed clean rows (dev rows only)",
+    )
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
 
@@ -164,6 +197,8 @@ def main() -> None:
     common = dict(data_root=root, precision=args.precision)
     items: list[TaskItem] = load_benchmarks(DecontaminateConfig(**common))
     rows = [json.loads(line) for line in Path(args.labelled).read_text().splitlines() if line]
+    if args.split:
+        rows = [r for r in rows if r["split"] == args.split]
     loaded = {item.benchmark for item in items}
     skipped = sorted({r["benchmark"] for r in rows if r["benchmark"] not in loaded | {None}})
     if skipped:  # a task not in this checkout's registry
@@ -172,12 +207,11 @@ def main() -> None:
     items = pool(items, rows, args.pool)
     by_id = {item.id: i for i, item in enumerate(items)}
     records = [Record(r["id"], **r["row"]) for r in rows]
-    gold = [resolve_id(r["benchmark_id"], by_id) if r["label"] == "leak" else None for r in rows]
-    missing = [
-        r["id"] for r, g in zip(rows, gold, strict=True) if r["label"] == "leak" and g is None
-    ]
+    # The item each row leaks, or, for a hard negative, imitates.
+    gold = [resolve_id(r["benchmark_id"], by_id) if r["benchmark_id"] else None for r in rows]
+    missing = [r["id"] for r, g in zip(rows, gold, strict=True) if r["benchmark_id"] and g is None]
     if missing:
-        raise SystemExit(f"leaks whose benchmark item is not loaded: {missing[:5]}")
+        raise SystemExit(f"rows whose benchmark item is not loaded: {missing[:5]}")
 
     configs = dict(CONFIGS)
     if args.judge_endpoint:
@@ -185,17 +219,28 @@ def main() -> None:
             {"judge": True, "judge_endpoint": args.judge_endpoint, "judge_model": args.judge_model},
             "classes",
         )
-    results, seconds = {}, {}
+    results, held_out, seconds = {}, {}, {}
     for name, (overrides, rule) in configs.items():
         config = DecontaminateConfig(**common | overrides)
         t = time.perf_counter()
-        results[name] = score(rows, removed_pairs(records, items, config, rule), gold)
+        removed = removed_pairs(records, items, config, rule)
         seconds[name] = time.perf_counter() - t
+        results[name] = score(rows, removed, gold)
+        held_out[name] = score(rows, removed, gold, "held-out")
         print(
             f"{name}: recall {results[name]['recall']:.3f} "
-            f"false {results[name]['false']['all']} ({seconds[name]:.0f} s)",
+            f"false {results[name]['false']['all']} "
+            f"negatives kept {results[name]['negatives_kept']:.3f} ({seconds[name]:.0f} s)",
             flush=True,
         )
+    if args.misses:
+        for i, r in enumerate(rows):
+            if r["label"] == "leak":
+                wrong = gold[i] not in removed.get(i, ())
+            else:
+                wrong = bool(removed.get(i))
+            if wrong and r["split"] == "dev":  # held-out rows are counted, never listed
+                print(f"  {r['label']:5} {r['split']:8} {r['kind']:30} {r['id']}")
 
     sweep = {}
     for name, overrides in SWEEP.items():
@@ -209,32 +254,62 @@ def main() -> None:
             overrides, rule = CONFIGS[name]
             config = DecontaminateConfig(**common | overrides)
             real[name] = removed_pairs(train, items, config, rule)
-    write(args, rows, items, results, seconds, sweep, real, train if args.train else [])
+    write(args, rows, items, results, held_out, seconds, sweep, real, train if args.train else [])
 
 
-def write(args, rows, items, results, seconds, sweep, real, train) -> None:
+def summary_table(results: dict, seconds: dict | None = None) -> list[str]:
+    """One line per configuration: recall, precision, F1, real training rows removed, hard
+    negatives kept (and seconds)."""
+    time_head = " seconds |" if seconds else ""
+    lines = [
+        "| configuration | recall | precision | F1 | training rows removed | hard negatives kept "
+        "| hard negatives removed for another item |" + time_head,
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if seconds else ""),
+    ]
+    for name, r in results.items():
+        removed, negatives = r["false"]["negative"]
+        lines.append(
+            f"| {name} | {r['recall']:.1%} | {r['precision']:.1%} | {r['f1']:.3f} | "
+            f"{pct(*r['false']['training'])} | {pct(negatives - removed, negatives)} | "
+            f"{pct(*r['false']['negative elsewhere'])} |"
+            + (f" {seconds[name]:.0f} |" if seconds else "")
+        )
+    return lines
+
+
+def write(args, rows, items, results, held_out, seconds, sweep, real, train) -> None:
     n_leak = sum(r["label"] == "leak" for r in rows)
-    n_clean = len(rows) - n_leak
+    n_negative = sum(r["label"] == "clean" and r["benchmark"] is not None for r in rows)
+    n_training = len(rows) - n_leak - n_negative
+    held = [r for r in rows if r["split"] == "held-out"]
+    sample = " (the leaked ones and a seeded sample)" if args.pool is not None else ""
     lines = [
         "# Contamination detectors on rephrased leaks",
         "",
         f"`benchmarks/contamination.py` on {platform.machine()} ({os.cpu_count()} cores), "
-        f"{time.strftime('%Y-%m-%d')}. Labelled set: {n_leak} leaks and {n_clean} clean rows "
-        f"(`{Path(args.labelled).name}`), against {len(items):,} benchmark test items"
-        f"{' (the leaked ones and a seeded sample)' if args.pool is not None else ''}, embedded "
-        f"in {args.precision}. A leak is "
-        "caught when its row is removed through a pair with the very item it leaks; precision "
-        "counts a leak removed for another item as a false positive.",
+        f"{time.strftime('%Y-%m-%d')}. Labelled set: {n_leak} leaks, {n_negative} hard negatives "
+        f"and {n_training} real training rows (`{Path(args.labelled).name}`"
+        f"{f', {args.split} rows only' if args.split else ''}), against {len(items):,} "
+        f"benchmark test items{sample}, "
+        f"embedded in {args.precision}. A leak is caught when its row is removed through a pair "
+        "with the very item it leaks; precision counts a leak removed for another item, and any "
+        "clean row removed, as a false positive. Hard negatives look like an item but answer "
+        "otherwise (numbers changed, the converse asked, another ending): kept is right.",
         "",
-        "| configuration | recall | precision | F1 | clean rows removed | seconds |",
-        "|---|---:|---:|---:|---:|---:|",
+        *summary_table(results, seconds),
     ]
-    for name, r in results.items():
-        f = r["false"]["all"]
-        lines.append(
-            f"| {name} | {r['recall']:.1%} | {r['precision']:.1%} | {r['f1']:.3f} | "
-            f"{pct(*f)} | {seconds[name]:.0f} |"
-        )
+    if held and args.split is None:
+        n_held_leak = sum(r["label"] == "leak" for r in held)
+        lines += [
+            "",
+            f"## Held-out rows only ({n_held_leak} leaks, {len(held) - n_held_leak} hard "
+            "negatives)",
+            "",
+            "Half of the second round of hand-written rows (seeded per benchmark and kind), never "
+            "read while the rules were made:",
+            "",
+            *summary_table(held_out),
+        ]
     names = list(results)
     keys = sorted(k for k in results[names[-1]]["caught"] if k != "all")
     lines += [
@@ -251,7 +326,7 @@ def write(args, rows, items, results, seconds, sweep, real, train) -> None:
     fkeys = sorted(k for k in results[names[-1]]["false"] if k != "all")
     lines += [
         "",
-        "## Clean rows removed per kind",
+        "## Clean rows removed per kind (a hard negative: for the item it imitates)",
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
@@ -260,16 +335,7 @@ def write(args, rows, items, results, seconds, sweep, real, train) -> None:
         lines.append(
             f"| {key} | " + " | ".join(pct(*results[n]["false"][key]) for n in names) + " |"
         )
-    lines += [
-        "",
-        "## One default changed at a time",
-        "",
-        "| change | recall | precision | clean rows removed |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, r in sweep.items():
-        lines.append(f"| {name} | {r['recall']:.1%} | {r['precision']:.1%} | "
-                     f"{pct(*r['false']['all'])} |")  # fmt: skip
+    lines += ["", "## One default changed at a time", "", *summary_table(sweep)]
     if real:
         lines += [
             "",

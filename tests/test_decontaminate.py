@@ -26,6 +26,21 @@ def test_ngram_overlap():
     assert short.overlaps("Q: what is the remainder when 2^87+3 is divided by 7") == {0: 1.0}
 
 
+def test_template_ngrams_count_for_no_question(shared_data):
+    """MMLU's moral scenarios share a 30-word opening: a training row with that opening and
+    other scenarios shares n-grams with every such item, yet is none of them. N-grams more
+    than `template_items` questions share count for none; a question's own n-grams still do."""
+    from platypus.tasks import load_task
+
+    moral = load_task("mmlu", shared_data, subjects=["moral_scenarios"])[:20]
+    questions = [item.question for item in moral]
+    row = questions[0].split("Scenario 1")[0] + "Scenario 1 | I fed my neighbour's cat."
+    assert NgramIndex(questions, template_items=100).overlaps(row)[1] > 0.4  # the template
+    index = NgramIndex(questions)
+    assert not index.overlaps(row)
+    assert index.overlaps(questions[3]) == {3: 1.0}
+
+
 def test_answer_in_output():
     assert answer_in_output("Vatican City", "The smallest is Vatican City, in Rome.")
     assert not answer_in_output("Vatican City", "Vatican is a city-state")
@@ -97,11 +112,14 @@ def test_math_problems_in_mmlu(math_vs_mmlu):
 
 def test_prealgebra_problems_in_mmlu(prealgebra_vs_mmlu):
     """42 of the 81 MMLU items with a verbatim twin in MATH test have it among the prealgebra
-    problems (the full count is the slow test above)."""
+    problems (the full count is the slow test above), and one more is the same problem
+    reworded: an equilateral triangle of side 12, its area asked (36*sqrt(3) in MATH, about 62
+    in MMLU), found by its numbers at cosine 0.84."""
     result = prealgebra_vs_mmlu
     assert (len(result.records), len(result.items)) == (871, 270)
     dups = [k for k in result.leaks if k.category == "duplicate"]
-    assert len({k.item.id for k in dups}) == 42 and len({k.record.id for k in dups}) == 38
+    items = {k.item.id for k in dups}
+    assert len(items) == 43 and "mmlu/high_school_mathematics/88" in items
     assert result.removed_ids >= {k.record.id for k in dups}
     assert len(result.clean) == len(result.records) - len(result.removed_ids)
     # Away from the duplicates the categories still separate: rewordings and near misses.

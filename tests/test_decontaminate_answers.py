@@ -10,6 +10,7 @@ from platypus.data.decontaminate.answers import (
     final_numbers,
     listed_options,
     number_value,
+    other_answer,
     spell_digits,
 )
 from platypus.data.record import Record
@@ -21,9 +22,10 @@ def item(shared_data):
     cache: dict[str, dict] = {}
 
     def get(task: str, item_id: str, **options):
-        if task not in cache:
-            cache[task] = {i.id: i for i in load_task(task, shared_data, **options)}
-        return cache[task][item_id]
+        key = f"{task} {sorted(options.items())}"
+        if key not in cache:
+            cache[key] = {i.id: i for i in load_task(task, shared_data, **options)}
+        return cache[key][item_id]
 
     return get
 
@@ -87,3 +89,68 @@ def test_fuzzy_words_and_text(item):
     assert answer_evidence(wino, row(wino.question, "Sarah.")) == ""
     # A detector left out is not asked.
     assert answer_evidence(worm, row(q, "A tube-like body."), ["number", "letter"]) == ""
+
+
+def test_the_gold_as_the_premise(item):
+    """A row that takes the gold option as given ("Explain why X ...") leaks it; one that lists
+    the options, or names another, does not."""
+    worm = item("arc_challenge", "arc_challenge/Mercury_SC_400052")  # gold "tube-like body"
+    premise = row("Earthworms have a tube-like body. Explain how that shape helps them.", "...")
+    assert answer_evidence(worm, premise) == "premise"
+    assert answer_evidence(worm, premise, ["text", "number", "letter", "fuzzy"]) == ""
+    listing = (
+        worm.question + " " + " ".join(f"({'abcd'[i]}) {c}" for i, c in enumerate(worm.choices))
+    )
+    assert answer_evidence(worm, row(listing, "I am not sure.")) == ""
+    other = worm.choices[(worm.gold + 1) % len(worm.choices)]
+    assert answer_evidence(worm, row(f"Earthworms have {other}. Why?", "...")) == ""
+
+
+def test_another_answer(item):
+    """Evidence that a row answers otherwise: another option by letter or words, another final
+    number; never when the gold is given too."""
+    tqa = item("truthfulqa_mc", "truthfulqa_mc/0")  # gold: Nauru
+    monaco = next(i for i, c in enumerate(tqa.choices) if "Monaco" in c)
+    assert other_answer(tqa, row(tqa.question, tqa.choices[monaco])) == "option"
+    assert other_answer(tqa, row(tqa.question, "Monaco.")) == "option"
+    assert other_answer(tqa, row(tqa.question, tqa.gold_text)) == ""
+    assert other_answer(tqa, row(tqa.question, "A small island republic.")) == ""
+    listed = tqa.question + " (a) " + tqa.gold_text + " (b) " + tqa.choices[monaco]
+    assert other_answer(tqa, row(listed, "(b)")) == "option"
+    assert other_answer(tqa, row(listed, "(a)")) == ""
+    speed = item("arc_challenge", "arc_challenge/Mercury_415083")  # 100 m in 20 s: 5 m/s
+    assert speed.gold_text.startswith("5")
+    assert other_answer(speed, row(speed.question, "100 m / 25 s = 4 m/s")) in ("number", "option")
+    assert other_answer(speed, row(speed.question, "100 m / 20 s = 5 m/s")) == ""
+
+
+def test_an_ending_of_its_own(item):
+    """HellaSwag's options continue its context: a row continuing it otherwise answers
+    otherwise; a letter or the gold ending does not."""
+    bath = item("hellaswag", "hellaswag/5410")
+    own = row(bath.question, "Run the tap until the water is warm, then crumble the bar in it.")
+    assert other_answer(bath, own, continuation=True) == "ending"
+    assert other_answer(bath, own) == ""  # not a continuation task: no such reading
+    assert other_answer(bath, row(bath.question, bath.gold_text), continuation=True) == ""
+    assert other_answer(bath, row(bath.question, "(a)"), continuation=True) == ""
+
+
+def test_a_worked_solution_passes_through_other_answers(item):
+    """A solution names what it rules out ("north", a tempting 18) before its answer: neither is
+    another answer; a short answer naming two options gives the first."""
+    skater = item("mmlu", "mmlu/high_school_mathematics/242", subjects=["high_school_mathematics"])
+    assert skater.gold_text == "east"
+    solution = ("Each full circle is 360 degrees, and 2250 = 6 x 360 + 90, so she turns 90 "
+                "degrees to her right past north and ends up facing east.")  # fmt: skip
+    assert answer_evidence(skater, row(skater.question, solution)) == "text"
+    assert other_answer(skater, row(skater.question, solution)) == ""
+    assert other_answer(skater, row(skater.question, "North, not east.")) == "option"
+    assert answer_evidence(skater, row(skater.question, "East, not north.")) == "text"
+    hexagon = item("mmlu", "mmlu/high_school_mathematics/156", subjects=["high_school_mathematics"])
+    assert hexagon.gold_text == "9"
+    tempted = "One is tempted to say the answer is 6 x 3 = 18, but that counts each twice: 9."
+    assert other_answer(hexagon, row(hexagon.question, tempted)) == ""
+    assert other_answer(hexagon, row(hexagon.question, "6 x 3 = 18 diagonals.")) in (
+        "option",
+        "number",
+    )

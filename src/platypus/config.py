@@ -356,6 +356,12 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     # numbers in the training row when numbers_must_agree (changed numbers: another problem).
     same_question_similarity: float = Field(0.86, gt=0.0, le=1.0)
     numbers_must_agree: bool = True
+    # A question stated by its numbers, all of them in the training row: the same problem from
+    # this cosine on, whatever the row asks of it (1.0: off).
+    numbered_question_similarity: float = Field(0.8, gt=0.0, le=1.0)
+    # No duplicate rule holds where the row answers with another of the item's options or
+    # another number than its gold: the same wording asked the other way round.
+    answers_must_agree: bool = True
     # Retrieval without a threshold: each benchmark item's top_k nearest training rows down to
     # candidate_similarity become candidates (a rephrased question often scores below 0.8);
     # those whose output gives the gold answer at cosine >= gray_similarity are gray-area.
@@ -366,12 +372,15 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     views: list[Literal["question", "options"]] = ["question", "options"]
     # Evidence that an output gives the gold answer (platypus.data.decontaminate.answers): its
     # words as a phrase, a numeric final answer, its letter among options the row lists in its
-    # own order, most of its content words.
-    answers: list[Literal["text", "number", "letter", "fuzzy"]] = [
-        "text", "number", "letter", "fuzzy"]  # fmt: skip
+    # own order, most of its content words, or the gold option taken as the instruction's
+    # premise ("Explain why the trench is ...").
+    answers: list[Literal["text", "number", "letter", "fuzzy", "premise"]] = [
+        "text", "number", "letter", "fuzzy", "premise"]  # fmt: skip
     ngram: int = Field(13, ge=1)
     min_ngram_words: int = Field(8, ge=1)
     duplicate_ngram_coverage: float = Field(0.5, gt=0.0, le=1.0)
+    # An n-gram shared by more benchmark questions than this is their template, counted for none.
+    ngram_template_items: int = Field(3, ge=1)
     remove: list[Category] = ["duplicate", "gray-area"]
     # Optional: an LLM judges pairs in the uncertain band (similar-but-different with cosine >=
     # judge_low); those it calls the same question become duplicates. judge_model None: the

@@ -178,6 +178,10 @@ class Task:
     # The rows may never be written out in plain text (GPQA, as its authors ask): exports,
     # evidence, logs and reports name its items by id and show scores only.
     text_private: bool = False
+    # The options continue the question (HellaSwag's endings): a training row's own continuation
+    # is its answer, so the contamination check reads an ending other than the gold's as
+    # another answer.
+    continuation: bool = False
     # How the Open LLM Leaderboard v2 normalises this task's score (the v2 tasks only)
     leaderboard_v2: LeaderboardScore | None = None
 

@@ -149,4 +149,5 @@ TASK = Task(
     export=export,
     data_files=data_files,
     shots=SHOTS,
+    continuation=True,
 )

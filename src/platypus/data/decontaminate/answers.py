@@ -2,8 +2,12 @@
 
 Each detector in `DETECTORS` looks for one kind of evidence and the first that finds it names
 it: the gold option's words as a phrase, a numeric final answer, the letter of the gold option
-among the options the training row lists itself (in its own order), or most of the gold
-option's content words (and more of them than of any other option's).
+among the options the training row lists itself (in its own order), most of the gold option's
+content words (and more of them than of any other option's), or the gold option's words as the
+instruction's premise ("Explain why X ...").
+
+The converse question: `other_answer` finds a row that answers otherwise, with another of the
+item's options or another final number; such a row is not the item however close its wording.
 """
 
 from __future__ import annotations
@@ -23,16 +27,30 @@ def normalise(text: str) -> str:
     return " ".join(words(text))
 
 
-def answer_in_output(gold: str, output: str) -> bool:
-    """True when the gold answer's words appear as a phrase in the output; a very short gold
-    answer counts only as the output's last word(s), where final answers sit (a stray "4" in a
-    worked solution is no leak)."""
-    g, o = normalise(gold), normalise(output)
+def phrase_at(answer: str, output: str) -> int | None:
+    """Where the answer's words first appear as a phrase in the (normalised) output, or None; a
+    very short answer counts only as the output's last word(s), where final answers sit (a
+    stray "4" in a worked solution is no leak)."""
+    g, o = normalise(answer), normalise(output)
     if not g or not o:
-        return False
+        return None
     if len(g) < _SHORT:
-        return o == g or o.endswith(" " + g)
-    return re.search(rf"(?:^| ){re.escape(g)}(?: |$)", o) is not None
+        return 0 if o == g else (len(o) - len(g) if o.endswith(" " + g) else None)
+    m = re.search(rf"(?:^| ){re.escape(g)}(?: |$)", o)
+    return m.start() if m else None
+
+
+def answer_in_output(gold: str, output: str) -> bool:
+    """True when the gold answer's words appear as a phrase in the output (`phrase_at`)."""
+    return phrase_at(gold, output) is not None
+
+
+def first_named(item: TaskItem, text: str) -> int | None:
+    """The option whose words the text names first as a phrase: the answer a row gives when it
+    names several ("The pyramids: ... while the moon landing came later")."""
+    at = {i: phrase_at(c, text) for i, c in enumerate(item.choices)}
+    named = sorted((pos, -len(item.choices[i]), i) for i, pos in at.items() if pos is not None)
+    return named[0][2] if named else None
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -111,11 +129,18 @@ def numbers_in(text: str) -> set[Decimal]:
     }
 
 
-def numbers_agree(question: str, text: str) -> bool:
+def numbers_agree(question: str, text: str, answer: str = "") -> bool:
     """Every number the benchmark question states is also in the training text (spelled out
-    there or not). A question with its numbers changed is a different problem with another
-    answer, however close its wording: "ran 100 m in 25 s" is not "ran 100 m in 20 s"."""
-    return numbers_in(question) <= numbers_in(spell_digits(text))
+    in either or not). A question with its numbers changed is a different problem with another
+    answer, however close its wording: "ran 100 m in 25 s" is not "ran 100 m in 20 s", and
+    "three resistors" is not "four resistors". A numeric `answer` counts as one of the
+    problem's numbers: the text may give it and ask for one of the question's (the inverse
+    problem: "she makes $18 a day; how many eggs do her ducks lay?")."""
+    missing = numbers_in(spell_digits(question)) - numbers_in(spell_digits(text))
+    if not missing:
+        return True
+    gold = number_value(answer) if answer else None
+    return len(missing) == 1 and gold is not None and gold in numbers_in(spell_digits(text))
 
 
 def number_leak(item: TaskItem, row: Record) -> bool:
@@ -126,9 +151,16 @@ def number_leak(item: TaskItem, row: Record) -> bool:
 # --- the gold option's text ----------------------------------------------------------------
 
 
+SHORT_ANSWER_WORDS = 12  # an output this short is an answer, not a worked explanation
+
+
 def text_leak(item: TaskItem, row: Record) -> bool:
+    """The gold option's words as a phrase in the output; in a short answer naming several
+    options, named first."""
     if number_value(item.gold_text) is not None:
         return False  # numbers have their own rule: a phrase match would count any "4"
+    if len(words(row.output)) <= SHORT_ANSWER_WORDS:
+        return first_named(item, row.output) == item.gold
     return answer_in_output(item.gold_text, row.output)
 
 
@@ -252,12 +284,25 @@ def fuzzy_leak(item: TaskItem, row: Record) -> bool:
     return best_choice(item, row.output) == item.gold
 
 
+def premise_leak(item: TaskItem, row: Record) -> bool:
+    """The row takes the gold option as given ("Explain why the trench is where ..."): the gold
+    option's words are a phrase of the instruction, no other option's are (a row listing the
+    options gives nothing away by naming them), and the gold is not a word or two that any text
+    may hold."""
+    if len(item.choices) < 2 or len(content_words(item.gold_text)) < 2:
+        return False
+    prompt = f"{row.instruction} {row.input}"
+    named = [i for i, c in enumerate(item.choices) if answer_in_output(c, prompt)]
+    return named == [item.gold]
+
+
 # Tried in order; the first that finds evidence names it.
 DETECTORS: dict[str, Callable[[TaskItem, Record], bool]] = {
     "text": text_leak,
     "number": number_leak,
     "letter": letter_leak,
     "fuzzy": fuzzy_leak,
+    "premise": premise_leak,
 }
 
 
@@ -268,4 +313,78 @@ def answer_evidence(
     for name in detectors:
         if DETECTORS[name](item, row):
             return name
+    return ""
+
+
+# --- another answer -------------------------------------------------------------------------
+
+
+def other_option(item: TaskItem, row: Record) -> bool:
+    """The output answers with one of the item's other options: by its letter among the options
+    the row lists or, in a short answer, by naming it first as a phrase or by its words (most of
+    them, or words of that option alone: "Monaco." for "Monaco is the smallest ..."). A worked
+    explanation names what it rules out on the way: it picks another option only by naming
+    options without the gold among them, and options with numbers not at all."""
+    if len(item.choices) < 2:
+        return False
+    options = listed_options(f"{row.instruction}\n{row.input}")
+    picked = picked_position(row.output)
+    if options and picked in options:
+        choice = closest_choice(item, options[picked])
+        return choice is not None and choice != item.gold
+    if len(words(row.output)) > SHORT_ANSWER_WORDS:
+        if any(ch.isdigit() for c in item.choices for ch in c):
+            return False  # a worked solution writes numbers its own way ("\\frac97", "9/7")
+        named = [i for i, c in enumerate(item.choices) if answer_in_output(c, row.output)]
+        return bool(named) and item.gold not in named
+    for choice in (
+        first_named(item, row.output),
+        best_choice(item, row.output),
+        closest_choice(item, row.output),
+    ):
+        if choice is not None:
+            return choice != item.gold
+    return False
+
+
+ENDING_RECALL = 0.2  # a continuation holding less of the gold ending's words is another ending
+ENDING_MIN_WORDS = 3
+
+
+def other_ending(item: TaskItem, row: Record) -> bool:
+    """For a task whose options continue the question (HellaSwag's endings): the output is an
+    ending of its own (a few content words at least) holding little of the gold ending's."""
+    out = content_words(row.output)
+    return len(out) >= ENDING_MIN_WORDS and recall(item.gold_text, out) < ENDING_RECALL
+
+
+def other_number(item: TaskItem, row: Record) -> bool:
+    """A numeric gold the output never states, and a final answer of its own: another number.
+    (A worked solution passes through numbers: "tempted to say 18 ... so 9 diagonals", "900
+    integers with 3 digits" name the gold on the way, and are no other answer.)"""
+    gold = number_value(item.gold_text)
+    if gold is None or gold in numbers_in(spell_digits(row.output)):
+        return False
+    return bool(final_numbers(row.output))
+
+
+# Evidence that the row answers otherwise than the gold: the same wording asked with another
+# answer is another question ("which is NOT ...", the other ending, the twin sentence).
+OTHER_ANSWER: dict[str, Callable[[TaskItem, Record], bool]] = {
+    "option": other_option,
+    "number": other_number,
+}
+
+
+def other_answer(item: TaskItem, row: Record, continuation: bool = False) -> str:
+    """The name of the first detector finding that the row answers otherwise, or ""; never when
+    the row also gives the gold answer. `continuation`: the item's options continue its
+    question, so an output ending otherwise is another answer ("ending")."""
+    if answer_evidence(item, row, ("text", "number", "letter", "fuzzy")):
+        return ""
+    for name, found in OTHER_ANSWER.items():
+        if found(item, row):
+            return name
+    if continuation and other_ending(item, row):
+        return "ending"
     return ""

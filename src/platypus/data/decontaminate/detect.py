@@ -28,7 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from platypus.config import DecontaminateConfig
-from platypus.data.decontaminate.answers import answer_evidence, normalise, numbers_agree
+from platypus.data.decontaminate.answers import (
+    answer_evidence,
+    normalise,
+    numbers_agree,
+    numbers_in,
+    other_answer,
+    spell_digits,
+)
 from platypus.data.decontaminate.ngrams import NgramIndex
 from platypus.data.dedup.run import embed_text
 from platypus.data.record import Record
@@ -36,6 +43,7 @@ from platypus.progress import progress
 from platypus.similarity.engine import embed_texts
 from platypus.similarity.pairs import cross_search, pair_dots
 from platypus.similarity.rescore import search_rescored
+from platypus.tasks.registry import TASKS
 from platypus.tasks.schema import TaskItem
 
 
@@ -50,6 +58,10 @@ class Evidence:
     answer: str = ""  # the answer detector that found the gold answer ("" none)
     view: str = "question"  # the view of the benchmark item the similarity is to
     numbers_agree: bool = True  # the question's numbers all occur in the training item
+    # the detector finding that the row answers otherwise (another option, another number)
+    other_answer: str = ""
+    # a problem stated by its numbers with a numeric answer (its numbers decide sameness)
+    numbered: bool = False
 
 
 def inline_options(item: TaskItem) -> str | None:
@@ -150,7 +162,7 @@ def detect(
                 best[key] = (sim, view)
 
     questions = [item.question for item in items]
-    index = NgramIndex(questions, config.ngram, config.min_ngram_words)
+    index = NgramIndex(questions, config.ngram, config.min_ngram_words, config.ngram_template_items)
     coverage: dict[tuple[int, int], float] = {}
     for t, r in enumerate(progress(records, desc="n-grams", unit=" rows", disable=None)):
         for b, share in index.overlaps(f"{r.instruction} {r.input} {r.output}").items():
@@ -168,13 +180,32 @@ def detect(
                 default=0.0,
             )  # fmt: skip
         contains = _contains_question(norm_q[b], normalise(r.instruction + " " + r.input))
-        answer = answer_evidence(item, r, config.answers) if item.choices else ""
-        agree = numbers_agree(item.question, embed_text(r))
+        continuation = TASKS[item.benchmark].continuation
+        # A continuation's context runs on into its neighbours' (HellaSwag's items follow one
+        # video): an ending's words in a row's instruction are the story going on, no premise.
+        detectors = [a for a in config.answers if not (continuation and a == "premise")]
+        answer = answer_evidence(item, r, detectors) if item.choices else ""
+        agree = numbers_agree(item.question, embed_text(r), item.gold_text)
+        numbered = not continuation and stated_by_numbers(item)
+        # Where the numbers decide (all of a numbered problem's in the row: another unknown of
+        # the same problem still leaks it), another answer says nothing; elsewhere it tells the
+        # converse question from the item, where the item has options to compare with.
+        decided = numbered and agree
+        other = other_answer(item, r, continuation) if item.choices and not decided else ""
         e = Evidence(t, b, round(sim, 6), round(coverage.get((t, b), 0.0), 6), contains,
-                     bool(answer), answer, view, agree)  # fmt: skip
+                     bool(answer), answer, view, agree, other, numbered)  # fmt: skip
         if _is_finding(e, config):
             evidence.append(e)
     return evidence, embedded
+
+
+def stated_by_numbers(item: TaskItem) -> bool:
+    """A problem its numbers define (GSM8K's, a physics item's): its question states numbers
+    that can tell one problem from another (some beyond 0-10, which any text holds) and its
+    answer is a number."""
+    numbers = numbers_in(spell_digits(item.question))
+    specific = any(not (n == n.to_integral_value() and 0 <= n <= 10) for n in numbers)
+    return specific and bool(numbers_in(spell_digits(item.gold_text)))
 
 
 def _is_finding(e: Evidence, config: DecontaminateConfig) -> bool:

@@ -80,6 +80,8 @@ class Leak:
             "answer_leak": e.answer_leak,
             "answer": e.answer,
             "view": e.view,
+            "numbers_agree": e.numbers_agree,
+            "other_answer": e.other_answer,
             "judge_p": self.judge_p,
             "min_k_delta": self.min_k_delta,
         }
