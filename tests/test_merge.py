@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from safetensors.torch import load_file
 from platypus.cli import build_parser, main
 from platypus.config import EmbeddingSettings, MergeConfig, validated
 from platypus.errors import PlatypusError
-from platypus.hashing import weights_fingerprint
+from platypus.hashing import file_sha256, weights_fingerprint
 from platypus.merge.methods import METHODS, TensorMerge, get, names
 from platypus.merge.methods.task_arithmetic import task_arithmetic
 from platypus.merge.run import merge
@@ -103,6 +104,27 @@ def test_stream_writer_shards_round_trip(tmp_path):
     assert loaded.keys() == tensors.keys()
     with pytest.raises(RuntimeError, match="order"):
         StreamWriter(tmp_path / "x", infos, 1 << 20).write("b", tensors["b"])
+    # Each shard's SHA-256, taken from the bytes as written, is the file's.
+    assert writer.digests == {
+        f: file_sha256(tmp_path / f) for f in set(index["weight_map"].values())
+    }
+
+
+def test_finite_is_torchs_isfinite_all():
+    """`finite` (min and max by one aminmax pass) against the library's own `isfinite().all()`
+    on every float dtype, with a NaN or an infinity anywhere, or none."""
+    from platypus.merge.tensors import finite
+
+    g = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        for bad in (None, float("nan"), float("inf"), -float("inf")):
+            for shape in ((1,), (3, 5), (1000, 7)):
+                t = torch.randn(shape, generator=g).to(dtype)
+                if bad is not None:
+                    flat = t.view(-1)
+                    flat[int(torch.randint(flat.numel(), (1,), generator=g))] = bad
+                assert finite(t) == bool(torch.isfinite(t).all()), (dtype, bad, shape)
+    assert finite(torch.empty(0)) and finite(torch.arange(5))
 
 
 def test_adapter_merge_matches_base_plus_adapter(tmp_path, adapter, capsys):
@@ -248,9 +270,17 @@ def test_matches_mergekit(tmp_path, tiny, method):
             models=[{"model": str(tiny[k]), **p} for k, p in (("a", pa), ("b", pb))],
         )
     want = _mergekit(tmp_path, method, mk)
-    merge(ours)
+    result = merge(ours)
     got = load_file(tmp_path / "o" / "model.safetensors")
     assert got.keys() == want.keys()
+    # The card's hashes, taken while merging (inputs on a thread, the output as written).
+    assert result.card["output"] == {
+        "model.safetensors": file_sha256(tmp_path / "o" / "model.safetensors")
+    }
+    for entry in result.card["inputs"]:
+        assert entry["sha256"] == {
+            "model.safetensors": file_sha256(Path(entry["path"]) / "model.safetensors")
+        }
     base = load_file(tiny["base"] / "model.safetensors")
     for k in want:
         assert torch.allclose(got[k], want[k], atol=1e-6, rtol=1e-5), (method, k)

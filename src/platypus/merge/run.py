@@ -71,6 +71,7 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     t0 = time.perf_counter()
     source, card = method.run(config, out)
     vocab = card.pop("tokenizer", None)  # tokenizer_source union or a model (merge.tokenizers)
+    written = card.pop("output", None)  # the weight files' SHA-256, taken as they were written
     if source is not None:  # None: the output is no model folder (an extracted adapter)
         _copy_side_files(source, out, config.dtype)
         if vocab is not None:
@@ -93,7 +94,7 @@ def merge(config: MergeConfig, embedding: EmbeddingSettings | None = None) -> Me
     card |= {
         "method": config.method,
         "parameters": config.model_dump(exclude={"output_dir", "overlap"}),
-        "output": weight_hashes(out),
+        "output": written if written is not None else weight_hashes(out),
         "seconds": round(time.perf_counter() - t0, 2),
         "peak_rss_mb": round(peak_mb(), 1),
         "compute": policy,

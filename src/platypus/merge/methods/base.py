@@ -223,13 +223,32 @@ class TensorMerge(MergeMethod):
             TensorInfo(n, out_dtype(config.dtype, i), vocab.shape(n, i.shape) if vocab else i.shape)
             for n, i in layout.info.items()
         ]
-        writer = StreamWriter(out, entries, config.max_shard_bytes)
+        from concurrent.futures import ThreadPoolExecutor
+
         from platypus.merge.parameters import layer_fraction
 
+        # The inputs' SHA-256 for the card, taken on a thread of its own while the merge runs.
+        hashing = ThreadPoolExecutor(1, thread_name_prefix="sha256")
+        base_hashes = hashing.submit(weight_hashes, base_folder, base) if base else None
+        hashes = [hashing.submit(weight_hashes, f, c) for f, c in zip(folders, inputs, strict=True)]
+        writer = StreamWriter(out, entries, config.max_shard_bytes)
+
+        def read(e: TensorInfo):
+            return [c.get(e.name) for c in inputs], base.get(e.name) if base else None
+
+        reader = ThreadPoolExecutor(1, thread_name_prefix="read")
         layers = num_layers(layout.folder, layout.info)
-        for e in progress(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None):
-            tensors = [c.get(e.name) for c in inputs]
-            base_t = base.get(e.name) if base else None
+        ahead = None  # the next entry's inputs, read while this one merges (small ones only)
+        for k, e in enumerate(
+            progress(entries, desc=f"merge ({self.name})", unit=" tensors", disable=None)
+        ):
+            tensors, base_t = ahead.result() if ahead is not None else read(e)
+            following = entries[k + 1] if k + 1 < len(entries) else None
+            ahead = (
+                reader.submit(read, following)
+                if following is not None and following.nbytes <= PREFETCH_BYTES
+                else None
+            )
             if vocab and vocab.covers(e.name):
                 tensors = vocab.permute(e.name, tensors + ([base_t] if base else []))
                 tensors, base_t = tensors[: len(inputs)], tensors[-1] if base else None
@@ -242,6 +261,8 @@ class TensorMerge(MergeMethod):
                     raise PlatypusError(f"merge produced non-finite values in {e.name}")
             writer.write(e.name, merged.to(e.dtype))
         writer.close()
+        reader.shutdown()
+        hashing.shutdown()
         card = {
             "inputs": (
                 [
@@ -249,7 +270,7 @@ class TensorMerge(MergeMethod):
                         "role": "base",
                         "path": str(base_folder),
                         **describe(base),
-                        "sha256": weight_hashes(base_folder, base),
+                        "sha256": base_hashes.result(),
                     }
                 ]
                 if base
@@ -261,15 +282,21 @@ class TensorMerge(MergeMethod):
                     "path": str(f),
                     **describe(c),
                     **self.model_parameters(config, m),
-                    "sha256": weight_hashes(f, c),
+                    "sha256": h.result(),
                 }
-                for f, m, c in zip(folders, config.models, inputs, strict=True)
+                for f, m, c, h in zip(folders, config.models, inputs, hashes, strict=True)
             ],
+            "output": writer.digests,
         }
         if vocab:  # saved by platypus.merge.run once the side files are copied
             card["tokenizer"] = vocab
         return layout.folder, card
 
+
+# A tensor of at most this many bytes is read while the one before it merges: the reads of a
+# model's many layer tensors overlap the arithmetic, and the few large ones (embeddings) are
+# read alone, so peak memory stays about one large tensor per input.
+PREFETCH_BYTES = 64 << 20
 
 # Entries per slice of an elementwise stage (`by_chunks`): 4 MiB of float32, small enough that
 # a slice's temporaries are noise next to one large tensor, large enough to amortise the loop.
@@ -357,6 +384,6 @@ def taken(tensors: list, i: int, consume: bool) -> tuple[torch.Tensor, bool]:
 
 
 def finite(t: torch.Tensor) -> bool:
-    import torch
+    from platypus.merge.tensors import finite as no_nan_or_inf
 
-    return bool(torch.isfinite(t).all()) if t.is_floating_point() else True
+    return no_nan_or_inf(t)
