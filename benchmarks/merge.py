@@ -5,8 +5,9 @@
 Every tensor method mergekit 0.1.5 also has (`--methods all`, the default: linear, slerp,
 task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, breadcrumbs_ties, della,
 della_linear, model_stock, nuslerp, multislerp, karcher, nearswap, sce, arcee_fusion, ram,
-ramplus_tl), each from one mergekit configuration (`CONFIGS`) that both tools read: ours
-through `MergeConfig` (which takes mergekit's schema), mergekit through `run_merge`.
+ramplus_tl, and passthrough with slices), each from one mergekit configuration (`CONFIGS`)
+that both tools read: ours through `MergeConfig` (which takes mergekit's schema), mergekit
+through `run_merge`.
 
 Inputs: SmolLM2-135M-Instruct (fp32, 0.54 GB) as the base and two 'fine-tunes' of it (its
 weights plus seeded noise), written once to a temporary folder; `--llama-1b`: instead a random
@@ -140,6 +141,10 @@ CONFIGS: dict[str, dict] = {
     "arcee_fusion": {"base_model": "BASE", "models": [{"model": "BASE"}, {"model": "B"}]},
     "ram": {"base_model": "BASE", "models": [{"model": "A"}, {"model": "B"}]},
     "ramplus_tl": {"base_model": "BASE", "models": [{"model": "A"}, {"model": "B"}]},
+    # A frankenmerge: A's first two thirds of the layers, then B's last two thirds (N: the
+    # models' layer count), 4N/3 layers in all.
+    "passthrough": {"slices": [{"sources": [{"model": "A", "layer_range": [0, "2N/3"]}]},
+                               {"sources": [{"model": "B", "layer_range": ["N/3", "N"]}]}]},
 }  # fmt: skip
 
 
@@ -149,8 +154,14 @@ def mergekit_config(method: str, folders: dict[str, Path]) -> dict:
     config = json.loads(json.dumps(CONFIGS[method]))
     if "base_model" in config:
         config["base_model"] = str(names[config["base_model"]])
-    for m in config["models"]:
+    for m in config.get("models", []):
         m["model"] = str(names[m["model"]])
+    layers = json.loads((folders["base"] / "config.json").read_text())["num_hidden_layers"]
+    spans = {"N/3": layers // 3, "2N/3": 2 * layers // 3, "N": layers}
+    for piece in config.get("slices", []):
+        for source in piece["sources"]:
+            source["model"] = str(names[source["model"]])
+            source["layer_range"] = [spans.get(x, x) for x in source["layer_range"]]
     return {"merge_method": method, **config, "dtype": "float32"}
 
 

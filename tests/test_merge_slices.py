@@ -14,6 +14,7 @@ from test_merge import tiny_llama
 from test_merge_mergekit_configs import assert_refused_in_one_line, written_config
 
 from platypus.cli import main
+from platypus.hashing import file_sha256
 
 pytest.importorskip("mergekit")
 
@@ -286,6 +287,9 @@ def test_a_passthrough_frankenmerge_stacks_the_sources_layers(tmp_path, tiny):
     assert torch.equal(got["model.norm.weight"], b["model.norm.weight"])
     assert torch.equal(got["lm_head.weight"], b["lm_head.weight"])
     assert len(got) == len(a) + 2 * len([n for n in a if ".layers.0." in n])
+    card = json.loads((tmp_path / "out" / "merge.json").read_text())
+    weights = tmp_path / "out" / "model.safetensors"
+    assert card["output"] == {"model.safetensors": file_sha256(weights)}  # taken as written
 
 
 def test_per_layer_config_lists_are_stacked(tmp_path, tiny):

@@ -304,7 +304,9 @@ def run_slices(method: TensorMerge, config: MergeConfig, out: Path) -> tuple[Pat
     if config.base_model is not None and config.base_model not in folders:
         inputs.insert(0, {"role": "config", "path": str(layout),
                           "sha256": weight_hashes(layout)})  # fmt: skip
-    return layout, {"inputs": inputs, "layers": len(_layer_sources(config))}
+    # the output's hashes were taken from its bytes as they were written
+    return layout, {"inputs": inputs, "layers": len(_layer_sources(config)),
+                    "output": writer.digests}  # fmt: skip
 
 
 def _layout(config: MergeConfig, folders: dict[str, Path]) -> Path:
