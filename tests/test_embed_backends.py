@@ -73,6 +73,7 @@ def test_openvino_fp32_equals_torch_fp32(texts, reference, cache_root):
     assert (x * reference).sum(1).min() > 1 - 1e-5
 
 
+@pytest.mark.slow  # 11 s; ONNX parity with torch stays in the default suite above
 def test_dedup_onnx_int8_rescored_keeps_torch_fp32_rows(scibench_jsonl, tmp_path, cache_root,
                                                          monkeypatch):  # fmt: skip
     monkeypatch.setenv("PLATYPUS_CACHE", str(cache_root))

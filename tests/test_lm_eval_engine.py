@@ -73,6 +73,7 @@ def test_lm_eval_engine_through_the_cli(shared_data, tmp_path, capsys):
     assert "| truthfulqa_mc | mc2 |" in out
 
 
+@pytest.mark.slow  # 10 s: a third full lm-eval run; the engine's scores stay in the default suite
 def test_lm_eval_engine_runs_no_git_outside_a_repository(shared_data, tmp_path, monkeypatch,
                                                          capfd):  # fmt: skip
     """lm-eval records the working directory's git commit by running `git describe`, whose

@@ -141,6 +141,7 @@ def test_qlora_adapter_scores_on_4bit_and_full_precision_bases(qlora):
             assert after == pytest.approx(result.summary["val_loss_end"], rel=5e-3)
 
 
+@pytest.mark.slow  # 21 s; adapter merges into a base are the default suite's in test_merge.py
 def test_qlora_adapter_merges_into_the_full_precision_base(qlora, tmp_path, capsys):
     """The merged full-precision model against the 4-bit base + adapter it was trained as: the
     difference is the base's quantisation error, which the merge does not add to."""

@@ -358,6 +358,7 @@ def test_killed_merge_leaves_nothing_that_looks_finished(two_llamas, tmp_path, p
     assert (out / "manifest.json").is_file() and not list(out.glob(".partial-*"))
 
 
+@pytest.mark.slow  # 14 s; the killed-stage guarantees stay in the default suite above
 def test_killed_training_without_resume_leaves_nothing_that_looks_finished(tmp_path, tiny_llama):
     from conftest import short_math_rows
 

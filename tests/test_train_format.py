@@ -96,7 +96,11 @@ def test_a_tokenizer_without_a_chat_template_is_refused(tok, math_rows, tmp_path
     assert len(errors) == 1 and "unknown prompt_format 'chatml'" in errors[0], errors
 
 
-@pytest.mark.parametrize("prompt_format", ["alpaca", "chat_template"])
+# The chat-template run is slow-only (22 s): the default suite keeps alpaca's run, and the chat
+# template's rendering and loss mask are checked without training above.
+@pytest.mark.parametrize(
+    "prompt_format", ["alpaca", pytest.param("chat_template", marks=pytest.mark.slow)]
+)
 def test_training_with_each_format_lowers_held_out_loss(
     prompt_format, tok, math_rows, tmp_path, capsys
 ):
