@@ -14,7 +14,7 @@ from platypus.config import BuildConfig, MergeConfig, TrainConfig
 from platypus.data.sources import SOURCES
 from platypus.errors import PlatypusError
 from platypus.hashing import file_sha256
-from platypus.hub import IGNORED, SOURCE_LICENSES, push_stage, size_category, validate
+from platypus.hub import IGNORED, push_stage, size_category, validate
 from platypus.models import SMOLLM2_HUB_ID, prepared_path
 from tests.conftest import SHARED_DATA, read_jsonl
 
@@ -93,8 +93,22 @@ def test_dedup_and_decontaminate_cards_name_their_rows(folders, stage, file):
     assert DatasetCard.load(folder / "README.md").text == (folder / "report.md").read_text()
 
 
+# The Hub's licence identifiers the sources use (https://huggingface.co/docs/hub/repositories-licenses)
+HUB_LICENSE_IDS = {"mit", "apache-2.0", "cc-by-4.0", "cc-by-nc-sa-4.0", "other", "unknown"}
+
+
+def test_each_source_declares_its_hub_licences_and_default():
+    """A source is self-contained: its Hub licence ids and whether a default build takes it are
+    in its own `SPEC`, not in a table elsewhere that a new source could be missing from."""
+    for name, module in SOURCES.items():
+        assert module.SPEC.hub_licenses, name
+        assert set(module.SPEC.hub_licenses) <= HUB_LICENSE_IDS, name
+    on = {n for n, m in SOURCES.items() if m.SPEC.enabled_by_default}
+    assert on == {"math", "scibench", "theoremqa", "reclor", "arb"}  # the release, held locally
+    assert {n for n, s in BuildConfig().sources.items() if s.enabled} == on
+
+
 def test_licences_per_source_and_size(tmp_path):
-    assert set(SOURCE_LICENSES) == set(SOURCES)
     _cli("data", "build", "--only", "scibench,reclor", "--data-root", str(SHARED_DATA),
          "--output-dir", str(tmp_path))  # fmt: skip
     data = _card_data(tmp_path)

@@ -107,16 +107,13 @@ class SourceConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-# Sources of the released Open-Platypus that ../shared/data holds are on by default; hub-only ones
-# are off so the default build runs offline (turn them on with a local `path` or, online, the hub).
-# OpenBookQA is in the paper's list but not in the release, so it is opt-in.
-_DEFAULT_ENABLED = {"math", "scibench", "theoremqa", "reclor", "arb"}
-
-
 def _default_sources() -> dict[str, SourceConfig]:
+    """Each source as it declares itself (`Spec.enabled_by_default`): the released
+    Open-Platypus sources that ../shared/data holds on, hub-only ones off (turn them on with a
+    local `path` or, online, the hub); OpenBookQA, in the paper's list but not the release, off."""
     from platypus.data.sources import SOURCES
 
-    return {name: SourceConfig(enabled=name in _DEFAULT_ENABLED) for name in SOURCES}
+    return {name: SourceConfig(enabled=m.SPEC.enabled_by_default) for name, m in SOURCES.items()}
 
 
 class BuildConfig(BaseModel):

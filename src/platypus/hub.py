@@ -26,22 +26,6 @@ if TYPE_CHECKING:
 
 CARD = "README.md"  # where the Hub looks for a repository's card
 
-# The Hub's licence identifiers for each source (its own licence text is free-form and goes in
-# the card body). A source missing here, or rows of an unknown data_source, count as "other".
-SOURCE_LICENSES: dict[str, tuple[str, ...]] = {
-    "math": ("mit",),
-    "scienceqa": ("cc-by-nc-sa-4.0",),
-    "scibench": ("mit",),
-    "theoremqa": ("mit",),
-    "reclor": ("other",),  # ReClor's own non-commercial terms
-    "arb": ("cc-by-4.0", "mit"),
-    "leetcode": ("unknown",),
-    "tigerbot": ("apache-2.0",),
-    "airoboros": ("other",),  # OpenAI terms of use
-    "guanaco": ("apache-2.0",),
-    "openbookqa": ("apache-2.0",),
-}
-
 # Models the project packages: (folder name prefix in the cache, hub id, licence, the GGUF file
 # the cached folder is converted from; platypus.models.smollm2).
 PACKAGED_MODELS = (
@@ -77,10 +61,14 @@ def source_of(data_source: str) -> str | None:
 
 
 def dataset_licenses(data_sources: Iterable[str]) -> list[str]:
-    """The Hub licence ids covering rows of these data_source values, sorted."""
+    """The Hub licence ids covering rows of these data_source values (each source declares its
+    own, `Spec.hub_licenses`), sorted."""
+    from platypus.data.sources import SOURCES
+
     ids: set[str] = set()
     for data_source in set(data_sources):
-        ids.update(SOURCE_LICENSES.get(source_of(data_source) or "", ("other",)))
+        name = source_of(data_source)  # rows of no Open-Platypus source count as "other"
+        ids.update(SOURCES[name].SPEC.hub_licenses if name else ("other",))
     return sorted(ids) or ["other"]
 
 

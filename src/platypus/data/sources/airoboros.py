@@ -19,6 +19,7 @@ SPEC = Spec(
     name="airoboros",
     data_source="airoboros",
     license="other (GPT-4 generated; OpenAI terms of use apply)",
+    hub_licenses=("other",),  # OpenAI terms of use
     commercial=None,
     description="GPT-4 generated instructions of many kinds; the STEM ones only.",
     hub_id="jondurbin/airoboros-gpt4-1.4.1",

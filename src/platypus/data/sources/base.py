@@ -30,6 +30,9 @@ class Spec:
     name: str  # config key, e.g. "scienceqa"
     data_source: str  # the tag written on every record, as in the released Open-Platypus
     license: str
+    # The Hub's licence identifiers for the rows (the card's `license:`); `license` above is the
+    # free-form text for the card's body.
+    hub_licenses: tuple[str, ...]
     commercial: bool | None  # False: licence forbids commercial use; None: unclear
     description: str
     steps: tuple[str, ...] = ()  # per-source rules, in the order the loader checks them
@@ -37,6 +40,9 @@ class Spec:
     hub_id: str | None = None
     keyword_filter: bool = False  # Platypus applied the STEM keyword filter to this source
     options: type[BaseModel] = SourceOptions
+    # On in a default build: the sources of the released Open-Platypus that ../shared/data holds;
+    # hub-only ones stay off so the default build runs offline.
+    enabled_by_default: bool = False
 
 
 @dataclass

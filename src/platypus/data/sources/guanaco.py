@@ -25,6 +25,7 @@ SPEC = Spec(
     name="guanaco",
     data_source="guanaco",
     license="Apache-2.0",
+    hub_licenses=("apache-2.0",),
     commercial=True,
     description="OpenAssistant conversations (guanaco subset); first exchange, STEM only.",
     steps=("has a human/assistant turn",),

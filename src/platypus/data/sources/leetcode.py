@@ -20,6 +20,7 @@ SPEC = Spec(
     name="leetcode",
     data_source="leetcode_ne",
     license="unspecified (no licence on the hub card; GPT-4 generated tests)",
+    hub_licenses=("unknown",),
     commercial=None,
     description="LeetCode problems with Python solutions and GPT-4 generated tests.",
     hub_id="nuprl/leetcode-solutions-python-testgen-gpt4",

@@ -28,6 +28,7 @@ SPEC = Spec(
     name="openbookqa",
     data_source="openbookqa",
     license="Apache-2.0 (allenai repository; the hub card says unknown)",
+    hub_licenses=("apache-2.0",),
     commercial=True,
     description="Elementary science multiple choice over an open book of facts.",
     steps=("answer among choices",),

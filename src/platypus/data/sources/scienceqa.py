@@ -41,6 +41,7 @@ SPEC = Spec(
     name="scienceqa",
     data_source="scienceqa",
     license="CC BY-NC-SA 4.0",
+    hub_licenses=("cc-by-nc-sa-4.0",),
     commercial=False,
     description="Grade-school science multiple choice with lectures and solutions (text-only).",
     steps=("text-only", "skill kept", "has solution", "input <= max words"),

@@ -20,6 +20,7 @@ SPEC = Spec(
     name="tigerbot",
     data_source="tigerbot-kaggle",
     license="Apache-2.0",
+    hub_licenses=("apache-2.0",),
     commercial=True,
     description="Kaggle/LeetCode solutions; the Python ones only.",
     steps=("python only",),
