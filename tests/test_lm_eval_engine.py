@@ -53,6 +53,7 @@ def test_lm_eval_engine_scores_what_ours_scores(both, task):
         assert b.text == a.text, a.id  # GSM8K: the same completion; None for the others
 
 
+@pytest.mark.slow  # 11 s; the engine's per-task scores stay in the default suite
 def test_lm_eval_engine_through_the_cli(shared_data, tmp_path, capsys):
     from platypus.cli import main
     from platypus.tasks import load_task

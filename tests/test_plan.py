@@ -201,3 +201,18 @@ def test_smollm2_training_step_memory_within_25_percent(precision, batch, length
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert abs(bench.planned_gb(case) / measured - 1) <= 0.25
+
+
+def test_an_evals_tokens_are_its_tasks_own_costs():
+    """Each task prices itself (`Task.plan_cost`): an eval of the v2 six costs the sum of theirs,
+    capped at `limit` items; no task falls back to a made-up default."""
+    from platypus.plan import eval_tokens
+    from platypus.tasks.registry import TASKS
+
+    recipe = load_recipe(R13)
+    six = ["ifeval", "bbh", "math_hard", "gpqa", "musr", "mmlu_pro"]
+    v2 = recipe.model_copy(update={"eval": recipe.eval.model_copy(update={"tasks": six})})
+    assert eval_tokens(v2) == sum(TASKS[t].plan_cost[0] * TASKS[t].plan_cost[1] for t in six)
+    limited = v2.model_copy(update={"eval": v2.eval.model_copy(update={"limit": 5})})
+    assert eval_tokens(limited) == sum(5 * TASKS[t].plan_cost[1] for t in six)
+    assert all(items > 0 and tokens > 0 for items, tokens in (t.plan_cost for t in TASKS.values()))

@@ -125,6 +125,7 @@ def test_qlora_trains_lora_over_a_4bit_base(qlora):
         assert record["model_memory_mb"] < 250, record
 
 
+@pytest.mark.slow  # 13 s; QLoRA training over the 4-bit base stays in the default suite
 def test_qlora_adapter_scores_on_4bit_and_full_precision_bases(qlora):
     from peft import PeftModel
 

@@ -60,24 +60,7 @@ EVAL_CONTEXT = 2048  # longest few-shot prompts (ARC 25-shot) in Llama tokens, a
 AUTO_BATCH_MAX = 64
 AUTO_BATCH_SHARE = 0.5
 DISK_GB_PER_S = 1.0  # merge: read and write the weights once
-# Leaderboard v1 tasks: (items, tokens forwarded per item with shared prefixes run once).
-EVAL_TASKS = {
-    "arc_challenge": (1_172, 1_550),  # 25-shot context once, 4 short choices
-    "hellaswag": (10_042, 1_020),  # 10-shot context once, 4 endings of ~30 tokens
-    "mmlu": (14_042, 110),  # 5-shot prefix shared per subject; one-token choices
-    "truthfulqa_mc": (817, 150),  # shared 6-shot preamble, ~7 choices of ~15 tokens
-    "winogrande": (1_267, 260),  # 5-shot sentences shared by both options, 2 partial sentences
-    # 5 worked solutions + the question, then ~130 generated tokens; decoding is bound by
-    # memory bandwidth rather than FLOPs, so this term is a lower bound on its time
-    "gsm8k": (1_319, 1_000),
-    # the leaderboard v2's six (tokens per item measured with SmolLM2's tokenizer)
-    "ifeval": (541, 360),  # ~48-token prompts, ~300 generated (GPT-4's answers: mean 308)
-    "bbh": (5_761, 110),  # a subtask's 3 examples shared once, the question and its choices
-    "math_hard": (1_324, 1_150),  # 4 worked solutions + the problem (~790), ~360 generated
-    "gpqa": (1_192, 260),  # ~240-token questions, 4 short choices
-    "musr": (756, 740),  # stories of ~300 to ~1,200 tokens, some shared by several questions
-    "mmlu_pro": (12_032, 210),  # 5 examples shared once, ~200-token questions, 1-token letters
-}
+# Each task's eval cost is its own (`Task.plan_cost` in platypus.tasks).
 MINILM_PARAMS = 22.7e6
 EMBED_TOKENS = 256  # MiniLM truncates texts here
 # test questions of the six tasks (decontamination compares against): ARC 1,172, HellaSwag
@@ -692,10 +675,13 @@ def _fix_train(recipe: Recipe, arch: Arch, hw: Hardware, size: DataSize, plan: S
 
 
 def eval_tokens(recipe: Recipe) -> float:
+    """Tokens an eval runs through the model: each task's own `plan_cost`, items up to `limit`."""
+    from platypus.tasks.registry import TASKS
+
     e = recipe.eval
     total = 0.0
     for task in e.tasks:
-        items, per_item = EVAL_TASKS.get(task, (1000, 500))
+        items, per_item = TASKS[task].plan_cost
         total += min(items, e.limit or items) * per_item
     return total
 

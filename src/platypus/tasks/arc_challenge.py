@@ -128,5 +128,7 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    # 25-shot context once, 4 short choices
+    plan_cost=(1_172, 1_550),
     shots=SHOTS,
 )

@@ -155,6 +155,9 @@ class Task:
     export: Callable[[Path, list[TaskItem], Pool], list[str]] | None
     # (root, **options) -> the files the items and the few-shot pool are read from
     data_files: Callable[..., list[Path]]
+    # What `platypus plan` prices an eval of the whole task at: (items scored, tokens per item
+    # through the model, shared few-shot prefixes counted once; tokens from SmolLM2's tokenizer)
+    plan_cost: tuple[int, int]
     options: tuple[str, ...] = ()  # keyword options of `load` and `data_files` ("subjects")
     # Few-shot examples drawn at random from the pool, this many per item (the pool reaches
     # `score` and `export` as a `Drawn`); 0: the task picks its examples itself (or has none).

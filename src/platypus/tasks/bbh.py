@@ -317,6 +317,8 @@ TASK = Task(
     export=export,
     from_harness=from_harness,
     data_files=data_files,
+    # a subtask's 3 examples shared once, the question and its choices
+    plan_cost=(5_761, 110),
     options=("subjects",),
     per_subject=True,
     own_shots=SHOTS,

@@ -270,6 +270,8 @@ TASK = Task(
     # us not to do; the parity tests feed lm-eval's own task the rows in memory instead.
     export=None,
     data_files=data_files,
+    # ~240-token questions, 4 short choices
+    plan_cost=(1_192, 260),
     options=("subjects",),
     per_subject=True,
     text_private=True,

@@ -195,6 +195,10 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    # 5 worked solutions + the question, then ~130 generated tokens;
+    # decoding is bound by memory bandwidth rather than FLOPs, so this
+    # is a lower bound on its time
+    plan_cost=(1_319, 1_000),
     from_harness=from_harness,
     shots=SHOTS,
 )

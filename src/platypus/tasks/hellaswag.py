@@ -148,6 +148,8 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    # 10-shot context once, 4 endings of ~30 tokens
+    plan_cost=(10_042, 1_020),
     shots=SHOTS,
     continuation=True,
 )

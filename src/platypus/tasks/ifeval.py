@@ -245,6 +245,8 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    # ~48-token prompts, ~300 generated (GPT-4's answers: mean 308)
+    plan_cost=(541, 360),
     from_harness=from_harness,
     summarize=summarize,
     leaderboard_v2=LeaderboardScore(("prompt_level_strict_acc", "inst_level_strict_acc")),

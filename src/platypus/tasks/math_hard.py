@@ -327,6 +327,8 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    # 4 worked solutions + the problem (~790), ~360 generated
+    plan_cost=(1_324, 1_150),
     from_harness=from_harness,
     options=("subjects",),
     per_subject=True,

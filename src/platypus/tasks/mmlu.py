@@ -200,6 +200,8 @@ TASK = Task(
     export=export,
     from_harness=from_harness,
     data_files=data_files,
+    # 5-shot prefix shared per subject; one-token choices
+    plan_cost=(14_042, 110),
     options=("subjects",),
     per_subject=True,
     own_shots=SHOTS,

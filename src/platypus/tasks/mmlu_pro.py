@@ -247,6 +247,8 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    # 5 examples shared once, ~200-token questions, 1-token letters
+    plan_cost=(12_032, 210),
     options=("subjects",),
     per_subject=True,
     own_shots=SHOTS,

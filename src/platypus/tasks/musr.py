@@ -269,6 +269,8 @@ TASK = Task(
     export=export,
     from_harness=from_harness,
     data_files=data_files,
+    # stories of ~300 to ~1,200 tokens, some shared by several questions
+    plan_cost=(756, 740),
     options=("subjects",),
     per_subject=True,
     notes=notes,

@@ -148,4 +148,6 @@ TASK = Task(
     export=export,
     from_harness=from_harness,
     data_files=data_files,
+    # shared 6-shot preamble, ~7 choices of ~15 tokens
+    plan_cost=(817, 150),
 )

@@ -197,6 +197,8 @@ TASK = Task(
     score=score,
     export=export,
     data_files=data_files,
+    # 5-shot sentences shared by both options, 2 partial sentences
+    plan_cost=(1_267, 260),
     from_harness=harness_in_order,
     shots=SHOTS,
     notes=notes,
