@@ -45,12 +45,18 @@ def answer_in_output(gold: str, output: str) -> bool:
     return phrase_at(gold, output) is not None
 
 
+def named_options(item: TaskItem, text: str) -> list[int]:
+    """The options whose words the text names as a phrase, in the order it first names them
+    (at one place, the longer option first: options nest)."""
+    at = ((phrase_at(c, text), -len(c), i) for i, c in enumerate(item.choices))
+    return [i for _, _, i in sorted(a for a in at if a[0] is not None)]
+
+
 def first_named(item: TaskItem, text: str) -> int | None:
     """The option whose words the text names first as a phrase: the answer a row gives when it
     names several ("The pyramids: ... while the moon landing came later")."""
-    at = {i: phrase_at(c, text) for i, c in enumerate(item.choices)}
-    named = sorted((pos, -len(item.choices[i]), i) for i, pos in at.items() if pos is not None)
-    return named[0][2] if named else None
+    named = named_options(item, text)
+    return named[0] if named else None
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -129,6 +135,11 @@ def numbers_in(text: str) -> set[Decimal]:
     }
 
 
+def stated_numbers(text: str) -> set[Decimal]:
+    """The numbers a text states, in digits or in words ("three" is 3)."""
+    return numbers_in(spell_digits(text))
+
+
 def numbers_agree(question: str, text: str, answer: str = "") -> bool:
     """Every number the benchmark question states is also in the training text (spelled out
     in either or not). A question with its numbers changed is a different problem with another
@@ -136,11 +147,12 @@ def numbers_agree(question: str, text: str, answer: str = "") -> bool:
     "three resistors" is not "four resistors". A numeric `answer` counts as one of the
     problem's numbers: the text may give it and ask for one of the question's (the inverse
     problem: "she makes $18 a day; how many eggs do her ducks lay?")."""
-    missing = numbers_in(spell_digits(question)) - numbers_in(spell_digits(text))
+    found = stated_numbers(text)
+    missing = stated_numbers(question) - found
     if not missing:
         return True
     gold = number_value(answer) if answer else None
-    return len(missing) == 1 and gold is not None and gold in numbers_in(spell_digits(text))
+    return len(missing) == 1 and gold is not None and gold in found
 
 
 def number_leak(item: TaskItem, row: Record) -> bool:
@@ -292,8 +304,7 @@ def premise_leak(item: TaskItem, row: Record) -> bool:
     if len(item.choices) < 2 or len(content_words(item.gold_text)) < 2:
         return False
     prompt = f"{row.instruction} {row.input}"
-    named = [i for i, c in enumerate(item.choices) if answer_in_output(c, prompt)]
-    return named == [item.gold]
+    return named_options(item, prompt) == [item.gold]
 
 
 # Tried in order; the first that finds evidence names it.
@@ -335,7 +346,7 @@ def other_option(item: TaskItem, row: Record) -> bool:
     if len(words(row.output)) > SHORT_ANSWER_WORDS:
         if any(ch.isdigit() for c in item.choices for ch in c):
             return False  # a worked solution writes numbers its own way ("\\frac97", "9/7")
-        named = [i for i, c in enumerate(item.choices) if answer_in_output(c, row.output)]
+        named = named_options(item, row.output)
         return bool(named) and item.gold not in named
     for choice in (
         first_named(item, row.output),
@@ -363,7 +374,7 @@ def other_number(item: TaskItem, row: Record) -> bool:
     (A worked solution passes through numbers: "tempted to say 18 ... so 9 diagonals", "900
     integers with 3 digits" name the gold on the way, and are no other answer.)"""
     gold = number_value(item.gold_text)
-    if gold is None or gold in numbers_in(spell_digits(row.output)):
+    if gold is None or gold in stated_numbers(row.output):
         return False
     return bool(final_numbers(row.output))
 

@@ -32,9 +32,8 @@ from platypus.data.decontaminate.answers import (
     answer_evidence,
     normalise,
     numbers_agree,
-    numbers_in,
     other_answer,
-    spell_digits,
+    stated_numbers,
 )
 from platypus.data.decontaminate.ngrams import NgramIndex
 from platypus.data.dedup.run import embed_text
@@ -203,9 +202,9 @@ def stated_by_numbers(item: TaskItem) -> bool:
     """A problem its numbers define (GSM8K's, a physics item's): its question states numbers
     that can tell one problem from another (some beyond 0-10, which any text holds) and its
     answer is a number."""
-    numbers = numbers_in(spell_digits(item.question))
+    numbers = stated_numbers(item.question)
     specific = any(not (n == n.to_integral_value() and 0 <= n <= 10) for n in numbers)
-    return specific and bool(numbers_in(spell_digits(item.gold_text)))
+    return specific and bool(stated_numbers(item.gold_text))
 
 
 def _is_finding(e: Evidence, config: DecontaminateConfig) -> bool:
