@@ -110,6 +110,84 @@ def test_stream_writer_shards_round_trip(tmp_path):
     }
 
 
+def test_mapped_reads_are_the_files_bytes_and_never_shared(tmp_path, monkeypatch):
+    """Tensors come as views of a private memory map: the same values as plain reads (which a
+    tensor not aligned for its dtype still gets), a method writing into one changes neither
+    the file nor a second read of the same tensor, and once freed its pages are handed back
+    (the next read sees the file again, not the change)."""
+    tensors = {
+        "odd": torch.randn(3).to(torch.bfloat16),  # 6 bytes: what follows is misaligned
+        "after": torch.randn(5),
+        "pad": torch.randn(3).to(torch.bfloat16),  # 6 more: aligned again for what follows
+        "w": torch.randn(300, 40),
+        "ids": torch.arange(9, dtype=torch.int64),
+    }
+    infos = [TensorInfo(k, v.dtype, tuple(v.shape)) for k, v in tensors.items()]
+    writer = StreamWriter(tmp_path, infos, max_shard_bytes=1 << 30)
+    for k, v in tensors.items():
+        writer.write(k, v)
+    writer.close()
+    raw = (tmp_path / "model.safetensors").read_bytes()
+    ckpt = Checkpoint(tmp_path)
+    if not Checkpoint.MAP:
+        pytest.skip("no memory maps with madvise on this platform")
+    for k, v in tensors.items():
+        t = ckpt.get(k)
+        assert torch.equal(t, v), k
+        assert (k in ckpt._lent) == (k != "after"), k  # mapped unless misaligned
+        del t
+    assert not ckpt._lent  # every mapped tensor handed back as it was freed
+    monkeypatch.setattr(Checkpoint, "MAP", False)
+    assert all(torch.equal(Checkpoint(tmp_path).get(k), v) for k, v in tensors.items())
+    monkeypatch.setattr(Checkpoint, "MAP", True)
+
+    w = ckpt.get("w")
+    view = w[10:20]  # a view keeps the pages lent after the tensor itself is gone
+    w.mul_(-2.0)
+    again = ckpt.get("w")  # lent already: a plain read, its own memory
+    assert torch.equal(again, tensors["w"]) and again.data_ptr() != w.data_ptr()
+    del w
+    assert "w" in ckpt._lent and torch.equal(view, tensors["w"][10:20] * -2.0)
+    del view, again
+    assert "w" not in ckpt._lent
+    assert torch.equal(ckpt.get("w"), tensors["w"])  # the written pages were dropped
+    # w's last page is also the first of "ids": written through w and kept while ids is out,
+    # it must not reach a later read of w
+    w = ckpt.get("w")
+    w.mul_(-2.0)
+    ids = ckpt.get("ids")
+    del w
+    again = ckpt.get("w")
+    assert torch.equal(again, tensors["w"]) and "w" not in ckpt._lent  # a plain read
+    del again, ids
+    w = ckpt.get("w")
+    assert torch.equal(w, tensors["w"]) and "w" in ckpt._lent  # mapped again, page dropped
+    assert (tmp_path / "model.safetensors").read_bytes() == raw
+
+
+def test_streamed_reads_hold_about_one_tensor(tmp_path):
+    """Reading a file's tensors one after another, each used and dropped, keeps the resident
+    set near one tensor (the mapped pages are handed back), not the file's size."""
+    from platypus.memory import rss_mb
+
+    if not Checkpoint.MAP or rss_mb() is None:
+        pytest.skip("no memory maps with madvise on this platform")
+    n, mb = 12, 16
+    infos = [TensorInfo(f"t{i}", torch.float32, (mb << 18,)) for i in range(n)]
+    writer = StreamWriter(tmp_path, infos, max_shard_bytes=1 << 30)
+    for i, e in enumerate(infos):
+        writer.write(e.name, torch.full(e.shape, float(i)))
+    writer.close()
+    ckpt = Checkpoint(tmp_path)
+    start, grown = rss_mb(), 0.0
+    for i, e in enumerate(infos):
+        t = ckpt.get(e.name)
+        assert float(t.sum()) == float(i) * t.numel()  # every page touched
+        grown = max(grown, rss_mb() - start)
+        del t
+    assert grown < 3 * mb, f"resident set grew {grown:.0f} MB over {n} reads of {mb} MB"
+
+
 def test_finite_is_torchs_isfinite_all():
     """`finite` (min and max by one aminmax pass) against the library's own `isfinite().all()`
     on every float dtype, with a NaN or an infinity anywhere, or none."""

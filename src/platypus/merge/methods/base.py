@@ -375,9 +375,12 @@ def work(t: torch.Tensor) -> torch.Tensor:
 def taken(tensors: list, i: int, consume: bool) -> tuple[torch.Tensor, bool]:
     """`tensors[i]` in the work dtype, and whether the caller may overwrite it: taken from the
     streaming loop's own list (`consume`: the entry is dropped, so its memory goes once the
-    caller is done with it), or a converted copy already."""
+    caller is done with it) unless it is a view of a checkpoint's memory map (written into,
+    each of its pages would be copied on its own), or a converted copy already."""
+    from platypus.merge.tensors import is_mapped
+
     t = work(tensors[i])
-    own = consume or t is not tensors[i]
+    own = (consume and not is_mapped(t)) or t is not tensors[i]
     if consume:
         tensors[i] = None
     return t, own
