@@ -16,13 +16,10 @@ from types import ModuleType
 # Kernels with huge pages off ignore it; a user's own setting wins.
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
-__version__ = "0.1.0"
-# The name it is installed under (pyproject.toml; "platypus" on PyPI is another project), for
-# install hints such as pip install 'platypus-recipe[tracking]'.
-DISTRIBUTION = "platypus-recipe"
+from platypus.version import DISTRIBUTION, __version__
 
 API = ("build", "dedup", "decontaminate", "train", "merge", "evaluate", "run", "load_dataset")
-__all__ = ["__version__", *API]
+__all__ = ["DISTRIBUTION", "__version__", *API]
 
 
 def __getattr__(name: str):

@@ -11,7 +11,6 @@ from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from platypus import __version__
 from platypus.config import (
     ComputeSettings,
     DedupConfig,
@@ -23,6 +22,7 @@ from platypus.config import (
     validated,
 )
 from platypus.errors import PlatypusError
+from platypus.version import __version__
 
 
 def _choices(model: type[BaseModel], field: str) -> list[str]:

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from platypus import __version__
 from platypus.config import BuildConfig, SourceConfig, validated
 from platypus.data.card import write_cards
 from platypus.data.keywords import KeywordMatcher
@@ -21,6 +20,7 @@ from platypus.errors import DataError, PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
 from platypus.paths import data_root
 from platypus.progress import progress
+from platypus.version import __version__
 
 NON_EMPTY = "non-empty instruction and output"
 KEYWORD = "STEM keyword"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from platypus import __version__
 from platypus.data.keywords import STEM_KEYWORDS
+from platypus.version import __version__
 
 if TYPE_CHECKING:
     from platypus.config import BuildConfig

@@ -50,8 +50,8 @@ def write_dict_rows(path: Path, rows: Iterable[dict]) -> None:
 
 def provenance(input_path: Path, config, rows_in: int) -> dict:
     """The head of every stage summary: what ran, on which input, with which settings."""
-    from platypus import __version__
     from platypus.hashing import file_sha256
+    from platypus.version import __version__
 
     return {
         "version": __version__,

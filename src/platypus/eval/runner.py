@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from platypus import __version__
 from platypus.config import EvalConfig, result_config
 from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
@@ -37,6 +36,7 @@ from platypus.eval.run import (
 from platypus.hashing import file_sha256
 from platypus.paths import cache_dir
 from platypus.tasks import TASKS, TaskItem, get_task
+from platypus.version import __version__
 
 RESULTS = "results.json"  # in the output folder, beside results.md (the table)
 

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from platypus import __version__
 from platypus.config import EmbeddingSettings, MergeConfig
 from platypus.data.writers import write_bytes
 from platypus.hub import CARD as HUB_CARD
@@ -23,6 +22,7 @@ from platypus.hub import write_merge_card
 from platypus.memory import peak_mb, reset_peak
 from platypus.merge.folders import weight_hashes
 from platypus.merge.methods import get
+from platypus.version import __version__
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".index.json")
 CARD = "merge.json"  # the merge card; README.md is its readable form

@@ -16,8 +16,8 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from platypus import __version__
 from platypus.data.writers import write_bytes
+from platypus.version import __version__
 
 MANIFEST = "manifest.json"
 

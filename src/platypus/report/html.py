@@ -7,9 +7,9 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
-from platypus import __version__
 from platypus.eval.results import percent
 from platypus.report import plots
+from platypus.version import __version__
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;

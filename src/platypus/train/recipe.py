@@ -27,7 +27,6 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 
-from platypus import __version__
 from platypus.config import TrainConfig, result_config
 from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
@@ -40,6 +39,7 @@ from platypus.train.examples import Example, read_training_rows, tokenize
 from platypus.train.loss import ResponseLoss
 from platypus.train.plan import collate, micro_batches, plan_steps
 from platypus.train.template import prompt_record, resolve_prompt_format, write_prompt_record
+from platypus.version import __version__
 
 ADAPTER_DIR = "adapter"  # in output_dir: the PEFT adapter and tokenizer of a finished run
 METRICS = "metrics.jsonl"  # in output_dir: one line per step (and per validation)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from platypus import DISTRIBUTION
 from platypus.errors import PlatypusError
+from platypus.version import DISTRIBUTION
 
 TRACKING_DIR = "tracking"  # in output_dir: accelerate's logging_dir (TensorBoard, wandb)
 MLRUNS_DIR = "mlruns"  # in output_dir: MLflow's local store
