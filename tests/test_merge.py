@@ -165,6 +165,30 @@ def test_mapped_reads_are_the_files_bytes_and_never_shared(tmp_path, monkeypatch
     assert (tmp_path / "model.safetensors").read_bytes() == raw
 
 
+def test_a_mapped_inputs_delta_is_its_own_memory_with_the_same_bits(tmp_path, monkeypatch):
+    """A consumed input that is a view of a memory map becomes its delta in new memory, slice
+    by slice (its pages handed back as read, the file's values if it is read again), with the
+    bits of `t - base`; the caller's own tensor is overwritten in place as before."""
+    from platypus.merge.methods import base as method_base
+    from platypus.merge.methods.base import minus
+    from platypus.merge.tensors import is_mapped
+
+    g = torch.Generator().manual_seed(4)
+    w, b = torch.randn(3000, 70, generator=g), torch.randn(3000, 70, generator=g)
+    writer = StreamWriter(tmp_path, [TensorInfo("w", w.dtype, tuple(w.shape))], 1 << 30)
+    writer.write("w", w)
+    writer.close()
+    monkeypatch.setattr(method_base, "CHUNK", 997)  # slices that end inside pages
+    t = Checkpoint(tmp_path).get("w")
+    if not is_mapped(t):
+        pytest.skip("no memory maps with madvise on this platform")
+    delta = minus(t, b, own=False)
+    assert torch.equal(delta, w - b) and not is_mapped(delta)
+    assert torch.equal(t, w)  # handed-back pages read again from the file
+    mine = w.clone()
+    assert minus(mine, b, own=True).data_ptr() == mine.data_ptr() and torch.equal(mine, w - b)
+
+
 def test_streamed_reads_hold_about_one_tensor(tmp_path):
     """Reading a file's tensors one after another, each used and dropped, keeps the resident
     set near one tensor (the mapped pages are handed back), not the file's size."""

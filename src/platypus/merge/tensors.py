@@ -155,7 +155,7 @@ class Checkpoint:
                     self._maps[path] = None
                 else:
                     start = ctypes.addressof(ctypes.c_char.from_buffer(mapped))
-                    _MAPPED[id(mapped)] = (start, start + len(mapped))
+                    _MAPPED[id(mapped)] = (start, start + len(mapped), weakref.ref(mapped))
                     weakref.finalize(mapped, _MAPPED.pop, id(mapped), None).atexit = False
             return self._maps[path]
 
@@ -200,8 +200,8 @@ class Checkpoint:
         return sorted(set(self.files.values()))
 
 
-# The address ranges of the live memory maps (id of the map -> [start, end)).
-_MAPPED: dict[int, tuple[int, int]] = {}
+# The live memory maps: id of the map -> (start address, end address, a weak reference to it).
+_MAPPED: dict[int, tuple[int, int, weakref.ref]] = {}
 
 
 def is_mapped(t: torch.Tensor) -> bool:
@@ -210,7 +210,21 @@ def is_mapped(t: torch.Tensor) -> bool:
     the 1B Llama's task_arithmetic: 14 s of in-place subtraction, against about 2 s computing
     the deltas into new memory), so a merge computes its deltas into new memory instead."""
     at = t.data_ptr()
-    return any(start <= at < end for start, end in list(_MAPPED.values()))
+    return any(start <= at < end for start, end, _ in list(_MAPPED.values()))
+
+
+def drop_read_pages(t: torch.Tensor) -> None:
+    """Hand back the pages wholly inside a contiguous view of a memory map that has been read
+    and will not be read again (a consumed input, slice by slice): its memory goes before the
+    whole tensor is freed. Nothing for a tensor in ordinary memory."""
+    at, nbytes = t.data_ptr(), t.numel() * t.element_size()
+    for start, end, ref in list(_MAPPED.values()):
+        mapped = ref()
+        if mapped is not None and start <= at < end and t.is_contiguous():
+            first = -(-(at - start) // mmap.PAGESIZE)
+            last = (at - start + nbytes) // mmap.PAGESIZE - 1
+            _advise(mapped, mmap.MADV_DONTNEED, first, last)
+            return
 
 
 def _pages(offset: int, nbytes: int) -> tuple[int, int]:

@@ -386,6 +386,28 @@ def taken(tensors: list, i: int, consume: bool) -> tuple[torch.Tensor, bool]:
     return t, own
 
 
+def minus(t: torch.Tensor, b: torch.Tensor, own: bool) -> torch.Tensor:
+    """`t - b`: in `t`'s memory where it is the caller's to overwrite (`taken`), else in new
+    memory; a view of a checkpoint's memory map (a consumed input) is subtracted slice by slice,
+    each slice's pages handed back once read, so the input and its delta are never both whole
+    in memory. The same bits as `t - b` in every case (entry by entry)."""
+    import torch
+
+    from platypus.merge.tensors import drop_read_pages, is_mapped
+
+    if own:
+        return t.sub_(b)
+    if t.numel() <= CHUNK or not (t.is_contiguous() and is_mapped(t)) or t.shape != b.shape:
+        return t - b
+    out = torch.empty_like(t, dtype=torch.result_type(t, b))
+    flat_t, flat_b, flat_out = t.reshape(-1), b.reshape(-1), out.reshape(-1)
+    for s in range(0, flat_t.numel(), CHUNK):
+        piece = flat_t[s : s + CHUNK]
+        torch.sub(piece, flat_b[s : s + CHUNK], out=flat_out[s : s + CHUNK])
+        drop_read_pages(piece)
+    return out
+
+
 def finite(t: torch.Tensor) -> bool:
     from platypus.merge.tensors import finite as no_nan_or_inf
 

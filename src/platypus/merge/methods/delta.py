@@ -27,6 +27,7 @@ from platypus.merge.methods.base import (
     Parameter,
     TensorMerge,
     by_chunks,
+    minus,
     taken,
     without_base,
     work,
@@ -61,7 +62,7 @@ def deltas_from(base: torch.Tensor, tensors: list, consume: bool = False) -> lis
     out = []
     for i in range(len(tensors)):
         t, own = taken(tensors, i, consume)
-        out.append(t.sub_(base) if own else t - base)
+        out.append(minus(t, base, own))
         del t
     return out
 

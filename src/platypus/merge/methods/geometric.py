@@ -25,6 +25,7 @@ from platypus.merge.methods.base import (
     Parameter,
     TensorMerge,
     by_chunks,
+    minus,
     same_model,
     taken,
     without_base,
@@ -83,7 +84,7 @@ def nuslerp_merge(
     pair = []
     for i in range(2):
         v, own = taken(tensors, i, consume)
-        pair.append(v if b is None else (v.sub_(b) if own else v - b))
+        pair.append(v if b is None else minus(v, b, own))
         del v
     total = sum(weights)
     t = 0.5 if abs(total) < 1e-6 else weights[1] / total
@@ -141,7 +142,7 @@ def multislerp(
     for i in range(len(tensors)):
         t, own = taken(tensors, i, consume)
         if b is not None:
-            t = t.sub_(b) if own else t - b
+            t = minus(t, b, own)
         flats.append(t.reshape(-1))
         del t
     w = torch.tensor(list(weights), dtype=flats[0].dtype)

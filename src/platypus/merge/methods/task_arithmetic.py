@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, taken, work
+from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, minus, taken, work
 from platypus.merge.methods.selection import band_mask, inverse_permutation, top_k_mask
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ def sparsify(
 ) -> torch.Tensor:
     """One model's delta from `base`, sparsified by `spec`'s rule. `tensor`: in the work dtype
     (`taken`); `own`: it is this call's to overwrite (the delta is computed in its memory)."""
-    delta = tensor.sub_(base) if own else tensor - base
+    delta = minus(tensor, base, own)
     del tensor
     if not spec.sparsify or density >= 1:
         return delta
