@@ -48,6 +48,26 @@ def test_sce_is_mergekits(seed, shape):
                 assert got.dtype == want.dtype and torch.equal(got, want), (k, grid, topk)
 
 
+def test_sce_mask_selects_without_topk_unless_the_cut_is_tied(monkeypatch):
+    """Untied variances at the cut: the radix selection's threshold mask, no topk (whose
+    values and index copies are the memory peak of a large tensor); tied: topk, as mergekit."""
+    from platypus.merge.methods.delta import sce_mask
+
+    base, tensors = _inputs(0, (200, 300), 3)
+    deltas = [t - base for t in tensors]
+    want = sce_mask(deltas, 0.3)
+    calls = []
+    real = torch.topk
+    monkeypatch.setattr(torch, "topk", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert torch.equal(sce_mask(deltas, 0.3), want) and not calls
+    var = torch.var(torch.stack(deltas), dim=0, unbiased=False).reshape(-1)
+    k = int(torch.count_nonzero(var) * 0.3)
+    assert int(want.sum()) == k and torch.equal(want.reshape(-1), var >= var.topk(k).values[-1])
+    base, tied = _inputs(1, (200, 300), 2, grid=0.01)
+    sce_mask([t - base for t in tied], 0.3)
+    assert calls  # deltas on a grid: variances tie at the cut
+
+
 def test_sce_of_models_equal_to_the_base_is_the_base():
     pytest.importorskip("mergekit")
     from mergekit.merge_methods.sce import sce_merge

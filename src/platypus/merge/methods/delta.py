@@ -32,6 +32,7 @@ from platypus.merge.methods.base import (
     without_base,
     work,
 )
+from platypus.merge.methods.selection import kth_smallest
 
 if TYPE_CHECKING:
     import torch
@@ -82,13 +83,23 @@ def sce_mask(deltas: Sequence[torch.Tensor], density: float) -> torch.Tensor:
     # per entry across the models: the same computation slice by slice
     var = by_chunks(lambda *ds: torch.var(torch.stack(ds), dim=0, unbiased=False), *deltas)
     k = int(torch.count_nonzero(var) * density)
-    mask = torch.zeros_like(var, dtype=torch.bool)  # multiplies as mergekit's 0/1 floats
     if k == 0:
-        return mask
-    # torch's CPU topk selects (nth_element or partial_sort) and only then sorts the k it
-    # chose when `sorted`: unsorted is the same set, so the same mask, without that sort.
+        return torch.zeros_like(var, dtype=torch.bool)  # multiplies as mergekit's 0/1 floats
     # |var| in place: the same values as mergekit's var.abs(), without a copy
-    _, indices = torch.topk(var.abs_().view(-1), k=k, largest=True, sorted=False)
+    flat = var.abs_().view(-1)
+    if flat.dtype == torch.float32 and not bool(torch.isnan(flat).any()):
+        # The k-th largest variance by a radix selection (its memory: two histograms): where no
+        # other entry shares it, the entries at or above it are the only k-set, topk's.
+        kept = flat >= kth_smallest(flat, flat.numel() - k + 1)
+        if int(kept.sum()) == k:
+            return kept.view(var.shape)
+        del kept
+    # A tie at the cut: which of the tied entries topk keeps is its own. torch's CPU topk
+    # selects (nth_element or partial_sort) and only then sorts the k it chose when `sorted`:
+    # unsorted is the same set, so the same mask, without that sort.
+    _, indices = torch.topk(flat, k=k, largest=True, sorted=False)
+    del flat
+    mask = torch.zeros_like(var, dtype=torch.bool)  # multiplies as mergekit's 0/1 floats
     del var
     mask.view(-1)[indices] = True
     return mask
