@@ -61,6 +61,20 @@ def test_sliced_merge_equals_the_whole_tensor_merge(monkeypatch, name, shape):
         assert not torch.equal(whole, base)  # the merge did something
 
 
+@pytest.mark.parametrize("name", ["slerp", "model_stock"])
+@pytest.mark.parametrize("shape", [(96, 80), (1000,)])
+def test_slerp_and_model_stock_over_slices_are_the_whole_tensor_merge(monkeypatch, name, shape):
+    """Their entry-by-entry products and combinations run slice by slice: the same bits."""
+    base, models = _inputs(shape)
+    method = METHODS[name]
+    merged = []
+    for chunk in (1 << 40, 97):
+        monkeypatch.setattr(method_base, "CHUNK", chunk)
+        merged.append(method.merge_tensor("w", base.clone(), [m.clone() for m in models],
+                                          method.defaults | {"t": 0.3}))  # fmt: skip
+    assert torch.equal(merged[0], merged[1]) and not torch.equal(merged[0], base)
+
+
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_the_streaming_loops_inputs_are_freed_as_they_are_read(name):
     # merge_tensor's list is the loop's own fresh reads: each entry is dropped once read (its

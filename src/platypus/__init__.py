@@ -5,16 +5,8 @@ The Python API (see `platypus.api`): `build`, `dedup`, `decontaminate`, `train`,
 cheap (no torch).
 """
 
-import os
 import sys
 from types import ModuleType
-
-# PyTorch backs each CPU allocation of 2 MB or more with transparent huge pages when this is set
-# (read at its first allocation, so it acts where platypus is imported before torch, as by the
-# CLI): one page fault per 2 MB instead of per 4 KB. Measured on a 1B Llama's merges (2 cores,
-# benchmarks/results/merge-cpu-2core.md): linear 9.0 -> 6.5 s, task_arithmetic 15.8 -> 12.5 s.
-# Kernels with huge pages off ignore it; a user's own setting wins.
-os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 from platypus.version import DISTRIBUTION, __version__
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from platypus.merge.methods.base import Parameter, TensorMerge, work
+from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, work
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,7 +35,10 @@ def model_stock(
     for i, a in enumerate(offsets):
         for b in offsets[i + 1 :]:
             norms = (a.norm(dim=-1) * b.norm(dim=-1)).clamp(min=1e-6)
-            cosines.append(((a * b).sum(dim=-1) / norms).clamp(-1, 1))
+            # a * b slice by slice into one tensor (the same bits), summed whole as mergekit
+            products = (a * b) if filter_wise else by_chunks(lambda x, y: x * y, a, b)
+            cosines.append((products.sum(dim=-1) / norms).clamp(-1, 1))
+            del products
     cos = torch.stack(cosines).mean(dim=0).unsqueeze(-1)
     k = len(ws)
     denominator = 1 + (k - 1) * cos
@@ -46,8 +49,14 @@ def model_stock(
         torch.zeros_like(cos),
         k * cos / torch.where(singular, torch.ones_like(denominator), denominator),
     )
-    average = sum(ws) / k
-    return (t * average + (1 - t) * w0).reshape(shape)
+    del offsets
+    if filter_wise:
+        average = sum(ws) / k
+        return (t * average + (1 - t) * w0).reshape(shape)
+    # One scalar t: the combination entry by entry, slice by slice (the same bits, without
+    # the average and the two products as whole-tensor temporaries).
+    t = t.reshape(())
+    return by_chunks(lambda b, *ms: t * (sum(ms) / k) + (1 - t) * b, w0, *ws).reshape(shape)
 
 
 class ModelStock(TensorMerge):

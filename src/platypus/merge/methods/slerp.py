@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from platypus.merge.methods.base import Parameter, TensorMerge, work
+from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, work
 
 if TYPE_CHECKING:
     import torch
@@ -27,15 +27,19 @@ def slerp(
         return ((1 - t) * a + t * b).reshape(shape)
     norm_a = torch.linalg.vector_norm(a, dim=1, keepdim=True)
     norm_b = torch.linalg.vector_norm(b, dim=1, keepdim=True)
-    norm_a = torch.where(norm_a > eps, norm_a, 1)
-    norm_b = torch.where(norm_b > eps, norm_b, 1)
-    dot = ((a / norm_a) * (b / norm_b)).sum(dim=1, keepdim=True).clamp(-1, 1)
+    norm_a = torch.where(norm_a > eps, norm_a, 1).reshape(())
+    norm_b = torch.where(norm_b > eps, norm_b, 1).reshape(())
+    # The products of the unit vectors' entries into one tensor slice by slice (no whole-tensor
+    # temporaries; the same bits), then summed whole, as mergekit sums them.
+    products = by_chunks(lambda x, y: (x / norm_a) * (y / norm_b), a, b)
+    dot = products.sum(dim=1, keepdim=True).clamp(-1, 1)
+    del products
     parallel = dot.abs() > dot_threshold
     theta = torch.acos(torch.where(parallel, 0, dot))
     sin_theta = torch.sin(theta)
-    coef_a = torch.where(parallel, 1 - t, torch.sin((1 - t) * theta) / sin_theta)
-    coef_b = torch.where(parallel, t, torch.sin(t * theta) / sin_theta)
-    return (coef_a * a + coef_b * b).reshape(shape)
+    coef_a = torch.where(parallel, 1 - t, torch.sin((1 - t) * theta) / sin_theta).reshape(())
+    coef_b = torch.where(parallel, t, torch.sin(t * theta) / sin_theta).reshape(())
+    return by_chunks(lambda x, y: coef_a * x + coef_b * y, a, b).reshape(shape)
 
 
 class Slerp(TensorMerge):
