@@ -61,10 +61,10 @@ def test_sliced_merge_equals_the_whole_tensor_merge(monkeypatch, name, shape):
         assert not torch.equal(whole, base)  # the merge did something
 
 
-@pytest.mark.parametrize("name", ["slerp", "model_stock"])
+@pytest.mark.parametrize("name", ["slerp", "model_stock", "nearswap", "karcher"])
 @pytest.mark.parametrize("shape", [(96, 80), (1000,)])
-def test_slerp_and_model_stock_over_slices_are_the_whole_tensor_merge(monkeypatch, name, shape):
-    """Their entry-by-entry products and combinations run slice by slice: the same bits."""
+def test_more_merges_over_slices_are_the_whole_tensor_merge(monkeypatch, name, shape):
+    """Their entry-by-entry steps run slice by slice: the same bits as the whole tensor."""
     base, models = _inputs(shape)
     method = METHODS[name]
     merged = []

@@ -220,11 +220,18 @@ def karcher(
             theta = torch.arccos(dot)
             if theta.item() < tol:
                 continue
-            tangent += alpha * (theta / torch.sin(theta)) * (unit - dot * mean)
+            # entry by entry, slice by slice: the same bits without whole-tensor temporaries
+            step = alpha * (theta / torch.sin(theta))
+            tangent = by_chunks(
+                lambda g, u, m, s=step, d=dot: g + s * (u - d * m), tangent, unit, mean
+            )
         tangent_norm = torch.linalg.vector_norm(tangent)
         if tangent_norm.item() < tol:
             break
-        mean = torch.cos(tangent_norm) * mean + torch.sin(tangent_norm) * (tangent / tangent_norm)
+        cos, sin = torch.cos(tangent_norm), torch.sin(tangent_norm)
+        mean = by_chunks(
+            lambda m, g, c=cos, s=sin, n=tangent_norm: c * m + s * (g / n), mean, tangent
+        )
         unit_norm = torch.linalg.vector_norm(mean)
         if unit_norm.item() > tol:
             mean = mean / unit_norm

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from platypus.errors import PlatypusError
-from platypus.merge.methods.base import Parameter, TensorMerge, without_base, work
+from platypus.merge.methods.base import Parameter, TensorMerge, by_chunks, without_base, work
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,9 +21,14 @@ if TYPE_CHECKING:
 
 
 def nearswap(base: torch.Tensor, other: torch.Tensor, t: float) -> torch.Tensor:
-    a, b = work(base), work(other)
-    weight = (t / (a - b).abs().clamp(min=1e-6)).clamp(min=0, max=1)
-    return weight * b + (1 - weight) * a
+    """Entry by entry, so computed slice by slice (`by_chunks`: the same bits, one output
+    instead of seven whole-tensor temporaries)."""
+
+    def swapped(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        weight = (t / (a - b).abs().clamp(min=1e-6)).clamp(min=0, max=1)
+        return weight * b + (1 - weight) * a
+
+    return by_chunks(swapped, work(base), work(other))
 
 
 class NearSwap(TensorMerge):
