@@ -259,6 +259,23 @@ def test_a_float16_merge_beyond_its_range_is_refused(tiny_llama, tmp_path, capsy
     assert not (tmp_path / "m" / "model.safetensors").exists()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_merge_of_a_nan_weight_is_refused(tiny_llama, tmp_path, capsys, dtype):
+    """A NaN in an input reaches the merged tensor: one line, nothing kept, whether the result
+    is written as computed (float32: the writer's check) or cast first (the loop's check)."""
+    from safetensors.torch import load_file, save_file
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_llama, bad)
+    tensors = load_file(bad / "model.safetensors")
+    name = next(n for n in tensors if n.endswith("mlp.up_proj.weight"))
+    tensors[name][0, 0] = float("nan")
+    save_file(tensors, bad / "model.safetensors", metadata={"format": "pt"})
+    _one_line(capsys, ["merge", "--method", "linear", "--models", f"{bad},{tiny_llama}",
+                       "--dtype", dtype, "--output-dir", tmp_path / "m"], "non-finite")  # fmt: skip
+    assert not (tmp_path / "m" / "model.safetensors").exists()
+
+
 def test_training_stops_at_the_first_non_finite_step(tiny_llama, tmp_path, capsys):
     from safetensors.torch import load_file
 
