@@ -100,6 +100,12 @@ def test_fusion_threshold_is_exact_on_large_tensors():
     n = x.numel() - 1
     q1, med, q3 = s[int(0.25 * n)], s[int(0.5 * n)], s[int(0.75 * n)]
     assert torch.equal(fusion_threshold(x), med + 1.5 * (q3 - q1))
+    # negative or NaN importances (outside the radix selection's domain): kthvalue's quartiles
+    for y in (x - 0.5, torch.cat([x, torch.tensor([float("nan")])])):
+        n = y.numel() - 1
+        q = [torch.kthvalue(y, int(f * n) + 1).values for f in (0.25, 0.5, 0.75)]
+        want = q[1] + 1.5 * (q[2] - q[0])
+        torch.testing.assert_close(fusion_threshold(y), want, rtol=0, atol=0, equal_nan=True)
 
 
 @pytest.mark.parametrize("shape", SHAPES)

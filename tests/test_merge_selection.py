@@ -168,8 +168,12 @@ def test_radix_selection_is_kthvalue(monkeypatch, chunk):
     ]
     for w in cases:
         n = w.numel()
-        for k in sorted({1, 2, n // 3, n // 2, n - 1, n} & set(range(1, n + 1))):
+        ks = sorted({1, 2, n // 3, n // 2, n - 1, n} & set(range(1, n + 1)))
+        for k in ks:
             assert selection.kth_smallest(w, k).item() == torch.kthvalue(w, k).values.item()
+        # several ranks in the same two passes (ranks in one high bucket or in several)
+        many = selection.kth_smallest_many(w, ks + ks[:1])
+        assert [v.item() for v in many] == [torch.kthvalue(w, k).values.item() for k in ks + ks[:1]]
     with pytest.raises(ValueError):
         selection.kth_smallest(torch.ones(3), 4)
 

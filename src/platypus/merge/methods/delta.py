@@ -32,7 +32,7 @@ from platypus.merge.methods.base import (
     without_base,
     work,
 )
-from platypus.merge.methods.selection import kth_smallest
+from platypus.merge.methods.selection import kth_smallest, kth_smallest_many
 
 if TYPE_CHECKING:
     import torch
@@ -183,7 +183,13 @@ def fusion_threshold(importance: torch.Tensor) -> torch.Tensor:
 
     flat = importance.reshape(-1)
     at = (torch.tensor([0.25, 0.5, 0.75]) * (flat.numel() - 1)).long()
-    q1, median, q3 = (torch.kthvalue(flat, int(i) + 1).values for i in at)
+    ranks = [int(i) + 1 for i in at]
+    low, high = torch.aminmax(flat.view(torch.int32)) if flat.dtype == torch.float32 else (-1, 0)
+    if int(low) >= 0 and int(high) <= 0x7F800000:  # no sign bit, no NaN: bits order as values
+        # the three by one radix selection (two passes, no copy), kthvalue's values
+        q1, median, q3 = kth_smallest_many(flat, ranks)
+    else:
+        q1, median, q3 = (torch.kthvalue(flat, k).values for k in ranks)
     return median + 1.5 * (q3 - q1)
 
 

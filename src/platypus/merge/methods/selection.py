@@ -36,19 +36,19 @@ def kth_smallest(w: torch.Tensor, k: int) -> torch.Tensor:
     bits within it the value. Both passes run over slices, so the memory is two histograms and
     a slice's temporaries, where kthvalue copies `w` and adds an int64 index per entry (three
     times `w`'s memory)."""
+    return kth_smallest_many(w, [k])[0]
+
+
+def kth_smallest_many(w: torch.Tensor, ks: list[int]) -> list[torch.Tensor]:
+    """`kth_smallest` for several ranks at once, in the same two passes over `w` (the second
+    keeps a low-bits histogram per distinct high bucket): arcee_fusion's three quartiles."""
     import torch
 
     bits = w.view(torch.int32)
     n = bits.numel()
-    if not 1 <= k <= n:
-        raise ValueError(f"k {k} out of range for {n} entries")
-
-    def histogram(select) -> torch.Tensor:
-        total = torch.zeros(1 << 16, dtype=torch.int64)
-        for start in range(0, n, SELECT_CHUNK):
-            part = select(bits[start : start + SELECT_CHUNK])
-            total += torch.bincount(part, minlength=1 << 16)
-        return total
+    for k in ks:
+        if not 1 <= k <= n:
+            raise ValueError(f"k {k} out of range for {n} entries")
 
     def bucket(counts: torch.Tensor, rank: int) -> tuple[int, int]:
         """The bucket holding the rank-th smallest (1-based), and the rank within it."""
@@ -57,9 +57,21 @@ def kth_smallest(w: torch.Tensor, k: int) -> torch.Tensor:
         below = int(cumulative[b - 1]) if b else 0
         return b, rank - below
 
-    high, rank = bucket(histogram(lambda part: part >> 16), k)
-    low, _ = bucket(histogram(lambda part: part[(part >> 16) == high] & 0xFFFF), rank)
-    return torch.tensor([(high << 16) | low], dtype=torch.int32).view(torch.float32)[0]
+    high_counts = torch.zeros(1 << 16, dtype=torch.int64)
+    for start in range(0, n, SELECT_CHUNK):
+        high_counts += torch.bincount(bits[start : start + SELECT_CHUNK] >> 16, minlength=1 << 16)
+    found = [bucket(high_counts, k) for k in ks]
+    lows = {high: torch.zeros(1 << 16, dtype=torch.int64) for high, _ in found}
+    for start in range(0, n, SELECT_CHUNK):
+        part = bits[start : start + SELECT_CHUNK]
+        top = part >> 16
+        for high, counts in lows.items():
+            counts += torch.bincount(part[top == high] & 0xFFFF, minlength=1 << 16)
+    values = []
+    for high, rank in found:
+        low, _ = bucket(lows[high], rank)
+        values.append(torch.tensor([(high << 16) | low], dtype=torch.int32).view(torch.float32)[0])
+    return values
 
 
 def magnitudes(delta: torch.Tensor) -> torch.Tensor:
