@@ -40,15 +40,20 @@ def kth_smallest(w: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def kth_smallest_many(w: torch.Tensor, ks: list[int]) -> list[torch.Tensor]:
-    """`kth_smallest` for several ranks at once, in the same two passes over `w` (the second
-    keeps a low-bits histogram per distinct high bucket): arcee_fusion's three quartiles."""
+    """`torch.kthvalue(w, k).values` for several ranks at once, `w` 1-d float32 without NaN, in
+    the same two passes (the second keeps a low-bits histogram per distinct high bucket):
+    arcee_fusion's three quartiles. Negative values are ordered by the usual key (a negative
+    float's magnitude bits flipped, so the bits order as the values as signed integers)."""
     import torch
 
-    bits = w.view(torch.int32)
-    n = bits.numel()
+    n = w.numel()
     for k in ks:
         if not 1 <= k <= n:
             raise ValueError(f"k {k} out of range for {n} entries")
+
+    def keys(start: int) -> torch.Tensor:
+        bits = w[start : start + SELECT_CHUNK].view(torch.int32)
+        return bits ^ ((bits >> 31) & 0x7FFFFFFF)
 
     def bucket(counts: torch.Tensor, rank: int) -> tuple[int, int]:
         """The bucket holding the rank-th smallest (1-based), and the rank within it."""
@@ -59,18 +64,19 @@ def kth_smallest_many(w: torch.Tensor, ks: list[int]) -> list[torch.Tensor]:
 
     high_counts = torch.zeros(1 << 16, dtype=torch.int64)
     for start in range(0, n, SELECT_CHUNK):
-        high_counts += torch.bincount(bits[start : start + SELECT_CHUNK] >> 16, minlength=1 << 16)
+        high_counts += torch.bincount((keys(start) >> 16) + (1 << 15), minlength=1 << 16)
     found = [bucket(high_counts, k) for k in ks]
     lows = {high: torch.zeros(1 << 16, dtype=torch.int64) for high, _ in found}
     for start in range(0, n, SELECT_CHUNK):
-        part = bits[start : start + SELECT_CHUNK]
-        top = part >> 16
+        part = keys(start)
+        top = (part >> 16) + (1 << 15)
         for high, counts in lows.items():
             counts += torch.bincount(part[top == high] & 0xFFFF, minlength=1 << 16)
     values = []
     for high, rank in found:
         low, _ = bucket(lows[high], rank)
-        values.append(torch.tensor([(high << 16) | low], dtype=torch.int32).view(torch.float32)[0])
+        key = torch.tensor([((high - (1 << 15)) << 16) | low], dtype=torch.int32)
+        values.append((key ^ ((key >> 31) & 0x7FFFFFFF)).view(torch.float32)[0])
     return values
 
 
