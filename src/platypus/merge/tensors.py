@@ -176,10 +176,9 @@ class Checkpoint:
             }
             stale = self._stale[path]
             stale.update(busy)
-            lo = first + (first in busy)
-            hi = last - (last in busy and last != first)
+            lo, hi = first + (first in busy), last - (last in busy)  # busy is first/last only
             stale.difference_update(range(lo, hi + 1))
-        if hi >= lo and not (lo == hi and lo in busy):
+        if hi >= lo:
             _advise(mapped, mmap.MADV_DONTNEED, lo, hi)
 
     def _read(self, name: str, info: TensorInfo, path: Path, offset: int) -> torch.Tensor:
@@ -209,22 +208,28 @@ def is_mapped(t: torch.Tensor) -> bool:
     is private) but slow: each page written is copied on its own, 4 KB at a time (measured on
     the 1B Llama's task_arithmetic: 14 s of in-place subtraction, against about 2 s computing
     the deltas into new memory), so a merge computes its deltas into new memory instead."""
-    at = t.data_ptr()
-    return any(start <= at < end for start, end, _ in list(_MAPPED.values()))
+    return _map_holding(t.data_ptr()) is not None
 
 
 def drop_read_pages(t: torch.Tensor) -> None:
     """Hand back the pages wholly inside a contiguous view of a memory map that has been read
     and will not be read again (a consumed input, slice by slice): its memory goes before the
     whole tensor is freed. Nothing for a tensor in ordinary memory."""
-    at, nbytes = t.data_ptr(), t.numel() * t.element_size()
+    found = _map_holding(t.data_ptr()) if t.is_contiguous() else None
+    if found is not None:
+        mapped, at = found
+        first = -(-at // mmap.PAGESIZE)
+        last = (at + t.numel() * t.element_size()) // mmap.PAGESIZE - 1
+        _advise(mapped, mmap.MADV_DONTNEED, first, last)
+
+
+def _map_holding(address: int) -> tuple[mmap.mmap, int] | None:
+    """The live checkpoint map holding `address`, and the address's offset in it."""
     for start, end, ref in list(_MAPPED.values()):
         mapped = ref()
-        if mapped is not None and start <= at < end and t.is_contiguous():
-            first = -(-(at - start) // mmap.PAGESIZE)
-            last = (at - start + nbytes) // mmap.PAGESIZE - 1
-            _advise(mapped, mmap.MADV_DONTNEED, first, last)
-            return
+        if mapped is not None and start <= address < end:
+            return mapped, address - start
+    return None
 
 
 def _pages(offset: int, nbytes: int) -> tuple[int, int]:

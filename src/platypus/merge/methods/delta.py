@@ -32,7 +32,7 @@ from platypus.merge.methods.base import (
     without_base,
     work,
 )
-from platypus.merge.methods.selection import kth_smallest, kth_smallest_many
+from platypus.merge.methods.selection import kth_smallest, kth_smallest_many, radix_selectable
 
 if TYPE_CHECKING:
     import torch
@@ -87,7 +87,7 @@ def sce_mask(deltas: Sequence[torch.Tensor], density: float) -> torch.Tensor:
         return torch.zeros_like(var, dtype=torch.bool)  # multiplies as mergekit's 0/1 floats
     # |var| in place: the same values as mergekit's var.abs(), without a copy
     flat = var.abs_().view(-1)
-    if flat.dtype == torch.float32 and not bool(torch.isnan(flat).any()):
+    if radix_selectable(flat):
         # The k-th largest variance by a radix selection (its memory: two histograms): where no
         # other entry shares it, the entries at or above it are the only k-set, topk's.
         kept = flat >= kth_smallest(flat, flat.numel() - k + 1)
@@ -184,7 +184,7 @@ def fusion_threshold(importance: torch.Tensor) -> torch.Tensor:
     flat = importance.reshape(-1)
     at = (torch.tensor([0.25, 0.5, 0.75]) * (flat.numel() - 1)).long()
     ranks = [int(i) + 1 for i in at]
-    if flat.dtype == torch.float32 and not bool(torch.isnan(flat).any()):
+    if radix_selectable(flat):
         # the three by one radix selection (two passes, no copy), kthvalue's values (about
         # 40% of the importances are slightly negative: KL rounding for near-equal rows)
         q1, median, q3 = kth_smallest_many(flat, ranks)

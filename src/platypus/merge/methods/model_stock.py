@@ -36,7 +36,7 @@ def model_stock(
         for b in offsets[i + 1 :]:
             norms = (a.norm(dim=-1) * b.norm(dim=-1)).clamp(min=1e-6)
             # a * b slice by slice into one tensor (the same bits), summed whole as mergekit
-            products = (a * b) if filter_wise else by_chunks(lambda x, y: x * y, a, b)
+            products = by_chunks(lambda x, y: x * y, a, b)
             cosines.append((products.sum(dim=-1) / norms).clamp(-1, 1))
             del products
     cos = torch.stack(cosines).mean(dim=0).unsqueeze(-1)

@@ -29,9 +29,17 @@ if TYPE_CHECKING:
 SELECT_CHUNK = 1 << 22
 
 
+def radix_selectable(w: torch.Tensor) -> bool:
+    """Whether `kth_smallest` takes `w`: float32 without NaN (NaN has no place in the bits'
+    order that matches torch's); otherwise callers use torch's own selection or sort."""
+    import torch
+
+    return w.dtype == torch.float32 and not bool(torch.isnan(w).any())
+
+
 def kth_smallest(w: torch.Tensor, k: int) -> torch.Tensor:
-    """`torch.kthvalue(w, k).values` for `w` 1-d, float32, >= 0 and without NaN (magnitudes),
-    by a radix selection over the float bits (non-negative floats order as their bit patterns):
+    """`torch.kthvalue(w, k).values` for `w` 1-d, `radix_selectable` (magnitudes; negative
+    values too, see `kth_smallest_many`), by a radix selection over the float bits:
     a histogram of the high 16 bits finds the bucket holding rank k, a histogram of the low 16
     bits within it the value. Both passes run over slices, so the memory is two histograms and
     a slice's temporaries, where kthvalue copies `w` and adds an int64 index per entry (three
@@ -97,7 +105,7 @@ def top_k_mask(delta: torch.Tensor, k: int) -> torch.Tensor:
         return torch.ones_like(delta, dtype=torch.bool)
     if k <= 0:
         return torch.zeros_like(delta, dtype=torch.bool)
-    if not bool(torch.isnan(w).any()):
+    if radix_selectable(w):
         cut = kth_smallest(w, n - k + 1)  # the k-th largest
         kept = w >= cut
         if float(cut) == 0 or int(kept.sum()) == k:
@@ -130,7 +138,7 @@ def band_mask(delta: torch.Tensor, bottom: int, keep: int) -> torch.Tensor:
     keep = min(keep, n - bottom)
     if keep <= 0:
         return torch.zeros_like(delta, dtype=torch.bool)
-    if not bool(torch.isnan(w).any()):
+    if radix_selectable(w):
         low = kth_smallest(w, bottom + 1)
         high = low if keep == 1 else kth_smallest(w, bottom + keep)
         above = w > high
