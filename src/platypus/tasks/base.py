@@ -84,23 +84,20 @@ def generated(
     desc: str,
 ) -> list[ItemResult]:
     """How a generative task scores: each item's greedy completion of `context(item)` under
-    `rules` (a `Generation`), in batches of the scorer's batch size, kept with its
-    `metrics(item, completion)`."""
+    `rules` (a `Generation`), up to the scorer's batch size of rows decoded at once, kept with
+    its `metrics(item, completion)`."""
     from platypus.eval.generate import Generator
     from platypus.eval.results import ItemResult
     from platypus.progress import progress
 
     generator = Generator.like(scorer)
-    out = []
-    step = max(1, scorer.batch_size)
     with progress(total=len(items), desc=desc, unit=" items", disable=None) as bar:
-        for start in range(0, len(items), step):
-            batch = items[start : start + step]
-            completions = generator.generate([context(item) for item in batch], rules)
-            for item, completion in zip(batch, completions, strict=True):
-                out.append(ItemResult(item.id, [], metrics(item, completion), text=completion))
-            bar.update(len(batch))
-    return out
+        # All contexts at once: a finished row's place goes to the next context at once.
+        completions = generator.generate([context(item) for item in items], rules, bar.update)
+    return [
+        ItemResult(item.id, [], metrics(item, completion), text=completion)
+        for item, completion in zip(items, completions, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
