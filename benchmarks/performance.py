@@ -1,0 +1,293 @@
+"""The README's performance table, generated from `benchmarks/results/` (never typed): one row
+per speed target, each read from the table its benchmark wrote, with the peer it ran beside,
+the host and precision it ran on, and whether the target is met.
+
+    .venv/bin/python benchmarks/performance.py           # rewrite the README's table
+    .venv/bin/python benchmarks/performance.py --check   # exit 1 if the README's is stale
+
+A results file's tables are read by their column names, under the nearest heading above them;
+a section states its host on a line starting "Host:" (else the file's first such line is used).
+A target with no results file yet is a row that says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+README = REPO / "README.md"
+BEGIN = "<!-- performance table: benchmarks/performance.py writes it from benchmarks/results/ -->"
+END = "<!-- end of the performance table -->"
+
+
+@dataclass
+class Section:
+    heading: str
+    text: list[str]  # the section's lines
+    tables: list[list[dict[str, str]]]  # each table's rows, keyed by column name
+
+    def host(self, fallback: str) -> str:
+        return next((line[5:].strip() for line in self.text if line.startswith("Host:")), fallback)
+
+    def table_with(self, column: str) -> list[dict[str, str]] | None:
+        return next((t for t in reversed(self.tables) if t and column in t[0]), None)
+
+
+def sections(path: Path) -> list[Section]:
+    """The file's sections (split at headings), each with its markdown tables parsed."""
+    out: list[Section] = []
+    current = Section("", [], [])
+    header: list[str] | None = None
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            out.append(current)
+            current, header = Section(line.lstrip("#").strip(), [], []), None
+            continue
+        current.text.append(line)
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+            current.tables.append([])
+        elif not all(re.fullmatch(r":?-+:?", c) for c in cells):
+            current.tables[-1].append(dict(zip(header, cells, strict=False)))
+    out.append(current)
+    return [s for s in out if s.tables or s.text]
+
+
+def last_with(path: Path, column: str) -> tuple[Section, list[dict[str, str]]] | None:
+    """The last section of `path` holding a table with `column`, and that table."""
+    if not path.exists():
+        return None
+    for section in reversed(sections(path)):
+        table = section.table_with(column)
+        if table is not None:
+            return section, table
+    return None
+
+
+def file_host(path: Path) -> str:
+    for section in sections(path):
+        host = section.host("")
+        if host:
+            return host
+    return "not recorded"
+
+
+def ratio(text: str) -> float:
+    return float(re.match(r"([\d.]+)x", text).group(1))
+
+
+@dataclass
+class Row:
+    stage: str
+    target: str
+    measured: str
+    met: str
+    host: str
+    source: str
+
+
+def training() -> Row:
+    path = RESULTS / "train-cpu-2core.md"
+    found = last_with(path, "vs fastest peer")
+    stage, target = "LoRA training (SmolLM2, 320 MATH rows)", ">= 1.3x the fastest peer"
+    if found is None:
+        return Row(stage, target, "not measured", "no", "", path.name)
+    section, table = found
+    ours = [r for r in table if r["run"].startswith("platypus")]
+    peer = next(r for r in table if r["vs fastest peer"] == "1.00x")
+    measured = f"against {peer['run']} ({peer['tokens/s']} tokens/s): " + "; ".join(
+        f"{r['run']} {ratio(r['vs fastest peer']):.2f}x ({r['tokens/s']} tokens/s, "
+        f"{r['of matmul peak']} of matmul peak)"
+        for r in ours
+    )
+    met = "yes" if ratio(ours[0]["vs fastest peer"]) >= 1.3 else "no"
+    return Row(stage, target, measured, met, section.host(file_host(path)), path.name)
+
+
+def generation() -> Row:
+    path = RESULTS / "generation-cpu-2core.md"
+    found = last_with(path, "vs best lm-eval")
+    stage, target = "GSM8K generation (SmolLM2 fp32)", ">= 2x lm-eval 0.4 HF, identical text"
+    if found is None:
+        return Row(stage, target, "not measured", "no", "", path.name)
+    section, table = found
+    equal = next(k for k in table[0] if k.startswith("completions equal"))
+
+    def identical(r: dict[str, str]) -> bool:
+        n, total = r[equal].split("/")
+        return n == total
+
+    # The fastest of our runs whose completions are all lm-eval's; the fastest of all where
+    # none is (and then the target is not met).
+    ours = [r for r in table if r["engine"].startswith("ours")]
+    best = max(ours, key=lambda r: (identical(r), ratio(r["vs best lm-eval"])))
+    peer = next(r for r in table if r["vs best lm-eval"] == "1.00x")
+    same = best[equal]
+    measured = (
+        f"{ratio(best['vs best lm-eval']):.2f}x {peer['engine']} ({best['engine']}: "
+        f"{best['seconds']} vs {peer['seconds']} s; completions equal {same})"
+    )
+    met = "yes" if ratio(best["vs best lm-eval"]) >= 2 and identical(best) else "no"
+    return Row(stage, target, measured, met, section.host(file_host(path)), path.name)
+
+
+def loglik() -> Row:
+    path = RESULTS / "eval-cpu-2core.md"
+    stage, target = "Log-likelihood eval (ARC, HellaSwag, MMLU, TruthfulQA)", ">= 5x lm-eval 0.4"
+    text = path.read_text() if path.exists() else ""
+    match = re.search(
+        r"total: ours fp32 ([\d.]+) s, ours bf16 ([\d.]+) s, lm-eval bs=1 ([\d.]+) s, "
+        r"lm-eval bs=8 ([\d.]+) s", text
+    )  # fmt: skip
+    if match is None:
+        return Row(stage, target, "not measured", "no", "", path.name)
+    fp32, bf16, peer = float(match[1]), float(match[2]), min(float(match[3]), float(match[4]))
+    measured = (
+        f"{peer / fp32:.1f}x in fp32 ({fp32:.1f} vs {peer:.1f} s; bf16 {peer / bf16:.1f}x, "
+        "picks not all equal)"
+    )
+    met = "yes" if peer / fp32 >= 5 else "no"
+    return Row(stage, target, measured, met, file_host(path), path.name)
+
+
+def section_named(path: Path, prefix: str, column: str):
+    """The section of `path` whose heading starts with `prefix`, and its first table with
+    `column`; None where the file or the section is missing."""
+    if not path.exists():
+        return None
+    for section in sections(path):
+        if section.heading.startswith(prefix):
+            table = next((t for t in section.tables if t and column in t[0]), None)
+            if table is not None:
+                return section, table
+    return None
+
+
+def merging(heading: str, reruns: str, model: str) -> Callable[[], Row]:
+    """Every merge method against mergekit: the table of the results section named `heading`,
+    each method's row replaced by its latest rerun in the section named `reruns`."""
+
+    def row() -> Row:
+        path = RESULTS / "merge-cpu-2core.md"
+        stage = f"Merging, every mergekit method ({model})"
+        target = "faster than mergekit 0.1.5, less memory, its output"
+        found = section_named(path, heading, "target met")
+        if found is None:
+            return Row(stage, target, "not measured", "no", "", path.name)
+        section, table = found
+        latest = {r["method"]: r for r in table}
+        rerun = next((s for s in sections(path) if s.heading.startswith(reruns)), None)
+        rerun_rows = [r for t in (rerun.tables if rerun else []) for r in t]
+        latest.update({r["method"]: r for r in rerun_rows})
+        rows = list(latest.values())
+
+        def number(text: str) -> float:
+            return float(text.replace(",", ""))
+
+        speed = [number(r["mergekit s"]) / number(r["platypus s"]) for r in rows]
+        memory = [
+            number(r["platypus peak RSS MB"]) / number(r["mergekit peak RSS MB"]) for r in rows
+        ]
+        measured = (
+            f"{min(speed):.2f}x-{max(speed):.2f}x the speed, {min(memory):.2f}x-"
+            f"{max(memory):.2f}x the peak RSS ({len(rows)} methods"
+            + (f"; {len({r['method'] for r in rerun_rows})} rerun after the last changes)"
+               if rerun_rows else ")")
+        )  # fmt: skip
+        met = sum(r["target met"] == "yes" for r in rows)
+        verdict = "yes" if met == len(rows) else f"{met} of {len(rows)}"
+        return Row(stage, target, measured, verdict, section.host(file_host(path)), path.name)
+
+    return row
+
+
+def timed(name: str, stage: str, target: str, limit_s: float) -> Callable[[], Row]:
+    """A target timed in seconds by a results file with a `seconds` column: its fastest row
+    whose leaks (where the file compares them) equal the first row's."""
+
+    def row() -> Row:
+        path = RESULTS / name
+        found = last_with(path, "seconds")
+        if found is None:
+            return Row(stage, target, "not measured yet", "no", "", name)
+        section, table = found
+        same = [r for r in table if r.get("leaks vs the first row", "=") == "="]
+        best = min(same, key=lambda r: float(r["seconds"]))
+        seconds = float(best["seconds"])
+        label = best.get("configuration")
+        measured = f"{seconds:.0f} s" + (f" ({label})" if label else "")
+        met = "yes" if seconds <= limit_s else "no"
+        return Row(stage, target, measured, met, section.host(file_host(path)), name)
+
+    return row
+
+
+ROWS: list[Callable[[], Row]] = [
+    training,
+    generation,
+    loglik,
+    timed(
+        "decontaminate-cold-cpu-2core.md", "First decontaminate, cold cache (six v1 sets)",
+        "<= 5 min on 2 cores", 300,
+    ),
+    timed("quickstart-cpu-2core.md", "Quickstart, cold cache", "<= 10 min on 2 cores", 600),
+    merging(
+        "SmolLM2-135M (fp32, 0.54 GB) and two noisy fine-tunes",
+        "Rerun after the last changes: SmolLM2-135M", "SmolLM2-135M",
+    ),
+    merging(
+        "The random ~1B Llama", "Rerun after the last changes: the random ~1B Llama",
+        "random ~1B Llama",
+    ),
+]  # fmt: skip
+
+
+def table() -> str:
+    lines = [
+        "| stage | target | measured (against the peer's best setting) | met | host | "
+        "results file |",
+        "|---|---|---|---|---|---|",
+    ]
+    for make in ROWS:
+        r = make()
+        source = r.source
+        if (RESULTS / r.source).exists():
+            source = f"[{r.source}](benchmarks/results/{r.source})"
+        lines.append(
+            f"| {r.stage} | {r.target} | {r.measured} | {r.met} | {r.host or '-'} | {source} |"
+        )
+    return "\n".join(lines)
+
+
+def with_table(readme: str) -> str:
+    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+    return readme[:start] + "\n" + table() + "\n" + readme[end:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the README is stale")
+    args = parser.parse_args()
+    current = README.read_text()
+    wanted = with_table(current)
+    if args.check:
+        if wanted != current:
+            print("README.md: the performance table is stale; run benchmarks/performance.py")
+            sys.exit(1)
+        return
+    README.write_text(wanted)
+    print(table())
+
+
+if __name__ == "__main__":
+    main()
