@@ -48,7 +48,7 @@ def main() -> None:
         command = [str(REPO / ".venv" / "bin" / "platypus"), "run", args.recipe,
                    "--run-dir", str(run_dir)]  # fmt: skip
         t0 = time.perf_counter()
-        done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
+        done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
         seconds = time.perf_counter() - t0
         if done.returncode:
             print(done.stderr[-3000:], file=sys.stderr)
