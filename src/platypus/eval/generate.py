@@ -23,14 +23,13 @@ a CPU (the weights are read once per step), which is where the speed comes from
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 
+from platypus.eval.loglik import bf16_autocast, cache_argument
 from platypus.eval.protocols import Generation
 
 # How many trailing tokens are decoded to look for a stop string the newest token may have
@@ -80,7 +79,6 @@ class _DecodeBatch:
     cache right-aligned at column `width` (`mask` marks its real columns)."""
 
     def __init__(self, keys: list[torch.Tensor], rows: int, capacity: int):
-        self.capacity = capacity
         self.width = 0
         self.count = 0
         self.rows: list[_Row] = []
@@ -150,10 +148,7 @@ class Generator:
         self.pad_id = tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
-        # transformers renamed the forward argument `past_key_values` to `cache` (5.x).
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
-        params = inspect.signature(base.forward).parameters
-        self.cache_arg = "cache" if "cache" in params else "past_key_values"
+        self.cache_arg = cache_argument(model)
 
     @classmethod
     def like(cls, scorer) -> Generator:
@@ -178,9 +173,7 @@ class Generator:
         return list(eos) if isinstance(eos, list | tuple) else [eos]
 
     def _autocast(self):
-        if not self.bf16:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return bf16_autocast(self.device, self.bf16)
 
     def _prompt_cache(self) -> DynamicCache | None:
         """A fresh cache for one prompt, or None where the model's layers are not all plain
@@ -284,7 +277,7 @@ class Generator:
                     continue
                 if batch is None:
                     batch = _DecodeBatch(keys, min(self.batch_size, len(encoded)), capacity)
-                if batch.width < row.position or batch.width >= capacity:
+                if batch.width < row.position:  # full buffers are realigned before the step
                     batch.realign(max(row.position, batch.longest()))
                 batch.add(row, keys, values)
             if batch is None or not batch.count:

@@ -52,10 +52,7 @@ class LoglikScorer:
         self.bf16 = bf16
         self.batch_size = batch_size
         self.device = torch.device(device) if device is not None else input_device(model)
-        # transformers renamed the forward argument `past_key_values` to `cache` (5.x).
-        base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
-        params = inspect.signature(base.forward).parameters
-        self.cache_arg = "cache" if "cache" in params else "past_key_values"
+        self.cache_arg = cache_argument(model)
         self.pad_id = tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
@@ -82,9 +79,7 @@ class LoglikScorer:
         return ctx, conts
 
     def _autocast(self):
-        if not self.bf16:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return bf16_autocast(self.device, self.bf16)
 
     def _tensor(self, ids) -> torch.Tensor:
         return torch.tensor(ids, device=self.device)
@@ -198,6 +193,20 @@ def _score(first: torch.Tensor, rest: torch.Tensor | None, cont: list[int]) -> S
         lp += float(rest.gather(1, target[:, None]).sum())
         greedy = greedy and bool((rest.argmax(-1) == target).all())
     return Score(lp, greedy)
+
+
+def cache_argument(model) -> str:
+    """The name of the model's forward argument for a KV cache: transformers renamed
+    `past_key_values` to `cache` (5.x)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def bf16_autocast(device: torch.device, enabled: bool):
+    """bf16 autocast on the device's type where enabled, else nothing."""
+    if not enabled:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def input_device(model) -> torch.device:
