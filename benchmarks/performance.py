@@ -63,23 +63,21 @@ def sections(path: Path) -> list[Section]:
     return [s for s in out if s.tables or s.text]
 
 
-def last_with(path: Path, column: str) -> tuple[Section, list[dict[str, str]]] | None:
-    """The last section of `path` holding a table with `column`, and that table."""
-    if not path.exists():
-        return None
-    for section in reversed(sections(path)):
-        table = section.table_with(column)
-        if table is not None:
-            return section, table
+def find_table(
+    parsed: list[Section], column: str, heading: str | None = None
+) -> tuple[Section, list[dict[str, str]]] | None:
+    """The last table with `column` in the last section holding one (of those whose heading
+    starts with `heading`, where given)."""
+    for section in reversed(parsed):
+        if heading is None or section.heading.startswith(heading):
+            table = section.table_with(column)
+            if table is not None:
+                return section, table
     return None
 
 
-def file_host(path: Path) -> str:
-    for section in sections(path):
-        host = section.host("")
-        if host:
-            return host
-    return "not recorded"
+def file_host(parsed: list[Section]) -> str:
+    return next((h for s in parsed if (h := s.host(""))), "not recorded")
 
 
 def ratio(text: str) -> float:
@@ -96,13 +94,30 @@ class Row:
     source: str
 
 
-def training() -> Row:
-    path = RESULTS / "train-cpu-2core.md"
-    found = last_with(path, "vs fastest peer")
-    stage, target = "LoRA training (SmolLM2, 320 MATH rows)", ">= 1.3x the fastest peer"
-    if found is None:
-        return Row(stage, target, "not measured", "no", "", path.name)
-    section, table = found
+Judge = Callable[[list[Section], list[dict[str, str]]], tuple[str, str]]
+
+
+def from_table(
+    name: str, column: str, stage: str, target: str, judge: Judge, heading: str | None = None
+) -> Callable[[], Row]:
+    """A target read from the table with `column` in the results file `name` (`find_table`):
+    `judge(the file's sections, the table)` says what was measured and whether the target is
+    met; the host is the table's section's, else the file's. No file or table: a row saying so."""
+
+    def row() -> Row:
+        path = RESULTS / name
+        parsed = sections(path) if path.exists() else []
+        found = find_table(parsed, column, heading)
+        if found is None:
+            return Row(stage, target, "not measured", "no", "", name)
+        section, table = found
+        measured, met = judge(parsed, table)
+        return Row(stage, target, measured, met, section.host(file_host(parsed)), name)
+
+    return row
+
+
+def _training(parsed: list[Section], table: list[dict[str, str]]) -> tuple[str, str]:
     ours = [r for r in table if r["run"].startswith("platypus")]
     peer = next(r for r in table if r["vs fastest peer"] == "1.00x")
     measured = f"against {peer['run']} ({peer['tokens/s']} tokens/s): " + "; ".join(
@@ -110,17 +125,10 @@ def training() -> Row:
         f"{r['of matmul peak']} of matmul peak)"
         for r in ours
     )
-    met = "yes" if ratio(ours[0]["vs fastest peer"]) >= 1.3 else "no"
-    return Row(stage, target, measured, met, section.host(file_host(path)), path.name)
+    return measured, "yes" if ratio(ours[0]["vs fastest peer"]) >= 1.3 else "no"
 
 
-def generation() -> Row:
-    path = RESULTS / "generation-cpu-2core.md"
-    found = last_with(path, "vs best lm-eval")
-    stage, target = "GSM8K generation (SmolLM2 fp32)", ">= 2x lm-eval 0.4 HF, identical text"
-    if found is None:
-        return Row(stage, target, "not measured", "no", "", path.name)
-    section, table = found
+def _generation(parsed: list[Section], table: list[dict[str, str]]) -> tuple[str, str]:
     equal = next(k for k in table[0] if k.startswith("completions equal"))
 
     def identical(r: dict[str, str]) -> bool:
@@ -132,13 +140,22 @@ def generation() -> Row:
     ours = [r for r in table if r["engine"].startswith("ours")]
     best = max(ours, key=lambda r: (identical(r), ratio(r["vs best lm-eval"])))
     peer = next(r for r in table if r["vs best lm-eval"] == "1.00x")
-    same = best[equal]
     measured = (
         f"{ratio(best['vs best lm-eval']):.2f}x {peer['engine']} ({best['engine']}: "
-        f"{best['seconds']} vs {peer['seconds']} s; completions equal {same})"
+        f"{best['seconds']} vs {peer['seconds']} s; completions equal {best[equal]})"
     )
     met = "yes" if ratio(best["vs best lm-eval"]) >= 2 and identical(best) else "no"
-    return Row(stage, target, measured, met, section.host(file_host(path)), path.name)
+    return measured, met
+
+
+training = from_table(
+    "train-cpu-2core.md", "vs fastest peer", "LoRA training (SmolLM2, 320 MATH rows)",
+    ">= 1.3x the fastest peer", _training,
+)  # fmt: skip
+generation = from_table(
+    "generation-cpu-2core.md", "vs best lm-eval", "GSM8K generation (SmolLM2 fp32)",
+    ">= 2x lm-eval 0.4 HF, identical text", _generation,
+)  # fmt: skip
 
 
 def loglik() -> Row:
@@ -157,36 +174,16 @@ def loglik() -> Row:
         "picks not all equal)"
     )
     met = "yes" if peer / fp32 >= 5 else "no"
-    return Row(stage, target, measured, met, file_host(path), path.name)
+    return Row(stage, target, measured, met, file_host(sections(path)), path.name)
 
 
-def section_named(path: Path, prefix: str, column: str):
-    """The section of `path` whose heading starts with `prefix`, and its first table with
-    `column`; None where the file or the section is missing."""
-    if not path.exists():
-        return None
-    for section in sections(path):
-        if section.heading.startswith(prefix):
-            table = next((t for t in section.tables if t and column in t[0]), None)
-            if table is not None:
-                return section, table
-    return None
+def merged(reruns: str) -> Judge:
+    """Every merge method against mergekit: the table given, each method's row replaced by its
+    latest rerun in the section whose heading starts with `reruns`."""
 
-
-def merging(heading: str, reruns: str, model: str) -> Callable[[], Row]:
-    """Every merge method against mergekit: the table of the results section named `heading`,
-    each method's row replaced by its latest rerun in the section named `reruns`."""
-
-    def row() -> Row:
-        path = RESULTS / "merge-cpu-2core.md"
-        stage = f"Merging, every mergekit method ({model})"
-        target = "faster than mergekit 0.1.5, less memory, its output"
-        found = section_named(path, heading, "target met")
-        if found is None:
-            return Row(stage, target, "not measured", "no", "", path.name)
-        section, table = found
+    def judge(parsed: list[Section], table: list[dict[str, str]]) -> tuple[str, str]:
         latest = {r["method"]: r for r in table}
-        rerun = next((s for s in sections(path) if s.heading.startswith(reruns)), None)
+        rerun = next((s for s in parsed if s.heading.startswith(reruns)), None)
         rerun_rows = [r for t in (rerun.tables if rerun else []) for r in t]
         latest.update({r["method"]: r for r in rerun_rows})
         rows = list(latest.values())
@@ -205,49 +202,48 @@ def merging(heading: str, reruns: str, model: str) -> Callable[[], Row]:
                if rerun_rows else ")")
         )  # fmt: skip
         met = sum(r["target met"] == "yes" for r in rows)
-        verdict = "yes" if met == len(rows) else f"{met} of {len(rows)}"
-        return Row(stage, target, measured, verdict, section.host(file_host(path)), path.name)
+        return measured, "yes" if met == len(rows) else f"{met} of {len(rows)}"
 
-    return row
+    return judge
 
 
-def timed(name: str, stage: str, target: str, limit_s: float) -> Callable[[], Row]:
-    """A target timed in seconds by a results file with a `seconds` column: its fastest row
-    whose leaks (where the file compares them) equal the first row's."""
+def within(limit_s: float) -> Judge:
+    """A target timed in seconds: the table's fastest row whose leaks (where the file compares
+    them) equal the first row's, met at `limit_s` or less."""
 
-    def row() -> Row:
-        path = RESULTS / name
-        found = last_with(path, "seconds")
-        if found is None:
-            return Row(stage, target, "not measured yet", "no", "", name)
-        section, table = found
+    def judge(parsed: list[Section], table: list[dict[str, str]]) -> tuple[str, str]:
         same = [r for r in table if r.get("leaks vs the first row", "=") == "="]
         best = min(same, key=lambda r: float(r["seconds"]))
         seconds = float(best["seconds"])
         label = best.get("configuration")
         measured = f"{seconds:.0f} s" + (f" ({label})" if label else "")
-        met = "yes" if seconds <= limit_s else "no"
-        return Row(stage, target, measured, met, section.host(file_host(path)), name)
+        return measured, "yes" if seconds <= limit_s else "no"
 
-    return row
+    return judge
 
 
+MERGE_TARGET = "faster than mergekit 0.1.5, less memory, its output"
 ROWS: list[Callable[[], Row]] = [
     training,
     generation,
     loglik,
-    timed(
-        "decontaminate-cold-cpu-2core.md", "First decontaminate, cold cache (six v1 sets)",
-        "<= 5 min on 2 cores", 300,
+    from_table(
+        "decontaminate-cold-cpu-2core.md", "seconds",
+        "First decontaminate, cold cache (six v1 sets)", "<= 5 min on 2 cores", within(300),
     ),
-    timed("quickstart-cpu-2core.md", "Quickstart, cold cache", "<= 10 min on 2 cores", 600),
-    merging(
-        "SmolLM2-135M (fp32, 0.54 GB) and two noisy fine-tunes",
-        "Rerun after the last changes: SmolLM2-135M", "SmolLM2-135M",
+    from_table(
+        "quickstart-cpu-2core.md", "seconds", "Quickstart, cold cache", "<= 10 min on 2 cores",
+        within(600),
     ),
-    merging(
-        "The random ~1B Llama", "Rerun after the last changes: the random ~1B Llama",
-        "random ~1B Llama",
+    from_table(
+        "merge-cpu-2core.md", "target met", "Merging, every mergekit method (SmolLM2-135M)",
+        MERGE_TARGET, merged("Rerun after the last changes: SmolLM2-135M"),
+        heading="SmolLM2-135M (fp32, 0.54 GB) and two noisy fine-tunes",
+    ),
+    from_table(
+        "merge-cpu-2core.md", "target met", "Merging, every mergekit method (random ~1B Llama)",
+        MERGE_TARGET, merged("Rerun after the last changes: the random ~1B Llama"),
+        heading="The random ~1B Llama",
     ),
 ]  # fmt: skip
 
