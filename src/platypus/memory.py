@@ -57,6 +57,92 @@ def release_free_memory() -> bool:
     return True
 
 
+# Below this share of the memory limit left available, a CPU trainer hands freed heap pages back
+# after each micro-batch (`cpu_release_memory: auto`). Above it the pages stay for the next step
+# to reuse: handing them back costs 26% of CPU training time (benchmarks/results/
+# train-cpu-2core.md), while the growth it prevents (a few GB for SmolLM2) fits.
+TIGHT_SHARE = 0.25
+
+
+# Where each cgroup version keeps a group's memory limit, usage and page-cache figure: (the
+# /proc/self/cgroup line's prefix, the hierarchy's folder under the cgroup root, the files).
+_CGROUPS = [
+    ("0::", "", "memory.max", "memory.current", "inactive_file"),  # v2
+    (
+        "memory:",
+        "memory",
+        "memory.limit_in_bytes",
+        "memory.usage_in_bytes",
+        "total_inactive_file",
+    ),  # v1  # fmt: skip
+]
+
+
+def _cgroup_limit(root: Path, own: Path, total_mb: float) -> tuple[float, float] | None:
+    """(available, limit) in MB under the nearest cgroup memory limit above this process (its
+    own group's, else a parent's; v2 or v1), or None where none is set below the machine's
+    memory. Usage counts the page cache, of which the inactive part is reclaimable, as the
+    kernel and container runtimes count it."""
+    try:
+        lines = own.read_text().splitlines()
+    except OSError:
+        return None
+    for prefix, hierarchy, limit_file, usage_file, cache_key in _CGROUPS:
+        paths = [x.split(prefix, 1)[1] for x in lines if prefix in x]
+        if not paths:
+            continue
+        base = root / hierarchy
+        folder = base / paths[0].strip().lstrip("/")
+        for group in [folder, *folder.parents]:
+            if not group.is_relative_to(base):
+                break
+            try:
+                limit = int((group / limit_file).read_text())
+                used = int((group / usage_file).read_text())
+            except (OSError, ValueError):  # no such group here, or "max"
+                continue
+            if limit / 2**20 >= total_mb:
+                continue  # v1 writes "no limit" as a huge number
+            stat = dict(x.split() for x in _read(group / "memory.stat").splitlines() if " " in x)
+            used -= int(stat.get(cache_key, 0))
+            return (limit - used) / 2**20, limit / 2**20
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def available_mb(
+    meminfo: Path = Path("/proc/meminfo"),
+    cgroup_root: Path = Path("/sys/fs/cgroup"),
+    own_cgroup: Path = Path("/proc/self/cgroup"),
+) -> tuple[float, float] | None:
+    """(available, limit) in MB for this process: a cgroup's memory limit where one is set (a
+    container's, which /proc/meminfo does not show), else the machine's MemAvailable and
+    MemTotal; None where neither can be read (not Linux)."""
+    try:
+        fields = dict(line.split(":", 1) for line in meminfo.read_text().splitlines())
+        kb = {k: int(fields[k].split()[0]) for k in ("MemAvailable", "MemTotal")}
+    except (OSError, ValueError, KeyError):
+        return None
+    machine = kb["MemAvailable"] / 1024, kb["MemTotal"] / 1024
+    limited = _cgroup_limit(cgroup_root, own_cgroup, machine[1])
+    if limited is None:
+        return machine
+    return min(limited[0], machine[0]), limited[1]
+
+
+def memory_is_tight(share: float = TIGHT_SHARE, **paths) -> bool:
+    """True when less than `share` of the memory limit is available (or nothing can be read:
+    then handing pages back is the safe choice)."""
+    got = available_mb(**paths)
+    return got is None or got[0] < share * got[1]
+
+
 @functools.cache
 def _glibc():
     """The C library when it is glibc (musl and macOS have no malloc_trim), else None."""

@@ -31,7 +31,7 @@ from platypus.config import TrainConfig, result_config
 from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
 from platypus.hub import write_adapter_card
-from platypus.memory import peak_mb, release_free_memory, reset_peak
+from platypus.memory import memory_is_tight, peak_mb, release_free_memory, reset_peak
 from platypus.pipeline.stage import fault_point
 from platypus.progress import progress
 from platypus.train import checkpoint, tracking
@@ -404,7 +404,7 @@ class LoraRecipe:
             with nullcontext() if last else acc.no_sync(self.loss_module):
                 loss_sum, _ = self._run_micro([examples[i] for i in chunk])
                 acc.backward(loss_sum * (weight * world / step_tokens))
-            if self.config.cpu_release_memory and acc.device.type == "cpu":
+            if acc.device.type == "cpu" and self._release_heap():
                 # glibc keeps what the pass freed and the next one grows past it
                 release_free_memory()
             step_loss += float(loss_sum.detach()) * weight
@@ -421,6 +421,11 @@ class LoraRecipe:
         return {"step": step + 1, "loss": step_loss, "lr": self.scheduler.get_last_lr()[0],
                 "grad_norm": grad_norm, "tokens": self.tokens_seen,
                 "tokens_per_s": self.tokens_seen / self.train_seconds}  # fmt: skip
+
+    def _release_heap(self) -> bool:
+        """Whether to hand the freed heap pages back now (`cpu_release_memory`)."""
+        setting = self.config.cpu_release_memory
+        return memory_is_tight() if setting == "auto" else setting
 
     def _check_finite(self, step: int, loss: float, grad_norm: float | None) -> None:
         """Stop at the first non-finite loss, gradient or LoRA weight, before it reaches a
