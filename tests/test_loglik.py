@@ -73,3 +73,36 @@ def test_shared_prefix_and_batches_match_separate_passes(scorer, shared_data):
     assert [s.logprob for s in scorer.score_many([(other, [" A"])], prefix)[0]] == pytest.approx(
         [s.logprob for s in naive_scores(scorer.model, scorer, other, [" A"])], abs=1e-3
     )
+
+
+def test_logits_are_computed_only_where_they_are_read(scorer, shared_data):
+    """The LM head runs on a context's last position, a batch's last real positions and the
+    continuation tokens, not on every context token (a fifth of a 25-shot item's FLOPs); a
+    model without `logits_to_keep` gets the same numbers from full logits."""
+    from platypus.eval.prompts import mmlu_choices, mmlu_context
+    from platypus.tasks.mmlu import load_mmlu
+
+    subject = ["astronomy"]
+    dev = load_mmlu(shared_data, split="dev", subjects=subject)
+    contexts = [mmlu_context(item, dev) for item in load_mmlu(shared_data, subjects=subject)[:3]]
+    requests = [(c, mmlu_choices()) for c in contexts]
+    rows = []
+    hook = scorer.model.lm_head.register_forward_hook(lambda m, i, o: rows.append(i[0].shape[1]))
+    try:
+        prefix = scorer.prefix(contexts)
+        batched = scorer.score_many(requests, prefix)
+        single = scorer.score(contexts[0], [" A. maybe", " B"], prefix)
+    finally:
+        hook.remove()
+    assert scorer.keep_arg == "logits_to_keep"
+    # prefix: 1; the batch of 3: at most 3 distinct last positions; the item: its last
+    # position, then the 2-row continuation batch (" A. maybe" is 3 tokens: 2 inputs)
+    assert rows[0] == 1 and rows[1] <= 3 and rows[2:] == [1, 2], rows
+    full = LoglikScorer(scorer.model, scorer.tokenizer)
+    full.keep_arg = None  # as a model whose forward has no such argument
+    prefix = full.prefix(contexts)
+    got = [s.logprob for r in full.score_many(requests, prefix) for s in r]
+    assert got == pytest.approx([s.logprob for r in batched for s in r], abs=1e-4)
+    assert [s.logprob for s in full.score(contexts[0], [" A. maybe", " B"], prefix)] == (
+        pytest.approx([s.logprob for s in single], abs=1e-4)
+    )
