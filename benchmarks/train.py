@@ -173,6 +173,97 @@ def held_out_loss(data: Path, adapter: str, max_length: int) -> float:
     return total / n
 
 
+# The op classes of the profile, each a test on one profiled op (its name, input shapes, the
+# names above it); the first that matches takes the op's own time.
+LORA_RANK, VOCAB = 16, 49152
+MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::linear",
+           "aten::matmul"}  # fmt: skip
+
+
+def _op_class(name: str, shapes, above: list[str]) -> str:
+    if any(a.startswith("Optimizer.") for a in above) or name.startswith("Optimizer."):
+        return "optimizer (AdamW, zero_grad)"
+    if "data" in above:
+        return "data (collate, to device)"
+    if any("scaled_dot_product" in a or "flash_attention" in a for a in [name, *above]):
+        return "attention (sdpa forward + backward)"
+    if name in MATMULS:
+        dims = {d for s in shapes or [] for d in (s or [])}
+        if VOCAB in dims:
+            return "LM head (response positions)"
+        if LORA_RANK in dims:
+            return "LoRA matmuls (rank 16)"
+        return "frozen matmuls (q/k/v/o, gate/up/down)"
+    if name in {"aten::copy_", "aten::_to_copy", "aten::to", "aten::clone", "aten::contiguous"}:
+        return "dtype casts and copies"
+    if name in {
+        "aten::empty",
+        "aten::empty_strided",
+        "aten::zeros",
+        "aten::zero_",
+        "aten::fill_",
+        "aten::resize_",
+        "aten::empty_like",
+        "aten::zeros_like",
+    }:
+        return "allocation and zero-fill"
+    return "norms, activations, other elementwise"
+
+
+def profile_steps(data: Path, out: Path, max_length: int, bf16: bool, steps: int) -> None:
+    """Profile `steps` optimizer steps of our trainer (after one unprofiled warm-up step) and
+    print where the time goes by op class, each op's own time, against the steps' wall time."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from platypus.config import TrainConfig
+    from platypus.plan import probe_cpu_tflops, resolve_arch, train_flops
+    from platypus.train import recipe as recipe_module
+
+    config = TrainConfig(output_dir=str(out), max_length=max_length, val_size=HELD_OUT,
+                         batching="length_grouped", resume=False, bf16=bf16)  # fmt: skip
+    recipe = recipe_module.LoraRecipe(config, data)
+    recipe.setup()
+    recipe.loss_module.train()
+    collate = recipe_module.collate
+
+    def labelled_collate(*args, **kwargs):
+        with record_function("data"):
+            return collate(*args, **kwargs)
+
+    recipe_module.collate = labelled_collate
+    recipe.train_step(0)  # warm-up: first-touch pages, the autocast and allocator caches
+    tokens0, seconds0 = recipe.tokens_seen, recipe.train_seconds
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for step in range(1, 1 + steps):
+            recipe.train_step(step)
+    wall = recipe.train_seconds - seconds0
+    tokens = recipe.tokens_seen - tokens0
+    totals: dict[str, float] = {}
+    for event in prof.events():
+        above, parent = [], event.cpu_parent
+        while parent is not None:
+            above.append(parent.name)
+            parent = parent.cpu_parent
+        group = _op_class(event.name, event.input_shapes, above)
+        totals[group] = totals.get(group, 0.0) + event.self_cpu_time_total / 1e6
+    in_ops = sum(totals.values())
+    totals["outside torch ops (Python, heap release)"] = max(0.0, wall - in_ops)
+    peak = probe_cpu_tflops(bf16=bf16, size=2048, seconds=3.0)
+    useful = train_flops(resolve_arch("smollm2"), tokens, tokens / len(recipe.examples),
+                         checkpointing=False)  # fmt: skip
+    precision = "bf16 autocast" if bf16 else "fp32"
+    print(f"{steps} optimizer steps after one warm-up ({tokens} tokens, {precision}), profiled "
+          f"wall {wall:.1f} s (the profiler adds its own cost); useful FLOPs "
+          f"{useful / wall / 1e9:.0f} GFLOP/s = {useful / wall / (peak * 1e12):.0%} of a "
+          f"2048^3 matmul's {peak * 1e3:.0f} GFLOP/s\n")  # fmt: skip
+    print("| op class | seconds | share of wall |")
+    print("|---|---:|---:|")
+    for group, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print(f"| {group} | {seconds:.1f} | {seconds / wall:.0%} |")
+    print("\nTop ops by own time:\n")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=320)
@@ -183,6 +274,12 @@ def main() -> int:
     parser.add_argument("--bf16", choices=["auto", "yes", "no"], default="auto",
                         help="bf16 autocast for every run (auto: where the CPU probe finds it "
                         "faster, as `bf16: auto`)")  # fmt: skip
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="STEPS",
+        help="profile STEPS optimizer steps of ours by op class instead",
+    )
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one measurement
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -215,6 +312,12 @@ def main() -> int:
         args.bf16 = "yes" if train_autocast(TrainConfig(bf16="auto"), gpu=False) else "no"
     from platypus.plan import probe_cpu_tflops, resolve_arch, train_flops
 
+    if args.profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = _rows(Path(tmp), args.rows)
+            profile_steps(data, Path(tmp) / "out", args.max_length, args.bf16 == "yes",
+                          args.profile)  # fmt: skip
+        return 0
     peak_tflops = probe_cpu_tflops(bf16=args.bf16 == "yes", size=2048, seconds=3.0)
     arch = resolve_arch("smollm2")
     with tempfile.TemporaryDirectory() as tmp:
