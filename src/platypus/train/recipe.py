@@ -35,6 +35,7 @@ from platypus.memory import memory_is_tight, peak_mb, release_free_memory, reset
 from platypus.pipeline.stage import fault_point
 from platypus.progress import progress
 from platypus.train import checkpoint, tracking
+from platypus.train.dropout import use_cpu_dropout
 from platypus.train.examples import Example, read_training_rows, tokenize
 from platypus.train.loss import ResponseLoss
 from platypus.train.plan import collate, micro_batches, plan_steps
@@ -348,6 +349,9 @@ class LoraRecipe:
         for p in self.model.parameters():
             if p.requires_grad and p.dtype != torch.float32:
                 p.data = p.data.float()
+        if self.accelerator.device.type == "cpu":
+            # torch's CPU dropout draws a Bernoulli sample per element: 12% of a step
+            use_cpu_dropout(self.model)
 
     def setup_optimizer(self) -> None:
         """AdamW over the LoRA weights, the learning-rate schedule, and the loss module prepared
