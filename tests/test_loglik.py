@@ -106,3 +106,31 @@ def test_logits_are_computed_only_where_they_are_read(scorer, shared_data):
     assert [s.logprob for s in full.score(contexts[0], [" A. maybe", " B"], prefix)] == (
         pytest.approx([s.logprob for s in single], abs=1e-4)
     )
+
+
+def test_single_continuations_run_batched_and_match_separate_passes(scorer, shared_data):
+    """Winogrande-style: each option's context, then one multi-token continuation. Such items
+    run batched, rows of different lengths padded (here 3 rows, then 1), with or without a
+    shared prefix (an item's two options on their examples), and equal full passes."""
+    from platypus.eval.run import prepare
+    from platypus.tasks.winogrande import contexts, partial_target
+
+    items, drawn = prepare("winogrande", shared_data, 2)
+    requests = []
+    for item in items:
+        target = partial_target(item)
+        requests += [(c, [target]) for c in contexts(item, drawn.examples[item.id])]
+    prefix = scorer.prefix([c for c, _ in requests[:2]])
+    assert prefix is not None
+    scorer.batch_size = 3
+    try:
+        plain = scorer.score_many(requests)
+        shared = scorer.score_many(requests[:2], prefix)
+    finally:
+        scorer.batch_size = 8
+    for n, (context, conts) in enumerate(requests):
+        assert len(conts[0]) > 1
+        ref = naive_scores(scorer.model, scorer, context, conts)[0]
+        for got in [plain[n]] + ([shared[n]] if n < 2 else []):
+            assert len(got) == 1 and got[0].greedy == ref.greedy
+            assert got[0].logprob == pytest.approx(ref.logprob, abs=1e-3)

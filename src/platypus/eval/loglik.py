@@ -166,27 +166,32 @@ class LoglikScorer:
     ) -> list[list[Score]]:
         """Score many (context, continuations) items; results in request order.
 
-        Items whose continuations are all one token run in length-sorted batches of
-        `batch_size` context suffixes; the rest run one item at a time.
+        Items whose continuations are all one token (MMLU's letters), and items with a single
+        continuation of any length (Winogrande's partial sentence), run in length-sorted
+        batches of `batch_size` rows: the context's suffix, then all but the last token of a
+        single continuation, right-padded (padding after the real tokens cannot change them
+        under causal attention); the rest run one item at a time.
         """
         encoded = [self._encode_item(c, conts) for c, conts in requests]
         results: list[list[Score] | None] = [None] * len(requests)
         shared = prefix.ids if prefix is not None else []
-        single = [
+        batched = [
             i
             for i, (ctx, conts) in enumerate(encoded)
-            if all(len(c) == 1 for c in conts) and ctx[: len(shared)] == shared
+            if (all(len(c) == 1 for c in conts) or len(conts) == 1) and ctx[: len(shared)] == shared
         ]
-        for i in sorted(set(range(len(requests))) - set(single)):
+        for i in sorted(set(range(len(requests))) - set(batched)):
             results[i] = self._score_encoded(*encoded[i], prefix)
-        todo = {i: encoded[i][0][len(shared) :] for i in single}
-        single.sort(key=lambda i: (-len(todo[i]), i))
-        for start in range(0, len(single), self.batch_size):
-            batch = single[start : start + self.batch_size]
-            width = len(todo[batch[0]])
+        todo = {i: encoded[i][0][len(shared) :] for i in batched}
+        # a single continuation's tokens but its last are inputs too
+        tail = {i: encoded[i][1][0][:-1] if len(encoded[i][1]) == 1 else [] for i in batched}
+        batched.sort(key=lambda i: (-len(todo[i]) - len(tail[i]), i))
+        for start in range(0, len(batched), self.batch_size):
+            batch = batched[start : start + self.batch_size]
+            width = max(len(todo[i]) + len(tail[i]) for i in batch)
             inp = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
             for r, i in enumerate(batch):
-                inp[r, : len(todo[i])] = torch.tensor(todo[i])
+                inp[r, : len(todo[i]) + len(tail[i])] = torch.tensor(todo[i] + tail[i])
             cache, mask = None, None
             if prefix is not None:
                 cache = copy.deepcopy(prefix.cache)
@@ -194,15 +199,18 @@ class LoglikScorer:
                 mask = torch.ones((len(batch), len(prefix.ids) + width), dtype=torch.long)
             if mask is not None:
                 mask = mask.to(self.device)
-            # each row's last real position, the only logits read
-            ends = sorted({len(todo[i]) - 1 for i in batch})
+            # the positions whose logits are read: a context's last, and a single
+            # continuation's inputs
+            read = {i: range(len(todo[i]) - 1, len(todo[i]) + len(tail[i])) for i in batch}
+            ends = sorted({p for i in batch for p in read[i]})
             column = {end: c for c, end in enumerate(ends)}
             with torch.inference_mode(), self._autocast():
                 keep = torch.tensor(ends, device=self.device)
                 logits, _ = self._forward(inp.to(self.device), cache, mask, keep)
             for r, i in enumerate(batch):
-                last = logits[r, column[len(todo[i]) - 1]].float().log_softmax(-1)
-                results[i] = [_score(last, None, c) for c in encoded[i][1]]
+                rows = logits[r, [column[p] for p in read[i]]].float().log_softmax(-1)
+                rest = rows[1:] if len(rows) > 1 else None
+                results[i] = [_score(rows[0], rest, c) for c in encoded[i][1]]
         return results  # type: ignore[return-value]
 
 

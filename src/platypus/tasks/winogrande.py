@@ -129,7 +129,11 @@ def score(scorer, items: list[TaskItem], drawn: Drawn, protocol=None) -> list[It
         options = contexts(item, drawn.examples[item.id])
         prefix = scorer.prefix(options)  # the examples, shared by both options
         target = partial_target(item)
-        lls = [scorer.score(c, [target], prefix)[0].logprob for c in options]
+        # both options in one batch on the shared examples
+        lls = [
+            scores[0].logprob
+            for scores in scorer.score_many([(c, [target]) for c in options], prefix)
+        ]
         out.append(ItemResult(item.id, lls, {"acc": acc(lls, item.gold)}))
     return out
 

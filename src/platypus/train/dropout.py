@@ -25,8 +25,9 @@ def keep_mask(shape: torch.Size, drop_levels: int, device=None) -> torch.Tensor:
     n = shape.numel()
     draws = torch.empty((n + 2) // 3, dtype=torch.int64, device=device).random_()
     # random_() fills [0, 2**63): the low three 16-bit words are uniform, read as int16
-    words = draws.view(torch.int16).view(-1, 4)[:, :3].reshape(-1)[:n]
-    return (words >= -(LEVELS // 2) + drop_levels).view(shape)
+    words = draws.view(torch.int16).view(-1, 4)[:, :3]
+    # compared in place of the strided view: the booleans come out contiguous, no copy
+    return (words >= -(LEVELS // 2) + drop_levels).view(-1)[:n].view(shape)
 
 
 class _MaskedScale(torch.autograd.Function):
@@ -34,12 +35,12 @@ class _MaskedScale(torch.autograd.Function):
     def forward(ctx, x, keep, scale):
         ctx.save_for_backward(keep)
         ctx.scale = scale
-        return x * keep.to(x.dtype).mul_(scale)
+        return torch.where(keep, x * scale, 0)
 
     @staticmethod
     def backward(ctx, grad):
         (keep,) = ctx.saved_tensors
-        return grad * keep.to(grad.dtype).mul_(ctx.scale), None, None
+        return torch.where(keep, grad * ctx.scale, 0), None, None
 
 
 class CpuDropout(nn.Module):
