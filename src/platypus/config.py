@@ -573,7 +573,7 @@ class TrainConfig(ColumnMapping):
     # On a CPU, hand the heap pages each micro-batch freed back to the OS after it
     # (platypus.memory.release_free_memory): a lower, steadier peak (SmolLM2, three steps of 16
     # rows of up to 512 tokens: 6.4 GB in both runs, against 6.8-9.4 GB in three without) for
-    # more time (the pages are faulted in again): 8-28% over three steps, 26-35% over the
+    # more time (the pages are faulted in again): 8-28% over three steps, 20-35% over the
     # 320-row training benchmark (benchmarks/results/train-cpu-2core.md). auto: only after a
     # micro-batch that leaves less than a quarter of the memory limit (the container's, else
     # the machine's) available. Changes no number; no effect on a GPU.
