@@ -216,3 +216,20 @@ def test_an_evals_tokens_are_its_tasks_own_costs():
     limited = v2.model_copy(update={"eval": v2.eval.model_copy(update={"limit": 5})})
     assert eval_tokens(limited) == sum(5 * TASKS[t].plan_cost[1] for t in six)
     assert all(items > 0 and tokens > 0 for items, tokens in (t.plan_cost for t in TASKS.values()))
+
+
+def test_the_eval_plan_autocasts_only_where_the_run_will(monkeypatch):
+    """`eval.bf16: true` allows bf16; on a CPU the run autocasts only where this host's probe
+    finds bf16 faster (`eval.run.compute_policy`), and the plan's memory follows the same call."""
+    from platypus.compute import FORCE_PROBE_VAR
+
+    recipe = load_recipe(REPO / "recipes" / "quickstart.yaml")
+    assert recipe.eval.bf16 is True and recipe.eval.compute.dtype == "auto"
+    fp32 = recipe.model_copy(update={"eval": recipe.eval.model_copy(update={"bf16": False})})
+    plans = {}
+    for verdict in ("bf16-slow", "bf16-fast"):
+        monkeypatch.setenv(FORCE_PROBE_VAR, verdict)
+        plans[verdict] = _stage(plan_recipe(recipe, "cpu", cpu_tflops=1.0), "eval").memory
+    plain = _stage(plan_recipe(fp32, "cpu", cpu_tflops=1.0), "eval").memory
+    assert plans["bf16-slow"] == plain  # the run stays fp32 on such a host
+    assert plans["bf16-fast"] != plain

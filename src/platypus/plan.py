@@ -263,6 +263,18 @@ def train_autocast(train: TrainConfig, gpu: bool) -> bool:
     return cpu_probe()["speedup"] >= BF16_MIN_SPEEDUP
 
 
+def eval_autocast(e, gpu: bool) -> bool:
+    """Whether the eval autocasts to bf16, as `eval.run.compute_policy` resolves it: `bf16`
+    allows it, and on a CPU with `auto` full-precision weights this host's probe decides."""
+    if not e.bf16:
+        return False
+    if gpu or e.compute.dtype != "auto" or e.compute.quantization != "none":
+        return True
+    from platypus.compute import BF16_MIN_SPEEDUP, cpu_probe
+
+    return cpu_probe()["speedup"] >= BF16_MIN_SPEEDUP
+
+
 def hardware(name: str, cpu_tflops: float | None = None, bf16: bool = True) -> Hardware:
     if name == "cpu":
         tflops = cpu_tflops if cpu_tflops is not None else probe_cpu_tflops(bf16)
@@ -689,19 +701,20 @@ def eval_tokens(recipe: Recipe) -> float:
 def plan_eval(recipe: Recipe, arch: Arch, hw: Hardware) -> StagePlan:
     e = recipe.eval
     compute = e.compute
+    autocast = eval_autocast(e, hw.gpu)  # `bf16: true` on a CPU is the probe's call
     shards, computing, strategy = _devices_strategy(compute, hw)
     length = min(EVAL_CONTEXT, arch.max_positions)
     if e.batch_size == "auto":  # what the run picks, with the model loaded on this hardware
         base = eval_memory(arch, compute=compute, hw=hw, batch=1, length=length,
-                           autocast=e.bf16, shards=shards)  # fmt: skip
+                           autocast=autocast, shards=shards)  # fmt: skip
         free = hw.memory_gb - base["weights"] - base["runtime"]
-        batch = auto_eval_batch(arch, compute=compute, hw=hw, length=length, autocast=e.bf16,
+        batch = auto_eval_batch(arch, compute=compute, hw=hw, length=length, autocast=autocast,
                                 budget_gb=AUTO_BATCH_SHARE * free, loaded=True,
                                 shards=shards)  # fmt: skip
     else:
         batch = max(e.batch_size, 4)
     mem = eval_memory(arch, compute=compute, hw=hw, batch=batch, length=length,
-                      autocast=e.bf16, shards=shards)  # fmt: skip
+                      autocast=autocast, shards=shards)  # fmt: skip
     models = len(recipe.eval_models)
     tokens = eval_tokens(recipe) * models
     flops = 2 * arch.compute_params * tokens
@@ -724,7 +737,7 @@ def plan_eval(recipe: Recipe, arch: Arch, hw: Hardware) -> StagePlan:
     if not plan.fits:
         for quant in ("8bit", "4bit"):
             c = compute.model_copy(update={"quantization": quant})
-            m = eval_memory(arch, compute=c, hw=hw, batch=1, length=length, autocast=e.bf16,
+            m = eval_memory(arch, compute=c, hw=hw, batch=1, length=length, autocast=autocast,
                             shards=shards)  # fmt: skip
             if sum(m.values()) <= hw.memory_gb:
                 plan.fix = f"eval.batch_size=1; eval.compute.quantization={quant}"
