@@ -178,6 +178,18 @@ def held_out_loss(data: Path, adapter: str, max_length: int) -> float:
 LORA_RANK, VOCAB = 16, 49152
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::linear",
            "aten::matmul"}  # fmt: skip
+COPIES = {"aten::copy_", "aten::_to_copy", "aten::to", "aten::clone", "aten::contiguous"}
+ALLOCATIONS = {"aten::empty", "aten::empty_strided", "aten::zeros", "aten::zero_", "aten::fill_",
+               "aten::resize_", "aten::empty_like", "aten::zeros_like"}  # fmt: skip
+
+
+def useful_flops_per_s(tokens: float, rows: int, seconds: float) -> float:
+    """The useful FLOPs per second of a LoRA run of SmolLM2 over `tokens` real tokens in `rows`
+    rows (`platypus.plan.train_flops`: their mean length prices attention)."""
+    from platypus.plan import resolve_arch, train_flops
+
+    arch = resolve_arch("smollm2")
+    return train_flops(arch, tokens, tokens / rows, checkpointing=False) / seconds
 
 
 def _op_class(name: str, shapes, above: list[str]) -> str:
@@ -194,18 +206,9 @@ def _op_class(name: str, shapes, above: list[str]) -> str:
         if LORA_RANK in dims:
             return "LoRA matmuls (rank 16)"
         return "frozen matmuls (q/k/v/o, gate/up/down)"
-    if name in {"aten::copy_", "aten::_to_copy", "aten::to", "aten::clone", "aten::contiguous"}:
+    if name in COPIES:
         return "dtype casts and copies"
-    if name in {
-        "aten::empty",
-        "aten::empty_strided",
-        "aten::zeros",
-        "aten::zero_",
-        "aten::fill_",
-        "aten::resize_",
-        "aten::empty_like",
-        "aten::zeros_like",
-    }:
+    if name in ALLOCATIONS:
         return "allocation and zero-fill"
     return "norms, activations, other elementwise"
 
@@ -216,7 +219,7 @@ def profile_steps(data: Path, out: Path, max_length: int, bf16: bool, steps: int
     from torch.profiler import ProfilerActivity, profile, record_function
 
     from platypus.config import TrainConfig
-    from platypus.plan import probe_cpu_tflops, resolve_arch, train_flops
+    from platypus.plan import probe_cpu_tflops
     from platypus.train import recipe as recipe_module
 
     config = TrainConfig(output_dir=str(out), max_length=max_length, val_size=HELD_OUT,
@@ -238,6 +241,7 @@ def profile_steps(data: Path, out: Path, max_length: int, bf16: bool, steps: int
             recipe.train_step(step)
     wall = recipe.train_seconds - seconds0
     tokens = recipe.tokens_seen - tokens0
+    rows = sum(len(recipe.steps[step]) for step in range(1, 1 + steps))
     totals: dict[str, float] = {}
     for event in prof.events():
         above, parent = [], event.cpu_parent
@@ -249,12 +253,11 @@ def profile_steps(data: Path, out: Path, max_length: int, bf16: bool, steps: int
     in_ops = sum(totals.values())
     totals["outside torch ops (Python, heap release)"] = max(0.0, wall - in_ops)
     peak = probe_cpu_tflops(bf16=bf16, size=2048, seconds=3.0)
-    useful = train_flops(resolve_arch("smollm2"), tokens, tokens / len(recipe.examples),
-                         checkpointing=False)  # fmt: skip
+    useful = useful_flops_per_s(tokens, rows, wall)
     precision = "bf16 autocast" if bf16 else "fp32"
     print(f"{steps} optimizer steps after one warm-up ({tokens} tokens, {precision}), profiled "
           f"wall {wall:.1f} s (the profiler adds its own cost); useful FLOPs "
-          f"{useful / wall / 1e9:.0f} GFLOP/s = {useful / wall / (peak * 1e12):.0%} of a "
+          f"{useful / 1e9:.0f} GFLOP/s = {useful / (peak * 1e12):.0%} of a "
           f"2048^3 matmul's {peak * 1e3:.0f} GFLOP/s\n")  # fmt: skip
     print("| op class | seconds | share of wall |")
     print("|---|---:|---:|")
@@ -310,7 +313,7 @@ def main() -> int:
         from platypus.plan import train_autocast
 
         args.bf16 = "yes" if train_autocast(TrainConfig(bf16="auto"), gpu=False) else "no"
-    from platypus.plan import probe_cpu_tflops, resolve_arch, train_flops
+    from platypus.plan import probe_cpu_tflops
 
     if args.profile:
         with tempfile.TemporaryDirectory() as tmp:
@@ -319,7 +322,6 @@ def main() -> int:
                           args.profile)  # fmt: skip
         return 0
     peak_tflops = probe_cpu_tflops(bf16=args.bf16 == "yes", size=2048, seconds=3.0)
-    arch = resolve_arch("smollm2")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = _rows(tmp, args.rows)
@@ -355,8 +357,8 @@ def main() -> int:
         trained_rows = args.rows - HELD_OUT
         for label, r in results.items():
             tokens = r["tokens_per_s"] * r["train_seconds"]
-            useful = train_flops(arch, tokens, tokens / trained_rows, checkpointing=False)
-            share = useful / r["train_seconds"] / (peak_tflops * 1e12)
+            useful = useful_flops_per_s(tokens, trained_rows, r["train_seconds"])
+            share = useful / (peak_tflops * 1e12)
             print(f"| {label} | {r['steps']} | {r['train_seconds']:.1f} | {r['tokens_per_s']:.0f} "
                   f"| {r['tokens_per_s'] / base['tokens_per_s']:.2f}x | {share:.0%} "
                   f"| {r['peak_rss_mb']:.0f} | {r['final_loss']:.4f} "
