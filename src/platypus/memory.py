@@ -59,7 +59,7 @@ def release_free_memory() -> bool:
 
 # Below this share of the memory limit left available, a CPU trainer hands freed heap pages back
 # after each micro-batch (`cpu_release_memory: auto`). Above it the pages stay for the next step
-# to reuse: handing them back costs 26% of CPU training time (benchmarks/results/
+# to reuse: handing them back cost 20-35% of CPU training time (benchmarks/results/
 # train-cpu-2core.md), while the growth it prevents (a few GB for SmolLM2) fits.
 TIGHT_SHARE = 0.25
 
@@ -68,14 +68,9 @@ TIGHT_SHARE = 0.25
 # /proc/self/cgroup line's prefix, the hierarchy's folder under the cgroup root, the files).
 _CGROUPS = [
     ("0::", "", "memory.max", "memory.current", "inactive_file"),  # v2
-    (
-        "memory:",
-        "memory",
-        "memory.limit_in_bytes",
-        "memory.usage_in_bytes",
-        "total_inactive_file",
-    ),  # v1  # fmt: skip
-]
+    ("memory:", "memory", "memory.limit_in_bytes", "memory.usage_in_bytes",
+     "total_inactive_file"),  # v1
+]  # fmt: skip
 
 
 def _cgroup_limit(root: Path, own: Path, total_mb: float) -> tuple[float, float] | None:

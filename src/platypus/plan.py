@@ -256,19 +256,19 @@ def train_autocast(train: TrainConfig, gpu: bool) -> bool:
     this host's probe (platypus.compute), as the training run will."""
     if train.bf16 != "auto":
         return train.bf16
-    if gpu or train.compute.dtype != "auto" or train.compute.quantization != "none":
-        return True
-    from platypus.compute import BF16_MIN_SPEEDUP, cpu_probe
-
-    return cpu_probe()["speedup"] >= BF16_MIN_SPEEDUP
+    return _bf16_where_allowed(train.compute, gpu)
 
 
 def eval_autocast(e, gpu: bool) -> bool:
     """Whether the eval autocasts to bf16, as `eval.run.compute_policy` resolves it: `bf16`
     allows it, and on a CPU with `auto` full-precision weights this host's probe decides."""
-    if not e.bf16:
-        return False
-    if gpu or e.compute.dtype != "auto" or e.compute.quantization != "none":
+    return bool(e.bf16) and _bf16_where_allowed(e.compute, gpu)
+
+
+def _bf16_where_allowed(compute: ComputeSettings, gpu: bool) -> bool:
+    """bf16 allowed: taken on a GPU or with weights chosen explicitly; on a CPU with `auto`
+    full-precision weights only where this host's probe finds bf16 faster."""
+    if gpu or compute.dtype != "auto" or compute.quantization != "none":
         return True
     from platypus.compute import BF16_MIN_SPEEDUP, cpu_probe
 

@@ -224,18 +224,22 @@ def _score(first: torch.Tensor, rest: torch.Tensor | None, cont: list[int]) -> S
     return Score(lp, greedy)
 
 
+def _forward_parameters(model):
+    """The parameters of the model's own forward (under PEFT, the base model's)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return inspect.signature(base.forward).parameters
+
+
 def cache_argument(model) -> str:
     """The name of the model's forward argument for a KV cache: transformers renamed
     `past_key_values` to `cache` (5.x)."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
-    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+    return "cache" if "cache" in _forward_parameters(model) else "past_key_values"
 
 
 def logits_argument(model) -> str | None:
     """The name of the model's forward argument that limits the positions logits are computed
     for (`logits_to_keep`; `num_logits_to_keep` before transformers 4.50), or None."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # PEFT
-    params = inspect.signature(base.forward).parameters
+    params = _forward_parameters(model)
     return next((n for n in ("logits_to_keep", "num_logits_to_keep") if n in params), None)
 
 
