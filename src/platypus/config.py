@@ -569,7 +569,14 @@ class TrainConfig(ColumnMapping):
     bf16: bool | Literal["auto"] = True
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     gradient_checkpointing: bool = False
-    compile: bool = False  # torch.compile the model's forward
+    # GPU speed switches (platypus.train.speed; each refused in one line where its library or
+    # device is missing). compile: torch.compile the loss module (inductor; CPUs too). liger:
+    # Liger Kernel's RMSNorm/SwiGLU/RoPE and its fused linear cross-entropy on the response
+    # positions (CUDA). activation_offloading: the backward's saved tensors in pinned CPU memory
+    # (CUDA; same numbers, less GPU memory). Padding-free packing is `batching: packed`.
+    compile: bool = False
+    liger: bool = False
+    activation_offloading: bool = Setting(False)
     # On a CPU, hand the heap pages each micro-batch freed back to the OS after it
     # (platypus.memory.release_free_memory): a lower, steadier peak (SmolLM2, three steps of 16
     # rows of up to 512 tokens: 6.4 GB in both runs, against 6.8-9.4 GB in three without) for

@@ -39,6 +39,7 @@ from platypus.train.dropout import use_cpu_dropout
 from platypus.train.examples import Example, read_training_rows, tokenize
 from platypus.train.loss import ResponseLoss
 from platypus.train.plan import collate, micro_batches, plan_steps
+from platypus.train.speed import apply_liger, check_switches, fused_head_loss, offloading_context
 from platypus.train.template import prompt_record, resolve_prompt_format, write_prompt_record
 from platypus.version import __version__
 
@@ -315,8 +316,13 @@ class LoraRecipe:
         auto = config.bf16 == "auto"
         self.policy = resolve(config.compute, allow_bf16=bool(config.bf16), probe=auto)
         self.autocast_dtype = autocast_dtype(config, self.policy)
+        check_switches(config, self.policy.device)  # before the model's load, in one line
         torch.manual_seed(config.seed)  # the same LoRA initialisation in every process
         model, tokenizer = load_causal_lm(config.model, compute=self.policy)
+        self.head_loss = None
+        if config.liger:
+            self.head_loss = fused_head_loss(model)  # refuses a model it cannot fuse
+            apply_liger(model)
         if self.tokenizer is None:
             self.tokenizer = tokenizer
         check_targets(model, config.lora.target_modules, config.lora.r)
@@ -364,7 +370,7 @@ class LoraRecipe:
             self.params, lr=config.learning_rate, weight_decay=config.weight_decay
         )
         self.scheduler = get_scheduler(config.lr_scheduler, optimizer, self.warmup, self.total)
-        loss_module = ResponseLoss(self.model)
+        loss_module = ResponseLoss(self.model, head_loss=self.head_loss)
         if config.compile:
             loss_module = torch.compile(loss_module)
         self.loss_module, self.optimizer = self.accelerator.prepare(loss_module, optimizer)
@@ -374,6 +380,7 @@ class LoraRecipe:
             if self.autocast_dtype is not None
             else nullcontext()
         )
+        self.offload = config.activation_offloading
         self.loss_module.train()
 
     @property
@@ -388,7 +395,7 @@ class LoraRecipe:
     def _run_micro(self, batch_examples: list[Example], module=None):
         batch = collate(batch_examples, self.pad_id, self.config.batching == "packed")
         batch = {k: v.to(self.accelerator.device) for k, v in batch.items()}
-        with self.autocast:
+        with self.autocast, offloading_context(self.offload and torch.is_grad_enabled()):
             return (module or self.loss_module)(**batch)
 
     def train_step(self, step: int) -> dict:
