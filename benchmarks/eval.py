@@ -35,6 +35,9 @@ def main() -> int:
     parser.add_argument("--mmlu-subjects", type=int, default=3)
     parser.add_argument("--harness-batch", default="1,8")
     parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--model", help="a model folder (default: the packaged SmolLM2)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda, for both sides")
+    parser.add_argument("--tasks", help="comma-separated subset of the tasks above")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -52,30 +55,33 @@ def main() -> int:
 
     root = Path(args.data_root)
     n = args.items
-    mmlu_all = load_task("mmlu", root)
-    subjects = sorted({i.subject for i in mmlu_all})[: args.mmlu_subjects]
-    pool, hs = hellaswag_split(load_task("hellaswag", root))
-    items = {
-        "arc_challenge": load_task("arc_challenge", root)[:n],
-        "hellaswag": hs[:n],
-        "mmlu": [i for s in subjects for i in [j for j in mmlu_all if j.subject == s][:n]],
-        "truthfulqa_mc": load_task("truthfulqa_mc", root)[:n],
-    }
-    items["winogrande"], winogrande_pool = prepare("winogrande", root, limit=n)
-    arc_train = load_arc(root, split="train")
-    fewshot = {
-        "mmlu": {s: load_mmlu(root, split="dev", subjects=[s]) for s in subjects},
+    wanted = (args.tasks or "arc_challenge,hellaswag,mmlu,truthfulqa_mc,winogrande").split(",")
+    items, fewshot = {}, {}
+    if "arc_challenge" in wanted:
+        items["arc_challenge"] = load_task("arc_challenge", root)[:n]
+        arc_train = load_arc(root, split="train")
         # lm-eval 0.4's draws over the scored items, as `eval.run.prepare` makes them
-        "arc_challenge": Drawn(arc_train, LM_EVAL_04.draw(
-            "arc_challenge", items["arc_challenge"], items["arc_challenge"], arc_train, 25)),
-        "hellaswag": Drawn(pool, LM_EVAL_04.draw(
-            "hellaswag", items["hellaswag"], items["hellaswag"], pool, 10)),
-        "winogrande": winogrande_pool,
-    }  # fmt: skip
+        arc = items["arc_challenge"]
+        draws = LM_EVAL_04.draw("arc_challenge", arc, arc, arc_train, 25)
+        fewshot["arc_challenge"] = Drawn(arc_train, draws)
+    if "hellaswag" in wanted:
+        pool, hs = hellaswag_split(load_task("hellaswag", root))
+        items["hellaswag"] = hs[:n]
+        fewshot["hellaswag"] = Drawn(pool, LM_EVAL_04.draw(
+            "hellaswag", items["hellaswag"], items["hellaswag"], pool, 10))  # fmt: skip
+    if "mmlu" in wanted:
+        mmlu_all = load_task("mmlu", root)
+        subjects = sorted({i.subject for i in mmlu_all})[: args.mmlu_subjects]
+        items["mmlu"] = [i for s in subjects for i in [j for j in mmlu_all if j.subject == s][:n]]
+        fewshot["mmlu"] = {s: load_mmlu(root, split="dev", subjects=[s]) for s in subjects}
+    if "truthfulqa_mc" in wanted:
+        items["truthfulqa_mc"] = load_task("truthfulqa_mc", root)[:n]
+    if "winogrande" in wanted:
+        items["winogrande"], fewshot["winogrande"] = prepare("winogrande", root, limit=n)
     harness_names = {
         "arc_challenge": ["pl_arc"],
         "hellaswag": ["pl_hs"],
-        "mmlu": [f"pl_mmlu_{s}" for s in subjects],
+        "mmlu": [f"pl_mmlu_{s}" for s in fewshot.get("mmlu", {})],
         "truthfulqa_mc": ["pl_tqa_mc1", "pl_tqa_mc2"],
         "winogrande": ["pl_winogrande"],
     }
@@ -84,7 +90,9 @@ def main() -> int:
 
     timings: dict[str, dict[str, float]] = {t: {} for t in items}
     ours: dict[str, dict] = {}
-    model, tokenizer = load_causal_lm()
+    model_path = args.model or str(prepared_path())
+    model, tokenizer = load_causal_lm(model_path, dtype=torch.float32)
+    model = model.to(args.device)
     runs = (("ours fp32", False), ("ours bf16", True))
     for label, bf16 in runs:
         scorer = LoglikScorer(model, tokenizer, bf16=bf16)
@@ -99,7 +107,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for bs in [int(b) for b in args.harness_batch.split(",") if b]:
             label = f"lm-eval bs={bs}"
-            lm = harness_model(str(prepared_path()), bs)
+            lm = harness_model(model_path, bs, args.device)
             for task in items:
                 folder = Path(tmp) / f"{task}-{bs}"
                 names = write_tasks(folder, {task: items[task]}, fewshot)

@@ -19,7 +19,10 @@ from process_guard import end_leftover_children  # noqa: F401  (autouse: registe
 os.environ.setdefault(FORCE_PROBE_VAR, "bf16-slow")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+# PLATYPUS_SHARED_DATA: a copy of the parts a run needs, where ../shared does not travel (the GPU
+# machine: scripts/gpu-check.sh).
+SHARED_DATA = Path(os.environ.get("PLATYPUS_SHARED_DATA") or REPO / ".." / "shared" / "data")
+SHARED_DATA = SHARED_DATA.resolve()
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

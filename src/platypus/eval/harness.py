@@ -29,11 +29,11 @@ def write_tasks(root: Path, items: dict[str, list[TaskItem]], fewshot: dict) -> 
     return names
 
 
-def harness_model(model_path: str, batch_size: int = 1):
-    """The harness's HF model wrapper (fp32, CPU), loaded once and reusable across runs."""
+def harness_model(model_path: str, batch_size: int = 1, device: str = "cpu"):
+    """The harness's HF model wrapper (fp32), loaded once and reusable across runs."""
     from lm_eval.models.huggingface import HFLM
 
-    return HFLM(pretrained=model_path, dtype="float32", device="cpu", batch_size=batch_size)
+    return HFLM(pretrained=model_path, dtype="float32", device=device, batch_size=batch_size)
 
 
 def run_harness(root: Path, names: list[str], model) -> dict:

@@ -396,7 +396,8 @@ class LoraRecipe:
         batch = collate(batch_examples, self.pad_id, self.config.batching == "packed")
         batch = {k: v.to(self.accelerator.device) for k, v in batch.items()}
         with self.autocast, offloading_context(self.offload and torch.is_grad_enabled()):
-            return (module or self.loss_module)(**batch)
+            # `is None`, not `or`: a compiled module's truth value asks for its len()
+            return (self.loss_module if module is None else module)(**batch)
 
     def train_step(self, step: int) -> dict:
         """Optimizer step `step` (0-based) of the plan; returns its metrics line."""
