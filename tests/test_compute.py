@@ -92,6 +92,26 @@ def test_unavailable_devices_and_options_are_one_line():
         assert "\n" not in str(err.value)
 
 
+def test_flash_attention_without_its_package_is_one_line(monkeypatch):
+    """On a CUDA host without flash-attn, transformers would fail at the load with a traceback;
+    the policy refuses it first (the device check stubbed: this host may have no GPU)."""
+    import importlib.util
+
+    from platypus import compute
+
+    monkeypatch.setattr(compute, "_device", lambda name: "cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "flash_attn" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(PlatypusError, match="needs the flash-attn package") as err:
+        resolve(ComputeSettings(attn_implementation="flash_attention_2"))
+    assert "\n" not in str(err.value)
+
+
 def test_quantization_is_a_bitsandbytes_config(cache, monkeypatch):
     four = resolve(ComputeSettings(device="cpu", quantization="4bit"))
     config = four.quantization_config()

@@ -233,3 +233,23 @@ def test_the_eval_plan_autocasts_only_where_the_run_will(monkeypatch):
     plain = _stage(plan_recipe(fp32, "cpu", cpu_tflops=1.0), "eval").memory
     assert plans["bf16-slow"] == plain  # the run stays fp32 on such a host
     assert plans["bf16-fast"] != plain
+
+
+def test_the_gpu_speed_switches_lower_the_planned_memory():
+    """Liger's fused loss holds a chunk's logits, not every token's; activation offloading keeps
+    one layer's saved activations on the device. Planned from the recipe's switches, on a GPU
+    only (on a CPU the run refuses both)."""
+    recipe = load_recipe(R13)
+
+    def train_gb(hw: str, **switches) -> dict:
+        t = recipe.train.model_copy(update={"gradient_checkpointing": False} | switches)
+        plan = plan_recipe(recipe.model_copy(update={"train": t}), hw)
+        return _stage(plan, "train").memory
+
+    plain = train_gb("1xA100-80GB")
+    liger = train_gb("1xA100-80GB", liger=True)
+    offloaded = train_gb("1xA100-80GB", activation_offloading=True)
+    assert liger["logits"] < plain["logits"] / 10
+    assert liger["activations"] == plain["activations"]
+    assert offloaded["activations"] < plain["activations"] / 5
+    assert offloaded["logits"] == plain["logits"]

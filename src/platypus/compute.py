@@ -21,6 +21,7 @@ machine can run, and the test suite can pin, either kind of host's decisions.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -182,6 +183,11 @@ def resolve(
     attn = None if settings.attn_implementation == "auto" else settings.attn_implementation
     if attn == "flash_attention_2" and device != "cuda":
         raise PlatypusError(f"compute: flash_attention_2 needs a CUDA device, not {device}")
+    if attn == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        raise PlatypusError(
+            "compute: flash_attention_2 needs the flash-attn package (pip install flash-attn "
+            "--no-build-isolation); sdpa packs without it"
+        )
     device_map = "auto" if settings.device_map == "auto" else None
     if settings.max_memory and not device_map:
         raise PlatypusError("compute: max_memory needs device_map: auto")

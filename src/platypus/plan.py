@@ -380,8 +380,13 @@ def train_memory(
     lora_dropout: float,
     shards: int = 1,
     attn_eager: bool = False,
+    liger: bool = False,
+    offloading: bool = False,
 ) -> dict[str, float]:
-    """GB per device by component; `shards`: devices the weights are split over."""
+    """GB per device by component; `shards`: devices the weights are split over. `liger`: the
+    fused linear cross-entropy holds logits for a chunk of about tokens x hidden / vocabulary
+    rows at a time, not for every token; `offloading`: the saved activations wait in CPU
+    memory, one layer's on the device (GPU only)."""
     e = weight_dtype_bytes(compute, hw)
     if compute.quantization != "none" and e == 4 and autocast:
         regime = "autocast"
@@ -397,8 +402,12 @@ def train_memory(
         acts = arch.layers * residual_e * arch.hidden * tokens + per_layer * tokens
     else:
         acts = arch.layers * per_layer * tokens
+    if offloading and hw.gpu:
+        acts = per_layer * tokens
     acts += 2 * residual_e * arch.hidden * tokens  # gradient flowing back, one spare buffer
     loss = tokens * arch.vocab * (16 + (2 + 4 if act_e == 2 else 0))
+    if liger:  # a chunk's fp32 logits and their gradient, plus the input gradient it fills
+        loss = tokens * arch.hidden * (8 + 4)
     lora = arch.lora_params(lora_r, lora_targets) * 16
     runtime = GPU_RUNTIME_GB * GIB if hw.gpu else CPU_RUNTIME_GB * GIB
     # transient: one weight matrix dequantised or cast per matmul
@@ -621,6 +630,8 @@ def _train_plan(recipe, arch, hw, size, compute, micro, checkpointing, shards, c
         lora_dropout=t.lora.dropout,
         shards=shards,
         attn_eager=compute.attn_implementation == "eager",
+        liger=t.liger and hw.gpu,
+        offloading=t.activation_offloading and hw.gpu,
     )
     if fsdp:  # weights and LoRA state sharded; each device computes its own micro-batches
         mem["weights"] = mem["weights"] / hw.devices
