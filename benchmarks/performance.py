@@ -1,9 +1,10 @@
-"""The README's performance table, generated from `benchmarks/results/` (never typed): one row
+"""The performance table of docs/benchmarks.md, generated from `benchmarks/results/` (never
+typed): one row
 per speed target, each read from the table its benchmark wrote, with the peer it ran beside,
 the host and precision it ran on, and whether the target is met.
 
-    .venv/bin/python benchmarks/performance.py           # rewrite the README's table
-    .venv/bin/python benchmarks/performance.py --check   # exit 1 if the README's is stale
+    .venv/bin/python benchmarks/performance.py           # rewrite the page's table
+    .venv/bin/python benchmarks/performance.py --check   # exit 1 if the page's is stale
 
 A results file's tables are read by their column names, under the nearest heading above them;
 a section states its host on a line starting "Host:" (else the file's first such line is used).
@@ -21,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
-README = REPO / "README.md"
+PAGE = REPO / "docs" / "benchmarks.md"
 BEGIN = "<!-- performance table: benchmarks/performance.py writes it from benchmarks/results/ -->"
 END = "<!-- end of the performance table -->"
 
@@ -274,30 +275,31 @@ def table() -> str:
         r = make()
         source = r.source
         if (RESULTS / r.source).exists():
-            source = f"[{r.source}](benchmarks/results/{r.source})"
+            source = f"[{r.source}](../benchmarks/results/{r.source})"  # from docs/
         lines.append(
             f"| {r.stage} | {r.target} | {r.measured} | {r.met} | {r.host or '-'} | {source} |"
         )
     return "\n".join(lines)
 
 
-def with_table(readme: str) -> str:
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    return readme[:start] + "\n" + table() + "\n" + readme[end:]
+def with_table(page: str) -> str:
+    start, end = page.index(BEGIN) + len(BEGIN), page.index(END)
+    return page[:start] + "\n" + table() + "\n" + page[end:]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the README is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
     args = parser.parse_args()
-    current = README.read_text()
+    current = PAGE.read_text()
     wanted = with_table(current)
     if args.check:
         if wanted != current:
-            print("README.md: the performance table is stale; run benchmarks/performance.py")
+            print("docs/benchmarks.md: the performance table is stale; run "
+                  "benchmarks/performance.py")  # fmt: skip
             sys.exit(1)
         return
-    README.write_text(wanted)
+    PAGE.write_text(wanted)
     print(table())
 
 

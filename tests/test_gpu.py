@@ -1,5 +1,5 @@
-"""CUDA checks of every GPU path the README names (`-m gpu`; skipped without CUDA). Run on a GPU
-machine by scripts/gpu-check.sh, which sets:
+"""CUDA checks of every GPU path the manual (docs/) names (`-m gpu`; skipped without CUDA). Run
+on a GPU machine by scripts/gpu-check.sh, which sets:
 
 - PLATYPUS_GPU_MODELS: a folder with smollm2/ and llama-1b/ (tests/gpu_models.py; where the
   packaged SmolLM2 weights cannot travel, its architecture and tokenizer with random weights);

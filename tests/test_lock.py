@@ -54,14 +54,14 @@ def test_the_lock_covers_every_declared_dependency():
 
 
 def test_the_distribution_name_is_ours_and_used_everywhere():
-    """pyproject's name is the one README's install lines and the code's hints use (not
+    """pyproject's name is the one the manual's install lines and the code's hints use (not
     "platypus", an unrelated package on PyPI), and the installed distribution of that name is
     the only one providing the `platypus` package."""
     import platypus
 
     name = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
     assert name == platypus.DISTRIBUTION and _canonical(name) not in ("platypus", "platypus-opt")
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "docs" / "setup.md").read_text(encoding="utf-8")
     # distribution names with extras (not a clone's '.[ray]')
     installs = re.findall(r"pip install '([A-Za-z][A-Za-z0-9._-]*)\[", readme)
     assert installs and set(installs) == {name}, installs

@@ -171,7 +171,7 @@ def test_qlora_adapter_merges_into_the_full_precision_base(qlora, tmp_path, caps
             positions += ids.shape[1]
     diff = {k: torch.cat([d.flatten() for d in v]).abs() for k, v in pairs.items()}
     err = {k: (round(float(d.max()), 4), round(float(d.mean()), 4)) for k, d in diff.items()}
-    with capsys.disabled():  # the numbers quoted in the README
+    with capsys.disabled():  # the numbers quoted in docs/train.md
         print(f"qlora merge |logit error| (max, mean): {err}, top-1 {agree / positions:.3f}")
     assert err["merge_vs_full"][0] < MERGE_VS_PEFT_MAX, err
     assert err["merge_vs_4bit"][1] < MERGE_VS_4BIT_MEAN, err
