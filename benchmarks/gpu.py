@@ -31,7 +31,6 @@ OURS = {
     "platypus": {},
     "platypus + liger": {"liger": True},
     "platypus, padding-free": {"batching": "packed"},
-    "platypus, padding-free + liger": {"batching": "packed", "liger": True},
 }
 PEERS = {
     "HF Trainer + PEFT (group_by_length)": "hf",
@@ -191,7 +190,7 @@ def main() -> int:
     parser.add_argument("--size", choices=list(SIZES), default="gpu")
     parser.add_argument("--max-length", type=int, default=2048)
     parser.add_argument("--deadline", type=float, default=300.0)
-    parser.add_argument("--eval-items", type=int, default=25)
+    parser.add_argument("--eval-items", type=int, default=20)
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one measurement
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--switches", default="{}", help=argparse.SUPPRESS)

@@ -96,7 +96,7 @@ timeout 120 "$PYTHON" tests/gpu_models.py "$MODELS" --from "$CONFIG" --size "$SI
   || { echo "gpu-check: the models could not be made" >&2; exit 1; }
 
 LEFT=$((BUDGET - (SECONDS - T0)))
-TESTS_LIMIT=$((LEFT * 45 / 100))
+TESTS_LIMIT=$((LEFT * 50 / 100))
 stamp "tests: -m gpu (at most ${TESTS_LIMIT}s)"
 rm -f "$OUT/gpu-tests.jsonl"
 PLATYPUS_GPU_MODELS=$MODELS PLATYPUS_SHARED_DATA=$REPO/.gpu/data \
