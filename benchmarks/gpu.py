@@ -36,7 +36,9 @@ PEERS = {
     "HF Trainer + PEFT (group_by_length)": "hf",
     "TRL SFTTrainer (completion-only, padding-free, liger)": "trl",
 }
+# Training rows per model, and eval items per task, by size (cpu: the rehearsal's)
 SIZES = {"gpu": {"llama-1b": 96, "smollm2": 160}, "cpu": {"llama-1b": 16, "smollm2": 16}}
+EVAL_ITEMS = {"gpu": 20, "cpu": 3}
 
 
 def _stamp(start: float, message: str) -> None:
@@ -190,7 +192,7 @@ def main() -> int:
     parser.add_argument("--size", choices=list(SIZES), default="gpu")
     parser.add_argument("--max-length", type=int, default=2048)
     parser.add_argument("--deadline", type=float, default=300.0)
-    parser.add_argument("--eval-items", type=int, default=20)
+    parser.add_argument("--eval-items", type=int, help="per task (default: by --size)")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one measurement
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--switches", default="{}", help=argparse.SUPPRESS)
@@ -250,24 +252,17 @@ def main() -> int:
         results[model] = measured
     if time.monotonic() - start < args.deadline + 60:
         _stamp(start, "eval: ours against lm-eval's HF backend")
-        cmd = [sys.executable, str(REPO / "benchmarks" / "eval.py"), "--items",
-               str(args.eval_items), "--tasks", "arc_challenge,winogrande", "--data-root",
+        items = args.eval_items or EVAL_ITEMS[args.size]
+        cmd = [sys.executable, str(REPO / "benchmarks" / "eval.py"), "--items", str(items),
+               "--tasks", "arc_challenge,winogrande", "--data-root",
                str(args.data_root), "--model", str(args.models / "smollm2"), "--device", device,
                "--harness-batch", "8"]  # fmt: skip
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
         table = [ln for ln in done.stdout.splitlines() if ln.startswith(("|", "total", "speed"))]
-        lines += (
-            [
-                "",
-                "### eval: SmolLM2's shape, fp32 weights, ours (fp32, bf16 autocast) "
-                "against lm-eval 0.4 (HF backend, batch 8)",
-                "",
-            ]
-            + (
-                table  # fmt: skip
-                or [f"failed: {(done.stderr.strip().splitlines() or ['no output'])[-1][:300]}"]
-            )
-        )
+        failed = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        lines += ["", "### eval: SmolLM2's shape, fp32 weights, ours (fp32, bf16 autocast) "
+                  "against lm-eval 0.4 (HF backend, batch 8)", ""]  # fmt: skip
+        lines += table or [f"failed: {failed}"]
         results["eval"] = table
     (args.out / "gpu-bench.md").write_text("\n".join(lines) + "\n")
     (args.out / "gpu-bench.json").write_text(json.dumps(results, indent=1) + "\n")
