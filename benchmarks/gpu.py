@@ -258,7 +258,8 @@ def main() -> int:
                str(args.data_root), "--model", str(args.models / "smollm2"), "--device", device,
                "--harness-batch", "8"]  # fmt: skip
         done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-        table = [ln for ln in done.stdout.splitlines() if ln.startswith(("|", "total", "speed"))]
+        kept = ("|", "total", "speed", "bf16")  # its tables, totals and captions
+        table = [ln for ln in done.stdout.splitlines() if ln.startswith(kept)]
         failed = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
         lines += ["", "### eval: SmolLM2's shape, fp32 weights, ours (fp32, bf16 autocast) "
                   "against lm-eval 0.4 (HF backend, batch 8)", ""]  # fmt: skip
