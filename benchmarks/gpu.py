@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from peers import completion_rows, padded_collate, trainer_rows  # benchmarks/peers.py
+
 REPO = Path(__file__).resolve().parents[1]
 OURS = {
     "platypus": {},
@@ -115,22 +117,10 @@ def _peer_result(trainer, examples, seconds: float) -> dict:
 
 
 def run_hf(model: str, data: Path, out: Path, max_length: int) -> dict:
-    import torch
     from transformers import Trainer, TrainingArguments
 
     peft, tok, examples = _peer_model(model, max_length, data)
-    rows = [{"input_ids": e.ids, "labels": [-100] * e.prompt_len + e.ids[e.prompt_len :]}
-            for e in examples]  # fmt: skip
-
-    def collate(batch):
-        width = max(len(b["input_ids"]) for b in batch)
-        pad = lambda x, v: x + [v] * (width - len(x))  # noqa: E731
-        return {
-            "input_ids": torch.tensor([pad(b["input_ids"], tok.pad_token_id) for b in batch]),
-            "labels": torch.tensor([pad(b["labels"], -100) for b in batch]),
-            "attention_mask": torch.tensor([pad([1] * len(b["input_ids"]), 0) for b in batch]),
-        }
-
+    rows = trainer_rows(examples)
     steps = -(-len(rows) // 16)
     try:  # transformers 5 names the sampler; older releases had a flag
         args = TrainingArguments(output_dir=str(out), remove_unused_columns=False,
@@ -139,7 +129,9 @@ def run_hf(model: str, data: Path, out: Path, max_length: int) -> dict:
     except TypeError:
         args = TrainingArguments(output_dir=str(out), remove_unused_columns=False,
                                  group_by_length=True, **_peer_args(steps))  # fmt: skip
-    trainer = Trainer(model=peft, args=args, train_dataset=rows, data_collator=collate)
+    trainer = Trainer(
+        model=peft, args=args, train_dataset=rows, data_collator=padded_collate(tok.pad_token_id)
+    )
     t0 = time.perf_counter()
     trainer.train()
     return _peer_result(trainer, examples, time.perf_counter() - t0)
@@ -152,8 +144,7 @@ def run_trl(model: str, data: Path, out: Path, max_length: int) -> dict:
     from trl import SFTConfig, SFTTrainer
 
     peft, tok, examples = _peer_model(model, max_length, data)
-    dataset = Dataset.from_list([{"input_ids": e.ids, "completion_mask": [0] * e.prompt_len
-                                  + [1] * e.response_tokens} for e in examples])  # fmt: skip
+    dataset = Dataset.from_list(completion_rows(examples))
     liger = _device() == "cuda" and importlib.util.find_spec("liger_kernel") is not None
     args = SFTConfig(output_dir=str(out), completion_only_loss=True, padding_free=True,
                      use_liger_kernel=liger, max_length=None,

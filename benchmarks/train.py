@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from peers import completion_rows, padded_collate, trainer_rows  # benchmarks/peers.py
+
 REPO = Path(__file__).resolve().parents[1]
 HELD_OUT = 32
 
@@ -109,8 +111,7 @@ def trl_sft(data: Path, out: Path, max_length: int, bf16: bool) -> dict:
     from trl import SFTConfig, SFTTrainer
 
     model, tok, examples = _peer_setup(data, max_length)
-    dataset = Dataset.from_list([{"input_ids": e.ids, "completion_mask": [0] * e.prompt_len
-                                  + [1] * e.response_tokens} for e in examples])  # fmt: skip
+    dataset = Dataset.from_list(completion_rows(examples))
     steps = -(-len(dataset) // 16)
     # max_length None: the ids are already cut to max_length (TRL enforces it only with packing)
     args = SFTConfig(output_dir=str(out), completion_only_loss=True, padding_free=True,
@@ -122,28 +123,21 @@ def trl_sft(data: Path, out: Path, max_length: int, bf16: bool) -> dict:
 
 
 def hf_trainer(data: Path, out: Path, max_length: int, bf16: bool, group_by_length=False) -> dict:
-    import torch
     from transformers import Trainer, TrainingArguments
 
     model, tok, examples = _peer_setup(data, max_length)
-    dataset = [{"input_ids": e.ids, "labels": [-100] * e.prompt_len + e.ids[e.prompt_len :]}
-               for e in examples]  # fmt: skip
-
-    def collate(batch):
-        width = max(len(b["input_ids"]) for b in batch)
-        pad = lambda x, v: x + [v] * (width - len(x))  # noqa: E731
-        return {
-            "input_ids": torch.tensor([pad(b["input_ids"], tok.pad_token_id) for b in batch]),
-            "labels": torch.tensor([pad(b["labels"], -100) for b in batch]),
-            "attention_mask": torch.tensor([pad([1] * len(b["input_ids"]), 0) for b in batch]),
-        }
-
+    dataset = trainer_rows(examples)
     steps = -(-len(dataset) // 16)
     sampling = "group_by_length" if group_by_length else "random"
     args = TrainingArguments(output_dir=str(out), remove_unused_columns=False,
                              train_sampling_strategy=sampling,
                              **_peer_args(steps, bf16))  # fmt: skip
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=padded_collate(tok.pad_token_id),
+    )
     t0 = time.perf_counter()
     trainer.train()
     return _peer_result(trainer, model, examples, time.perf_counter() - t0, out)
