@@ -9,12 +9,13 @@ import datasets
 import pytest
 from huggingface_hub import DatasetCard, ModelCard
 
+from platypus.cards import size_category
 from platypus.cli import main
 from platypus.config import BuildConfig, MergeConfig, TrainConfig
 from platypus.data.sources import SOURCES
 from platypus.errors import PlatypusError
 from platypus.hashing import file_sha256
-from platypus.hub import IGNORED, push_stage, size_category, validate
+from platypus.hub import IGNORED, push_stage, validate
 from platypus.models import SMOLLM2_HUB_ID, prepared_path
 from tests.conftest import SHARED_DATA, read_jsonl
 

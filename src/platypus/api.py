@@ -119,7 +119,7 @@ def run(
 def load_dataset(path: str | Path) -> datasets.Dataset:
     """The rows of a data stage's folder (the file its dataset card names), or of a
     jsonl/json/parquet file, as a `datasets.Dataset`."""
-    from platypus.hub import dataset_file
+    from platypus.cards import dataset_file
 
     path = Path(path)
     if path.is_dir():
@@ -207,8 +207,8 @@ def artefact_in(stage, field: str, folder: Path) -> Path | None:
     """The file or folder an earlier stage's output `folder` holds for `field`: the artefact
     the registry says feeds it (by the folder's manifest), else a data folder's card file. The
     API and the CLI both take a stage folder where an input is asked for."""
+    from platypus.cards import dataset_file
     from platypus.config import Recipe
-    from platypus.hub import dataset_file
     from platypus.pipeline.manifest import read_manifest
     from platypus.pipeline.stages import STAGES
 

@@ -147,8 +147,8 @@ def _keyword_section() -> list[str]:
 def write_cards(config: BuildConfig, result: BuildResult) -> None:
     """card.md, and README.md: the same card under the Hub's dataset metadata, so the build
     folder loads with `datasets.load_dataset(folder)` and can be pushed as it is."""
+    from platypus.cards import write_dataset_card
     from platypus.data.writers import write_bytes
-    from platypus.hub import write_dataset_card
 
     body = render_card(config, result)
     write_bytes(result.paths["card"], body.encode("utf-8"))

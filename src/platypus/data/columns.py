@@ -55,7 +55,7 @@ def mapped_output(folder: Path, stem: str, input_path: str | Path | None) -> Pat
     finished folder read back, whose manifest records no input path), the file its dataset
     card names."""
     if input_path is None and folder.name:
-        from platypus.hub import dataset_file
+        from platypus.cards import dataset_file
 
         named = dataset_file(folder)
         if named is not None and named.stem == stem:

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from platypus.cards import CARD as HUB_CARD
+from platypus.cards import write_merge_card
 from platypus.config import EmbeddingSettings, MergeConfig
 from platypus.data.writers import write_bytes
-from platypus.hub import CARD as HUB_CARD
-from platypus.hub import write_merge_card
 from platypus.memory import peak_mb, reset_peak
 from platypus.merge.folders import weight_hashes
 from platypus.merge.methods import get

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from pydantic import BaseModel, ConfigDict
 
 from platypus.config import INPUT, Recipe, field_role, result_config
 from platypus.errors import PlatypusError
+from platypus.faults import fault_point
 from platypus.pipeline.lock import LOCK_FILE, FolderLock
 from platypus.pipeline.manifest import MANIFEST, read_manifest, write_manifest
 
@@ -260,15 +260,6 @@ def _written_in_place(
     after = _stamps(out)
     changed = {name for name, stamp in after.items() if before.get(name) != stamp}
     return sorted(changed | {name for name in _declared(stage, config) if name in after})
-
-
-def fault_point(stage: Stage | str, point: str) -> None:
-    """Fault injection for the tests: `PLATYPUS_KILL_AT=<stage>:<point>` kills this process
-    there with SIGKILL, as a crash or an out-of-memory kill would. `stage`: the stage or, from
-    inside a stage's own code (a point mid-run), its name."""
-    name = stage if isinstance(stage, str) else stage.name
-    if os.environ.get("PLATYPUS_KILL_AT") == f"{name}:{point}":
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _refuse_own_outputs(stage: Stage, config: BaseModel, out: Path) -> None:

@@ -39,7 +39,7 @@ def base_weights(model: str | None) -> str:
 def _hub_card(stage) -> tuple[str, ...]:
     """The data stages' outputs besides their artefacts: the Hub dataset card (the name from
     the module that writes it; imported here, not at start-up)."""
-    from platypus.hub import CARD
+    from platypus.cards import CARD
 
     return (CARD,)
 

@@ -93,8 +93,8 @@ def data_file_of(path: Path) -> Path:
         return hub_dataset_file(str(path))
     if not path.is_dir():
         return path
+    from platypus.cards import dataset_file
     from platypus.data.columns import FORMATS
-    from platypus.hub import dataset_file
 
     named = dataset_file(path)
     if named is not None:

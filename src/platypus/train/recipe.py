@@ -27,12 +27,12 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 
+from platypus.cards import write_adapter_card
 from platypus.config import TrainConfig, result_config
 from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
-from platypus.hub import write_adapter_card
+from platypus.faults import fault_point
 from platypus.memory import memory_is_tight, peak_mb, release_free_memory, reset_peak
-from platypus.pipeline.stage import fault_point
 from platypus.progress import progress
 from platypus.train import checkpoint, tracking
 from platypus.train.dropout import use_cpu_dropout

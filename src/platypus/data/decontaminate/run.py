@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from platypus.cards import write_dataset_card
 from platypus.config import DecontaminateConfig
 from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
 from platypus.data.decontaminate.classify import CATEGORIES, classify
@@ -31,7 +32,6 @@ from platypus.data.writers import (
 )
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
-from platypus.hub import write_dataset_card
 from platypus.similarity.engine import resolve_embedding
 from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from platypus.cards import write_dataset_card
 from platypus.config import DedupConfig
 from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
 from platypus.data.dedup.exact import exact_dedup
@@ -29,7 +30,6 @@ from platypus.data.writers import (
 )
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
-from platypus.hub import write_dataset_card
 from platypus.similarity.engine import embed_texts, find_neighbours, resolve_embedding
 from platypus.similarity.pairs import Neighbours, pair_dots
 from platypus.similarity.rescore import search_rescored
