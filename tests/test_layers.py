@@ -14,7 +14,8 @@ LAYERS = {
     1: ["errors", "faults", "hashing", "version", "paths", "progress", "quiet", "memory",
         "data.readers", "data.writers", "data.record", "data.io", "data.text"],
     2: ["config", "overrides", "compute"],
-    3: ["models", "similarity", "cards", "data.sources", "train.template", "train.tracking"],
+    3: ["models", "similarity", "cards", "charts", "data.sources", "train.template",
+        "train.tracking"],
     4: ["data", "train", "merge", "eval", "tasks"],
     5: ["pipeline", "plan", "report", "hub", "api", "cli", "chat", "__main__", ""],
 }  # fmt: skip
@@ -34,8 +35,6 @@ KNOWN = {
     # a merge input named as another stage's output is found through the pipeline
     ("merge.references", "api"),
     ("merge.references", "pipeline.stages"),
-    # training draws its loss curve with the report's charts
-    ("train.recipe", "report.plots"),
 }
 
 

@@ -1,54 +1,15 @@
-"""Charts as PNG (matplotlib, headless): written to files or inlined as data URIs."""
+"""The run report's charts as PNG (matplotlib, headless); the shared pieces (pyplot, data URIs,
+the loss curve) are `platypus.charts`."""
 
 from __future__ import annotations
 
-import base64
-import io
-from pathlib import Path
+from platypus.charts import data_uri, loss_figure, pyplot
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def data_uri(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    _plt().close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def loss_figure(history: list[dict]):
-    """Training loss per step, held-out loss where measured."""
-    fig, ax = _plt().subplots(figsize=(6.4, 3.6), dpi=110)
-    train = [(h["step"], h["loss"]) for h in history if "loss" in h]
-    val = [(h["step"], h["val_loss"]) for h in history if h.get("val_loss") is not None]
-    if train:
-        ax.plot(*zip(*train, strict=True), lw=1, label="train (response tokens)")
-    if val:
-        ax.plot(*zip(*val, strict=True), "o-", lw=1.5, label="held-out")
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss (nats/token)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def loss_curve(history: list[dict], path: Path) -> Path:
-    fig = loss_figure(history)
-    fig.savefig(path, format="png")  # whatever the (temporary) file's name ends in
-    _plt().close(fig)
-    return path
+__all__ = ["data_uri", "eval_figure", "funnel_figure", "histogram_figure", "loss_figure"]
 
 
 def funnel_figure(steps: list[tuple[str, int]]):
-    fig, ax = _plt().subplots(figsize=(6.4, 0.5 + 0.45 * len(steps)), dpi=110)
+    fig, ax = pyplot().subplots(figsize=(6.4, 0.5 + 0.45 * len(steps)), dpi=110)
     labels = [s for s, _ in steps][::-1]
     values = [v for _, v in steps][::-1]
     bars = ax.barh(labels, values, color="#4c72b0")
@@ -60,7 +21,7 @@ def funnel_figure(steps: list[tuple[str, int]]):
 
 
 def histogram_figure(bins: list[list[float]], threshold: float):
-    fig, ax = _plt().subplots(figsize=(6.4, 3.2), dpi=110)
+    fig, ax = pyplot().subplots(figsize=(6.4, 3.2), dpi=110)
     lefts = [b[0] for b in bins]
     widths = [b[1] - b[0] for b in bins]
     ax.bar(
@@ -81,7 +42,7 @@ def eval_figure(scores: dict[str, dict[str, float]]):
 
     from platypus.eval.results import percent
 
-    plt = _plt()
+    plt = pyplot()
     models = list(scores)
     tasks = sorted({t for s in scores.values() for t in s})
     fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=110)

@@ -633,7 +633,7 @@ class LoraRecipe:
     def save_outputs(self, summary: dict) -> Path:
         """Main process: the adapter (with the base model's fingerprint), the loss curve, and
         summary.json last, each moved into place whole."""
-        from platypus.report.plots import loss_curve
+        from platypus.charts import loss_curve
         from platypus.train.saved_template import save_training_template
 
         out = self.out
