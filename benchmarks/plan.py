@@ -138,13 +138,13 @@ def measure(case: dict, timeout: int = 1800) -> dict:
 
 
 def _smollm2_arch():
-    from platypus.plan import resolve_arch
+    from platypus.sizing import resolve_arch
 
     return resolve_arch("smollm2")
 
 
 def _llama_1b_arch():
-    from platypus.plan import arch_from_config
+    from platypus.sizing import arch_from_config
 
     return arch_from_config(LLAMA_1B, "Llama ~1.1B")
 
@@ -168,7 +168,7 @@ MODELS = {
 def planned_gb(case: dict) -> float:
     """What `platypus plan` says for the same model, precision and shape on the CPU."""
     from platypus.config import ComputeSettings
-    from platypus.plan import eval_memory, hardware, train_memory
+    from platypus.sizing import eval_memory, hardware, train_memory
 
     arch = MODELS[case["model_key"]][1]()
     precision = case["precision"]

@@ -13,7 +13,7 @@ is its own process so peak RSS is its own. Both adapters' held-out loss is measu
 code afterwards. Tokens/s counts real (non-padding) tokens over training time.
 
 "of matmul peak" puts each run against the ceiling of this machine: the useful FLOPs of its
-real tokens (`platypus.plan.train_flops`: forward plus the backward through the activations a
+real tokens (`platypus.sizing.train_flops`: forward plus the backward through the activations a
 LoRA run needs, the LM head at every position) per second, over a large matrix multiply's
 FLOP/s in the same precision measured at the start. A trainer can only beat another by wasting
 less (padding, logits at prompt positions), so at a high share 1.5x is out of reach.
@@ -179,8 +179,8 @@ ALLOCATIONS = {"aten::empty", "aten::empty_strided", "aten::zeros", "aten::zero_
 
 def useful_flops_per_s(tokens: float, rows: int, seconds: float) -> float:
     """The useful FLOPs per second of a LoRA run of SmolLM2 over `tokens` real tokens in `rows`
-    rows (`platypus.plan.train_flops`: their mean length prices attention)."""
-    from platypus.plan import resolve_arch, train_flops
+    rows (`platypus.sizing.train_flops`: their mean length prices attention)."""
+    from platypus.sizing import resolve_arch, train_flops
 
     arch = resolve_arch("smollm2")
     return train_flops(arch, tokens, tokens / rows, checkpointing=False) / seconds
@@ -213,7 +213,7 @@ def profile_steps(data: Path, out: Path, max_length: int, bf16: bool, steps: int
     from torch.profiler import ProfilerActivity, profile, record_function
 
     from platypus.config import TrainConfig
-    from platypus.plan import probe_cpu_tflops
+    from platypus.sizing import probe_cpu_tflops
     from platypus.train import recipe as recipe_module
 
     config = TrainConfig(output_dir=str(out), max_length=max_length, val_size=HELD_OUT,
@@ -304,10 +304,10 @@ def main() -> int:
 
     if args.bf16 == "auto":  # what training's `bf16: auto` becomes on this CPU
         from platypus.config import TrainConfig
-        from platypus.plan import train_autocast
+        from platypus.sizing import train_autocast
 
         args.bf16 = "yes" if train_autocast(TrainConfig(bf16="auto"), gpu=False) else "no"
-    from platypus.plan import probe_cpu_tflops
+    from platypus.sizing import probe_cpu_tflops
 
     if args.profile:
         with tempfile.TemporaryDirectory() as tmp:

@@ -397,7 +397,7 @@ def test_training_bf16_auto_follows_the_probe_and_is_part_of_the_checkpoint(
     given; what auto became is recorded and a checkpoint made under the other choice is not
     resumed. The plan counts the same choice."""
     from platypus.config import Recipe, TrainConfig
-    from platypus.plan import train_autocast
+    from platypus.sizing import train_autocast
     from platypus.train.recipe import LoraRecipe
 
     folder = tiny_llama

@@ -121,7 +121,7 @@ def test_batch_size_auto_scores_as_batch_1(tmp_path, capsys, shared_data, monkey
     from platypus.config import EvalConfig, result_config
     from platypus.eval import batching
     from platypus.eval.runner import cache_key
-    from platypus.plan import AUTO_BATCH_SHARE, Hardware, eval_memory, resolve_arch
+    from platypus.sizing import AUTO_BATCH_SHARE, Hardware, eval_memory, resolve_arch
 
     # The rule: with room for exactly 8 rows beside the loaded weights, 8; fewer items, fewer.
     arch = resolve_arch(None)

@@ -258,7 +258,7 @@ def test_plan_memory_and_time_against_cuda(gpu_models, name):
     from platypus.compute import resolve
     from platypus.config import ComputeSettings, TrainConfig
     from platypus.models import load_causal_lm
-    from platypus.plan import HARDWARE, resolve_arch, train_flops, train_memory
+    from platypus.sizing import HARDWARE, resolve_arch, train_flops, train_memory
     from platypus.train.loss import ResponseLoss
 
     batch, length = 4, 1024

@@ -14,7 +14,7 @@ LAYERS = {
     1: ["errors", "faults", "hashing", "version", "paths", "progress", "quiet", "memory",
         "data.readers", "data.writers", "data.record", "data.io", "data.text"],
     2: ["config", "overrides", "compute"],
-    3: ["models", "similarity", "cards", "charts", "data.sources", "train.template",
+    3: ["models", "similarity", "cards", "charts", "sizing", "data.sources", "train.template",
         "train.tracking"],
     4: ["data", "train", "merge", "eval", "tasks"],
     5: ["pipeline", "plan", "report", "hub", "api", "cli", "chat", "__main__", ""],
@@ -29,9 +29,6 @@ KNOWN = {
     ("config", "tasks.registry"),
     ("config", "train.template"),
     ("config", "train.tracking"),
-    # eval sizes its batches with the planner's memory model
-    ("eval.batching", "plan"),
-    ("eval.runner", "plan"),
     # a merge input named as another stage's output is found through the pipeline
     ("merge.references", "api"),
     ("merge.references", "pipeline.stages"),

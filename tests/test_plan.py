@@ -14,14 +14,8 @@ import pytest
 from platypus.cli import main
 from platypus.config import ComputeSettings, load_recipe
 from platypus.errors import PlatypusError
-from platypus.plan import (
-    BUILTIN_ARCHS,
-    hardware,
-    plan_recipe,
-    resolve_arch,
-    train_memory,
-    with_compute,
-)
+from platypus.plan import plan_recipe, with_compute
+from platypus.sizing import BUILTIN_ARCHS, hardware, resolve_arch, train_memory
 
 REPO = Path(__file__).resolve().parents[1]
 R13 = REPO / "recipes" / "platypus2-13b.yaml"
@@ -120,7 +114,7 @@ def test_memory_terms_move_the_right_way():
 def test_eval_batch_auto_is_the_largest_power_of_two_that_fits():
     """`eval.batch_size: auto` plans the batch the run would pick: beside the loaded weights,
     the largest power of two whose forward pass fits half of what the device has left."""
-    from platypus.plan import AUTO_BATCH_SHARE, eval_memory
+    from platypus.sizing import AUTO_BATCH_SHARE, eval_memory
 
     recipe = load_recipe(R13)
     auto = recipe.model_copy(update={"eval": recipe.eval.model_copy(update={"batch_size": "auto"})})

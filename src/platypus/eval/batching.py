@@ -2,7 +2,7 @@
 
 The rule: the largest power of two, at most `plan.AUTO_BATCH_MAX` (64, lm-eval's own cap), whose
 forward pass of batch x the longest context a task sends (`plan.EVAL_CONTEXT` tokens, within the
-model's positions) needs, by the plan's estimate (`plan.eval_memory`: KV cache, the largest
+model's positions) needs, by the plan's estimate (`sizing.eval_memory`: KV cache, the largest
 layer's intermediates, full-vocabulary logits and their log-softmax, a dequantised weight), no
 more than `plan.AUTO_BATCH_SHARE` (half) of the memory free on the model's device (CUDA:
 `torch.cuda.mem_get_info`; CPU and MPS: the host's available memory); never more than the items
@@ -17,14 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platypus.plan import (
-    AUTO_BATCH_SHARE,
-    EVAL_CONTEXT,
-    GIB,
-    Arch,
-    Hardware,
-    auto_eval_batch,
-)
+from platypus.sizing import AUTO_BATCH_SHARE, EVAL_CONTEXT, GIB, Arch, Hardware, auto_eval_batch
 
 _DTYPES = {"torch.float32": "float32", "torch.bfloat16": "bfloat16", "torch.float16": "float16"}
 

@@ -244,7 +244,7 @@ def _resolved_batch(config: EvalConfig, policy, device: str, most: int, model=No
     if config.batch_size != "auto":
         return config.batch_size
     from platypus.eval.batching import resolve_batch_size
-    from platypus.plan import arch_from_config, resolve_arch
+    from platypus.sizing import arch_from_config, resolve_arch
 
     try:
         if model is not None:
