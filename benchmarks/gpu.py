@@ -26,7 +26,13 @@ import sys
 import time
 from pathlib import Path
 
-from peers import completion_rows, padded_collate, trainer_rows  # benchmarks/peers.py
+from peers import (
+    completion_rows,
+    padded_collate,
+    peer_args,
+    peer_result,
+    trainer_rows,
+)  # benchmarks/peers.py
 
 REPO = Path(__file__).resolve().parents[1]
 OURS = {
@@ -100,20 +106,9 @@ def _peer_model(model: str, max_length: int, data: Path):
     return peft, tok, examples
 
 
-def _peer_args(steps: int) -> dict:
-    """The Platypus hyper-parameters in TrainingArguments' terms (shared by Trainer and TRL)."""
-    return dict(per_device_train_batch_size=4, gradient_accumulation_steps=4,
-                learning_rate=4e-4, lr_scheduler_type="cosine",
-                warmup_steps=min(100, int(0.2 * steps)), num_train_epochs=1, bf16=True,
-                use_cpu=_device() == "cpu", logging_steps=1, save_strategy="no", report_to=[],
-                seed=42, disable_tqdm=True)  # fmt: skip
-
-
-def _peer_result(trainer, examples, seconds: float) -> dict:
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"tokens_per_s": sum(len(e.ids) for e in examples) / seconds,
-            "train_seconds": seconds, "steps": trainer.state.global_step,
-            "final_loss": losses[-1] if losses else None}  # fmt: skip
+def _run_peer_args(steps: int) -> dict:
+    """bf16 on the GPU (autocast on the CPU rehearsal, as ours)."""
+    return peer_args(steps, bf16=True, use_cpu=_device() == "cpu")
 
 
 def run_hf(model: str, data: Path, out: Path, max_length: int) -> dict:
@@ -125,16 +120,16 @@ def run_hf(model: str, data: Path, out: Path, max_length: int) -> dict:
     try:  # transformers 5 names the sampler; older releases had a flag
         args = TrainingArguments(output_dir=str(out), remove_unused_columns=False,
                                  train_sampling_strategy="group_by_length",
-                                 **_peer_args(steps))  # fmt: skip
+                                 **_run_peer_args(steps))  # fmt: skip
     except TypeError:
         args = TrainingArguments(output_dir=str(out), remove_unused_columns=False,
-                                 group_by_length=True, **_peer_args(steps))  # fmt: skip
+                                 group_by_length=True, **_run_peer_args(steps))  # fmt: skip
     trainer = Trainer(
         model=peft, args=args, train_dataset=rows, data_collator=padded_collate(tok.pad_token_id)
     )
     t0 = time.perf_counter()
     trainer.train()
-    return _peer_result(trainer, examples, time.perf_counter() - t0)
+    return peer_result(trainer, examples, time.perf_counter() - t0)
 
 
 def run_trl(model: str, data: Path, out: Path, max_length: int) -> dict:
@@ -148,11 +143,11 @@ def run_trl(model: str, data: Path, out: Path, max_length: int) -> dict:
     liger = _device() == "cuda" and importlib.util.find_spec("liger_kernel") is not None
     args = SFTConfig(output_dir=str(out), completion_only_loss=True, padding_free=True,
                      use_liger_kernel=liger, max_length=None,
-                     **_peer_args(-(-len(dataset) // 16)))  # fmt: skip
+                     **_run_peer_args(-(-len(dataset) // 16)))  # fmt: skip
     trainer = SFTTrainer(model=peft, args=args, train_dataset=dataset, processing_class=tok)
     t0 = time.perf_counter()
     trainer.train()
-    return _peer_result(trainer, examples, time.perf_counter() - t0) | {"liger": liger}
+    return peer_result(trainer, examples, time.perf_counter() - t0) | {"liger": liger}
 
 
 def child(args) -> int:

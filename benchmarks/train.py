@@ -30,7 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from peers import completion_rows, padded_collate, trainer_rows  # benchmarks/peers.py
+from peers import (
+    completion_rows,
+    padded_collate,
+    peer_args,
+    peer_result,
+    trainer_rows,
+)  # benchmarks/peers.py
 
 REPO = Path(__file__).resolve().parents[1]
 HELD_OUT = 32
@@ -85,22 +91,9 @@ def _peer_setup(data: Path, max_length: int):
     return model, tok, examples
 
 
-def _peer_args(steps: int, bf16: bool) -> dict:
-    """The Platypus hyper-parameters in TrainingArguments' terms (shared by Trainer and TRL)."""
-    return dict(per_device_train_batch_size=4, gradient_accumulation_steps=4,
-                learning_rate=4e-4, lr_scheduler_type="cosine",
-                warmup_steps=min(100, int(0.2 * steps)), num_train_epochs=1, bf16=bf16,
-                use_cpu=True, logging_steps=1, save_strategy="no", report_to=[], seed=42,
-                disable_tqdm=True)  # fmt: skip
-
-
 def _peer_result(trainer, model, examples, seconds: float, out: Path) -> dict:
     model.save_pretrained(out / "adapter")
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"tokens_per_s": sum(len(e.ids) for e in examples) / seconds,
-            "train_seconds": seconds, "steps": trainer.state.global_step,
-            "final_loss": losses[-1] if losses else None,
-            "adapter": str(out / "adapter")}  # fmt: skip
+    return peer_result(trainer, examples, seconds) | {"adapter": str(out / "adapter")}
 
 
 def trl_sft(data: Path, out: Path, max_length: int, bf16: bool) -> dict:
@@ -115,7 +108,7 @@ def trl_sft(data: Path, out: Path, max_length: int, bf16: bool) -> dict:
     steps = -(-len(dataset) // 16)
     # max_length None: the ids are already cut to max_length (TRL enforces it only with packing)
     args = SFTConfig(output_dir=str(out), completion_only_loss=True, padding_free=True,
-                     max_length=None, **_peer_args(steps, bf16))  # fmt: skip
+                     max_length=None, **peer_args(steps, bf16, use_cpu=True))  # fmt: skip
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok)
     t0 = time.perf_counter()
     trainer.train()
@@ -131,7 +124,7 @@ def hf_trainer(data: Path, out: Path, max_length: int, bf16: bool, group_by_leng
     sampling = "group_by_length" if group_by_length else "random"
     args = TrainingArguments(output_dir=str(out), remove_unused_columns=False,
                              train_sampling_strategy=sampling,
-                             **_peer_args(steps, bf16))  # fmt: skip
+                             **peer_args(steps, bf16, use_cpu=True))  # fmt: skip
     trainer = Trainer(
         model=model,
         args=args,

@@ -12,7 +12,6 @@ hidden 256 for the CPU rehearsal. Seeded: the same weights every time. bf16 on d
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,17 +20,6 @@ LLAMA_1B = dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22,
                 num_attention_heads=32, num_key_value_heads=4)  # fmt: skip
 LLAMA_CPU = dict(hidden_size=256, intermediate_size=512, num_hidden_layers=4,
                  num_attention_heads=4, num_key_value_heads=2)  # fmt: skip
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                   "chat_template.jinja", "generation_config.json")  # fmt: skip
-
-
-def config_folder(source: Path, target: Path) -> Path:
-    """The config and tokenizer files of `source` alone (what travels to the GPU machine)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", *TOKENIZER_FILES):
-        if (source / name).is_file():
-            shutil.copy2(source / name, target / name)
-    return target
 
 
 def make(folder: Path, source: Path, size: str = "gpu") -> dict[str, Path]:

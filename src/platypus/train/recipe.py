@@ -380,7 +380,6 @@ class LoraRecipe:
             if self.autocast_dtype is not None
             else nullcontext()
         )
-        self.offload = config.activation_offloading
         self.loss_module.train()
 
     @property
@@ -395,7 +394,10 @@ class LoraRecipe:
     def _run_micro(self, batch_examples: list[Example], module=None):
         batch = collate(batch_examples, self.pad_id, self.config.batching == "packed")
         batch = {k: v.to(self.accelerator.device) for k, v in batch.items()}
-        with self.autocast, offloading_context(self.offload and torch.is_grad_enabled()):
+        with (
+            self.autocast,
+            offloading_context(self.config.activation_offloading and torch.is_grad_enabled()),
+        ):
             # `is None`, not `or`: a compiled module's truth value asks for its len()
             return (self.loss_module if module is None else module)(**batch)
 
