@@ -12,23 +12,14 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "platypus"
 # Module prefixes below `platypus`, by layer (the longest prefix decides; "" is the package).
 LAYERS = {
     1: ["errors", "faults", "hashing", "version", "paths", "progress", "quiet", "memory",
-        "data.readers", "data.writers", "data.record", "data.io", "data.text"],
-    2: ["config", "overrides", "compute"],
+        "data.readers", "data.writers", "data.record", "data.io", "data.text", "yaml_loader"],
+    2: ["settings", "overrides", "compute"],
     3: ["models", "similarity", "cards", "charts", "sizing", "data.sources", "train.template",
         "train.tracking"],
     4: ["data", "train", "merge", "eval", "tasks"],
-    5: ["pipeline", "plan", "report", "hub", "api", "cli", "chat", "__main__", ""],
+    5: ["config", "pipeline", "plan", "report", "hub", "api", "cli", "chat", "__main__", ""],
 }  # fmt: skip
 KNOWN = {
-    # config checks names against the registries above it
-    ("config", "data.sources"),
-    ("config", "eval.protocols"),
-    ("config", "merge.mergekit_config"),
-    ("config", "merge.methods"),
-    ("config", "merge.parameters"),
-    ("config", "tasks.registry"),
-    ("config", "train.template"),
-    ("config", "train.tracking"),
     # a merge input named as another stage's output is found through the pipeline
     ("merge.references", "api"),
     ("merge.references", "pipeline.stages"),

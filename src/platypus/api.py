@@ -105,8 +105,9 @@ def run(
 ) -> dict[str, Summary]:
     """The whole recipe as `platypus run` does it (finished stages skipped), then the report:
     {stage name: its summary}."""
-    from platypus.config import Recipe, load_recipe, validated
+    from platypus.config import Recipe, load_recipe
     from platypus.pipeline.run import Pipeline
+    from platypus.settings import validated
 
     if isinstance(recipe, str | Path):
         recipe = load_recipe(recipe)
@@ -141,10 +142,11 @@ def load_dataset(path: str | Path) -> datasets.Dataset:
 
 
 def _run(name: str, output_dir: str | Path, config: Any, overrides: dict, **inputs: Any) -> Any:
-    from platypus.config import Recipe, validated
+    from platypus.config import Recipe
     from platypus.pipeline.lock import FolderLock
     from platypus.pipeline.stage import run_stage
     from platypus.pipeline.stages import STAGES
+    from platypus.settings import validated
 
     stage = STAGES[name]
     recipe = config if isinstance(config, Recipe) else Recipe()

@@ -234,9 +234,9 @@ def load(
 ) -> ChatModel:
     """The model (and adapter) with the template it was trained with."""
     from platypus.compute import resolve
-    from platypus.config import ComputeSettings
     from platypus.eval.run import apply_adapter
     from platypus.models import load_causal_lm
+    from platypus.settings import ComputeSettings
 
     adapter_dir = adapter_folder(adapter) if adapter is not None else None
     if adapter_dir is not None:
@@ -463,7 +463,7 @@ def add_arguments(parser, batch_only: bool = False) -> None:
     parser.add_argument("--batch-size", type=int, default=8, help="jsonl rows per batch")
     from typing import get_args
 
-    from platypus.config import ComputeSettings
+    from platypus.settings import ComputeSettings
 
     devices = list(get_args(ComputeSettings.model_fields["device"].annotation))
     parser.add_argument("--device", choices=devices, help="where the model runs (default auto)")

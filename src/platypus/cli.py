@@ -11,17 +11,13 @@ from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from platypus.config import (
-    ComputeSettings,
-    DedupConfig,
-    EvalConfig,
-    MergeConfig,
-    Recipe,
-    TrainConfig,
-    load_recipe,
-    validated,
-)
+from platypus.config import Recipe, load_recipe
+from platypus.data.dedup.config import DedupConfig
 from platypus.errors import PlatypusError
+from platypus.eval.config import EvalConfig
+from platypus.merge.config import MergeConfig
+from platypus.settings import ComputeSettings, validated
+from platypus.train.config import TrainConfig
 from platypus.version import __version__
 
 

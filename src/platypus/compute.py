@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from platypus.config import ComputeSettings
 from platypus.errors import PlatypusError
+from platypus.settings import ComputeSettings
 
 PROBE_FILE = "compute-probe.json"  # in platypus.paths.cache_dir()
 PROBE_SIZE = 512  # square matmul: where bf16 is emulated, 1024 took 20 s; 512 under 2 s

@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from platypus.config import RecipeLoader, RecipeYAMLError, validated
 from platypus.errors import PlatypusError
+from platypus.settings import validated
+from platypus.yaml_loader import RecipeLoader, RecipeYAMLError
 
 
 def parse_assignment(text: str) -> tuple[list[str], Any]:

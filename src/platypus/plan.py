@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from platypus.config import ComputeSettings, Recipe
+from platypus.config import Recipe
 from platypus.errors import PlatypusError
+from platypus.settings import ComputeSettings
 from platypus.sizing import (
     AUTO_BATCH_SHARE,
     CPU_RUNTIME_GB,

@@ -41,8 +41,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from platypus.config import ComputeSettings, TrainConfig
 from platypus.errors import PlatypusError
+from platypus.settings import ComputeSettings
 
 GIB = 2**30
 CPU_RUNTIME_GB = 0.45
@@ -237,9 +237,9 @@ def cpu_memory_gb() -> float:
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) / GIB
 
 
-def train_autocast(train: TrainConfig, gpu: bool) -> bool:
-    """Whether training autocasts to bf16: `bf16: auto` on a CPU with `auto` weights follows
-    this host's probe (platypus.compute), as the training run will."""
+def train_autocast(train, gpu: bool) -> bool:
+    """Whether training (a TrainConfig) autocasts to bf16: `bf16: auto` on a CPU with `auto`
+    weights follows this host's probe (platypus.compute), as the training run will."""
     if train.bf16 != "auto":
         return train.bf16
     return _bf16_where_allowed(train.compute, gpu)

@@ -8,8 +8,8 @@ from platypus.data.keywords import STEM_KEYWORDS
 from platypus.version import __version__
 
 if TYPE_CHECKING:
-    from platypus.config import BuildConfig
     from platypus.data.build import BuildResult, SourceStats
+    from platypus.data.build.config import BuildConfig
 
 # Rows per source in the released garage-bAInd/Open-Platypus (after its similarity exclusion).
 RELEASED_ROWS = {

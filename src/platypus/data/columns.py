@@ -1,6 +1,6 @@
 """Datasets of any schema for dedup, decontamination and training, through a column mapping.
 
-`ColumnMapping` (config.py) says which columns hold the text: a named `format` (alpaca,
+`ColumnMapping` (platypus.settings) says which columns hold the text: a named `format` (alpaca,
 prompt_completion, messages, sharegpt), `text_fields` (every field but the last is the prompt,
 the last the response; one field is both) or `messages_field` (a chat column of {role, content}
 or ShareGPT's {from, value}: user turns are the prompt, assistant turns the response; system and
@@ -28,15 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from platypus.config import OPTIONAL_COLUMNS
 from platypus.data.readers import iter_jsonl_lines, read_json
 from platypus.data.record import FIELDS, Dialogue, Record
 from platypus.errors import DataError
+from platypus.settings import OPTIONAL_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from platypus.config import ColumnMapping
+    from platypus.settings import ColumnMapping
 
 FORMATS = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
 REMOVED_IDS = "removed_ids.jsonl"  # what a stage removed from a mapped set: one row per row

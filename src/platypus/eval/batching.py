@@ -57,7 +57,7 @@ def resolve_batch_size(
     largest task's items. `loaded`: the weights already sit in the memory found free."""
     if batch_size != "auto":
         return int(batch_size)
-    from platypus.config import ComputeSettings
+    from platypus.settings import ComputeSettings
 
     gpu = device.startswith("cuda")
     compute = ComputeSettings(

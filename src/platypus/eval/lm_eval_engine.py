@@ -14,8 +14,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from platypus.config import EvalConfig
 from platypus.errors import PlatypusError
+from platypus.eval.config import EvalConfig
 from platypus.eval.results import ItemResult
 from platypus.tasks import get_task
 from platypus.tasks.schema import TaskItem

@@ -1,7 +1,7 @@
 """`platypus eval`: score the configured tasks, cache the results, write JSON and a table.
 
 A task's cached result is keyed on what it depends on: the eval config as it identifies a result
-(`platypus.config.result_config`, with this task alone), the model and adapter weights, and the
+(`platypus.settings.result_config`, with this task alone), the model and adapter weights, and the
 bytes of the task's data files. A cache file that cannot be read is dropped and recomputed.
 """
 
@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from platypus.config import EvalConfig, result_config
 from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
+from platypus.eval.config import EvalConfig
 from platypus.eval.loglik import LoglikScorer
 from platypus.eval.protocols import AVERAGES, Average, average, get_protocol
 from platypus.eval.results import ItemResult, percent
@@ -35,6 +35,7 @@ from platypus.eval.run import (
 )
 from platypus.hashing import file_sha256
 from platypus.paths import cache_dir
+from platypus.settings import result_config
 from platypus.tasks import TASKS, TaskItem, get_task
 from platypus.version import __version__
 

@@ -39,7 +39,7 @@ REFUSED = {
 def from_mergekit(config: dict[str, Any]) -> dict[str, Any]:
     """Our merge configuration (as a mapping to validate) for a mergekit config; ValueError
     (reported with the key) for anything we would have to ignore."""
-    from platypus.config import MergeConfig
+    from platypus.merge.config import MergeConfig
     from platypus.merge.methods import METHODS
 
     # our own settings may sit beside mergekit's keys in a recipe (output_dir, force, ...)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from platypus.errors import PlatypusError
 
 if TYPE_CHECKING:
-    from platypus.config import MergeConfig, MergeSlice
+    from platypus.merge.config import MergeConfig, MergeSlice
     from platypus.merge.methods.base import MergeMethod, Parameter, TensorMerge
     from platypus.merge.tensors import Checkpoint
 
@@ -49,7 +49,7 @@ def validate_slices(method: MergeMethod, config: MergeConfig) -> None:
     """What can be checked without reading the models: a tensor method, no `models` beside the
     slices, and each slice as the method takes inputs (its count, its base, the parameters'
     names), in one line naming the slice."""
-    from platypus.config import MergeInput
+    from platypus.merge.config import MergeInput
     from platypus.merge.methods.base import TensorMerge
 
     if config.models:

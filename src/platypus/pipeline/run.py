@@ -14,11 +14,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from platypus.config import Recipe, result_config
+from platypus.config import Recipe
 from platypus.pipeline.lock import FolderLock
 from platypus.pipeline.manifest import read_manifest, stage_key
 from platypus.pipeline.stage import Stage, Summary, run_stage
 from platypus.pipeline.stages import PIPELINE, STAGES, fed_inputs
+from platypus.settings import result_config
 
 
 @dataclass

@@ -34,11 +34,12 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from platypus.config import INPUT, Recipe, field_role, result_config
+from platypus.config import Recipe
 from platypus.errors import PlatypusError
 from platypus.faults import fault_point
 from platypus.pipeline.lock import LOCK_FILE, FolderLock
 from platypus.pipeline.manifest import MANIFEST, read_manifest, write_manifest
+from platypus.settings import INPUT, field_role, result_config
 
 PARTIAL = ".partial-"  # prefix of the folders that hold a running stage's outputs
 # In the output folder while a stage moves its outputs in: the names it is moving, so that a run

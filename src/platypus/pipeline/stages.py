@@ -13,19 +13,16 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from platypus.config import (
-    BuildConfig,
-    DecontaminateConfig,
-    DedupConfig,
-    EmbeddingSettings,
-    EvalConfig,
-    MergeConfig,
-    Recipe,
-    TrainConfig,
-    result_config,
-)
+from platypus.config import Recipe
+from platypus.data.build.config import BuildConfig
+from platypus.data.decontaminate.config import DecontaminateConfig
+from platypus.data.dedup.config import DedupConfig
+from platypus.eval.config import EvalConfig
+from platypus.merge.config import MergeConfig
 from platypus.pipeline.manifest import tree_fingerprint
 from platypus.pipeline.stage import Stage, Summary
+from platypus.settings import EmbeddingSettings, result_config
+from platypus.train.config import TrainConfig
 
 
 def base_weights(model: str | None) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from platypus.config import EMBED_PRECISIONS
 from platypus.hashing import bytes_sha256, file_sha256
 from platypus.models.minilm import resolve_embedder
 from platypus.paths import cache_dir
+from platypus.settings import EMBED_PRECISIONS
 
 PRECISIONS = EMBED_PRECISIONS  # per backend
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")

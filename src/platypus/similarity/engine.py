@@ -12,7 +12,8 @@ from platypus.similarity.pairs import Neighbours, neighbours
 from platypus.similarity.ray_engine import ray_embed, ray_neighbours
 
 if TYPE_CHECKING:
-    from platypus.config import DedupConfig, EmbeddingSettings
+    from platypus.settings import EmbeddingSettings
+    from platypus.similarity.pairs import SearchSettings
 
 
 # What `precision: auto` becomes on the backends that do not consult the probe: ONNX Runtime's
@@ -59,7 +60,7 @@ def embed_texts(
     return embedder.encode(texts), embedder.computed
 
 
-def find_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Neighbours:
+def find_neighbours(x: np.ndarray, threshold: float, config: SearchSettings) -> Neighbours:
     """Pairs >= threshold among the rows of `x`, with the search the config names."""
     if config.engine == "ray":
         return ray_neighbours(x, threshold, config)

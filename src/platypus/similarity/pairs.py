@@ -11,6 +11,7 @@ range search of the second set against the first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +20,19 @@ from platypus.progress import progress
 # faiss' range search keeps scores strictly above the radius; search a hair lower and apply the
 # threshold ourselves so that a pair exactly at the threshold counts, as documented.
 RADIUS_SLACK = 1e-5
+
+
+class SearchSettings(Protocol):
+    """What the pair search within a set reads of a stage's settings (dedup's fields of these
+    names): the index, its seed, and where it runs."""
+
+    search: str  # exact or ivf
+    ivf_nlist: int | None
+    ivf_nprobe: int
+    seed: int
+    engine: str  # local or ray
+    ray_address: str | None
+    ray_blocks: int
 
 
 @dataclass

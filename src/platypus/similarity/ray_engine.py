@@ -16,7 +16,8 @@ from platypus.similarity.embed import Embedder, text_key
 from platypus.similarity.pairs import Neighbours, build_index, concat, query_block
 
 if TYPE_CHECKING:
-    from platypus.config import DedupConfig, EmbeddingSettings
+    from platypus.settings import EmbeddingSettings
+    from platypus.similarity.pairs import SearchSettings
 
 
 def _ray(config: EmbeddingSettings):
@@ -63,7 +64,7 @@ def ray_embed(
     return x, missing
 
 
-def ray_neighbours(x: np.ndarray, threshold: float, config: DedupConfig) -> Neighbours:
+def ray_neighbours(x: np.ndarray, threshold: float, config: SearchSettings) -> Neighbours:
     ray = _ray(config)
     import faiss
 

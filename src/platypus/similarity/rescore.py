@@ -20,7 +20,7 @@ from platypus.similarity.engine import embed_texts
 from platypus.similarity.pairs import CrossPairs, Neighbours, pair_dots
 
 if TYPE_CHECKING:
-    from platypus.config import EmbeddingSettings
+    from platypus.settings import EmbeddingSettings
 
 Found = TypeVar("Found", Neighbours, CrossPairs)
 Vectors = Callable[[np.ndarray], np.ndarray]

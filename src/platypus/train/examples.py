@@ -24,7 +24,7 @@ from platypus.progress import progress
 from platypus.train.template import FORMATS
 
 if TYPE_CHECKING:
-    from platypus.config import ColumnMapping
+    from platypus.settings import ColumnMapping
 
 KNOWN_FORMATS = (
     "records (id, instruction, input, output, data_source), alpaca (instruction, input, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platypus.config import TrainConfig
+from platypus.train.config import TrainConfig
 from platypus.train.recipe import (
     ADAPTER_DIR,
     LoraRecipe,

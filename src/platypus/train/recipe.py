@@ -28,13 +28,14 @@ import torch
 from safetensors import SafetensorError
 
 from platypus.cards import write_adapter_card
-from platypus.config import TrainConfig, result_config
 from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.errors import DataError, PlatypusError
 from platypus.faults import fault_point
 from platypus.memory import memory_is_tight, peak_mb, release_free_memory, reset_peak
 from platypus.progress import progress
+from platypus.settings import result_config
 from platypus.train import checkpoint, tracking
+from platypus.train.config import TrainConfig
 from platypus.train.dropout import use_cpu_dropout
 from platypus.train.examples import Example, read_training_rows, tokenize
 from platypus.train.loss import ResponseLoss

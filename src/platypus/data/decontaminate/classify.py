@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from platypus.config import DecontaminateConfig
+from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.detect import Evidence
 
 CATEGORIES = ("duplicate", "gray-area", "similar-but-different")

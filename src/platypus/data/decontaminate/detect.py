@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate.answers import (
     answer_evidence,
     normalise,
@@ -35,6 +34,7 @@ from platypus.data.decontaminate.answers import (
     other_answer,
     stated_numbers,
 )
+from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.ngrams import NgramIndex
 from platypus.data.dedup.run import embed_text
 from platypus.data.record import Record

@@ -8,7 +8,7 @@ from platypus.data.columns import REMOVED_IDS
 from platypus.data.decontaminate.classify import CATEGORIES
 
 if TYPE_CHECKING:
-    from platypus.config import DecontaminateConfig
+    from platypus.data.decontaminate.config import DecontaminateConfig
     from platypus.data.decontaminate.run import DecontaminationResult
 
 EXAMPLES = 5

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platypus.cards import write_dataset_card
-from platypus.config import DecontaminateConfig
 from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
 from platypus.data.decontaminate.classify import CATEGORIES, classify
+from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
 from platypus.data.dedup.run import embed_text

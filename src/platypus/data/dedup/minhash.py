@@ -21,7 +21,7 @@ from platypus.progress import progress
 from platypus.similarity.pairs import Neighbours
 
 if TYPE_CHECKING:
-    from platypus.config import DedupConfig
+    from platypus.data.dedup.config import DedupConfig
 
 
 def shingles(text: str, size: int, unit: str = "char") -> set[bytes]:

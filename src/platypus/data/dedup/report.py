@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from platypus.config import DedupConfig
+    from platypus.data.dedup.config import DedupConfig
     from platypus.data.dedup.run import DedupResult
 
 SAMPLE_AT = (0.75, 0.8, 0.85, 0.9)

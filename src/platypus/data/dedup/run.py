@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from platypus.cards import write_dataset_card
-from platypus.config import DedupConfig
 from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
+from platypus.data.dedup.config import DedupConfig
 from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.minhash import as_neighbours, minhash_candidates
 from platypus.data.dedup.report import nn_histogram, render_report

@@ -15,7 +15,7 @@ from platypus.errors import PlatypusError
 from platypus.merge.methods.base import MergeMethod, Parameter
 
 if TYPE_CHECKING:
-    from platypus.config import MergeConfig
+    from platypus.merge.config import MergeConfig
 
 
 class AdapterMerge(MergeMethod):

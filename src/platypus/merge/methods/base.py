@@ -20,7 +20,7 @@ from platypus.errors import PlatypusError
 if TYPE_CHECKING:
     import torch
 
-    from platypus.config import MergeConfig
+    from platypus.merge.config import MergeConfig
 
 _WORDS = {1: "one", 2: "two", 3: "three"}
 

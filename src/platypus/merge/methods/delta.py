@@ -37,7 +37,7 @@ from platypus.merge.methods.selection import kth_smallest, kth_smallest_many, ra
 if TYPE_CHECKING:
     import torch
 
-    from platypus.config import MergeConfig
+    from platypus.merge.config import MergeConfig
 
 
 class DeltaMerge(TensorMerge):

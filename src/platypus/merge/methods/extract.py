@@ -21,7 +21,7 @@ from platypus.merge.methods.base import MergeMethod, Parameter
 if TYPE_CHECKING:
     import torch
 
-    from platypus.config import MergeConfig
+    from platypus.merge.config import MergeConfig
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 

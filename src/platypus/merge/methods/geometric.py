@@ -35,7 +35,7 @@ from platypus.merge.methods.base import (
 if TYPE_CHECKING:
     import torch
 
-    from platypus.config import MergeConfig
+    from platypus.merge.config import MergeConfig
 
 
 def nuslerp(
@@ -307,7 +307,7 @@ class Karcher(TensorMerge):
     def run(self, config: MergeConfig, out: Path) -> tuple[Path, dict]:
         # mergekit adds a base_model not among `models` as one more input (after them), and
         # karcher averages every input alike.
-        from platypus.config import MergeInput
+        from platypus.merge.config import MergeInput
 
         base = config.base_model
         if base is not None and not any(same_model(m.model, base) for m in config.models):

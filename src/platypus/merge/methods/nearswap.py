@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     import torch
 
-    from platypus.config import MergeConfig
+    from platypus.merge.config import MergeConfig
 
 
 def nearswap(base: torch.Tensor, other: torch.Tensor, t: float) -> torch.Tensor:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from platypus.config import BuildConfig, SourceConfig, validated
+from platypus.data.build.config import BuildConfig, SourceConfig
 from platypus.data.card import write_cards
 from platypus.data.keywords import KeywordMatcher
 from platypus.data.record import Record, Skip, clean_text
@@ -20,6 +20,7 @@ from platypus.errors import DataError, PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
 from platypus.paths import data_root
 from platypus.progress import progress
+from platypus.settings import validated
 from platypus.version import __version__
 
 NON_EMPTY = "non-empty instruction and output"
