@@ -31,7 +31,6 @@ from platypus.errors import PlatypusError
 
 if TYPE_CHECKING:
     import datasets
-    from pydantic import BaseModel
 
     from platypus.config import Recipe
     from platypus.pipeline.stage import Summary
@@ -210,24 +209,12 @@ def artefact_in(stage, field: str, folder: Path) -> Path | None:
     the registry says feeds it (by the folder's manifest), else a data folder's card file. The
     API and the CLI both take a stage folder where an input is asked for."""
     from platypus.cards import dataset_file
-    from platypus.config import Recipe
-    from platypus.pipeline.manifest import read_manifest
     from platypus.pipeline.stages import STAGES
 
-    manifest = read_manifest(folder) or {}
     ref = (FOLDER_INPUTS | stage.reads).get(field)
     if ref is not None:
         producer, artefact = ref.split(".")
-        if manifest.get("stage") == producer:
-            config = _producer_config(STAGES[producer].config(Recipe()), manifest)
-            return STAGES[producer].output(artefact, config, folder)
+        found = STAGES[producer].found_in(folder, artefact)
+        if found is not None:
+            return found
     return dataset_file(folder) if field == "input" else None
-
-
-def _producer_config(default: BaseModel, manifest: dict) -> BaseModel:
-    """The producer's configuration as its manifest records it (artefact names can depend on
-    it, e.g. the build's `name`), else its defaults."""
-    try:
-        return type(default).model_validate(manifest.get("config") or {})
-    except ValueError:
-        return default

@@ -72,3 +72,17 @@ def weights_fingerprint(folder: str | Path) -> str:
 
 def bytes_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def tree_fingerprint(root: Path) -> str:
+    """Names and content hashes of every file under `root`: an edited item is another input
+    even where its size and modification time are kept (hashes are remembered per process by
+    path, size and time, so a second stage reading the same tree pays nothing)."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for f in sorted(filenames):
+            p = Path(dirpath) / f
+            if p.is_file():
+                h.update(f"{p.relative_to(root)}\0{file_sha256(p)}\n".encode())
+    return h.hexdigest()

@@ -92,14 +92,14 @@ def model_folder(
         return Path(resolve_causal_lm(name))
     path = Path(name).expanduser()
     if _where(name, shown, "model") == "folder":
-        from platypus.api import artefact_in
-        from platypus.pipeline.stages import STAGES, EvalStage
+        from platypus.merge.stage import MergeStage
+        from platypus.train.stage import TrainStage
 
-        if artefact_in(STAGES["merge"], "adapter", path) is not None:
+        if TrainStage().found_in(path, "adapter") is not None:
             raise PlatypusError(
                 f"{shown}: a training folder holds an adapter, not a model; name it as MODEL+{name}"
             )
-        return artefact_in(EvalStage("merged"), "model", path) or path
+        return MergeStage().found_in(path, "model") or path
     return hub_snapshot(name, revision, MODEL_PATTERNS, shown)
 
 
@@ -109,10 +109,9 @@ def adapter_folder(name: str, what: str, revision: str | None, text: str) -> Pat
     shown = f"{what} {text!r}"
     path = Path(name).expanduser()
     if _where(name, shown, "adapter") == "folder":
-        from platypus.api import artefact_in
-        from platypus.pipeline.stages import STAGES
+        from platypus.train.stage import TrainStage
 
-        return artefact_in(STAGES["merge"], "adapter", path) or path
+        return TrainStage().found_in(path, "adapter") or path
     return hub_snapshot(name, revision, ADAPTER_PATTERNS, f"{shown} (adapter {name})")
 
 
@@ -297,10 +296,9 @@ def reference_identity(text: str | None) -> str:
         return identity
     adapter = Path(ref.adapter).expanduser()
     if adapter.is_dir():
-        from platypus.api import artefact_in
-        from platypus.pipeline.stages import STAGES
+        from platypus.train.stage import TrainStage
 
-        adapter = artefact_in(STAGES["merge"], "adapter", adapter) or adapter
+        adapter = TrainStage().found_in(adapter, "adapter") or adapter
         files = [adapter / n for n in (CONFIG, WEIGHTS) if (adapter / n).is_file()]
         return identity + "+" + "+".join(file_sha256(f)[:16] for f in files)
     return (

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,22 +24,6 @@ MANIFEST = "manifest.json"
 def stage_key(name: str, config: dict, upstream: dict[str, str], outside: dict) -> str:
     blob = json.dumps([name, config, upstream, outside, __version__], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def tree_fingerprint(root: Path) -> str:
-    """Names and content hashes of every file under `root`: an edited item is another input
-    even where its size and modification time are kept (hashes are remembered per process by
-    path, size and time, so a second stage reading the same tree pays nothing)."""
-    from platypus.hashing import file_sha256
-
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for f in sorted(filenames):
-            p = Path(dirpath) / f
-            if p.is_file():
-                h.update(f"{p.relative_to(root)}\0{file_sha256(p)}\n".encode())
-    return h.hexdigest()
 
 
 def read_manifest(folder: Path) -> dict | None:

@@ -1,8 +1,5 @@
-"""The Stage contract, and the one way a stage is run: by `platypus <stage>` and by `platypus run`.
-
-A stage declares its name, the recipe section it reads its configuration from, which of that
-configuration's input fields are fed by which artefact of which earlier stage (`reads`), the
-artefacts it writes (`output`), a typed `Summary`, and `run(config, out, recipe) -> Summary`.
+"""The one way a stage is run: by `platypus <stage>` and by `platypus run`. What a stage declares
+is its contract (`platypus.contract`: Stage, Summary, re-exported here).
 
 `run_stage` wraps every run the same way, so a killed, failed or concurrent run never leaves a
 partial or stale result that looks complete:
@@ -27,14 +24,13 @@ import json
 import os
 import shutil
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from platypus.config import Recipe
+from platypus.contract import Stage, Summary
 from platypus.errors import PlatypusError
 from platypus.faults import fault_point
 from platypus.pipeline.lock import LOCK_FILE, FolderLock
@@ -45,73 +41,6 @@ PARTIAL = ".partial-"  # prefix of the folders that hold a running stage's outpu
 # In the output folder while a stage moves its outputs in: the names it is moving, so that a run
 # after a kill mid-commit knows them for its own.
 JOURNAL = ".platypus-commit.json"
-
-
-class Summary(BaseModel):
-    """What a finished stage reports: typed numbers, kept in its manifest, printed by the CLI and
-    rendered by the report. Subclasses declare the fields."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    def counts(self) -> dict[str, int | float]:
-        """The headline numbers: every top-level int or float field."""
-        return {
-            k: v
-            for k, v in self.model_dump().items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        }
-
-
-class Stage(ABC):
-    name: ClassVar[str]
-    section: ClassVar[str]  # dotted path of the stage's configuration in a Recipe
-    summary_model: ClassVar[type[Summary]]
-    # config field -> "stage.artefact" that feeds it under `platypus run` (and, standalone, by
-    # default from that stage's own output folder)
-    reads: ClassVar[dict[str, str]] = {}
-    artefacts: ClassVar[tuple[str, ...]] = ()  # what `output` can place
-    # moved into place after the other outputs: the file readers took as "finished" before
-    # manifests existed (a summary, a card)
-    last: ClassVar[str | None] = None
-    resumable: ClassVar[bool] = False  # writes in place and picks up its own partial work
-    # names it writes besides its artefacts (a Hub card): checked, like them, before it runs
-    extra_outputs: ClassVar[tuple[str, ...]] = ()
-
-    def config(self, recipe: Recipe) -> BaseModel:
-        node: Any = recipe
-        for part in self.section.split("."):
-            node = getattr(node, part)
-        return node
-
-    @abstractmethod
-    def output(self, artefact: str, config: BaseModel, folder: Path) -> Path:
-        """Where this stage puts `artefact` in `folder`: artefact names are defined here once."""
-
-    def wants(self, field: str, config: BaseModel) -> bool:
-        """Whether the `reads` entry for `field` applies under this configuration."""
-        return True
-
-    def default_output_dir(self, config: BaseModel) -> Path:
-        return Path(config.output_dir)
-
-    def outside(self, config: BaseModel, recipe: Recipe) -> dict:
-        """Fingerprints of inputs that no earlier stage produced (data folders, base weights)
-        and of other sections' settings the result depends on; part of the stage key."""
-        return {}
-
-    def check(self, config: BaseModel) -> None:
-        """Refuse (one-line PlatypusError) a configuration the stage cannot run, before its
-        output folder is touched; what the config model alone cannot tell."""
-        return None  # most stages: the config model's validation is the whole check
-
-    @abstractmethod
-    def run(self, config: BaseModel, out: Path, recipe: Recipe) -> Summary:
-        """Produce the outputs in `out` (empty, or this stage's own partial work if resumable)."""
-
-    def describe(self, summary: Summary, config: BaseModel, out: Path) -> list[str]:
-        """What the CLI prints after a run."""
-        counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts().items())
-        return [f"{self.name}: {counts} -> {out}"]
 
 
 def input_paths(config: BaseModel) -> Iterator[tuple[str, Path]]:

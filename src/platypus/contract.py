@@ -1,0 +1,109 @@
+"""The Stage contract: what every stage declares about itself. Each stage's package defines its
+stage (`<package>/stage.py`) on this; the pipeline registers them (`platypus.pipeline.stages`)
+and runs every one the same way (`platypus.pipeline.stage.run_stage`).
+
+A stage declares its name, the recipe section it reads its configuration from, which of that
+configuration's input fields are fed by which artefact of which earlier stage (`reads`), the
+artefacts it writes (`output`), a typed `Summary`, and `run(config, out, recipe) -> Summary`.
+`recipe` is the run's `platypus.config.Recipe` (typed loosely here: the Recipe is assembled
+above the stages).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Summary(BaseModel):
+    """What a finished stage reports: typed numbers, kept in its manifest, printed by the CLI and
+    rendered by the report. Subclasses declare the fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def counts(self) -> dict[str, int | float]:
+        """The headline numbers: every top-level int or float field."""
+        return {
+            k: v
+            for k, v in self.model_dump().items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+
+
+class Stage(ABC):
+    name: ClassVar[str]
+    section: ClassVar[str]  # dotted path of the stage's configuration in a Recipe
+    config_model: ClassVar[type[BaseModel]]  # the configuration's model (the section's type)
+    summary_model: ClassVar[type[Summary]]
+    # config field -> "stage.artefact" that feeds it under `platypus run` (and, standalone, by
+    # default from that stage's own output folder)
+    reads: ClassVar[dict[str, str]] = {}
+    artefacts: ClassVar[tuple[str, ...]] = ()  # what `output` can place
+    # moved into place after the other outputs: the file readers took as "finished" before
+    # manifests existed (a summary, a card)
+    last: ClassVar[str | None] = None
+    resumable: ClassVar[bool] = False  # writes in place and picks up its own partial work
+    # names it writes besides its artefacts (a Hub card): checked, like them, before it runs
+    extra_outputs: ClassVar[tuple[str, ...]] = ()
+
+    def config(self, recipe: Any) -> BaseModel:
+        node: Any = recipe
+        for part in self.section.split("."):
+            node = getattr(node, part)
+        return node
+
+    @abstractmethod
+    def output(self, artefact: str, config: BaseModel, folder: Path) -> Path:
+        """Where this stage puts `artefact` in `folder`: artefact names are defined here once."""
+
+    def wants(self, field: str, config: BaseModel) -> bool:
+        """Whether the `reads` entry for `field` applies under this configuration."""
+        return True
+
+    def default_output_dir(self, config: BaseModel) -> Path:
+        return Path(config.output_dir)
+
+    def outside(self, config: BaseModel, recipe: Any) -> dict:
+        """Fingerprints of inputs that no earlier stage produced (data folders, base weights)
+        and of other sections' settings the result depends on; part of the stage key."""
+        return {}
+
+    def check(self, config: BaseModel) -> None:
+        """Refuse (one-line PlatypusError) a configuration the stage cannot run, before its
+        output folder is touched; what the config model alone cannot tell."""
+        return None  # most stages: the config model's validation is the whole check
+
+    @abstractmethod
+    def run(self, config: BaseModel, out: Path, recipe: Any) -> Summary:
+        """Produce the outputs in `out` (empty, or this stage's own partial work if resumable)."""
+
+    def found_in(self, folder: Path, artefact: str) -> Path | None:
+        """Where `artefact` is in `folder` when the folder's manifest says this stage wrote it
+        (under the configuration the manifest records: artefact names can depend on it, e.g.
+        the build's `name`); None for any other folder."""
+        from platypus.pipeline.manifest import read_manifest
+
+        manifest = read_manifest(folder) or {}
+        if manifest.get("stage") != self.name:
+            return None
+        try:
+            config = self.config_model.model_validate(manifest.get("config") or {})
+        except ValueError:
+            config = self.config_model()
+        return self.output(artefact, config, folder)
+
+    def describe(self, summary: Summary, config: BaseModel, out: Path) -> list[str]:
+        """What the CLI prints after a run."""
+        counts = ", ".join(f"{k} {v:,}" for k, v in summary.counts().items())
+        return [f"{self.name}: {counts} -> {out}"]
+
+
+def hub_card(stage: Stage) -> tuple[str, ...]:
+    """The data stages' outputs besides their artefacts: the Hub dataset card (the name from
+    the module that writes it; imported when asked, not at start-up)."""
+    from platypus.cards import CARD
+
+    return (CARD,)
