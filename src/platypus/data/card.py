@@ -11,37 +11,13 @@ if TYPE_CHECKING:
     from platypus.data.build import BuildResult, SourceStats
     from platypus.data.build.config import BuildConfig
 
-# Rows per source in the released garage-bAInd/Open-Platypus (after its similarity exclusion).
-RELEASED_ROWS = {
-    "math": 12298, "reclor": 4530, "airoboros": 2605, "scienceqa": 1317, "leetcode": 1100,
-    "guanaco": 797, "arb": 713, "scibench": 616, "theoremqa": 564, "tigerbot": 386,
-    "openbookqa": 0,
-}  # fmt: skip
 
-# Why this build's count for a source can differ from the release, beyond the filters above.
-WHY_COUNTS_DIFFER = {
-    "math": "12,500 = 7,500 train + 5,000 test problems. The release is after near-duplicate "
-    "removal and uses PRM800K step solutions where they exist; this build is before dedup "
-    "(`platypus data dedup`).",
-    "scienceqa": "Built from the `metaeval/ScienceQA_text_only` train split; the release is after "
-    "dedup.",
-    "scibench": "The `*_sol.json` files repeat problems of the base files with worked solutions; "
-    "dedup keeps the more verbose copy, which is how the release reaches 616.",
-    "theoremqa": "All rows are TheoremQA test questions; the release is after dedup.",
-    "reclor": "Platypus used the train split (4,638 rows); the default here is the val split, the "
-    "only labelled split in the shared data. Platypus' script keyword-filters ReClor, but that "
-    "filter keeps about 37% of rows (186 of 500 val rows with the original list) while the "
-    "release keeps 4,530 of 4,638: the release was not filtered, and neither is this build "
-    "unless `keyword_filter: true`.",
-    "arb": "Built from DuckAI's raw pre-release collections, a superset of the 713 released ARB "
-    "problems; the exact released subset cannot be identified from them.",
-    "leetcode": "No filter; the release is after dedup.",
-    "tigerbot": "Python-only rows; the release is after dedup.",
-    "airoboros": "Keyword-filtered with the intended keyword list; the release used the buggy one.",
-    "guanaco": "Keyword-filtered with the intended keyword list, first exchange only.",
-    "openbookqa": "Named in the paper but absent from the release, so off by default. Without "
-    "the `additional` config (fact1) the input is empty.",
-}
+# Rows per source in the released garage-bAInd/Open-Platypus (after its similarity exclusion).
+def _spec(s: SourceStats):
+    """The source's own declaration (its rows in the release, why counts differ)."""
+    from platypus.data.sources import SOURCES
+
+    return SOURCES[s.name].SPEC
 
 
 def _commercial(value: bool | None) -> str:
@@ -76,17 +52,17 @@ def render_card(config: BuildConfig, result: BuildResult) -> str:
             share = f"{100 * s.kept / total:.1f}%"
             lines.append(
                 f"| {s.name} | {s.data_source} | `{s.origin}` | {_n(s.raw_rows)} | {_n(s.kept)} "
-                f"| {share} | {_n(RELEASED_ROWS[s.name])} | {s.license} | "
+                f"| {share} | {_n(_spec(s).released_rows)} | {s.license} | "
                 f"{_commercial(s.commercial)} |"
             )
         else:
             lines.append(
                 f"| {s.name} | {s.data_source} | not built (disabled) | 0 | 0 | 0.0% | "
-                f"{_n(RELEASED_ROWS[s.name])} | {s.license} | {_commercial(s.commercial)} |"
+                f"{_n(_spec(s).released_rows)} | {s.license} | {_commercial(s.commercial)} |"
             )
     lines.append(
         f"| **total** | | | {_n(sum(s.raw_rows for s in built))} | {_n(total)} | 100.0% | "
-        f"{_n(sum(RELEASED_ROWS.values()))} | | |"
+        f"{_n(sum(_spec(s).released_rows for s in result.sources))} | | |"
     )
     restricted = [s for s in built if s.commercial is not True]
     if restricted:
@@ -124,8 +100,9 @@ def _funnel(s: SourceStats) -> list[str]:
                      f"{where} |")  # fmt: skip
     for note, count in s.notes.items():
         lines.append(f"\n- {note}: {_n(count)}")
-    lines += ["", f"Compared with the release ({_n(RELEASED_ROWS[s.name])} rows): "
-              f"{WHY_COUNTS_DIFFER[s.name]}", ""]  # fmt: skip
+    spec = _spec(s)
+    why = spec.release_note or "Not in the released Open-Platypus."
+    lines += ["", f"Compared with the release ({_n(spec.released_rows)} rows): {why}", ""]
     return lines
 
 

@@ -25,6 +25,10 @@ SPEC = Spec(
     hub_id="jondurbin/airoboros-gpt4-1.4.1",
     keyword_filter=True,
     options=Options,
+    released_rows=2605,
+    release_note=(
+        "Keyword-filtered with the intended keyword list; the release used the buggy one."
+    ),
 )
 
 

@@ -53,6 +53,11 @@ SPEC = Spec(
     steps=("no image", "has answer"),
     default_path="arb_precursor",
     options=Options,
+    released_rows=713,
+    release_note=(
+        "Built from DuckAI's raw pre-release collections, a superset of the 713 released ARB "
+        "problems; the exact released subset cannot be identified from them."
+    ),
 )
 
 

@@ -43,6 +43,10 @@ class Spec:
     # On in a default build: the sources of the released Open-Platypus that ../shared/data holds;
     # hub-only ones stay off so the default build runs offline.
     enabled_by_default: bool = False
+    # Rows the released Open-Platypus (garage-bAInd/Open-Platypus) has from this source (0: none),
+    # and why this build's count can differ from it beyond the filters, for the dataset card.
+    released_rows: int = 0
+    release_note: str = ""
 
 
 @dataclass

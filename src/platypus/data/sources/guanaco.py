@@ -32,6 +32,8 @@ SPEC = Spec(
     hub_id="timdettmers/openassistant-guanaco",
     keyword_filter=True,
     options=Options,
+    released_rows=797,
+    release_note=("Keyword-filtered with the intended keyword list, first exchange only."),
 )
 
 

@@ -25,6 +25,8 @@ SPEC = Spec(
     description="LeetCode problems with Python solutions and GPT-4 generated tests.",
     hub_id="nuprl/leetcode-solutions-python-testgen-gpt4",
     options=Options,
+    released_rows=1100,
+    release_note=("No filter; the release is after dedup."),
 )
 
 

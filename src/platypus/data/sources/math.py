@@ -37,6 +37,12 @@ SPEC = Spec(
     description="Competition mathematics with worked solutions, train and test splits.",
     default_path="math",
     options=Options,
+    released_rows=12298,
+    release_note=(
+        "12,500 = 7,500 train + 5,000 test problems. The release is after near-duplicate "
+        "removal and uses PRM800K step solutions where they exist; this build is before dedup "
+        "(`platypus data dedup`)."
+    ),
 )
 
 

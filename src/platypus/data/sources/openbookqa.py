@@ -35,6 +35,11 @@ SPEC = Spec(
     default_path="openbookqa",
     hub_id="allenai/openbookqa",
     options=Options,
+    released_rows=0,
+    release_note=(
+        "Named in the paper but absent from the release, so off by default. Without the "
+        "`additional` config (fact1) the input is empty."
+    ),
 )
 
 

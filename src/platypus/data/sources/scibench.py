@@ -24,6 +24,11 @@ SPEC = Spec(
     steps=("has solution or answer",),
     # The last version before Platypus' release; original_head_2024-07-08 is the later edit.
     default_path="scibench/original_2023-07-21",
+    released_rows=616,
+    release_note=(
+        "The `*_sol.json` files repeat problems of the base files with worked solutions; dedup "
+        "keeps the more verbose copy, which is how the release reaches 616."
+    ),
 )
 
 

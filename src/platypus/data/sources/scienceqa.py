@@ -47,6 +47,10 @@ SPEC = Spec(
     steps=("text-only", "skill kept", "has solution", "input <= max words"),
     hub_id="metaeval/ScienceQA_text_only",
     options=Options,
+    released_rows=1317,
+    release_note=(
+        "Built from the `metaeval/ScienceQA_text_only` train split; the release is after dedup."
+    ),
 )
 
 

@@ -32,6 +32,8 @@ SPEC = Spec(
     default_path="theoremqa",
     hub_id="wenhu/TheoremQA",
     options=Options,
+    released_rows=564,
+    release_note=("All rows are TheoremQA test questions; the release is after dedup."),
 )
 
 

@@ -26,6 +26,8 @@ SPEC = Spec(
     steps=("python only",),
     hub_id="TigerResearch/tigerbot-kaggle-leetcodesolutions-en-2k",
     options=Options,
+    released_rows=386,
+    release_note=("Python-only rows; the release is after dedup."),
 )
 
 
