@@ -13,7 +13,7 @@ LAYERS = {
     1: ["errors", "faults", "hashing", "version", "paths", "progress", "quiet", "memory",
         "data.readers", "data.writers", "data.record", "data.io", "data.text", "yaml_loader"],
     # the manifest's format: read by any stage handed another stage's folder
-    2: ["settings", "overrides", "compute", "pipeline.manifest"],
+    2: ["settings", "overrides", "compute", "cli_flags", "pipeline.manifest"],
     3: ["contract", "models", "similarity", "cards", "charts", "sizing", "data.sources",
         "train.template", "train.tracking"],
     4: ["data", "train", "merge", "eval", "tasks"],

@@ -15,11 +15,18 @@ __all__ = ["DISTRIBUTION", "__version__", *API]
 
 
 def __getattr__(name: str):
-    if name in API:
+    if name in API or (not name.startswith("_") and _plugin_stage_function(name)):
         from platypus import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'platypus' has no attribute {name!r}")
+
+
+def _plugin_stage_function(name: str) -> bool:
+    """Whether `name` is a registered stage's API function (a plug-in stage's `api_name`)."""
+    from platypus.pipeline.stages import STAGES
+
+    return any(stage.api_name == name for stage in STAGES.values())
 
 
 def __dir__() -> list[str]:

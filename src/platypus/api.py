@@ -168,7 +168,30 @@ def _run(name: str, output_dir: str | Path, config: Any, overrides: dict, **inpu
 
 
 def _public(name: str) -> str:
-    return "evaluate" if name == "eval" else name
+    from platypus.pipeline.stages import STAGES
+
+    return STAGES[name].api_name or name
+
+
+def __getattr__(name: str):
+    """A plug-in stage's function, by its `api_name`: `fn(output_dir, config=None, **overrides)`,
+    the inputs it `reads` (files, or the producing stages' folders) among the keywords."""
+    from platypus.pipeline.stages import STAGES
+
+    for stage in STAGES.values():
+        if stage.api_name == name:
+            return _stage_function(stage)
+    raise AttributeError(f"module 'platypus.api' has no attribute {name!r}")
+
+
+def _stage_function(stage):
+    def run_stage_api(output_dir: str | Path, config: Any = None, **overrides: Any) -> Any:
+        inputs = {f: overrides.pop(f) for f in list(overrides) if f in stage.reads}
+        return _run(stage.name, output_dir, config, overrides, **inputs)
+
+    run_stage_api.__name__ = run_stage_api.__qualname__ = stage.api_name
+    run_stage_api.__doc__ = f"{stage.help} (`{stage.section}`), through the stage runner."
+    return run_stage_api
 
 
 def _input(stage, field: str, value: Any, out: Path) -> str:

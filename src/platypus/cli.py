@@ -7,25 +7,12 @@ import errno
 import os
 import sqlite3
 import sys
-from typing import Literal, get_args, get_origin
 
-from pydantic import BaseModel
-
+from platypus.cli_flags import choices
 from platypus.config import Recipe, load_recipe
-from platypus.data.dedup.config import DedupConfig
 from platypus.errors import PlatypusError
-from platypus.eval.config import EvalConfig
-from platypus.merge.config import MergeConfig
 from platypus.settings import ComputeSettings, validated
-from platypus.train.config import TrainConfig
 from platypus.version import __version__
-
-
-def _choices(model: type[BaseModel], field: str) -> list[str]:
-    """A config field's allowed values, so the CLI offers exactly what a recipe accepts."""
-    annotation = model.model_fields[field].annotation
-    options = [annotation] if get_origin(annotation) is Literal else get_args(annotation)
-    return next(list(get_args(a)) for a in options if get_origin(a) is Literal)
 
 
 def _recipe(args: argparse.Namespace) -> Recipe:
@@ -57,36 +44,10 @@ def _data_positional(args: argparse.Namespace) -> None:
     args.input, args.recipe_file = given, None
 
 
-def _adapter_folder(stage_name: str, path: str) -> str:
-    """An adapter folder as the API takes it: the adapter itself, or a training output folder
-    (resolved to its adapter as the API resolves it)."""
-    from pathlib import Path
-
-    from platypus.api import artefact_in
-    from platypus.pipeline.stages import STAGES
-
-    folder = Path(path)
-    found = artefact_in(STAGES[stage_name], "adapter", folder) if folder.is_dir() else None
-    return str(found) if found is not None else path
-
-
-def _batch_size(text: str) -> int | str:
-    """--batch-size: a whole number, or auto."""
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number or auto") from None
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int:
-    """One stage on its own: its recipe section, then the flags, then `--set` overrides; inputs
+def run_stage_command(name: str, args: argparse.Namespace) -> int:
+    """One stage on its own: its recipe section, then its flags, then `--set` overrides; inputs
     an earlier stage would feed default to that stage's own output folder."""
+    from platypus.cli_flags import given, mapping_updates
     from platypus.overrides import apply_overrides
     from platypus.pipeline.stage import run_stage
     from platypus.pipeline.stages import STAGES, fed_inputs
@@ -94,6 +55,10 @@ def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int
     stage = STAGES[name]
     recipe = _recipe(args)
     config = stage.config(recipe)
+    updates = given(args, "output_dir", *(f for f in stage.reads if hasattr(args, f)))
+    if stage.reads_datasets:
+        updates |= mapping_updates(args)
+    updates |= stage.flag_updates(args, config)
     config = validated(type(config), config.model_dump() | updates, "command line")
     overrides = list(args.set or [])
     if getattr(args, "trust_remote_code", False):
@@ -121,104 +86,6 @@ def run_stage_command(name: str, args: argparse.Namespace, updates: dict) -> int
     return 0
 
 
-def _flags(args: argparse.Namespace, *names: str) -> dict:
-    return {k: v for k in names if (v := getattr(args, k)) is not None}
-
-
-def cmd_data_build(args: argparse.Namespace) -> int:
-    updates = _flags(args, "data_root", "output_dir", "seed")
-    if args.only:
-        wanted = set(_split(args.only))
-        sources = _recipe(args).data.build.sources
-        unknown = wanted - set(sources)
-        if unknown:
-            raise PlatypusError(f"--only: unknown sources {sorted(unknown)}")
-        updates["sources"] = {
-            name: src.model_dump() | {"enabled": name in wanted} for name, src in sources.items()
-        }
-    return run_stage_command("build", args, updates)
-
-
-def _mapping(args: argparse.Namespace) -> dict:
-    """--format / --text-fields a,b / --messages-field / --id-field: the column mapping of any
-    dataset."""
-    updates = _flags(args, "format", "messages_field", "id_field")
-    if args.text_fields is not None:
-        updates["text_fields"] = _split(args.text_fields)
-    return updates
-
-
-def cmd_data_dedup(args: argparse.Namespace) -> int:
-    names = ("input", "output_dir", "threshold", "precision", "embed_backend", "batch_size",
-             "search", "engine")  # fmt: skip
-    updates = _flags(args, *names, "method", "minhash_threshold") | _mapping(args)
-    return run_stage_command("dedup", args, updates)
-
-
-def cmd_data_decontaminate(args: argparse.Namespace) -> int:
-    updates = _flags(args, "input", "output_dir", "data_root") | _mapping(args)
-    if args.benchmarks is not None:
-        updates["benchmarks"] = _split(args.benchmarks)
-    if args.mmlu_subjects is not None:
-        updates["mmlu_subjects"] = _split(args.mmlu_subjects)
-    return run_stage_command("decontaminate", args, updates)
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    names = ("model", "adapter", "limit", "sample", "batch_size", "output_dir", "data_root")
-    updates = _flags(args, *names, "contamination", "engine", "harness", "num_fewshot")
-    if "adapter" in updates:
-        updates["adapter"] = _adapter_folder("eval", updates["adapter"])
-    if args.tasks is not None:
-        updates["tasks"] = _split(args.tasks)
-    if args.bf16:
-        updates["bf16"] = True
-    if args.no_cache:
-        updates["cache"] = False
-    return run_stage_command("eval", args, updates)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    names = ("input", "model", "output_dir", "max_steps", "limit", "micro_batch_size")
-    updates = _flags(args, *names, "batching", "seed", "val_size", "prompt_format")
-    updates |= _mapping(args)
-    if args.no_bf16:
-        updates["bf16"] = False
-    if args.no_resume:
-        updates["resume"] = False
-    return run_stage_command("train", args, updates)
-
-
-def cmd_merge(args: argparse.Namespace) -> int:
-    names = ("method", "adapter", "base_model", "target_model", "output_dir", "dtype")
-    updates = _flags(args, *names)
-    if args.output is not None:  # `platypus merge CONFIG.yml OUT`, as mergekit-yaml takes it
-        if args.output_dir and args.output_dir != args.output:
-            raise PlatypusError(f"two outputs given: {args.output} and --output-dir "
-                                f"{args.output_dir}; name one")  # fmt: skip
-        updates["output_dir"] = args.output
-    if args.t is not None:
-        args.set = [f"parameters.t={args.t}", *(args.set or [])]
-    if "adapter" in updates:
-        updates["adapter"] = _adapter_folder("merge", updates["adapter"])
-    if args.models:
-        paths = _split(args.models)
-        try:
-            weights = [float(w) for w in _split(args.weights)] if args.weights else None
-        except ValueError:
-            msg = f"--weights {args.weights!r}: numbers separated by commas"
-            raise PlatypusError(msg) from None
-        if weights is not None and len(weights) != len(paths):
-            raise PlatypusError(f"--weights: {len(weights)} values for {len(paths)} models")
-        updates["models"] = [{"model": m, "parameters": {} if weights is None else
-                              {"weight": weights[i]}} for i, m in enumerate(paths)]  # fmt: skip
-    elif args.weights:
-        raise PlatypusError("--weights needs --models")
-    if args.force:
-        updates["force"] = True
-    return run_stage_command("merge", args, updates)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from platypus.pipeline.run import Pipeline
 
@@ -243,210 +110,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def merge_methods() -> list[str]:
-    from platypus.merge.methods import names
-
-    return names()
-
-
-def task_names() -> str:
-    from platypus.tasks import TASKS
-
-    return ",".join(TASKS)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from platypus.pipeline.stages import STAGES
+
     parser = argparse.ArgumentParser(prog="platypus", description=__doc__)
     parser.add_argument("--version", action="version", version=f"platypus {__version__}")
     stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
-
-    data = stages.add_parser("data", help="build, dedup and decontaminate the instruction set")
-    data_steps = data.add_subparsers(dest="step", required=True, metavar="STEP")
-    b = data_steps.add_parser("build", help="build the set from its sources")
-    b.add_argument("--recipe", help="YAML recipe; its data.build section is used")
-    b.add_argument("--data-root", help="folder with the source data (default ../shared/data)")
-    b.add_argument("--output-dir", help="where to write the set and its card")
-    b.add_argument("--seed", type=int, help="seed for the build's random choices")
-    b.add_argument("--only", help="comma-separated sources to build (others disabled)")
-    b.set_defaults(func=cmd_data_build)
-    d = data_steps.add_parser("dedup", help="exact and near-duplicate removal")
-    d.add_argument("--recipe", help="YAML recipe; its data.dedup section is used")
-    d.add_argument("--input", help="records to dedup (default: the build output)")
-    d.add_argument("--output-dir", help="where to write kept rows, removals and the report")
-    d.add_argument("--threshold", type=float, help="cosine similarity threshold (default 0.8)")
-    d.add_argument(
-        "--precision", choices=_choices(DedupConfig, "precision"), help="embedding precision"
-    )
-    d.add_argument(
-        "--embed-backend",
-        choices=_choices(DedupConfig, "embed_backend"),
-        help="torch (precision fp32, bf16), onnx (fp32, int8: ONNX Runtime) or openvino (fp32)",
-    )
-    d.add_argument("--batch-size", type=int, help="embedding batch size")
-    d.add_argument(
-        "--search", choices=_choices(DedupConfig, "search"), help="all pairs, or faiss IVF"
-    )
-    d.add_argument("--engine", choices=_choices(DedupConfig, "engine"), help="run on Ray Data")
-    d.add_argument(
-        "--method",
-        choices=_choices(DedupConfig, "method"),
-        help="near duplicates by embedding cosine (default), MinHash-LSH (lexical, no "
-        "embedding), or MinHash-LSH pairs confirmed by cosine",
-    )
-    d.add_argument(
-        "--minhash-threshold", type=float, help="estimated Jaccard for MinHash pairs (default 0.7)"
-    )
-    d.set_defaults(func=cmd_data_dedup)
-    c = data_steps.add_parser("decontaminate", help="flag and remove benchmark leaks")
-    c.add_argument("--recipe", help="YAML recipe; its data.decontaminate section is used")
-    c.add_argument("--input", help="records to check (default: the dedup output)")
-    c.add_argument("--output-dir", help="where to write the clean set, leak table and report")
-    c.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
-    c.add_argument("--benchmarks", help=f"comma-separated: {task_names()}")
-    c.add_argument("--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)")
-    c.set_defaults(func=cmd_data_decontaminate)
-
-    t = stages.add_parser("train", help="LoRA fine-tuning (the Platypus recipe by default)")
-    for sub in (d, c, t):  # any dataset: rows of any schema, written back in their own format
-        sub.add_argument(
-            "--format",
-            choices=_choices(TrainConfig, "format"),
-            help="the dataset's convention (training detects it when not given): alpaca "
-            "(instruction, input, output), prompt_completion, messages ({role, content} lists), "
-            "sharegpt (conversations of {from, value}), records (this project's schema)",
-        )
-        sub.add_argument(
-            "--text-fields",
-            metavar="A,B",
-            help="columns of a dataset of any schema: the prompt, then the response (e.g. "
-            "prompt,completion); rows come out unchanged, in the input's format",
-        )
-        sub.add_argument(
-            "--messages-field",
-            metavar="COLUMN",
-            help="a chat column ({role, content} lists): user turns are the prompt, assistant "
-            "turns the response",
-        )
-        sub.add_argument("--id-field", metavar="COLUMN", help="the rows' ids (default: row index)")
-
-    t.add_argument("--recipe", help="YAML recipe; its train section is used")
-    t.add_argument("--input", help="records to train on (default: the decontaminate output)")
-    t.add_argument("--model", help="base model folder or hub id (default: packaged SmolLM2)")
-    t.add_argument("--output-dir", help="where to write the adapter, metrics and checkpoints")
-    t.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
-    t.add_argument("--limit", type=int, help="train on N rows drawn with the seed")
-    t.add_argument("--micro-batch-size", type=int, help="examples per forward pass")
-    t.add_argument("--batching", choices=_choices(TrainConfig, "batching"))
-    t.add_argument(
-        "--prompt-format",
-        choices=["auto", "alpaca", "chat_template"],
-        help="alpaca (the Platypus template) or the tokenizer's chat_template (default auto: "
-        "chat_template for chat data, else alpaca)",
-    )
-    t.add_argument("--seed", type=int)
-    t.add_argument("--no-bf16", action="store_true", help="fp32 compute (default: bf16 autocast)")
-    t.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
-    t.set_defaults(func=cmd_train)
-
-    m = stages.add_parser("merge", help="adapter into base, adapter transplant, model merges")
-    m.add_argument("--recipe", help="YAML recipe; its merge section is used")
-    m.add_argument("--method", choices=merge_methods())
-    m.add_argument("--adapter", help="PEFT adapter folder (adapter, transplant)")
-    m.add_argument("--base-model", help="base model folder (default: the adapter's base)")
-    m.add_argument("--target-model", help="transplant: the fine-tune receiving the adapter")
-    m.add_argument("--models", help="comma-separated model folders to merge")
-    m.add_argument("--weights", help="comma-separated weights, one per model")
-    m.add_argument("--t", type=float, help="slerp: 0 = base, 1 = the other model")
-    m.add_argument("--dtype", choices=_choices(MergeConfig, "dtype"))
-    m.add_argument("--output-dir", help="where to write the merged model")
-    m.add_argument("--force", action="store_true", help="transplant despite failed checks")
-    m.set_defaults(func=cmd_merge)
-
-    e = stages.add_parser("eval", help="leaderboard tasks (log-likelihood; GSM8K generated)")
-    e.add_argument("--recipe", help="YAML recipe; its eval section is used")
-    e.add_argument("--model", help="model folder or hub id (default: packaged SmolLM2)")
-    e.add_argument("--adapter", help="PEFT adapter folder applied on top of the model")
-    e.add_argument("--tasks", help=f"comma-separated: {task_names()}")
-    e.add_argument("--limit", type=int, help="N items of each task (see --sample)")
-    e.add_argument(
-        "--sample",
-        choices=_choices(EvalConfig, "sample"),
-        help="which N items: first (default) or "
-        "stratified (every MMLU subject in proportion, spread through each file)",
-    )
-    e.add_argument(
-        "--batch-size",
-        type=_batch_size,
-        metavar="N|auto",
-        help="questions per forward pass (default 8); auto: the largest that fits the device's "
-        "free memory (recorded in results.json; scores do not depend on it)",
-    )
-    e.add_argument(
-        "--num-fewshot",
-        type=int,
-        metavar="N",
-        help="few-shot examples per item for every task (default: each task's own: ARC 25, "
-        "HellaSwag 10, MMLU 5, TruthfulQA 0, Winogrande 5, GSM8K 5)",
-    )
-    e.add_argument("--data-root", help="folder with the benchmark data (default ../shared/data)")
-    e.add_argument("--output-dir", help="where to write results.json and results.md")
-    e.add_argument("--contamination", help="leaks.jsonl: split scores into clean/contaminated")
-    e.add_argument(
-        "--engine",
-        choices=_choices(EvalConfig, "engine"),
-        help="platypus (default) or lm-eval: the same items through lm-evaluation-harness",
-    )
-    e.add_argument(
-        "--harness",
-        choices=_choices(EvalConfig, "harness"),
-        help="whose rules: lm-eval-0.4 (default) or leaderboard-v1 (b281b09's few-shot draws, "
-        "MMLU as the mean of subjects, the six-task average)",
-    )
-    e.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPU)")
-    e.add_argument("--no-cache", action="store_true", help="recompute cached task results")
-    e.set_defaults(func=cmd_eval)
-
-    for sub in (b, d, c, t, m, e):
-        sub.add_argument(
-            "--set",
-            action="append",
-            metavar="KEY=VALUE",
-            help="override any field of this stage's configuration (YAML value), e.g. "
-            "--set threshold=0.85; repeatable",
-        )
-
-    for sub, section in ((b, "data.build"), (d, "data.dedup"), (c, "data.decontaminate"),
-                         (t, "train"), (m, "merge"), (e, "eval")):  # fmt: skip
-        sub.add_argument(
-            "recipe_file", nargs="?", metavar="RECIPE",
-            help=f"YAML recipe (as --recipe): its {section} section is used; on a command "
-            "that reads a dataset, a .jsonl/.json/.parquet file or a folder is the --input",
-        )  # fmt: skip
-    m.add_argument(
-        "output", nargs="?", metavar="OUT",
-        help="where to write the merged model (as --output-dir; mergekit-yaml's CONFIG OUT)",
-    )  # fmt: skip
-    for sub in (d, c, t, m, e):
-        sub.add_argument(
-            "--device",
-            choices=_choices(ComputeSettings, "device"),
-            help="where models run (compute.device; default auto: CUDA when present)",
-        )
-    t.add_argument("--val-size", type=int, help="held-out rows for the validation loss (0: none)")
-    for sub in (d, c, t, m, e):
-        sub.add_argument(
-            "--trust-remote-code",
-            action="store_true",
-            help="run Python code a model folder ships (its config's auto_map); without it such "
-            "a folder is refused (compute.trust_remote_code)",
-        )
-
-    for sub in (b, t, m):
-        sub.add_argument(
-            "--push-to-hub",
-            metavar="REPO",
-            help="upload the finished output (set, adapter, merged model) to this hub repository",
-        )
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for stage in STAGES.values():
+        if stage.command is None:
+            continue
+        *group, word = stage.command
+        where = stages
+        if group:  # `platypus data build`: the data stages share one group
+            if group[0] not in groups:
+                sub = stages.add_parser(group[0], help=GROUPS.get(group[0]))
+                groups[group[0]] = sub.add_subparsers(dest="step", required=True, metavar="STEP")
+            where = groups[group[0]]
+        add_stage_command(where.add_parser(word, help=stage.help), stage)
 
     p = stages.add_parser("plan", help="memory per device and hours of each stage, before a run")
     p.add_argument("recipe", help="YAML recipe, e.g. recipes/platypus2-13b.yaml")
@@ -465,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("recipe", help="YAML recipe, e.g. recipes/quickstart.yaml")
     r.add_argument("--run-dir", help="folder for the stage outputs (default: runs/<name>)")
     r.set_defaults(func=cmd_run)
-    for sub in (b, d, c, t, m, e, p, r):  # a bad flag is reported with its command's usage
+    for sub in (p, r):  # a bad flag is reported with its command's usage
         sub.set_defaults(parser=sub)
 
     from platypus.chat import add_arguments
@@ -477,6 +158,58 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (ch, g):
         sub.set_defaults(func=cmd_chat, parser=sub)
     return parser
+
+
+GROUPS = {"data": "build, dedup and decontaminate the instruction set"}
+
+
+def add_stage_command(sub: argparse.ArgumentParser, stage) -> None:
+    """A stage's command: a recipe (positionally or --recipe), where its inputs and outputs are,
+    the stage's own flags, --set; a model-loading stage's device flags; --push-to-hub where the
+    stage declares what it pushes."""
+    from platypus.cli_flags import add_mapping_flags
+
+    sub.add_argument(
+        "recipe_file", nargs="?", metavar="RECIPE",
+        help=f"YAML recipe (as --recipe): its {stage.section} section is used; on a command "
+        "that reads a dataset, a .jsonl/.json/.parquet file or a folder is the --input",
+    )  # fmt: skip
+    sub.add_argument("--recipe", help=f"YAML recipe; its {stage.section} section is used")
+    sub.add_argument("--output-dir", help=f"where to write its {', '.join(stage.artefacts)}")
+    stage.add_flags(sub)
+    for field, ref in stage.reads.items():  # unless the stage's own flags name it already
+        flag = f"--{field.replace('_', '-')}"
+        if flag not in sub._option_string_actions:
+            sub.add_argument(flag, help=f"what to read (default: the {ref.split('.')[0]} "
+                             "stage's output)")  # fmt: skip
+    if stage.reads_datasets:
+        add_mapping_flags(sub)
+    if stage.loads_models:
+        sub.add_argument(
+            "--device",
+            choices=choices(ComputeSettings, "device"),
+            help="where models run (compute.device; default auto: CUDA when present)",
+        )
+        sub.add_argument(
+            "--trust-remote-code",
+            action="store_true",
+            help="run Python code a model folder ships (its config's auto_map); without it such "
+            "a folder is refused (compute.trust_remote_code)",
+        )
+    if stage.pushed is not None:
+        sub.add_argument(
+            "--push-to-hub",
+            metavar="REPO",
+            help=f"upload the finished {stage.pushed[0]} to this hub repository",
+        )
+    sub.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override any field of this stage's configuration (YAML value), e.g. "
+        "--set threshold=0.85; repeatable",
+    )
+    sub.set_defaults(func=lambda args: run_stage_command(stage.name, args), parser=sub)
 
 
 def main(argv: list[str] | None = None) -> int:

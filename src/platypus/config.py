@@ -6,10 +6,17 @@ were always imported from here."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from platypus.data.build.config import BuildConfig, SourceConfig
 from platypus.data.decontaminate.config import DecontaminateConfig
@@ -59,9 +66,13 @@ class DataStages(BaseModel):
 
 
 class Recipe(BaseModel):
-    """A whole run: data -> train -> merge -> eval of the base, fine-tuned and merged models."""
+    """A whole run: data -> train -> merge -> eval of the base, fine-tuned and merged models.
+    A plug-in stage (registered, with a top-level `section` that is no field here) has its
+    section too, validated by the stage's own config model (`section()` gives any stage's)."""
 
     model_config = STRICT
+    # the plug-in stages' sections, by name
+    _plugins: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
     name: str = "recipe"
     run_dir: str | None = Setting(None)  # stage folders of `platypus run`; None: runs/<name>
     eval_models: list[Literal["base", "finetuned", "merged"]] = ["base", "finetuned", "merged"]
@@ -74,6 +85,35 @@ class Recipe(BaseModel):
     @classmethod
     def _plain_name(cls, value: str) -> str:
         return plain_name(value)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _plugin_sections(cls, data: Any, handler: Any) -> Recipe:
+        stages: dict = {}
+        claimed: dict = {}
+        if isinstance(data, dict):
+            from platypus.pipeline.stages import STAGES
+
+            stages = {s.section: s for s in STAGES.values() if s.section not in cls.model_fields}
+            claimed = {k: v for k, v in data.items() if k in stages}
+            data = {k: v for k, v in data.items() if k not in claimed}
+        recipe = handler(data)
+        for section, value in claimed.items():
+            try:
+                recipe._plugins[section] = stages[section].config_model.model_validate(value or {})
+            except ValidationError as exc:
+                raise ValueError(f"{section}: {format_validation_error(exc)}") from None
+        return recipe
+
+    def section(self, path: str, model: type[BaseModel]) -> BaseModel:
+        """The configuration at the dotted `path` (`data.dedup`, `train`, a plug-in stage's
+        name); a plug-in section the recipe leaves out is `model`'s defaults."""
+        if path.split(".")[0] not in type(self).model_fields:
+            return self._plugins.get(path) or model()
+        node: Any = self
+        for part in path.split("."):
+            node = getattr(node, part)
+        return node
 
     @model_validator(mode="after")
     def _carry_mapping(self) -> Recipe:

@@ -48,12 +48,39 @@ class Stage(ABC):
     resumable: ClassVar[bool] = False  # writes in place and picks up its own partial work
     # names it writes besides its artefacts (a Hub card): checked, like them, before it runs
     extra_outputs: ClassVar[tuple[str, ...]] = ()
+    # What the outer layers make of it. `platypus run` runs the stages marked `in_pipeline` in
+    # registry order (then the recipe's evaluations). The CLI gives a stage with a `command` its
+    # subcommand (`("data", "build")`: `platypus data build`) with the flags every stage takes
+    # (a recipe, --output-dir, --set) and its own (`add_flags`, read back by `flag_updates`);
+    # `reads_datasets` adds the column-mapping flags, `loads_models` --device and
+    # --trust-remote-code. `api_name` is its function in `platypus.api`. `pushed` is the
+    # artefact --push-to-hub uploads and the Hub repository type.
+    in_pipeline: ClassVar[bool] = True
+    command: ClassVar[tuple[str, ...] | None] = None
+    help: ClassVar[str] = ""
+    reads_datasets: ClassVar[bool] = False
+    loads_models: ClassVar[bool] = False
+    api_name: ClassVar[str | None] = None
+    pushed: ClassVar[tuple[str, str] | None] = None
 
     def config(self, recipe: Any) -> BaseModel:
-        node: Any = recipe
-        for part in self.section.split("."):
-            node = getattr(node, part)
-        return node
+        """This stage's section of the recipe (a plug-in stage's section is kept by the recipe
+        under its dotted name: `Recipe.section`)."""
+        return recipe.section(self.section, self.config_model)
+
+    def add_flags(self, parser: Any) -> None:
+        """The daily flags of this stage's command (an argparse parser), beyond the shared ones."""
+        return None  # a stage without flags of its own: a recipe, --output-dir and --set
+
+    def flag_updates(self, args: Any, config: BaseModel) -> dict:
+        """The configuration changes those flags ask for (`config`: the recipe's section);
+        `--set` overrides are applied after them."""
+        return {}
+
+    def plan(self, config: BaseModel, hardware: Any) -> Any:
+        """What `platypus plan` says of this stage (a `platypus.sizing.StagePlan`), for a stage
+        the planner does not price itself; None: nothing to plan."""
+        return None
 
     @abstractmethod
     def output(self, artefact: str, config: BaseModel, folder: Path) -> Path:

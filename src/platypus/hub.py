@@ -16,14 +16,6 @@ if TYPE_CHECKING:
 
 # ---- push ----------------------------------------------------------------------------------
 
-# stage -> (the artefact whose folder is uploaded, repository type)
-PUSHED: dict[str, tuple[str, str]] = {
-    "build": ("records", "dataset"),
-    "dedup": ("kept", "dataset"),
-    "decontaminate": ("clean", "dataset"),
-    "train": ("adapter", "model"),
-    "merge": ("model", "model"),
-}
 # never uploaded: the runner's lock and temporary folders, training checkpoints
 IGNORED = [".platypus.lock", ".partial-*", "**/.partial-*", ".*.tmp"]
 
@@ -31,9 +23,10 @@ IGNORED = [".platypus.lock", ".partial-*", "**/.partial-*", ".*.tmp"]
 def pushed_folder(stage_name: str, config: BaseModel, out: Path) -> tuple[Path, str]:
     from platypus.pipeline.stages import STAGES
 
-    if stage_name not in PUSHED:
-        raise PlatypusError(f"{stage_name}: no output to push (pushable: {', '.join(PUSHED)})")
-    artefact, repo_type = PUSHED[stage_name]
+    pushed = {name: s.pushed for name, s in STAGES.items() if s.pushed is not None}
+    if stage_name not in pushed:
+        raise PlatypusError(f"{stage_name}: no output to push (pushable: {', '.join(pushed)})")
+    artefact, repo_type = pushed[stage_name]
     path = STAGES[stage_name].output(artefact, config, out)
     return (path if path.is_dir() else path.parent), repo_type
 

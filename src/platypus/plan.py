@@ -9,7 +9,7 @@ The arithmetic (memory per device, FLOPs, the hardware table) is `platypus.sizin
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from platypus.config import Recipe
@@ -24,6 +24,7 @@ from platypus.sizing import (
     QUANT_SPEED,
     Arch,
     Hardware,
+    StagePlan,
     auto_eval_batch,
     cpu_memory_gb,
     eval_autocast,
@@ -49,25 +50,6 @@ EMBED_TOKENS = 256  # MiniLM truncates texts here
 # test questions of the six tasks (decontamination compares against): ARC 1,172, HellaSwag
 # 10,042, MMLU 14,042, TruthfulQA 817, Winogrande 1,267, GSM8K 1,319
 BENCHMARK_TEXTS = 28_659
-
-
-# Stage plans -----------------------------------------------------------------------------------
-
-
-@dataclass
-class StagePlan:
-    stage: str
-    memory_gb_per_device: float
-    fits: bool
-    hours: float
-    devices: int
-    strategy: str
-    memory: dict[str, float] = field(default_factory=dict)  # GB per device by component
-    flops: float = 0.0
-    tokens: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    fix: str | None = None  # the cheapest change that makes a stage fit
-    fixed: dict | None = None  # memory and hours with that change
 
 
 # Token counts ----------------------------------------------------------------------------------
@@ -464,11 +446,19 @@ def plan_recipe(
                            "hours": round(fixed.hours, 3)}  # fmt: skip
     eval_arch = arch if recipe.eval.model is None else resolve_arch(recipe.eval.model)
     stages = [plan_data(recipe, hw, size), train, plan_merge(recipe, arch, hw),
-              plan_eval(recipe, eval_arch, hw)]  # fmt: skip
+              plan_eval(recipe, eval_arch, hw), *plugin_plans(recipe, hw)]  # fmt: skip
     lora = arch.lora_params(recipe.train.lora.r, recipe.train.lora.target_modules)
     model_name = arch.name or str(recipe.train.model)
     return Plan(name or recipe.name, model_name, arch.params / 1e9, lora / 1e6, hw,
                 size.source, stages)  # fmt: skip
+
+
+def plugin_plans(recipe: Recipe, hw: Hardware) -> list[StagePlan]:
+    """What the stages the planner does not price itself say of themselves (`Stage.plan`)."""
+    from platypus.pipeline.stages import STAGES
+
+    plans = (stage.plan(stage.config(recipe), hw) for stage in STAGES.values())
+    return [p for p in plans if p is not None]
 
 
 def with_compute(recipe: Recipe, **updates) -> Recipe:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from platypus.errors import PlatypusError
@@ -462,3 +462,21 @@ def train_flops(arch: Arch, tokens: float, mean_length: float, checkpointing: bo
     dense = 2 * arch.compute_params * passes
     attention = 2 * arch.layers * mean_length * arch.q_dim * (passes + 1)
     return (dense + attention) * tokens
+
+
+@dataclass
+class StagePlan:
+    """What `platypus plan` says of one stage (a plug-in stage returns one from `plan()`)."""
+
+    stage: str
+    memory_gb_per_device: float
+    fits: bool
+    hours: float
+    devices: int
+    strategy: str
+    memory: dict[str, float] = field(default_factory=dict)  # GB per device by component
+    flops: float = 0.0
+    tokens: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    fix: str | None = None  # the cheapest change that makes a stage fit
+    fixed: dict | None = None  # memory and hours with that change

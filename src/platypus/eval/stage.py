@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from platypus.cli_flags import batch_size, choices, given, split
 from platypus.contract import Stage, Summary
 from platypus.eval.config import EvalConfig
 from platypus.train.stage import base_weights
@@ -70,6 +71,77 @@ class EvalStage(Stage):
         self.reads = self.feeds.get(label, {}) | (
             {"contamination": "decontaminate.leaks"} if label else {}
         )
+        # the standalone stage is `platypus eval`; a run's evaluations follow its recipe's
+        # `eval_models` (platypus.pipeline.run)
+        self.in_pipeline = False
+        self.command = None if label else ("eval",)
+        self.api_name = None if label else "evaluate"
+
+    help = "leaderboard tasks (log-likelihood; GSM8K generated)"
+    loads_models = True
+
+    def add_flags(self, parser) -> None:
+        from platypus.tasks import TASKS
+
+        tasks = ",".join(TASKS)
+        parser.add_argument("--model", help="model folder or hub id (default: packaged SmolLM2)")
+        parser.add_argument("--adapter", help="PEFT adapter folder applied on top of the model")
+        parser.add_argument("--tasks", help=f"comma-separated: {tasks}")
+        parser.add_argument("--limit", type=int, help="N items of each task (see --sample)")
+        parser.add_argument(
+            "--sample",
+            choices=choices(EvalConfig, "sample"),
+            help="which N items: first (default) or "
+            "stratified (every MMLU subject in proportion, spread through each file)",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=batch_size,
+            metavar="N|auto",
+            help="questions per forward pass (default 8); auto: the largest that fits the "
+            "device's free memory (recorded in results.json; scores do not depend on it)",
+        )
+        parser.add_argument(
+            "--num-fewshot",
+            type=int,
+            metavar="N",
+            help="few-shot examples per item for every task (default: each task's own: ARC 25, "
+            "HellaSwag 10, MMLU 5, TruthfulQA 0, Winogrande 5, GSM8K 5)",
+        )
+        parser.add_argument(
+            "--data-root", help="folder with the benchmark data (default ../shared/data)"
+        )
+        parser.add_argument(
+            "--contamination", help="leaks.jsonl: split scores into clean/contaminated"
+        )
+        parser.add_argument(
+            "--engine",
+            choices=choices(EvalConfig, "engine"),
+            help="platypus (default) or lm-eval: the same items through lm-evaluation-harness",
+        )
+        parser.add_argument(
+            "--harness",
+            choices=choices(EvalConfig, "harness"),
+            help="whose rules: lm-eval-0.4 (default) or leaderboard-v1 (b281b09's few-shot "
+            "draws, MMLU as the mean of subjects, the six-task average)",
+        )
+        parser.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPU)")
+        parser.add_argument("--no-cache", action="store_true", help="recompute cached task results")
+
+    def flag_updates(self, args, config: EvalConfig) -> dict:
+        from platypus.train.stage import adapter_in
+
+        updates = given(args, "model", "adapter", "limit", "sample", "batch_size", "data_root",
+                        "contamination", "engine", "harness", "num_fewshot")  # fmt: skip
+        if "adapter" in updates:
+            updates["adapter"] = adapter_in(updates["adapter"])
+        if args.tasks is not None:
+            updates["tasks"] = split(args.tasks)
+        if args.bf16:
+            updates["bf16"] = True
+        if args.no_cache:
+            updates["cache"] = False
+        return updates
 
     def config(self, recipe) -> EvalConfig:
         if self.label is None:

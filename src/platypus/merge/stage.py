@@ -6,7 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from platypus.cli_flags import choices, given, split
 from platypus.contract import Stage, Summary
+from platypus.errors import PlatypusError
 from platypus.merge.config import MergeConfig
 from platypus.settings import EmbeddingSettings, result_config
 
@@ -23,6 +25,11 @@ class MergeStage(Stage):
     name = "merge"
     section = "merge"
     config_model = MergeConfig
+    command = ("merge",)
+    help = "adapter into base, adapter transplant, model merges"
+    api_name = "merge"
+    loads_models = True
+    pushed = ("model", "model")
     summary_model = MergeSummary
     reads = {"adapter": "train.adapter"}
     artefacts = ("model", "card")
@@ -44,6 +51,46 @@ class MergeStage(Stage):
             # (where a base is optional, as for multislerp, none given means none)
             config = config.model_copy(update={"base_model": recipe.train.model})
         return config
+
+    def add_flags(self, parser) -> None:
+        from platypus.merge.methods import names
+
+        parser.add_argument(
+            "output", nargs="?", metavar="OUT",
+            help="where to write the merged model (as --output-dir; mergekit-yaml's CONFIG OUT)",
+        )  # fmt: skip
+        parser.add_argument("--method", choices=names())
+        parser.add_argument("--adapter", help="PEFT adapter folder (adapter, transplant)")
+        parser.add_argument("--base-model", help="base model folder (default: the adapter's base)")
+        parser.add_argument(
+            "--target-model", help="transplant: the fine-tune receiving the adapter"
+        )
+        parser.add_argument("--models", help="comma-separated model folders to merge")
+        parser.add_argument("--weights", help="comma-separated weights, one per model")
+        parser.add_argument("--t", type=float, help="slerp: 0 = base, 1 = the other model")
+        parser.add_argument("--dtype", choices=choices(MergeConfig, "dtype"))
+        parser.add_argument("--force", action="store_true", help="transplant despite failed checks")
+
+    def flag_updates(self, args, config: MergeConfig) -> dict:
+        from platypus.train.stage import adapter_in
+
+        updates = given(args, "method", "adapter", "base_model", "target_model", "dtype")
+        if args.output is not None:  # `platypus merge CONFIG.yml OUT`, as mergekit-yaml takes it
+            if args.output_dir and args.output_dir != args.output:
+                raise PlatypusError(f"two outputs given: {args.output} and --output-dir "
+                                    f"{args.output_dir}; name one")  # fmt: skip
+            updates["output_dir"] = args.output
+        if args.t is not None:  # before --set, which may set parameters.t again
+            updates["parameters"] = {**config.parameters, "t": args.t}
+        if "adapter" in updates:
+            updates["adapter"] = adapter_in(updates["adapter"])
+        if args.models:
+            updates["models"] = _models(args)
+        elif args.weights:
+            raise PlatypusError("--weights needs --models")
+        if args.force:
+            updates["force"] = True
+        return updates
 
     def output(self, artefact: str, config: MergeConfig, folder: Path) -> Path:
         from platypus.merge.run import CARD
@@ -95,6 +142,19 @@ class MergeStage(Stage):
             f"merged ({summary.method}) in {summary.seconds} s, peak RSS "
             f"{summary.peak_rss_mb:,.0f} MB{extra} -> {out}"
         ]
+
+
+def _models(args) -> list[dict]:
+    """--models a,b --weights 0.3,0.7: the models of a merge and their weights."""
+    paths = split(args.models)
+    try:
+        weights = [float(w) for w in split(args.weights)] if args.weights else None
+    except ValueError:
+        raise PlatypusError(f"--weights {args.weights!r}: numbers separated by commas") from None
+    if weights is not None and len(weights) != len(paths):
+        raise PlatypusError(f"--weights: {len(weights)} values for {len(paths)} models")
+    return [{"model": m, "parameters": {} if weights is None else {"weight": weights[i]}}
+            for i, m in enumerate(paths)]  # fmt: skip
 
 
 def _embedding(recipe) -> dict:

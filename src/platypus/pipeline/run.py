@@ -18,7 +18,7 @@ from platypus.config import Recipe
 from platypus.pipeline.lock import FolderLock
 from platypus.pipeline.manifest import read_manifest, stage_key
 from platypus.pipeline.stage import Stage, Summary, run_stage
-from platypus.pipeline.stages import PIPELINE, STAGES, fed_inputs
+from platypus.pipeline.stages import STAGES, fed_inputs
 from platypus.settings import result_config
 
 
@@ -45,8 +45,8 @@ class Pipeline:
         self.done: dict[str, StageRun] = {}
 
     def stages(self) -> list[Stage]:
-        names = PIPELINE + tuple(f"eval-{label}" for label in self.recipe.eval_models)
-        return [STAGES[n] for n in names]
+        steps = [s for s in STAGES.values() if s.in_pipeline]
+        return steps + [STAGES[f"eval-{label}"] for label in self.recipe.eval_models]
 
     def run(self) -> dict[str, StageRun]:
         from platypus.report.html import write_report

@@ -46,7 +46,8 @@ STAGES: dict[str, Stage] = {
         EvalStage("merged"),
     )
 }
-PIPELINE = ("build", "dedup", "decontaminate", "train", "merge")  # then the recipe's evals
+# What `platypus run` runs, in order (the stages `in_pipeline`), then the recipe's evaluations.
+PIPELINE = tuple(name for name, stage in STAGES.items() if stage.in_pipeline)
 
 
 def fed_inputs(

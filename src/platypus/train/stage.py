@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from platypus.cli_flags import choices, given
 from platypus.contract import Stage, Summary
 from platypus.train.config import TrainConfig
 
@@ -16,6 +17,14 @@ def base_weights(model: str | None) -> str:
     from platypus.train.recipe import base_identity
 
     return base_identity(model)
+
+
+def adapter_in(path: str) -> str:
+    """An adapter folder as the CLI takes it: the adapter itself, or a training output folder
+    (resolved to its adapter by the folder's manifest)."""
+    folder = Path(path)
+    found = TrainStage().found_in(folder, "adapter") if folder.is_dir() else None
+    return str(found) if found is not None else path
 
 
 class TrainSummary(Summary):
@@ -42,10 +51,48 @@ class TrainStage(Stage):
     name = "train"
     section = "train"
     config_model = TrainConfig
+    command = ("train",)
+    help = "LoRA fine-tuning (the Platypus recipe by default)"
+    api_name = "train"
+    reads_datasets = True
+    loads_models = True
+    pushed = ("adapter", "model")
     summary_model = TrainSummary
     reads = {"input": "decontaminate.clean"}
     artefacts = ("adapter",)
     resumable = True
+
+    def add_flags(self, parser) -> None:
+        parser.add_argument(
+            "--model", help="base model folder or hub id (default: packaged SmolLM2)"
+        )
+        parser.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
+        parser.add_argument("--limit", type=int, help="train on N rows drawn with the seed")
+        parser.add_argument("--micro-batch-size", type=int, help="examples per forward pass")
+        parser.add_argument("--batching", choices=choices(TrainConfig, "batching"))
+        parser.add_argument(
+            "--prompt-format",
+            choices=["auto", "alpaca", "chat_template"],
+            help="alpaca (the Platypus template) or the tokenizer's chat_template (default "
+            "auto: chat_template for chat data, else alpaca)",
+        )
+        parser.add_argument("--seed", type=int)
+        parser.add_argument(
+            "--no-bf16", action="store_true", help="fp32 compute (default: bf16 autocast)"
+        )
+        parser.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
+        parser.add_argument(
+            "--val-size", type=int, help="held-out rows for the validation loss (0: none)"
+        )
+
+    def flag_updates(self, args, config: TrainConfig) -> dict:
+        updates = given(args, "model", "max_steps", "limit", "micro_batch_size", "batching",
+                        "seed", "val_size", "prompt_format")  # fmt: skip
+        if args.no_bf16:
+            updates["bf16"] = False
+        if args.no_resume:
+            updates["resume"] = False
+        return updates
 
     def output(self, artefact: str, config: TrainConfig, folder: Path) -> Path:
         from platypus.train.loop import ADAPTER_DIR

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from platypus.cli_flags import given, split
 from platypus.contract import Stage, Summary, hub_card
 from platypus.data.build.config import BuildConfig
+from platypus.errors import PlatypusError
 from platypus.hashing import tree_fingerprint
 
 
@@ -30,10 +32,34 @@ class BuildStage(Stage):
     name = "build"
     section = "data.build"
     config_model = BuildConfig
+    command = ("data", "build")
+    help = "build the set from its sources"
+    api_name = "build"
+    pushed = ("records", "dataset")
     summary_model = BuildSummary
     artefacts = ("records", "card", "summary")
     extra_outputs = property(hub_card)
     last = "summary"
+
+    def add_flags(self, parser) -> None:
+        parser.add_argument(
+            "--data-root", help="folder with the source data (default ../shared/data)"
+        )
+        parser.add_argument("--seed", type=int, help="seed for the build's random choices")
+        parser.add_argument("--only", help="comma-separated sources to build (others disabled)")
+
+    def flag_updates(self, args, config: BuildConfig) -> dict:
+        updates = given(args, "data_root", "seed")
+        if args.only:
+            wanted = set(split(args.only))
+            unknown = wanted - set(config.sources)
+            if unknown:
+                raise PlatypusError(f"--only: unknown sources {sorted(unknown)}")
+            updates["sources"] = {
+                name: src.model_dump() | {"enabled": name in wanted}
+                for name, src in config.sources.items()
+            }
+        return updates
 
     def output(self, artefact: str, config: BuildConfig, folder: Path) -> Path:
         from platypus.data.build import output_paths

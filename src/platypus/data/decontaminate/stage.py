@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from platypus.cli_flags import given, split
 from platypus.contract import Stage, Summary, hub_card
 from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.hashing import tree_fingerprint
@@ -38,12 +39,37 @@ class DecontaminateStage(Stage):
     name = "decontaminate"
     section = "data.decontaminate"
     config_model = DecontaminateConfig
+    command = ("data", "decontaminate")
+    help = "flag and remove benchmark leaks"
+    api_name = "decontaminate"
+    reads_datasets = True
+    loads_models = True
+    pushed = ("clean", "dataset")
     summary_model = DecontaminateSummary
     reads = {"input": "dedup.kept"}
     artefacts = ("clean", "clean_parquet", "leaks", "report", "summary")
     extra_outputs = property(hub_card)
     last = "summary"
     examples_per_category = 4
+
+    def add_flags(self, parser) -> None:
+        from platypus.tasks import TASKS
+
+        parser.add_argument(
+            "--data-root", help="folder with the benchmark data (default ../shared/data)"
+        )
+        parser.add_argument("--benchmarks", help=f"comma-separated: {','.join(TASKS)}")
+        parser.add_argument(
+            "--mmlu-subjects", help="comma-separated MMLU subjects (default: all 57)"
+        )
+
+    def flag_updates(self, args, config: DecontaminateConfig) -> dict:
+        updates = given(args, "data_root")
+        if args.benchmarks is not None:
+            updates["benchmarks"] = split(args.benchmarks)
+        if args.mmlu_subjects is not None:
+            updates["mmlu_subjects"] = split(args.mmlu_subjects)
+        return updates
 
     def output(self, artefact: str, config: DecontaminateConfig, folder: Path) -> Path:
         from platypus.data.decontaminate.run import output_paths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from platypus.cli_flags import choices, given
 from platypus.contract import Stage, Summary, hub_card
 from platypus.data.dedup.config import DedupConfig
 
@@ -24,11 +25,52 @@ class DedupStage(Stage):
     name = "dedup"
     section = "data.dedup"
     config_model = DedupConfig
+    command = ("data", "dedup")
+    help = "exact and near-duplicate removal"
+    api_name = "dedup"
+    reads_datasets = True
+    loads_models = True
+    pushed = ("kept", "dataset")
     summary_model = DedupSummary
     reads = {"input": "build.records"}
     artefacts = ("kept", "kept_parquet", "removed", "report", "summary")
     extra_outputs = property(hub_card)
     last = "summary"
+
+    def add_flags(self, parser) -> None:
+        parser.add_argument(
+            "--threshold", type=float, help="cosine similarity threshold (default 0.8)"
+        )
+        parser.add_argument(
+            "--precision", choices=choices(DedupConfig, "precision"), help="embedding precision"
+        )
+        parser.add_argument(
+            "--embed-backend",
+            choices=choices(DedupConfig, "embed_backend"),
+            help="torch (precision fp32, bf16), onnx (fp32, int8: ONNX Runtime) or openvino (fp32)",
+        )
+        parser.add_argument("--batch-size", type=int, help="embedding batch size")
+        parser.add_argument(
+            "--search", choices=choices(DedupConfig, "search"), help="all pairs, or faiss IVF"
+        )
+        parser.add_argument(
+            "--engine", choices=choices(DedupConfig, "engine"), help="run on Ray Data"
+        )
+        parser.add_argument(
+            "--method",
+            choices=choices(DedupConfig, "method"),
+            help="near duplicates by embedding cosine (default), MinHash-LSH (lexical, no "
+            "embedding), or MinHash-LSH pairs confirmed by cosine",
+        )
+        parser.add_argument(
+            "--minhash-threshold",
+            type=float,
+            help="estimated Jaccard for MinHash pairs (default 0.7)",
+        )
+
+    def flag_updates(self, args, config: DedupConfig) -> dict:
+        return given(args, "threshold", "precision", "embed_backend", "batch_size", "search",
+                     "engine", "method", "minhash_threshold")  # fmt: skip
 
     def output(self, artefact: str, config: DedupConfig, folder: Path) -> Path:
         from platypus.data.dedup.run import output_paths

@@ -1,0 +1,59 @@
+"""A task: OpenBookQA (Main test split, 500 items), 0-shot, as lm-eval's `openbookqa` scores it:
+the question stem as the context, each option after a space, acc and acc_norm."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from platypus.data.readers import iter_tsv
+from platypus.eval.metrics import acc, acc_norm
+from platypus.eval.results import ItemResult
+from platypus.tasks.base import Task
+from platypus.tasks.schema import TaskItem
+
+NAME = "openbookqa"
+_OPTION = re.compile(r"\(([A-Z])\)\s*")
+
+
+def _path(root: Path, split: str) -> Path:
+    return Path(root) / "openbookqa" / f"{split}.tsv"
+
+
+def load(root: Path, split: str = "test") -> list[TaskItem]:
+    items = []
+    for _, row in iter_tsv(_path(root, split)):
+        parts = _OPTION.split(row["Choices"])
+        labels, texts = parts[1::2], tuple(t.strip() for t in parts[2::2])
+        gold = labels.index(row["Answer Key"].strip())
+        items.append(
+            TaskItem(NAME, split, f"{NAME}/{row['ID']}", row["Question Stem"], texts, gold)
+        )
+    return items
+
+
+def score(scorer, items: list[TaskItem], pool=None, protocol=None) -> list[ItemResult]:
+    out = []
+    for item in items:
+        lls = [s.logprob for s in scorer.score(item.question, [f" {c}" for c in item.choices])]
+        metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, item.choices, item.gold)}
+        out.append(ItemResult(item.id, lls, metrics))
+    return out
+
+
+def _hub(**_: object) -> list[TaskItem]:
+    raise NotImplementedError("the local copy only")
+
+
+TASK = Task(
+    name=NAME,
+    headline="acc_norm",
+    split="test",
+    load=load,
+    load_hub=_hub,
+    fewshot=lambda items, root: (items, None),
+    score=score,
+    export=None,
+    data_files=lambda root: [_path(root, "test")],
+    plan_cost=(500, 40),  # 500 items, a ~20-token stem and four short options
+)
