@@ -18,14 +18,15 @@ from platypus.train.recipe import LoraRecipe
 pytest.importorskip("bitsandbytes")
 
 FOUR_BIT = ComputeSettings(quantization="4bit")
-# Short: 8 optimizer steps of 4 rows at up to 128 tokens, 8 held-out rows.
-QLORA = dict(max_length=128, micro_batch_size=4, global_batch_size=4, val_size=8, max_steps=8,
+# Short: 4 optimizer steps of 4 rows at up to 128 tokens, 8 held-out rows (4-bit layers run
+# slowly on a CPU: 28 s on an idle 2-core host).
+QLORA = dict(max_length=128, micro_batch_size=4, global_batch_size=4, val_size=8, max_steps=4,
              learning_rate=2e-3, bf16=False, compute=FOUR_BIT)  # fmt: skip
-# Measured over the held-out prompts (every vocabulary logit at every position; fp32 compute):
-# the merged full-precision model vs the 4-bit base + adapter, |logit error| max 12.2, mean
-# 1.59, top-1 token agreement 0.770; the 4-bit base alone vs the full-precision base (its
-# quantisation error): max 20.0, mean 1.86. The merge itself adds under 1e-4 (merged vs
-# full-precision base + adapter).
+# Measured over the held-out prompts (every vocabulary logit at every position; fp32 compute;
+# AVX-512 bf16 host): the merged full-precision model vs the 4-bit base + adapter, |logit
+# error| max 12.6, mean 1.67, top-1 token agreement 0.778; the 4-bit base alone vs the
+# full-precision base (its quantisation error): max 15.8, mean 1.69 (AVX2 host: 20.0, 1.86).
+# The merge itself adds under 1e-4 (merged vs full-precision base + adapter).
 MERGE_VS_PEFT_MAX = 1e-3
 MERGE_VS_4BIT_MEAN = 2.5
 MERGE_VS_4BIT_MAX = 30.0
@@ -103,7 +104,7 @@ def test_qlora_trains_lora_over_a_4bit_base(qlora):
 
     recipe, result = qlora
     summary = result.summary
-    # Held-out loss falls (measured 1.981 -> 1.692 in 8 steps).
+    # Held-out loss falls (measured 1.981 -> 1.753 in 4 steps).
     assert summary["val_loss_end"] < 0.985 * summary["val_loss_start"], summary
     base = recipe.model.get_base_model()
     gate = base.model.layers[0].mlp.gate_proj
