@@ -13,45 +13,31 @@ processes because DDP averages gradients. So 1 and N processes compute the same 
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import random
-import shutil
-import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
 
-from platypus.cards import write_adapter_card
-from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
-from platypus.errors import DataError, PlatypusError
+from platypus.errors import PlatypusError
 from platypus.faults import fault_point
-from platypus.memory import memory_is_tight, peak_mb, release_free_memory, reset_peak
+from platypus.memory import memory_is_tight, release_free_memory, reset_peak
 from platypus.progress import progress
-from platypus.settings import result_config
 from platypus.train import checkpoint, tracking
+from platypus.train.checks import check_backend, check_targets, split_validation, warmup_for
 from platypus.train.config import TrainConfig
 from platypus.train.dropout import use_cpu_dropout
 from platypus.train.examples import Example, read_training_rows, tokenize
+from platypus.train.identity import base_fingerprint, base_identity, config_hash
 from platypus.train.loss import ResponseLoss
+from platypus.train.outputs import RunRecord
 from platypus.train.plan import collate, micro_batches, plan_steps
+from platypus.train.resume import Resumable
+from platypus.train.run_files import ADAPTER_DIR, BASE_RECORD, METRICS, read_history, read_metrics
 from platypus.train.speed import apply_liger, check_switches, fused_head_loss, offloading_context
-from platypus.train.template import prompt_record, resolve_prompt_format, write_prompt_record
-from platypus.version import __version__
-
-ADAPTER_DIR = "adapter"  # in output_dir: the PEFT adapter and tokenizer of a finished run
-METRICS = "metrics.jsonl"  # in output_dir: one line per step (and per validation)
-BASE_RECORD = "platypus_base.json"  # in the adapter folder: which base weights it was trained on
-# The final outputs of a run: removed when a run starts, so a run killed midway never leaves an
-# earlier run's adapter or summary beside its own config. summary.json is written last.
-FINAL_OUTPUTS = ("summary.json", "loss_curve.png", ADAPTER_DIR)
-# What loading a checkpoint whose files match their hashes can still raise (a crafted folder).
-_UNREADABLE = (checkpoint.CheckpointError, SafetensorError, ValueError, KeyError, TypeError)
+from platypus.train.template import prompt_record, resolve_prompt_format
 
 
 @dataclass
@@ -59,103 +45,6 @@ class TrainResult:
     output_dir: Path
     adapter_dir: Path
     summary: dict
-
-
-def split_validation(records: list, val_size: int, seed: int) -> tuple[list, list]:
-    if val_size == 0:
-        return records, []
-    if val_size * 2 > len(records):
-        raise PlatypusError(
-            f"val_size {val_size} is more than half of the {len(records)} rows; lower it"
-        )
-    held = set(random.Random(seed).sample(range(len(records)), val_size))
-    train = [r for i, r in enumerate(records) if i not in held]
-    return train, [r for i, r in enumerate(records) if i in held]
-
-
-def check_targets(model, targets: list[str], rank: int | None = None) -> None:
-    """The targets are linear layers of the model, and a LoRA rank fits them: above the
-    smallest dimension of a targeted layer it adds nothing but memory (1e9 would try to
-    allocate hundreds of GB)."""
-    layers = [(name.rsplit(".", 1)[-1], m) for name, m in model.named_modules()
-              if isinstance(m, torch.nn.Linear)]  # fmt: skip
-    linear = sorted({short for short, _ in layers})
-    missing = [t for t in targets if t not in linear]
-    if missing:
-        raise PlatypusError(
-            f"lora.target_modules {missing} are not linear layers of this model; "
-            f"it has: {', '.join(linear)}"
-        )
-    if rank is not None:
-        smallest = min(min(m.in_features, m.out_features) for s, m in layers if s in targets)
-        if rank > smallest:
-            raise PlatypusError(
-                f"lora.r {rank} is larger than the smallest dimension ({smallest}) of the "
-                "targeted layers; lower it"
-            )
-
-
-def check_backend(accelerator) -> None:
-    """A sharding back end asked for (accelerate launch with an FSDP or DeepSpeed config sets
-    ACCELERATE_USE_FSDP / ACCELERATE_USE_DEEPSPEED) but not applied is an error, not a silent
-    replica per process: accelerate runs CPU processes as MULTI_CPU (DDP) whatever is asked."""
-    from accelerate.utils import DistributedType
-
-    for var, wanted in (
-        ("ACCELERATE_USE_FSDP", DistributedType.FSDP),
-        ("ACCELERATE_USE_DEEPSPEED", DistributedType.DEEPSPEED),
-    ):
-        asked = os.environ.get(var, "false").lower() in {"1", "true"}
-        if asked and accelerator.distributed_type != wanted:
-            got = accelerator.distributed_type.value
-            raise PlatypusError(
-                f"{wanted.value} was asked for ({var}=true) but accelerate runs these "
-                f"{accelerator.num_processes} process(es) on {accelerator.device.type} as {got}, "
-                f"without sharding; {wanted.value} needs GPUs (on CPU use DDP: torchrun or "
-                "accelerate launch without an FSDP/DeepSpeed config)"
-            )
-
-
-def warmup_for(config: TrainConfig, total: int) -> int:
-    return min(config.warmup_steps, int(config.warmup_max_fraction * total))
-
-
-def base_fingerprint(model: str | None) -> str:
-    """The base model's weights fingerprint when it is a folder, else its hub id (what an
-    adapter records of its base, so that a merge can tell another model of the same shapes)."""
-    from platypus.hashing import weights_fingerprint
-    from platypus.models import resolve_causal_lm
-
-    path = resolve_causal_lm(model)
-    return weights_fingerprint(path) if Path(path).is_dir() else path
-
-
-def base_identity(model: str | None) -> str:
-    """Everything of the base that changes what a run computes: its weights and the other
-    files its load reads (config, tokenizer, chat template, shipped code); its hub id when it
-    is not a folder. Checkpoints and stage keys are derived from it."""
-    from platypus.models import model_identity, resolve_causal_lm
-
-    return model_identity(resolve_causal_lm(model))
-
-
-def config_hash(
-    config: TrainConfig,
-    input_sha256: str,
-    base: str,
-    chat_template: str | None = None,
-    autocast: str | None = None,
-) -> str:
-    """What a checkpoint must match to be resumed: the config without settings and input paths,
-    plus the content of those inputs (the training file's hash, the base weights' fingerprint,
-    the chat template's hash when the examples are rendered by it) and, under `bf16: auto`,
-    what the host made of it (a run moved to a host that decides otherwise starts afresh)."""
-    ident = [result_config(config), input_sha256, base]
-    if chat_template is not None:
-        ident.append(chat_template)
-    if config.bf16 == "auto":
-        ident.append(f"autocast={autocast}")
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
 def autocast_dtype(config: TrainConfig, policy):
@@ -167,36 +56,11 @@ def autocast_dtype(config: TrainConfig, policy):
     return torch.bfloat16 if config.bf16 else None
 
 
-def read_metrics(path: Path, upto: int) -> tuple[list[dict], str | None]:
-    """Metrics logged up to a checkpoint's step (later lines belong to the interrupted part),
-    and a warning when the last line was torn by the interruption (it is dropped)."""
-    if not path.is_file():
-        return [], None
-    lines = [(n, raw) for n, raw in enumerate(path.read_bytes().split(b"\n"), 1) if raw.strip()]
-    rows, warning = [], None
-    for k, (lineno, raw) in enumerate(lines):
-        try:
-            row = json.loads(raw.decode("utf-8"))
-            if not isinstance(row, dict) or not isinstance(row.get("step"), int):
-                raise ValueError("no step")
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            if k < len(lines) - 1:
-                raise DataError(path, "not a metrics line (fix or delete it)", row=lineno) from None
-            warning = f"{path}: line {lineno} was torn by the interruption; dropped"
-            continue
-        if row["step"] <= upto:
-            rows.append(row)
-    return rows, warning
-
-
-def read_history(output_dir: str | Path) -> list[dict]:
-    """The metrics lines of a run in `output_dir` (a torn last line left out)."""
-    return read_metrics(Path(output_dir) / METRICS, sys.maxsize)[0]
-
-
-class LoraRecipe:
+class LoraRecipe(Resumable, RunRecord):
     """One training run. `train()` runs it all; the setup methods run in the order
-    setup_data -> setup_model -> setup_optimizer (`setup()` calls the three)."""
+    setup_data -> setup_model -> setup_optimizer (`setup()` calls the three). Its checkpoints
+    are `Resumable`'s methods (platypus.train.resume), its outputs `RunRecord`'s
+    (platypus.train.outputs)."""
 
     def __init__(self, config: TrainConfig, input_path: str | Path, output_dir=None):
         from accelerate import Accelerator
@@ -483,178 +347,7 @@ class LoraRecipe:
         self.loss_module.train()
         return float(totals[0] / totals[1])
 
-    # Checkpoints ---------------------------------------------------------------------------
-
-    def save_checkpoint(self, step: int) -> Path:
-        """Everything needed to continue exactly after `step` optimizer steps. All processes."""
-        from peft import get_peft_model_state_dict
-
-        acc = self.accelerator
-        folder = checkpoint.checkpoint_dir(self.out, step)
-        acc.wait_for_everyone()
-        if self.main:
-            checkpoint.clear(folder)
-        acc.wait_for_everyone()
-        checkpoint.save_rng(folder, self.rank)
-        acc.wait_for_everyone()
-        if self.main:
-            state = {
-                "step": step,
-                "config_hash": self.fingerprint,
-                "tokens": self.tokens_seen,
-                "train_seconds": self.train_seconds,
-                "val_loss_start": self.val_start,
-            }
-            checkpoint.save(
-                folder,
-                get_peft_model_state_dict(self.model),
-                self.optimizer.state_dict(),
-                self.scheduler.state_dict(),
-                state,
-            )
-        acc.wait_for_everyone()
-        return folder
-
-    def load_checkpoint(self) -> int:
-        """Restore the newest usable checkpoint of this run in output_dir (adapter, optimizer,
-        schedule, RNG, counters, metrics so far); the step to continue from, 0 if none. Newer
-        unusable checkpoints are skipped with a warning; one of a different run is an error."""
-        from peft import set_peft_model_state_dict
-
-        found, skipped = checkpoint.find(self.out, self.fingerprint, self.total)
-        for line in skipped:
-            self.warn(f"{line}; trying an older checkpoint")
-        if found is None:
-            if skipped:
-                self.warn("no usable checkpoint; starting over")
-            return 0
-        try:  # the files match their hashes: a failure here means a crafted or foreign folder
-            loaded = checkpoint.load(found, self.rank)
-            set_peft_model_state_dict(self.model, loaded.adapter)
-            self.optimizer.load_state_dict(loaded.optimizer)
-            self.scheduler.load_state_dict(loaded.scheduler)
-        except _UNREADABLE as exc:
-            raise PlatypusError(f"{found.folder}: unreadable checkpoint ({exc})") from None
-        state = found.state
-        self.resumed_from = found
-        self.start = state["step"]
-        self.tokens_seen = state.get("tokens", 0)
-        self.train_seconds = state.get("train_seconds", 0.0)
-        self.val_start = state.get("val_loss_start")
-        self.history, warning = read_metrics(self.out / METRICS, self.start)
-        if warning:
-            self.warn(warning)
-        return self.start
-
     # The run -------------------------------------------------------------------------------
-
-    def warn(self, message: str) -> None:
-        if self.main:
-            print(f"platypus: warning: {message}", file=sys.stderr)
-
-    def log(self, entry: dict) -> None:
-        self.history.append(entry)
-        tracking.log(self.accelerator, entry)
-        if self.main:
-            # O_NOFOLLOW: a metrics file planted as a link elsewhere is refused, not appended to
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
-            try:
-                fd = os.open(self.out / METRICS, flags, 0o666)
-            except OSError as exc:
-                raise PlatypusError(
-                    f"{self.out / METRICS}: cannot append ({exc.strerror})"
-                ) from None
-            with os.fdopen(fd, "a") as f:
-                f.write(json.dumps(entry) + "\n")
-
-    def begin(self) -> None:
-        """Prepare output_dir for a run continuing from `self.start` (0: from scratch): drop
-        checkpoints it will not use and the previous run's final outputs, rewrite the metrics
-        so far and the config."""
-        acc, out = self.accelerator, self.out
-        acc.wait_for_everyone()  # every process has read its checkpoint
-        if self.main:
-            if self.resumed_from is None:
-                shutil.rmtree(out / "checkpoints", ignore_errors=True)
-            else:
-                checkpoint.discard_newer(self.resumed_from)
-            for name in FINAL_OUTPUTS:  # summary.json first: it marks a finished run
-                _remove(out / name)
-            write_dict_rows(out / METRICS, self.history)
-            info = {
-                "config": self.config.model_dump(),
-                "input": str(self.input_path),
-                "input_sha256": self.input_sha256,
-                "base_model": self.base_model,
-                "base_weights_fingerprint": self.base_weights,
-                "prompt": self.prompt,
-                "compute": self.compute_record(),
-                "version": __version__,
-            }
-            write_bytes(out / "train_config.json", json.dumps(info, indent=1).encode())
-        acc.wait_for_everyone()
-
-    def compute_record(self) -> dict:
-        """The resolved compute policy (what `auto` became, the quantisation), the size of the
-        loaded model and the dtype of the trained LoRA weights: for train_config.json and
-        summary.json."""
-        base = self.model.get_base_model()
-        return self.policy.describe() | {
-            "model_memory_mb": round(base.get_memory_footprint() / 2**20, 1),
-            "lora_dtype": sorted({str(p.dtype).removeprefix("torch.") for p in self.params}),
-            # what the recipe's `bf16` became on this host
-            "autocast": str(self.autocast_dtype).removeprefix("torch.")
-            if self.autocast_dtype is not None
-            else None,
-        }
-
-    def summary(self) -> dict:
-        """The run's summary.json (after the last step and `val_end`). All processes."""
-        history = self.history
-        return {
-            "steps": self.total,
-            "examples": len(self.examples),
-            "validation_examples": len(self.val_examples),
-            "rows": self.rows,
-            "data_format": self.data_format,  # records, alpaca, messages, ... or "columns"
-            "prompt_format": self.prompt_format,  # what `auto` became
-            "tokenize": dict(self.counts),
-            "processes": self.world,
-            "warmup_steps": self.warmup,
-            "tokens": self.tokens_seen,
-            "train_seconds": round(self.train_seconds, 2),
-            "tokens_per_s": round(self.tokens_seen / max(self.train_seconds, 1e-9), 1),
-            "peak_memory_mb": _peak_memory_mb(self.accelerator),
-            "compute": self.compute_record(),
-            "val_loss_start": self.val_start,
-            "val_loss_end": self.val_end,
-            "train_loss_last": history[-1]["loss"] if history and "loss" in history[-1] else None,
-            "resumed_from_step": self.start or None,
-            "config_hash": self.fingerprint,
-        }
-
-    def save_outputs(self, summary: dict) -> Path:
-        """Main process: the adapter (with the base model's fingerprint), the loss curve, and
-        summary.json last, each moved into place whole."""
-        from platypus.charts import loss_curve
-        from platypus.train.saved_template import save_training_template
-
-        out = self.out
-        adapter_dir = out / ADAPTER_DIR
-        partial = out / ".adapter.partial"
-        _remove(partial)
-        self.model.save_pretrained(partial)
-        save_training_template(partial, self.prompt_format, self.tokenizer)  # as trained
-        write_adapter_card(partial, self.base_model, self.config, summary)  # the Hub's README.md
-        base = {"base_model": self.base_model, "weights_fingerprint": self.base_weights}
-        (partial / BASE_RECORD).write_text(json.dumps(base, indent=1) + "\n")
-        write_prompt_record(partial, self.prompt)
-        _remove(adapter_dir)
-        os.replace(partial, adapter_dir)
-        with atomic_path(out / "loss_curve.png") as curve:  # a new file, never a planted link
-            loss_curve(self.history, curve)
-        write_bytes(out / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
-        return adapter_dir
 
     def train(self) -> TrainResult:
         if self.loss_module is None:
@@ -696,21 +389,9 @@ class LoraRecipe:
         return TrainResult(self.out, adapter_dir, summary)
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _peak_memory_mb(accelerator) -> dict:
-    peak = {"rss": round(peak_mb(), 1)}
-    if torch.cuda.is_available():
-        peak["cuda"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
-    values = torch.tensor([peak["rss"]], device=accelerator.device)
-    peak["rss_max_process"] = (
-        float(accelerator.reduce(values, "max")[0])
-        if accelerator.num_processes > 1
-        else peak["rss"]
-    )
-    return peak
+# Names that were always imported from here.
+__all__ = [
+    "ADAPTER_DIR", "BASE_RECORD", "METRICS", "LoraRecipe", "TrainResult", "autocast_dtype",
+    "base_fingerprint", "base_identity", "check_targets", "config_hash", "read_history",
+    "read_metrics", "split_validation", "warmup_for",
+]  # fmt: skip
