@@ -11,20 +11,14 @@ import pytest
 from huggingface_hub import DatasetCard, ModelCard
 
 import platypus
-from platypus.cards import (
-    PACKAGED_MODELS,
-    dataset_file,
-    dataset_hub_id,
-    model_origin,
-    write_adapter_card,
-    write_merge_card,
-)
+from platypus.cards import PACKAGED_MODELS, dataset_file
 from platypus.config import DedupConfig, TrainConfig
 from platypus.data.dedup.run import dedup
 from platypus.errors import PlatypusError
 from platypus.hashing import file_sha256
 from platypus.hub import validate
 from platypus.merge.methods.adapter import trained_base
+from platypus.model_cards import dataset_hub_id, model_origin, write_adapter_card, write_merge_card
 from platypus.models import SMOLLM2_HUB_ID
 from platypus.models.smollm2 import GGUF_NAME
 from platypus.train.recipe import BASE_RECORD

