@@ -75,20 +75,7 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
     most = max(len(items) for items, _ in prepared.values())
     leaked = contaminated_ids(config.contamination, contaminated)
     policy = compute_policy(config)
-    if config.engine == "lm-eval":
-        from platypus.eval.lm_eval_engine import LmEvalEngine
-
-        batch = config.batch_size
-        if config.lm_eval_backend == "hf":  # vllm and sglang batch by themselves
-            batch = _resolved_batch(config, policy, policy.device, most)
-        score = LmEvalEngine(config.model_copy(update={"batch_size": batch}), policy).score_task
-        fingerprint = weights_fingerprints(config)
-    else:
-        model, tokenizer, fingerprint = load_model(config, policy)
-        scorer = LoglikScorer(model, tokenizer, bf16=policy.autocast is not None)
-        batch = _resolved_batch(config, policy, str(scorer.device), most, model)
-        scorer.batch_size = batch
-        score = partial(_score_with, scorer, protocol)
+    score, batch, fingerprint = _scorer(config, protocol, policy, most)
     results = {
         "version": __version__,
         "model": config.model or "smollm2",
@@ -108,32 +95,8 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
         "tasks": {},
     }
     for task in config.tasks:
-        key = cache_key(config, task, fingerprint, policy)
-        cached = cache_dir() / "eval" / f"{key}.json"
-        task_result = _read_cache(cached) if config.cache else None
-        if task_result is None:
-            items, pool = prepared[task]
-            scored = score(task, items, pool)
-            summary = aggregate(task, items, scored)
-            task_result = {
-                "summary": summary,
-                "items": [
-                    {"id": r.id, "lls": r.lls, "extra_lls": r.extra_lls, "metrics": r.metrics}
-                    | ({"text": r.text} if r.text is not None else {})
-                    for r in scored
-                ],
-                "subjects": {i.id: i.subject for i in items} if TASKS[task].per_subject else {},
-            }
-            if config.cache:
-                write_bytes(cached, json.dumps(task_result).encode("utf-8"))
-        task_result["headline"] = protocol.headline(task)
-        task_result["num_fewshot"] = task_shots(task, config.num_fewshot)
-        notes = fewshot_notes(task, data_root)
-        if notes:
-            task_result["notes"] = notes
-        if leaked:
-            task_result["split"] = _split(task, prepared[task][0], task_result, leaked)
-        results["tasks"][task] = task_result
+        results["tasks"][task] = _task_result(config, task, prepared[task], score, fingerprint,
+                                              policy, protocol, leaked)  # fmt: skip
     averages = {a.name: _averages(protocol, results["tasks"], a) for a in AVERAGES.values()}
     results["average"] = averages[protocol.average_name]
     # every leaderboard's average of which some task was scored (v1 and v2 side by side)
@@ -142,6 +105,58 @@ def run_eval(config: EvalConfig, contaminated: Iterable[str] = CONTAMINATED) -> 
     write_bytes(out / RESULTS, (json.dumps(results, indent=1) + "\n").encode("utf-8"))
     write_bytes(out / "results.md", (table(results) + "\n").encode("utf-8"))
     return results
+
+
+def _scorer(config: EvalConfig, protocol, policy, most: int):
+    """(score(task, items, pool), the batch size as run, the weights' fingerprint): our scorer
+    on the loaded model, or lm-evaluation-harness's backend (`engine: lm-eval`)."""
+    if config.engine == "lm-eval":
+        from platypus.eval.lm_eval_engine import LmEvalEngine
+
+        batch = config.batch_size
+        if config.lm_eval_backend == "hf":  # vllm and sglang batch by themselves
+            batch = _resolved_batch(config, policy, policy.device, most)
+        score = LmEvalEngine(config.model_copy(update={"batch_size": batch}), policy).score_task
+        fingerprint = weights_fingerprints(config)
+    else:
+        model, tokenizer, fingerprint = load_model(config, policy)
+        scorer = LoglikScorer(model, tokenizer, bf16=policy.autocast is not None)
+        batch = _resolved_batch(config, policy, str(scorer.device), most, model)
+        scorer.batch_size = batch
+        score = partial(_score_with, scorer, protocol)
+    return score, batch, fingerprint
+
+
+def _task_result(config: EvalConfig, task: str, prepared, score, fingerprint, policy, protocol,
+                 leaked) -> dict:  # fmt: skip
+    """One task's results: from the cache when a run with the same key scored it, else scored
+    (and cached); its headline, shots, notes and clean/contaminated split."""
+    key = cache_key(config, task, fingerprint, policy)
+    cached = cache_dir() / "eval" / f"{key}.json"
+    task_result = _read_cache(cached) if config.cache else None
+    if task_result is None:
+        items, pool = prepared
+        scored = score(task, items, pool)
+        summary = aggregate(task, items, scored)
+        task_result = {
+            "summary": summary,
+            "items": [
+                {"id": r.id, "lls": r.lls, "extra_lls": r.extra_lls, "metrics": r.metrics}
+                | ({"text": r.text} if r.text is not None else {})
+                for r in scored
+            ],
+            "subjects": {i.id: i.subject for i in items} if TASKS[task].per_subject else {},
+        }
+        if config.cache:
+            write_bytes(cached, json.dumps(task_result).encode("utf-8"))
+    task_result["headline"] = protocol.headline(task)
+    task_result["num_fewshot"] = task_shots(task, config.num_fewshot)
+    notes = fewshot_notes(task, Path(config.data_root))
+    if notes:
+        task_result["notes"] = notes
+    if leaked:
+        task_result["split"] = _split(task, prepared[0], task_result, leaked)
+    return task_result
 
 
 def task_data_hashes(config: EvalConfig) -> dict[str, dict[str, str]]:

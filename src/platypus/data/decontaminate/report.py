@@ -62,6 +62,16 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
             )
     if not s["per_source_and_benchmark"]:
         lines.append("| (none) | | " + " | ".join("0" for _ in CATEGORIES) + " |")
+    lines += _items_section(s, config)
+    lines += _min_k_section(s)
+    lines += _removed_section(s)
+    lines += _examples_section(result)
+    return "\n".join(lines) + "\n"
+
+
+def _items_section(s: dict, config: DecontaminateConfig) -> list[str]:
+    """Benchmark items flagged, and each test item under its strongest category."""
+    lines: list[str] = []
     lines += [
         "",
         "Benchmark items with at least one flagged pair: "
@@ -83,7 +93,12 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
             + " | ".join(f"{cell[c]:,}" for c in CATEGORIES)
             + f" | {removed:,} ({100 * removed / total:.1f}%) |"
         )
-    lines.append("")
+    return lines
+
+
+def _min_k_section(s: dict) -> list[str]:
+    """Min-K% Prob of the fine-tuned model against its base, where it was measured."""
+    lines = [""]
     if "min_k" in s:
         m = s["min_k"]
         lines += [
@@ -98,9 +113,20 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
         for name, mean in m["mean_delta"].items():
             lines.append(f"| {name} | {m['items'][name]:,} | {mean:+.4f} |")
         lines.append("")
+    return lines
+
+
+def _removed_section(s: dict) -> list[str]:
+    lines: list[str] = []
     lines += ["## Rows removed per source", "", "| source | removed |", "|---|---:|"]
     for source, n in s["rows_removed_per_source"].items():
         lines.append(f"| {source} | {n:,} |")
+    return lines
+
+
+def _examples_section(result: DecontaminationResult) -> list[str]:
+    """The most similar pairs of each category (GPQA's by ids and scores only)."""
+    lines: list[str] = []
     for category in CATEGORIES:
         pairs = [k for k in result.leaks if k.category == category]
         pairs.sort(key=lambda k: (-k.evidence.similarity, k.record.id, k.item.id))
@@ -126,4 +152,4 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
                 f"| {e.similarity:.3f} | {e.ngram_coverage:.2f} | {e.answer or 'no'} | {train} "
                 f"| {bench} |"
             )
-    return "\n".join(lines) + "\n"
+    return lines

@@ -72,14 +72,9 @@ class ExtractLora(MergeMethod):
     )
 
     def run(self, config: MergeConfig, out: Path) -> tuple[Path | None, dict]:
-        import torch
-        from peft import LoraConfig
-        from safetensors.torch import save_file
-
         from platypus.hashing import file_sha256
-        from platypus.merge.folders import DTYPES, model_folder, prepare_output, weight_hashes
+        from platypus.merge.folders import model_folder, weight_hashes
         from platypus.merge.references import open_folder
-        from platypus.progress import progress
 
         settings = self.settings(config)
         rank, targets = settings["rank"], settings["target_modules"]
@@ -99,51 +94,12 @@ class ExtractLora(MergeMethod):
         ]
         if targets is not None and not chosen:
             raise PlatypusError(f"target_modules {targets} match no linear module of {base_folder}")
-        factors: dict[str, torch.Tensor] = {}
-        energy: dict[str, float] = {}
-        ranks: dict[str, int] = {}
-        unchanged, outside = [], []
-        for name in progress(list(base.info), desc="extract-lora", unit=" tensors", disable=None):
-            b, t = base.get(name), tuned.get(name)
-            if b.shape != t.shape:
-                raise PlatypusError(
-                    f"{tuned_folder}: {name} has shape {tuple(t.shape)}, the base's "
-                    f"{tuple(b.shape)}"
-                )
-            if torch.equal(b, t):
-                unchanged.append(name)
-                continue
-            if name not in chosen:
-                outside.append(name)
-                continue
-            module = name.removesuffix(".weight")
-            a, bb, s = low_rank(t.float() - b.float(), rank)
-            total = float((s.double() ** 2).sum())
-            energy[module] = float((s[:rank].double() ** 2).sum()) / total if total else 1.0
-            ranks[module] = a.shape[0]
-            factors[f"base_model.model.{module}.lora_A.weight"] = a.contiguous()
-            factors[f"base_model.model.{module}.lora_B.weight"] = bb.contiguous()
+        factors, energy, ranks, unchanged, outside = _factors(
+            base, tuned, tuned_folder, chosen, rank
+        )
         if not factors:
             raise PlatypusError(f"{tuned_folder}: no extracted module differs from {base_folder}")
-        prepare_output(out)
-        for stale in (out / ADAPTER_WEIGHTS, out / "adapter_config.json"):
-            stale.unlink(missing_ok=True)
-        modules = sorted(ranks)
-        # Smaller weights get their full rank: PEFT reads it from rank_pattern (regex keys,
-        # escaped so a name matches only itself).
-        small = {re.escape(m): r for m, r in ranks.items() if r != rank}
-        LoraConfig(
-            r=rank,
-            lora_alpha=rank,
-            rank_pattern=small,
-            alpha_pattern={k: r for k, r in small.items()},
-            target_modules=modules,
-            base_model_name_or_path=str(base_folder),
-            task_type="CAUSAL_LM",
-        ).save_pretrained(str(out))
-        if config.dtype:
-            factors = {k: v.to(DTYPES[config.dtype]) for k, v in factors.items()}
-        save_file(factors, out / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+        modules = _write_adapter(out, factors, ranks, rank, base_folder, config.dtype)
         kept = list(energy.values())
         card = {
             "inputs": [
@@ -173,6 +129,70 @@ class ExtractLora(MergeMethod):
             },
         }
         return None, card
+
+
+def _factors(base, tuned, tuned_folder, chosen: list[str], rank: int):
+    """The LoRA factors of every chosen weight the fine-tune changed, the share of the change's
+    energy (squared singular values) each keeps and its rank; the unchanged weights and the
+    changed ones the LoRA leaves out."""
+    import torch
+
+    from platypus.progress import progress
+
+    factors: dict[str, torch.Tensor] = {}
+    energy: dict[str, float] = {}
+    ranks: dict[str, int] = {}
+    unchanged, outside = [], []
+    for name in progress(list(base.info), desc="extract-lora", unit=" tensors", disable=None):
+        b, t = base.get(name), tuned.get(name)
+        if b.shape != t.shape:
+            raise PlatypusError(
+                f"{tuned_folder}: {name} has shape {tuple(t.shape)}, the base's {tuple(b.shape)}"
+            )
+        if torch.equal(b, t):
+            unchanged.append(name)
+            continue
+        if name not in chosen:
+            outside.append(name)
+            continue
+        module = name.removesuffix(".weight")
+        a, bb, s = low_rank(t.float() - b.float(), rank)
+        total = float((s.double() ** 2).sum())
+        energy[module] = float((s[:rank].double() ** 2).sum()) / total if total else 1.0
+        ranks[module] = a.shape[0]
+        factors[f"base_model.model.{module}.lora_A.weight"] = a.contiguous()
+        factors[f"base_model.model.{module}.lora_B.weight"] = bb.contiguous()
+    return factors, energy, ranks, unchanged, outside
+
+
+def _write_adapter(out: Path, factors: dict, ranks: dict[str, int], rank: int, base_folder,
+                   dtype: str | None) -> list[str]:  # fmt: skip
+    """The factors as a PEFT adapter in `out`; the modules it adapts."""
+    from peft import LoraConfig
+    from safetensors.torch import save_file
+
+    from platypus.merge.folders import DTYPES, prepare_output
+
+    prepare_output(out)
+    for stale in (out / ADAPTER_WEIGHTS, out / "adapter_config.json"):
+        stale.unlink(missing_ok=True)
+    modules = sorted(ranks)
+    # Smaller weights get their full rank: PEFT reads it from rank_pattern (regex keys,
+    # escaped so a name matches only itself).
+    small = {re.escape(m): r for m, r in ranks.items() if r != rank}
+    LoraConfig(
+        r=rank,
+        lora_alpha=rank,
+        rank_pattern=small,
+        alpha_pattern={k: r for k, r in small.items()},
+        target_modules=modules,
+        base_model_name_or_path=str(base_folder),
+        task_type="CAUSAL_LM",
+    ).save_pretrained(str(out))
+    if dtype:
+        factors = {k: v.to(DTYPES[dtype]) for k, v in factors.items()}
+    save_file(factors, out / ADAPTER_WEIGHTS, metadata={"format": "pt"})
+    return modules
 
 
 EXTRACT_LORA = ExtractLora()
