@@ -128,3 +128,20 @@ def test_console_script_is_installed():
     proc = subprocess.run([*cmd, "--help"], capture_output=True, text=True, check=True)
     for stage in ("data", "train", "merge", "eval", "run"):
         assert stage in proc.stdout
+
+
+def test_run_and_plan_take_set_overrides(capsys):
+    """`--set key.path=value` on a whole recipe, as on a stage command: applied and validated."""
+    import json
+
+    recipe = str(REPO / "recipes" / "quickstart.yaml")
+    code, out, _ = run(capsys, "plan", recipe, "--json")
+    assert code == 0
+    rank = load_recipe(recipe).train.lora.r
+    halved = f"train.lora.r={rank // 2}"
+    code, out_set, _ = run(capsys, "plan", recipe, "--json", "--set", halved)
+    assert code == 0
+    lora, lora_set = json.loads(out)["lora_params_m"], json.loads(out_set)["lora_params_m"]
+    assert lora_set == round(lora / 2, 2) and lora_set < lora
+    code, _, err = run(capsys, "run", recipe, "--set", "train.lora.rr=8")
+    assert code == 2 and "train.lora.rr" in err and len(err.strip().splitlines()) == 1

@@ -159,7 +159,9 @@ def test_run_plan_and_report_take_each_plugin(registered, three_models, tiny_lla
     assert plan["stages"]["profile"]["strategy"] == "one pass over the rows"
     assert plan["stages"]["eval"]["tokens"] == 3 * openbookqa_task.TASK.plan_cost[1]
 
-    assert main(["run", str(path), "--run-dir", str(tmp_path / "run")]) == 0
+    # the plug-in section takes --set like any other
+    run = ["run", str(path), "--run-dir", str(tmp_path / "run"), "--set", "profile.quantile=0.25"]
+    assert main(run) == 0
     log = capsys.readouterr().out
     ran = [line.split("] ", 1)[1].split(":")[0] for line in log.splitlines()
            if line.startswith("[plugins] ")]  # fmt: skip
@@ -168,7 +170,9 @@ def test_run_plan_and_report_take_each_plugin(registered, three_models, tiny_lla
     (profile_dir,) = (tmp_path / "run").glob("profile-*")
     profile = json.loads((profile_dir / "profile.json").read_text())
     (clean_dir,) = (tmp_path / "run").glob("decontaminate-*")
-    assert profile["rows"] == len(read_jsonl(clean_dir / "clean.jsonl"))
+    clean = sorted(len(r["output"]) for r in read_jsonl(clean_dir / "clean.jsonl"))
+    assert profile["rows"] == len(clean)
+    assert profile["quantile_output_chars"] == clean[int(0.25 * len(clean))]
     (merged_dir,) = (tmp_path / "run").glob("merge-*")
     _check_median(merged_dir, three_models)
     report = (tmp_path / "run" / "report.html").read_text()

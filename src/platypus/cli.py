@@ -89,9 +89,15 @@ def run_stage_command(name: str, args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from platypus.pipeline.run import Pipeline
 
-    recipe = load_recipe(args.recipe)
-    Pipeline(recipe, args.run_dir).run()
+    Pipeline(_recipe_with_overrides(args), args.run_dir).run()
     return 0
+
+
+def _recipe_with_overrides(args: argparse.Namespace) -> Recipe:
+    """The recipe named on the command line with its `--set` overrides (`train.lora.r=8`)."""
+    from platypus.overrides import apply_overrides
+
+    return apply_overrides(load_recipe(args.recipe), list(args.set or []))
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -105,7 +111,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     from platypus.plan import plan_recipe
 
-    plan = plan_recipe(load_recipe(args.recipe), args.hardware)
+    plan = plan_recipe(_recipe_with_overrides(args), args.hardware)
     print(json.dumps(plan.to_json(), indent=2) if args.json else plan.table())
     return 0
 
@@ -145,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("recipe", help="YAML recipe, e.g. recipes/quickstart.yaml")
     r.add_argument("--run-dir", help="folder for the stage outputs (default: runs/<name>)")
+    for sub in (p, r):
+        sub.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override any field of the recipe (YAML value), e.g. --set train.lora.r=8 or "
+            "--set data.dedup.threshold=0.85; repeatable",
+        )
     r.set_defaults(func=cmd_run)
     for sub in (p, r):  # a bad flag is reported with its command's usage
         sub.set_defaults(parser=sub)

@@ -15,6 +15,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -104,6 +105,11 @@ class Recipe(BaseModel):
             except ValidationError as exc:
                 raise ValueError(f"{section}: {format_validation_error(exc)}") from None
         return recipe
+
+    @model_serializer(mode="wrap")
+    def _with_plugin_sections(self, handler: Any) -> dict:
+        """Dumped with the plug-in sections, so a dump validates back to the same recipe."""
+        return handler(self) | {k: v.model_dump() for k, v in self._plugins.items()}
 
     def section(self, path: str, model: type[BaseModel]) -> BaseModel:
         """The configuration at the dotted `path` (`data.dedup`, `train`, a plug-in stage's
