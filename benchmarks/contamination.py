@@ -32,8 +32,8 @@ from platypus.config import DecontaminateConfig  # noqa: E402
 from platypus.data.decontaminate.classify import classify  # noqa: E402
 from platypus.data.decontaminate.detect import detect  # noqa: E402
 from platypus.data.decontaminate.run import load_benchmarks  # noqa: E402
-from platypus.data.io import read_records  # noqa: E402
 from platypus.data.record import Record  # noqa: E402
+from platypus.io.records import read_records  # noqa: E402
 from platypus.paths import data_root  # noqa: E402
 from platypus.tasks.schema import TaskItem  # noqa: E402
 

@@ -92,7 +92,7 @@ def _peer_model(model: str, max_length: int, data: Path):
 
     from platypus.compute import resolve
     from platypus.config import ComputeSettings, TrainConfig
-    from platypus.data.io import read_records
+    from platypus.io.records import read_records
     from platypus.models import load_causal_lm
     from platypus.train.examples import tokenize
 

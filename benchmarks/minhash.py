@@ -58,7 +58,7 @@ def main() -> None:
     from platypus.data.dedup.minhash import as_neighbours, lsh_pairs, shingles, signatures
     from platypus.data.dedup.run import embed_text
     from platypus.data.dedup.select import select
-    from platypus.data.io import read_records
+    from platypus.io.records import read_records
     from platypus.similarity.embed import Embedder, EmbeddingCache, model_fingerprint, text_key
     from platypus.similarity.pairs import exact_neighbours
 

@@ -76,7 +76,7 @@ def _peer_setup(data: Path, max_length: int):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from platypus.data.io import read_records
+    from platypus.io.records import read_records
     from platypus.models import load_causal_lm
     from platypus.train.examples import tokenize
     from platypus.train.loop import split_validation
@@ -140,7 +140,7 @@ def held_out_loss(data: Path, adapter: str, max_length: int) -> float:
     import torch
     from peft import PeftModel
 
-    from platypus.data.io import read_records
+    from platypus.io.records import read_records
     from platypus.models import load_causal_lm
     from platypus.train.examples import tokenize
     from platypus.train.loop import split_validation

@@ -11,8 +11,8 @@ import pytest
 
 from platypus.config import DedupConfig
 from platypus.data.dedup.run import dedup, embed_text
-from platypus.data.io import read_records
 from platypus.errors import PlatypusError
+from platypus.io.records import read_records
 from platypus.similarity.embed import Embedder, model_fingerprint
 
 pytest.importorskip("onnxruntime")

@@ -11,10 +11,10 @@ from pydantic import ValidationError
 from conftest import build_only, dropped
 from platypus.cli import main
 from platypus.config import BuildConfig, DecontaminateConfig, Recipe, load_recipe
-from platypus.data.io import read_records
-from platypus.data.readers import iter_jsonl
-from platypus.data.writers import write_bytes, write_parquet
 from platypus.errors import DataError, PlatypusError
+from platypus.io.readers import iter_jsonl
+from platypus.io.records import read_records
+from platypus.io.writers import write_bytes, write_parquet
 from platypus.models import load_causal_lm, load_embedder, resolve_causal_lm
 
 

@@ -170,7 +170,7 @@ def _full_disk_case(where, rows, model, out):
         "embedding cache": (dedup, "platypus.similarity.embed.EmbeddingCache.put",
                             "threshold=0.9"),
         "training checkpoint": (train, "platypus.train.checkpoint.save", "learning_rate=1e-3"),
-        "merge shard": (merge, "platypus.merge.tensors.StreamWriter.write", "dtype=bfloat16"),
+        "merge shard": (merge, "platypus.merge.tensor_writer.StreamWriter.write", "dtype=bfloat16"),
         "eval results": (evaluate, "platypus.eval.runner.write_bytes", "limit=2"),
     }[where]  # fmt: skip
 

@@ -115,7 +115,7 @@ def _reloaded_val_loss(model_dir: Path, adapter: Path, rows: Path, **compute) ->
 
     from platypus.compute import resolve
     from platypus.config import ComputeSettings
-    from platypus.data.io import read_records
+    from platypus.io.records import read_records
     from platypus.models import load_causal_lm
     from platypus.train.examples import tokenize
     from platypus.train.loss import ResponseLoss

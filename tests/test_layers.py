@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "platypus"
 # Module prefixes below `platypus`, by layer (the longest prefix decides; "" is the package).
 LAYERS = {
     1: ["errors", "faults", "hashing", "version", "paths", "progress", "quiet", "memory",
-        "data.readers", "data.writers", "data.record", "data.io", "data.text", "yaml_loader"],
+        "io", "data.record", "data.text", "data.compare", "yaml_loader"],
     # the manifest's format: read by any stage handed another stage's folder
     2: ["settings", "overrides", "compute", "cli_flags", "pipeline.manifest"],
     3: ["contract", "architectures", "models", "similarity", "cards", "model_cards", "charts",
@@ -75,4 +75,4 @@ def test_the_walk_sees_deferred_and_package_imports(tmp_path):
                       "from platypus import api\nimport platypus.errors\n")  # fmt: skip
     assert imports_of(sample) == {"pipeline.stages", "api", "errors"}
     assert layer_of("pipeline.stages") == 5 and layer_of("data.dedup.run") == 4
-    assert layer_of("data.writers") == 1 and layer_of("") == 5
+    assert layer_of("io.writers") == 1 and layer_of("") == 5

@@ -16,7 +16,8 @@ from platypus.hashing import file_sha256, weights_fingerprint
 from platypus.merge.methods import METHODS, TensorMerge, get, names
 from platypus.merge.methods.task_arithmetic import task_arithmetic
 from platypus.merge.run import merge
-from platypus.merge.tensors import Checkpoint, StreamWriter, TensorInfo
+from platypus.merge.tensor_writer import StreamWriter
+from platypus.merge.tensors import Checkpoint, TensorInfo
 from platypus.models import load_causal_lm, prepared_path
 
 

@@ -10,8 +10,8 @@ import yaml
 
 import platypus
 from platypus.cli import main
-from platypus.data.readers import iter_jsonl
 from platypus.data.sources import SOURCES
+from platypus.io.readers import iter_jsonl
 from platypus.merge.methods import METHODS
 from platypus.pipeline.stages import STAGES
 from platypus.tasks import TASKS

@@ -1,7 +1,7 @@
 import pytest
 
-from platypus.data.readers import iter_jsonl, iter_table, read_json
 from platypus.errors import DataError
+from platypus.io.readers import iter_jsonl, iter_table, read_json
 
 
 def test_non_utf8_names_file_and_row(tmp_path):

@@ -11,8 +11,8 @@ from platypus.config import DecontaminateConfig, DedupConfig
 from platypus.data.decontaminate.detect import detect
 from platypus.data.decontaminate.run import load_benchmarks
 from platypus.data.dedup.run import similar_pairs
-from platypus.data.io import read_records
 from platypus.hashing import file_sha256
+from platypus.io.records import read_records
 from platypus.models.minilm import minilm_path
 from platypus.similarity import rescore as rescore_module
 from platypus.similarity.embed import Embedder, EmbeddingCache, model_fingerprint, text_key

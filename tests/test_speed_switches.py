@@ -13,8 +13,8 @@ import yaml
 
 from conftest import read_jsonl, short_math_rows
 from platypus.cli import main
-from platypus.data.io import read_records
 from platypus.errors import PlatypusError
+from platypus.io.records import read_records
 from platypus.train.examples import tokenize
 from platypus.train.loss import ResponseLoss
 from platypus.train.plan import collate

@@ -82,7 +82,7 @@ def test_plan_is_deterministic_and_covers_each_example_once():
 
 
 def test_packing_has_no_cross_example_attention(smollm2, math_rows):
-    from platypus.data.io import read_records
+    from platypus.io.records import read_records
 
     model, tok = smollm2
     examples, _ = tokenize(read_records(math_rows)[:3], tok, max_length=256)

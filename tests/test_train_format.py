@@ -9,9 +9,9 @@ import torch
 
 from conftest import read_jsonl, short_math_rows
 from platypus.cli import main
-from platypus.data.io import read_records
 from platypus.data.record import Record
 from platypus.errors import PlatypusError
+from platypus.io.records import read_records
 from platypus.models import prepared_path
 from platypus.train.examples import tokenize
 from platypus.train.plan import collate

@@ -217,7 +217,7 @@ def _write_dataset(dataset: Any, stage, out: Path) -> Path:
     """`input.jsonl` in `out`. The previous run of the stage there is cleared first, as the
     runner's own first step would (its manifest lists `input.jsonl` among that run's files,
     which the runner would refuse to read as an input it is about to delete)."""
-    from platypus.data.writers import write_bytes
+    from platypus.io.writers import write_bytes
     from platypus.pipeline.stage import clear_previous
 
     clear_previous(stage, out)

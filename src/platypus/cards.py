@@ -129,7 +129,7 @@ def write_dataset_card(
 
 
 def write_card(card_class, folder: Path, data, body: str) -> Path:
-    from platypus.data.writers import write_bytes
+    from platypus.io.writers import write_bytes
 
     # the body follows the metadata unchanged: the card's `.text` is exactly `body`
     card = card_class(f"---\n{data.to_yaml()}\n---\n{body.rstrip()}\n")

@@ -18,7 +18,7 @@ def read_prompt_rows(path: str | Path) -> list[tuple[dict, list[dict]]]:
     """(row, its conversation) for each row of a jsonl of prompts: one line for a row that is
     not an object or has neither a `prompt` string nor a `messages` list ending with the
     user's turn."""
-    from platypus.data.readers import iter_jsonl
+    from platypus.io.readers import iter_jsonl
 
     rows = []
     for lineno, row in iter_jsonl(path):

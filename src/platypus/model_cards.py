@@ -150,7 +150,7 @@ def link_adapter_to_hub(folder: Path, origin: ModelOrigin) -> None:
     path = folder / ADAPTER_CONFIG
     if origin.hub_id is None or not path.is_file():
         return
-    from platypus.data.writers import write_bytes
+    from platypus.io.writers import write_bytes
 
     config = json.loads(path.read_text(encoding="utf-8"))
     config["base_model_name_or_path"] = origin.hub_id

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from platypus.data.readers import iter_tsv
 from platypus.eval.metrics import acc, acc_norm
 from platypus.eval.results import ItemResult
+from platypus.io.readers import iter_tsv
 from platypus.tasks.base import Task
 from platypus.tasks.schema import TaskItem
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from platypus.contract import Stage, Summary
-from platypus.data.readers import iter_jsonl
+from platypus.io.readers import iter_jsonl
 from platypus.settings import STRICT, InputPath, Setting
 from platypus.sizing import StagePlan
 

@@ -125,7 +125,7 @@ def write_cards(config: BuildConfig, result: BuildResult) -> None:
     """card.md, and README.md: the same card under the Hub's dataset metadata, so the build
     folder loads with `datasets.load_dataset(folder)` and can be pushed as it is."""
     from platypus.cards import write_dataset_card
-    from platypus.data.writers import write_bytes
+    from platypus.io.writers import write_bytes
 
     body = render_card(config, result)
     write_bytes(result.paths["card"], body.encode("utf-8"))

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from platypus.data.readers import iter_jsonl_lines, read_json
 from platypus.data.record import FIELDS, Dialogue, Record
 from platypus.errors import DataError
+from platypus.io.readers import iter_jsonl_lines, read_json
 from platypus.settings import OPTIONAL_COLUMNS
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class MappedRows:
 
     def write(self, path: Path, rows: Sequence[int]) -> None:
         """The given rows (indices, in order) as they came, in the input's format."""
-        from platypus.data.writers import atomic_path, write_bytes
+        from platypus.io.writers import atomic_path, write_bytes
 
         if self.format == "jsonl":
             lines = (self.lines[i] if self.lines[i].endswith(b"\n") else self.lines[i] + b"\n"
@@ -271,7 +271,7 @@ def _chat(turns: tuple[tuple[str, str], ...]) -> tuple[list[str], str]:
 def detect_format(path: str | Path) -> str | None:
     """The dataset convention of a file's first row: `records` (the project's schema), one of
     config.DATA_FORMATS, or None when its columns match none. A file without rows is an error."""
-    from platypus.data.readers import iter_table
+    from platypus.io.readers import iter_table
 
     for _, row in iter_table(path):
         return format_of(row)

@@ -230,7 +230,7 @@ def contaminated_ids(path: str | Path | None, categories: Iterable[str] = CONTAM
     `categories`."""
     if not path:
         return set()
-    from platypus.data.readers import iter_jsonl
+    from platypus.io.readers import iter_jsonl
 
     wanted = set(categories)
     out = set()

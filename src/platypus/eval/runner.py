@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
 from platypus.eval.config import EvalConfig
 from platypus.eval.loglik import LoglikScorer
@@ -34,6 +33,7 @@ from platypus.eval.run import (
     weights_fingerprints,
 )
 from platypus.hashing import file_sha256
+from platypus.io.writers import write_bytes
 from platypus.paths import cache_dir
 from platypus.settings import result_config
 from platypus.tasks import TASKS, TaskItem, get_task

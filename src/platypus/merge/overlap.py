@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from platypus.data.dedup.exact import exact_key
-from platypus.data.dedup.run import embed_text
-from platypus.data.io import read_records
+from platypus.data.compare import embed_text, exact_key
+from platypus.io.records import read_records
 
 
 def overlap_report(paths: list[str], settings, threshold: float = 0.8) -> list[dict]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platypus.cards import CARD as HUB_CARD
-from platypus.data.writers import write_bytes
+from platypus.io.writers import write_bytes
 from platypus.memory import peak_mb, reset_peak
 from platypus.merge.config import MergeConfig
 from platypus.merge.folders import weight_hashes

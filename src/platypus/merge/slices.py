@@ -258,7 +258,8 @@ def run_slices(method: TensorMerge, config: MergeConfig, out: Path) -> tuple[Pat
     from platypus.merge.folders import out_dtype, prepare_output, weight_hashes
     from platypus.merge.methods.base import finite
     from platypus.merge.references import describe, open_model
-    from platypus.merge.tensors import StreamWriter, TensorInfo
+    from platypus.merge.tensor_writer import StreamWriter
+    from platypus.merge.tensors import TensorInfo
     from platypus.progress import progress
 
     refs = list(dict.fromkeys(s.model for piece in config.slices for s in piece.sources))
@@ -330,7 +331,7 @@ def _layer_sources(config: MergeConfig) -> list[tuple[str, int]]:
 def write_config(config: MergeConfig, out: Path) -> None:
     """The output's config.json (copied from the layout folder) with the stacked layer count,
     and its per-layer lists stacked likewise."""
-    from platypus.data.writers import write_bytes
+    from platypus.io.writers import write_bytes
     from platypus.merge.folders import model_config
     from platypus.merge.references import model_folder, parse
 

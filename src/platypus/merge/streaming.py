@@ -26,7 +26,8 @@ PREFETCH_BYTES = 64 << 20
 def merge_models(method: TensorMerge, config: MergeConfig, out: Path) -> tuple[Path, dict]:
     from platypus.merge.folders import out_dtype, prepare_output, weight_hashes
     from platypus.merge.references import open_model
-    from platypus.merge.tensors import StreamWriter, TensorInfo
+    from platypus.merge.tensor_writer import StreamWriter
+    from platypus.merge.tensors import TensorInfo
 
     base = open_model(config.base_model, "base_model") if method.reads_base(config) else None
     inputs = [open_model(m.model, "models") for m in config.models]

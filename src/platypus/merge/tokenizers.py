@@ -199,7 +199,7 @@ class Vocabulary:
         self.tokenizer.save_pretrained(str(out), safe_serialization=True)
         cfg_path = out / "config.json"
         if cfg_path.is_file():
-            from platypus.data.writers import write_bytes
+            from platypus.io.writers import write_bytes
 
             cfg = json.loads(cfg_path.read_text())
             holder = cfg["text_config"] if "vocab_size" not in cfg and isinstance(

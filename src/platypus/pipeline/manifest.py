@@ -15,7 +15,7 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from platypus.data.writers import write_bytes
+from platypus.io.writers import write_bytes
 from platypus.version import __version__
 
 MANIFEST = "manifest.json"

@@ -138,7 +138,7 @@ def run_stage(
 def _commit(stage: Stage, config: BaseModel, work: Path, out: Path, owned: bool) -> list[str]:
     """Move the finished outputs from `work` into `out`, `stage.last` last; their names. The
     journal names them first; it goes once the manifest is written."""
-    from platypus.data.writers import write_bytes
+    from platypus.io.writers import write_bytes
 
     last = stage.output(stage.last, config, Path(".")).name if stage.last else None
     names = sorted(_entries(work), key=lambda n: (n == last, n))

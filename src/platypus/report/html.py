@@ -319,7 +319,7 @@ def _eval_section(done) -> list[str]:
 
 
 def write_report(pipeline) -> Path:
-    from platypus.data.writers import write_bytes
+    from platypus.io.writers import write_bytes
 
     path = pipeline.run_dir / "report.html"
     write_bytes(path, render(pipeline).encode("utf-8"))

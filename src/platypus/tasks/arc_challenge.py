@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.metrics import acc, acc_norm
 from platypus.eval.prompts import arc_choices, arc_context
 from platypus.eval.results import ItemResult
+from platypus.io.readers import iter_jsonl
 from platypus.progress import progress
 from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem

@@ -33,10 +33,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from platypus.data.readers import read_json, read_text
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc_norm
 from platypus.eval.results import ItemResult
+from platypus.io.readers import read_json, read_text
 from platypus.progress import progress
 from platypus.tasks.base import (
     LeaderboardScore,

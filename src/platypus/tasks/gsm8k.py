@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError
 from platypus.eval.results import ItemResult
+from platypus.io.readers import iter_jsonl
 from platypus.tasks.base import Drawn, Task, generated, harness_rows, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 

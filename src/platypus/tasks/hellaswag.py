@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platypus.data.readers import read_text
 from platypus.errors import DataError
 from platypus.eval.metrics import acc, acc_norm
 from platypus.eval.prompts import (
@@ -21,6 +20,7 @@ from platypus.eval.prompts import (
     hellaswag_split,
 )
 from platypus.eval.results import ItemResult
+from platypus.io.readers import read_text
 from platypus.progress import progress
 from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.protocols import Generation
 from platypus.eval.results import ItemResult
+from platypus.io.readers import iter_jsonl
 from platypus.tasks.base import (
     LeaderboardScore,
     Task,

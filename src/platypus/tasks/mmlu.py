@@ -11,11 +11,11 @@ import io
 from collections import defaultdict
 from pathlib import Path
 
-from platypus.data.readers import read_text
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc
 from platypus.eval.prompts import mmlu_choices, mmlu_context
 from platypus.eval.results import ItemResult
+from platypus.io.readers import read_text
 from platypus.progress import progress
 from platypus.tasks.base import Task, harness_by_subject, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem

@@ -22,10 +22,10 @@ import importlib.util
 from collections import defaultdict
 from pathlib import Path
 
-from platypus.data.readers import iter_jsonl
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc
 from platypus.eval.results import ItemResult
+from platypus.io.readers import iter_jsonl
 from platypus.progress import progress
 from platypus.tasks.base import LeaderboardScore, Task, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem

@@ -32,10 +32,10 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-from platypus.data.readers import read_json
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc_norm
 from platypus.eval.results import ItemResult
+from platypus.io.readers import read_json
 from platypus.progress import progress
 from platypus.tasks.base import (
     LeaderboardScore,

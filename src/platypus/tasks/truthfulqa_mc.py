@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platypus.data.readers import read_json
 from platypus.errors import DataError
 from platypus.eval.metrics import truthfulqa_mc1, truthfulqa_mc2
 from platypus.eval.prompts import truthfulqa_choices, truthfulqa_context
 from platypus.eval.results import ItemResult
+from platypus.io.readers import read_json
 from platypus.progress import progress
 from platypus.tasks.base import Task, harness_lls, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem

@@ -19,9 +19,9 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from platypus.data.writers import write_bytes
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256
+from platypus.io.writers import write_bytes
 
 STATE = "state.json"
 FORMAT = 2  # 1: torch.save pickles (no longer read)

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from platypus.data.columns import detect_format, read_mapped
-from platypus.data.io import read_records
 from platypus.data.record import Dialogue, Record
 from platypus.errors import DataError
+from platypus.io.records import read_records
 from platypus.progress import progress
 from platypus.train.template import FORMATS
 
@@ -124,7 +124,7 @@ def hub_dataset_file(repo_id: str) -> Path:
                         ) from None  # fmt: skip
     out = cache_dir() / "datasets" / repo_id.replace("/", "--") / f"{table._fingerprint}.parquet"
     if not out.is_file():
-        from platypus.data.writers import atomic_path
+        from platypus.io.writers import atomic_path
 
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(out) as tmp:

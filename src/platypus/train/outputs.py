@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from platypus.data.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.errors import PlatypusError
+from platypus.io.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.memory import peak_mb
 from platypus.model_cards import write_adapter_card
 from platypus.train import checkpoint, tracking

@@ -15,9 +15,9 @@ from platypus.data.keywords import KeywordMatcher
 from platypus.data.record import Record, Skip, clean_text
 from platypus.data.sources import SOURCES
 from platypus.data.sources.base import LoadContext
-from platypus.data.writers import jsonl_bytes, write_bytes, write_parquet
 from platypus.errors import DataError, PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
+from platypus.io.writers import jsonl_bytes, write_bytes, write_parquet
 from platypus.paths import data_root
 from platypus.progress import progress
 from platypus.settings import validated

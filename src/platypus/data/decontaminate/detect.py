@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from platypus.data.compare import embed_text
 from platypus.data.decontaminate.answers import (
     answer_evidence,
     normalise,
@@ -36,7 +37,6 @@ from platypus.data.decontaminate.answers import (
 )
 from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.ngrams import NgramIndex
-from platypus.data.dedup.run import embed_text
 from platypus.data.record import Record
 from platypus.progress import progress
 from platypus.similarity.engine import embed_texts

@@ -16,22 +16,22 @@ from pathlib import Path
 
 from platypus.cards import write_dataset_card
 from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
+from platypus.data.compare import embed_text
 from platypus.data.decontaminate.classify import CATEGORIES, classify
 from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
-from platypus.data.dedup.run import embed_text
-from platypus.data.io import read_records
 from platypus.data.record import Record
-from platypus.data.writers import (
+from platypus.errors import PlatypusError
+from platypus.hashing import bytes_sha256, file_sha256
+from platypus.io.records import read_records
+from platypus.io.writers import (
     jsonl_bytes,
     provenance,
     write_bytes,
     write_dict_rows,
     write_parquet,
 )
-from platypus.errors import PlatypusError
-from platypus.hashing import bytes_sha256, file_sha256
 from platypus.similarity.engine import resolve_embedding
 from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem

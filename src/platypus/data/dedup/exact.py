@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 
+from platypus.data.compare import exact_key, normalise  # noqa: F401 (imported from here too)
 from platypus.data.dedup.select import priority_key
 from platypus.data.record import Record
-
-_SPACE = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """NFKC, case-folded, whitespace collapsed: differences no reader would call a change."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
-
-
-def exact_key(record: Record) -> str:
-    return normalise(record.instruction) + "\x00" + normalise(record.input)
 
 
 def exact_dedup(records: Sequence[Record]) -> tuple[list[Record], list[tuple[Record, Record]]]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from platypus.data.dedup.exact import normalise
+from platypus.data.compare import normalise
 from platypus.progress import progress
 from platypus.similarity.pairs import Neighbours
 

@@ -14,31 +14,26 @@ import numpy as np
 
 from platypus.cards import write_dataset_card
 from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
+from platypus.data.compare import embed_text  # noqa: F401 (imported from here too)
 from platypus.data.dedup.config import DedupConfig
 from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.minhash import as_neighbours, minhash_candidates
 from platypus.data.dedup.report import nn_histogram, render_report
 from platypus.data.dedup.select import select
-from platypus.data.io import read_records
 from platypus.data.record import Record
-from platypus.data.writers import (
+from platypus.errors import PlatypusError
+from platypus.hashing import bytes_sha256, file_sha256
+from platypus.io.records import read_records
+from platypus.io.writers import (
     jsonl_bytes,
     provenance,
     write_bytes,
     write_dict_rows,
     write_parquet,
 )
-from platypus.errors import PlatypusError
-from platypus.hashing import bytes_sha256, file_sha256
 from platypus.similarity.engine import embed_texts, find_neighbours, resolve_embedding
 from platypus.similarity.pairs import Neighbours, pair_dots
 from platypus.similarity.rescore import search_rescored
-
-
-def embed_text(record: Record) -> str:
-    """What is compared: the instruction, plus the input when there is one (joined by a space, as
-    Platypus did)."""
-    return record.instruction + (" " + record.input if record.input else "")
 
 
 @dataclass

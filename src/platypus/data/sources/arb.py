@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from platypus.data.readers import read_json
 from platypus.data.record import Record, Skip
 from platypus.data.sources.base import LoadContext, SourceOptions, Spec, empty_file, require
 from platypus.data.sources.reclor import CHOOSE_ABCD
 from platypus.data.text import lettered
 from platypus.errors import DataError, PlatypusError
+from platypus.io.readers import read_json
 
 # A scraping artefact: the next passage's heading glued to the end of an MCAT solution.
 _TRAILING_PASSAGE = re.compile(r"\s*Passage [IVXLC]+\s*$")

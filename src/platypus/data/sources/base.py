@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from platypus.data.readers import iter_table
 from platypus.errors import DataError, PlatypusError
+from platypus.io.readers import iter_table
 
 
 class SourceOptions(BaseModel):

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from platypus.data.readers import iter_jsonl, read_json
 from platypus.data.record import Record, Skip
 from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.data.text import unbox
 from platypus.errors import DataError
+from platypus.io.readers import iter_jsonl, read_json
 
 ANSWER_MARKER = "# Answer\n\n"
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from platypus.data.readers import iter_jsonl, iter_tsv
 from platypus.data.record import Record, Skip
 from platypus.data.sources.base import LoadContext, SourceOptions, Spec, empty_file, require
 from platypus.errors import DataError
+from platypus.io.readers import iter_jsonl, iter_tsv
 
 _OPTION = re.compile(r"\(([A-Z])\)\s*")
 _HUB_SPLIT = {"dev": "validation"}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from platypus.data.readers import read_json
 from platypus.data.record import Record, Skip
 from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
 from platypus.errors import DataError
+from platypus.io.readers import read_json
 
 
 class Options(SourceOptions):

@@ -50,7 +50,8 @@ class AdapterMerge(MergeMethod):
         from platypus.merge.folders import model_config, out_dtype, prepare_output, weight_hashes
         from platypus.merge.lora import check, load_adapter
         from platypus.merge.references import open_folder
-        from platypus.merge.tensors import StreamWriter, TensorInfo
+        from platypus.merge.tensor_writer import StreamWriter
+        from platypus.merge.tensors import TensorInfo
         from platypus.progress import progress
 
         settings = self.settings(config)

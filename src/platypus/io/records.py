@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platypus.data.readers import iter_table
 from platypus.data.record import FIELDS, Record
 from platypus.errors import DataError
+from platypus.io.readers import iter_table
 
 
 def read_records(path: str | Path) -> list[Record]:
