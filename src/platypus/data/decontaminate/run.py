@@ -148,6 +148,7 @@ class DecontaminationResult:
     embedded: int = 0
     min_k: dict | None = None  # model-side evidence, when measured
     mapped: MappedRows | None = None  # a dataset of any schema read through a column mapping
+    summary: dict = field(default_factory=dict)  # decontaminate.json, as written
 
     @property
     def rows_in(self) -> int:
@@ -272,6 +273,7 @@ def _write(
     }
     if result.min_k is not None:
         summary["min_k"] = result.min_k
+    result.summary = summary
     report = render_report(result, config, summary)
     write_bytes(paths["report_md"], report.encode("utf-8"))
     if table is not None:

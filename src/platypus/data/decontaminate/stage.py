@@ -80,10 +80,9 @@ class DecontaminateStage(Stage):
         return {"benchmarks": tree_fingerprint(Path(config.data_root).resolve())}
 
     def run(self, config: DecontaminateConfig, out: Path, recipe) -> DecontaminateSummary:
-        from collections import Counter
 
         from platypus.data.decontaminate.classify import CATEGORIES
-        from platypus.data.decontaminate.run import counts, decontaminate
+        from platypus.data.decontaminate.run import decontaminate
 
         result = decontaminate(config, config.input, out)
         examples = []
@@ -102,16 +101,16 @@ class DecontaminateStage(Stage):
                 )
                 for k in leaks[: self.examples_per_category]
             ]
-        removed = Counter(r.data_source for r in result.records if r.id in result.removed_ids)
+        written = result.summary  # decontaminate.json: the numbers are taken from it
         return DecontaminateSummary(
             rows_in=result.rows_in,
             leak_pairs=len(result.leaks),
-            rows_removed=len(result.removed_ids),
-            rows_clean=result.rows_out,
-            benchmark_items=dict(Counter(i.benchmark for i in result.items)),
-            pairs=dict(Counter(k.category for k in result.leaks)),
-            rows_removed_per_source=dict(sorted(removed.items())),
-            per_source_and_benchmark=counts(result),
+            rows_removed=written["rows_removed"],
+            rows_clean=written["rows_clean"],
+            benchmark_items=written["benchmark_items"],
+            pairs=written["pairs"],
+            rows_removed_per_source=written["rows_removed_per_source"],
+            per_source_and_benchmark=written["per_source_and_benchmark"],
             remove=list(config.remove),
             examples=examples,
         )

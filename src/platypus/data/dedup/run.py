@@ -58,6 +58,7 @@ class DedupResult:
     rescored: int = 0  # rows of borderline bf16 pairs re-scored with fp32 embeddings
     mapped: MappedRows | None = None  # a dataset of any schema read through a column mapping
     candidates: int = 0  # MinHash-LSH pairs (methods minhash, minhash+embedding)
+    summary: dict = field(default_factory=dict)  # dedup.json, as written
 
     @property
     def rows_in(self) -> int:
@@ -210,6 +211,7 @@ def _write_mapped(result: DedupResult, config: DedupConfig, input_path: Path, ou
     write_bytes(paths["report"], report.encode("utf-8"))
     write_dataset_card(out, paths["kept"], result.kept, report, "dedup", source=input_path)
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
+    result.summary = summary
 
 
 def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
@@ -241,6 +243,7 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
         "nn_histogram": nn_histogram(result.neighbours.nn_sim),
     }
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
+    result.summary = summary
     report = render_report(result, config, summary)
     write_bytes(paths["report"], report.encode("utf-8"))
     write_dataset_card(out, paths["kept"], result.kept, report, "dedup", source=input_path)

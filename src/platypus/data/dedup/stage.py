@@ -78,20 +78,19 @@ class DedupStage(Stage):
         return output_paths(folder, config)[artefact]
 
     def run(self, config: DedupConfig, out: Path, recipe) -> DedupSummary:
-        from platypus.data.dedup.report import nn_histogram
-        from platypus.data.dedup.run import dedup, per_source
+        from platypus.data.dedup.run import dedup
 
         result = dedup(config, config.input, out)
-        exact = sum(m.stage == "exact" for m in result.removals)
+        written = result.summary  # dedup.json: the numbers are taken from it, not recounted
         return DedupSummary(
             rows_in=result.rows_in,
-            removed_exact=exact,
-            removed_semantic=len(result.removals) - exact,
+            removed_exact=written["removed_exact"],
+            removed_semantic=written["removed_semantic"],
             rows_kept=result.rows_out,
             embedded=result.embedded,
             threshold=config.threshold,
-            per_source=per_source(result),
-            nn_histogram=nn_histogram(result.neighbours.nn_sim),
+            per_source=written["per_source"],
+            nn_histogram=written["nn_histogram"],
             rows_skipped=len(result.mapped.skipped) if result.mapped else 0,
         )
 
