@@ -44,13 +44,13 @@ def main() -> int:
 
     from platypus.eval.harness import harness_model, run_harness, write_tasks
     from platypus.eval.loglik import LoglikScorer
-    from platypus.eval.prompts import hellaswag_split
     from platypus.eval.protocols import LM_EVAL_04
     from platypus.eval.run import prepare, score_task
     from platypus.models import load_causal_lm, prepared_path
     from platypus.tasks import get_task, load_task
     from platypus.tasks.arc_challenge import load_arc
     from platypus.tasks.base import Drawn
+    from platypus.tasks.hellaswag import hellaswag_split
     from platypus.tasks.mmlu import load_mmlu
 
     root = Path(args.data_root)
@@ -183,7 +183,7 @@ def _rankings(spec, item):
     """The rankings an item's metrics take: acc (the log-likelihoods), acc_norm (each over its
     option's length in characters)."""
     if spec.name == "hellaswag":
-        from platypus.eval.prompts import hellaswag_endings
+        from platypus.tasks.hellaswag import hellaswag_endings
 
         options = hellaswag_endings(item)
     else:

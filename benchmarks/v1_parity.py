@@ -143,16 +143,15 @@ def ours_for(task_key: str, prepared: dict, record: dict, scorer):
 
 def our_contexts(task: str, item, examples, pool) -> list[str]:
     """The context of each request we make for `item` (one per choice, or per option)."""
-    from platypus.eval import prompts
-    from platypus.tasks import gsm8k, winogrande
+    from platypus.tasks import arc_challenge, gsm8k, hellaswag, mmlu, truthfulqa_mc, winogrande
 
     if task == "winogrande":
         return winogrande.contexts(item, examples)
     context = {
-        "arc_challenge": lambda: prompts.arc_context(item, examples),
-        "hellaswag": lambda: prompts.hellaswag_context(item, examples),
-        "mmlu": lambda: prompts.mmlu_context(item, pool),
-        "truthfulqa_mc": lambda: prompts.truthfulqa_context(item),
+        "arc_challenge": lambda: arc_challenge.arc_context(item, examples),
+        "hellaswag": lambda: hellaswag.hellaswag_context(item, examples),
+        "mmlu": lambda: mmlu.mmlu_context(item, pool),
+        "truthfulqa_mc": lambda: truthfulqa_mc.truthfulqa_context(item),
         "gsm8k": lambda: gsm8k.context(item, examples),
     }[task]()
     return [context]

@@ -6,15 +6,10 @@ import pytest
 
 from platypus.eval.loglik import LoglikScorer
 from platypus.eval.metrics import acc, acc_norm, truthfulqa_mc1, truthfulqa_mc2
-from platypus.eval.prompts import (
-    mmlu_choices,
-    mmlu_context,
-    truthfulqa_choices,
-    truthfulqa_context,
-)
 from platypus.models import load_causal_lm
 from platypus.tasks import load_task
-from platypus.tasks.mmlu import load_mmlu
+from platypus.tasks.mmlu import load_mmlu, mmlu_choices, mmlu_context
+from platypus.tasks.truthfulqa_mc import truthfulqa_choices, truthfulqa_context
 
 
 def test_mmlu_five_shot_context(shared_data):

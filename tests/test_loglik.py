@@ -41,8 +41,7 @@ def test_single_token_choices_and_tokenisation_rules(scorer):
 def test_shared_prefix_and_batches_match_separate_passes(scorer, shared_data):
     """MMLU-style: a subject's 5-shot prefix runs once, questions run batched; every choice's
     log-likelihood equals the full pass, and batch size does not change the result."""
-    from platypus.eval.prompts import mmlu_choices, mmlu_context
-    from platypus.tasks.mmlu import load_mmlu
+    from platypus.tasks.mmlu import load_mmlu, mmlu_choices, mmlu_context
 
     subject = ["high_school_physics"]
     dev = load_mmlu(shared_data, split="dev", subjects=subject)
@@ -79,8 +78,7 @@ def test_logits_are_computed_only_where_they_are_read(scorer, shared_data):
     """The LM head runs on a context's last position, a batch's last real positions and the
     continuation tokens, not on every context token (a fifth of a 25-shot item's FLOPs); a
     model without `logits_to_keep` gets the same numbers from full logits."""
-    from platypus.eval.prompts import mmlu_choices, mmlu_context
-    from platypus.tasks.mmlu import load_mmlu
+    from platypus.tasks.mmlu import load_mmlu, mmlu_choices, mmlu_context
 
     subject = ["astronomy"]
     dev = load_mmlu(shared_data, split="dev", subjects=subject)

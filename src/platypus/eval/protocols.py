@@ -1,9 +1,9 @@
 """Which harness's rules a score follows: lm-evaluation-harness 0.4, or the Open LLM Leaderboard v1.
 
-Prompts, continuations and per-item metrics are the same under both (see `eval.prompts`); what
-differs, and changes a score, is listed here once per protocol (the differences are those the
-harness at commit b281b09, which the leaderboard v1 and the Platypus paper used, has against
-lm-eval 0.4.13):
+Prompts, continuations and per-item metrics are the same under both (each task module defines
+its own); what differs, and changes a score, is listed here once per protocol (the differences
+are those the harness at commit b281b09, which the leaderboard v1 and the Platypus paper used,
+has against lm-eval 0.4.13):
 
 - few-shot drawing: 0.4 seeds `Random(1234)` once per task and draws item after item in the
   order the items are scored; b281b09 seeds `Random(42)`, shuffles the whole evaluation split

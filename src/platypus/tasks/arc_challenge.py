@@ -11,7 +11,6 @@ from pathlib import Path
 
 from platypus.errors import DataError
 from platypus.eval.metrics import acc, acc_norm
-from platypus.eval.prompts import arc_choices, arc_context
 from platypus.eval.results import ItemResult
 from platypus.io.readers import iter_jsonl
 from platypus.progress import progress
@@ -132,3 +131,18 @@ TASK = Task(
     plan_cost=(1_172, 1_550),
     shots=SHOTS,
 )
+
+
+# The prompt (lm-eval's arc_challenge): "Question: ...\nAnswer:", each choice after a space.
+def arc_query(item: TaskItem) -> str:
+    return f"Question: {item.question}\nAnswer:"
+
+
+def arc_context(item: TaskItem, examples: list[TaskItem]) -> str:
+    """The item's question after its few-shot examples (drawn by the harness protocol)."""
+    shots = [f"{arc_query(e)} {e.gold_text}" for e in examples]
+    return "\n\n".join([*shots, arc_query(item)])
+
+
+def arc_choices(item: TaskItem) -> list[str]:
+    return [f" {c}" for c in item.choices]

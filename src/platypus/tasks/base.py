@@ -7,6 +7,7 @@ Each task lives in its own module (`platypus.tasks.<name>`) and is listed once i
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,19 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> Path:
     """Rows for an exported harness task, one JSON object a line."""
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+# Seeds the held-out few-shot pools (HellaSwag, Winogrande); lm-eval 0.4's default few-shot seed.
+FEWSHOT_SEED = 1234
+
+
+def held_out_pool(
+    items: list[TaskItem], pool: int, seed: int = FEWSHOT_SEED
+) -> tuple[list[TaskItem], list[TaskItem]]:
+    """(few-shot pool, scored items): a seeded sample of `pool` items, both kept in file order.
+    For tasks whose few-shot split is missing from the data root."""
+    chosen = set(random.Random(seed).sample(range(len(items)), pool))
+    return (
+        [it for i, it in enumerate(items) if i in chosen],
+        [it for i, it in enumerate(items) if i not in chosen],
+    )

@@ -3,26 +3,20 @@
 Local data: `hellaswag/hellaswag_val_full.txt`, the llama.cpp text extraction of the validation
 split: 6 lines per item (`activity label: context`, the gold label 0-3, the 4 endings). The
 harness draws its examples from the train split, which the data root lacks: a seeded pool of 200
-validation items takes its place and is never scored (`platypus.eval.prompts.hellaswag_split`).
+validation items takes its place and is never scored (`hellaswag_split` below).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from platypus.errors import DataError
+from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc, acc_norm
-from platypus.eval.prompts import (
-    HELLASWAG_POOL,
-    hellaswag_context,
-    hellaswag_endings,
-    hellaswag_preprocess,
-    hellaswag_split,
-)
 from platypus.eval.results import ItemResult
 from platypus.io.readers import read_text
 from platypus.progress import progress
-from platypus.tasks.base import Drawn, Task, hub_dataset, write_jsonl
+from platypus.tasks.base import FEWSHOT_SEED, Drawn, Task, held_out_pool, hub_dataset, write_jsonl
 from platypus.tasks.schema import TaskItem
 
 NAME = "hellaswag"
@@ -153,3 +147,35 @@ TASK = Task(
     shots=SHOTS,
     continuation=True,
 )
+
+
+# The prompt (lm-eval's hellaswag): its preprocess() on "activity: context" and on each
+# ending; 10 examples drawn from a held-out pool of validation items (the module doc says why).
+HELLASWAG_POOL = 200
+
+
+def hellaswag_preprocess(text: str) -> str:
+    text = text.strip().replace(" [title]", ". ")
+    text = re.sub("\\[.*?\\]", "", text)
+    return text.replace("  ", " ")
+
+
+def hellaswag_endings(item: TaskItem) -> list[str]:
+    return [hellaswag_preprocess(e) for e in item.choices]
+
+
+def hellaswag_split(
+    items: list[TaskItem], pool: int = HELLASWAG_POOL, seed: int = FEWSHOT_SEED
+) -> tuple[list[TaskItem], list[TaskItem]]:
+    """(few-shot pool, scored items): the pool is a seeded sample, kept in file order."""
+    if len(items) <= pool:
+        raise PlatypusError(
+            f"HellaSwag: {len(items)} items, but {pool} are held out as the few-shot pool: "
+            f"at least {pool + 1} are needed"
+        )
+    return held_out_pool(items, pool, seed)
+
+
+def hellaswag_context(item: TaskItem, examples: list[TaskItem]) -> str:
+    shots = [f"{hellaswag_preprocess(e.question)} {hellaswag_endings(e)[e.gold]}" for e in examples]
+    return "\n\n".join([*shots, hellaswag_preprocess(item.question)])

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from platypus.errors import DataError, PlatypusError
 from platypus.eval.metrics import acc
-from platypus.eval.prompts import mmlu_choices, mmlu_context
 from platypus.eval.results import ItemResult
 from platypus.io.readers import read_text
 from platypus.progress import progress
@@ -207,3 +206,25 @@ TASK = Task(
     own_shots=SHOTS,
     with_shots=with_shots,
 )
+
+
+# The prompt (lm-eval's MMLU): the subject's description, its first dev items with their
+# answers, then the question; the choices are the letters.
+MMLU_KEYS = ("A", "B", "C", "D")
+
+
+def mmlu_query(item: TaskItem) -> str:
+    options = "".join(f"{k}. {c}\n" for k, c in zip(MMLU_KEYS, item.choices, strict=True))
+    return f"{item.question.strip()}\n{options}Answer:"
+
+
+def mmlu_context(item: TaskItem, dev: list[TaskItem], shots: int = 5) -> str:
+    """The 5-shot MMLU context: `dev` holds the subject's dev items in file order."""
+    subject = item.subject.replace("_", " ")
+    examples = [mmlu_query(d) + " " + MMLU_KEYS[d.gold] for d in dev[:shots]]
+    description = f"The following are multiple choice questions (with answers) about {subject}."
+    return "\n\n".join([description, *examples, mmlu_query(item)])
+
+
+def mmlu_choices() -> list[str]:
+    return [f" {k}" for k in MMLU_KEYS]

@@ -18,12 +18,18 @@ from pathlib import Path
 
 from platypus.errors import DataError
 from platypus.eval.metrics import acc
-from platypus.eval.prompts import held_out_pool
 from platypus.eval.results import ItemResult
 from platypus.hashing import file_sha256
 from platypus.io.readers import iter_jsonl
 from platypus.progress import progress
-from platypus.tasks.base import Drawn, Task, harness_in_order, hub_dataset, write_jsonl
+from platypus.tasks.base import (
+    Drawn,
+    Task,
+    harness_in_order,
+    held_out_pool,
+    hub_dataset,
+    write_jsonl,
+)
 from platypus.tasks.schema import TaskItem
 
 NAME = "winogrande"
