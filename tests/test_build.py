@@ -95,3 +95,25 @@ def test_duplicate_input_is_refused(tmp_path, shared_data):
 def test_nothing_enabled_is_an_error(tmp_path):
     with pytest.raises(PlatypusError, match="no rows"):
         build_only(tmp_path, "leetcode", enabled=False)
+
+
+def test_every_dropped_row_is_in_the_exclusion_file(default_builds):
+    """removed.jsonl: one drop record per raw row a rule rejected, with its reason and source;
+    its counts are each source's funnel and the summary's `dropped`."""
+    from collections import Counter
+
+    result = default_builds[0]
+    drops = read_jsonl(result.paths["removed"])
+    funnel = Counter()
+    for s in result.sources:
+        for step in s.steps:
+            funnel[(s.name, step["step"])] += step["dropped"]
+    assert Counter((d["source"], d["reason"]) for d in drops) == +funnel
+    assert sum(funnel.values()) > 100  # ARB's images, MATH's and TheoremQA's rules
+    assert {d["stage"] for d in drops} == {"build"}
+    assert all(("id" in d) != ("location" in d) for d in drops)  # a row, or where it was read
+    summary = json.loads(result.paths["summary"].read_text())
+    reasons = Counter()
+    for (_, reason), n in funnel.items():
+        reasons[reason] += n
+    assert summary["dropped"] == dict(sorted((+reasons).items()))

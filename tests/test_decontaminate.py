@@ -207,3 +207,19 @@ def test_gsm8k_and_winogrande_leaks_are_reported(tmp_path, shared_data):
     assert result.removed_ids == {"g", "w"}
     report = result.paths["report_md"].read_text()
     assert "gsm8k" in report and "winogrande" in report
+
+
+def test_removed_rows_are_drop_records(prealgebra_vs_mmlu):
+    """removed.jsonl: each removed row once, as the stages' shared drop record: its category as
+    the reason, the benchmark item it leaks as the match, and their similarity."""
+    result = prealgebra_vs_mmlu
+    drops = read_jsonl(result.paths["removed_jsonl"])
+    assert [d["id"] for d in drops] == sorted(result.removed_ids)
+    leaked = {(k.record.id, k.item.id): k for k in result.leaks}
+    for d in drops:
+        k = leaked[(d["id"], d["matched_id"])]
+        assert (d["stage"], d["reason"], d["similarity"]) == ("decontaminate", k.category,
+                                                         k.evidence.similarity)  # fmt: skip
+        assert d["reason"] in ("duplicate", "gray-area") and d["benchmark"] == "mmlu"
+    summary = json.loads(result.paths["decontaminate_json"].read_text())
+    assert sum(summary["dropped"].values()) == summary["rows_removed"] == len(drops)

@@ -184,3 +184,21 @@ def test_cli_dedup_and_errors(scibench_jsonl, tmp_path, cache_root, monkeypatch,
     assert "bad.jsonl: row 1: missing fields ['input']" in capsys.readouterr().err
     assert main(["data", "dedup", "--input", str(bad), "--threshold", "1.5"]) == 2
     assert "threshold" in capsys.readouterr().err
+
+
+def test_removed_rows_are_drop_records(scibench_jsonl, tmp_path, cache_root, monkeypatch):
+    """removed.jsonl: each removed row once, as the stages' shared drop record (id, stage,
+    reason, the kept row it duplicates, their similarity), with both rows' sources; the
+    summary counts them per reason."""
+    result = run_dedup(scibench_jsonl, tmp_path, cache_root, monkeypatch)
+    drops = read_jsonl(result.paths["removed"])
+    by_id = {m.removed.id: m for m in result.removals}
+    assert [d["id"] for d in drops] == sorted(by_id)
+    kept = {r.id for r in result.kept}
+    for d in drops:
+        m = by_id[d["id"]]
+        assert (d["stage"], d["reason"], d["matched_id"]) == ("dedup", m.stage, m.kept.id)
+        assert d["similarity"] == round(m.similarity, 6) and d["source"] == "scibench"
+    assert {d["matched_id"] for d in drops if d["reason"] == "exact"} <= kept | set(by_id)
+    summary = json.loads(result.paths["summary"].read_text())
+    assert summary["dropped"] == {"exact": 11, "semantic": len(drops) - 11}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from platypus.data.build.config import BuildConfig, SourceConfig
 from platypus.data.card import write_cards
+from platypus.data.drops import Drop, reason_counts, write_drops
 from platypus.data.keywords import KeywordMatcher
 from platypus.data.record import Record, Skip, clean_text
 from platypus.data.sources import SOURCES
@@ -51,12 +52,14 @@ class BuildResult:
     records: list[Record]
     sources: list[SourceStats]
     content_hash: str
-    paths: dict[str, Path]  # jsonl, parquet, card, summary
+    paths: dict[str, Path]  # jsonl, parquet, card, summary, removed
+    drops: list[Drop] = field(default_factory=list)  # the raw rows a rule rejected, and which
 
 
 def output_paths(out: Path, name: str) -> dict[str, Path]:
     return {"jsonl": out / f"{name}.jsonl", "parquet": out / f"{name}.parquet",
-            "card": out / "card.md", "summary": out / "build.json"}  # fmt: skip
+            "card": out / "card.md", "summary": out / "build.json",
+            "removed": out / "removed.jsonl"}  # fmt: skip
 
 
 def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildResult:
@@ -65,6 +68,7 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
     records: list[Record] = []
     stats: list[SourceStats] = []
     seen_ids: dict[str, str] = {}
+    drops: list[Drop] = []
     for name, module in SOURCES.items():
         cfg = config.sources[name]
         spec = module.SPEC
@@ -72,7 +76,7 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
         stats.append(s)
         if not cfg.enabled:
             continue
-        for record in _run_source(module, cfg, config.seed, root, s):
+        for record in _run_source(module, cfg, config.seed, root, s, drops):
             if record.id in seen_ids:
                 raise PlatypusError(
                     f"{name}: record id {record.id!r} occurs twice (is an input file listed twice?)"
@@ -87,7 +91,8 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
     paths = output_paths(out, config.name)
     write_bytes(paths["jsonl"], data)
     write_parquet(paths["parquet"], records)
-    result = BuildResult(records, stats, content_hash, paths)
+    write_drops(paths["removed"], drops)
+    result = BuildResult(records, stats, content_hash, paths, drops)
     summary = {
         "name": config.name,
         "version": __version__,
@@ -96,13 +101,15 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
         "content_sha256": content_hash,
         "config": config.model_dump(mode="json", exclude={"output_dir"}),
         "sources": [asdict(s) | {"kept": s.kept} for s in stats],
+        "dropped": reason_counts(drops),
     }
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
     write_cards(config, result)  # card.md and the Hub card, README.md
     return result
 
 
-def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats):
+def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats,
+                drops: list[Drop]):  # fmt: skip
     spec = module.SPEC
     options = validated(spec.options, cfg.options, f"sources.{spec.name}.options")
     path, hub_id = _resolve_origin(spec, cfg, root)
@@ -115,10 +122,12 @@ def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats
     dropped: Counter[str] = Counter()
     examples: dict[str, list[str]] = {step: [] for step in steps}
 
-    def skip(step: str, location: str) -> None:
+    def skip(step: str, location: str, record_id: str | None = None) -> None:
         dropped[step] += 1
         if len(examples[step]) < EXAMPLES_PER_STEP:
             examples[step].append(location)
+        where = {"id": record_id} if record_id is not None else {"location": location}
+        drops.append(Drop("build", step, **where, extra={"source": spec.name}))
 
     items: Iterator = module.load(ctx)
     for item in progress(items, desc=f"build {spec.name}", unit=" rows", disable=None):
@@ -130,9 +139,9 @@ def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats
             continue
         record = _clean(item)
         if not record.instruction or not record.output:
-            skip(NON_EMPTY, record.id)
+            skip(NON_EMPTY, record.id, record.id)
         elif matcher is not None and not matcher(record.instruction):
-            skip(KEYWORD, record.id)
+            skip(KEYWORD, record.id, record.id)
         else:
             yield record
 

@@ -37,7 +37,7 @@ class BuildStage(Stage):
     api_name = "build"
     pushed = ("records", "dataset")
     summary_model = BuildSummary
-    artefacts = ("records", "card", "summary")
+    artefacts = ("records", "removed", "card", "summary")
     extra_outputs = property(hub_card)
     last = "summary"
 

@@ -21,6 +21,7 @@ from platypus.data.decontaminate.classify import CATEGORIES, classify
 from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
+from platypus.data.drops import Drop, reason_counts, write_drops
 from platypus.data.record import Record
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
@@ -36,14 +37,15 @@ from platypus.similarity.engine import resolve_embedding
 from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem
 
-OUTPUTS = ("clean.jsonl", "clean.parquet", "leaks.jsonl", "report.md", "decontaminate.json")
+OUTPUTS = ("clean.jsonl", "clean.parquet", "leaks.jsonl", "report.md", "decontaminate.json",
+           "removed.jsonl")  # fmt: skip
 
 
 def output_paths(out: Path, config: DecontaminateConfig | None = None) -> dict[str, Path]:
     """The stage's artefacts by role. With a column mapping the clean rows are in the input's
     format (clean.jsonl, clean.parquet or clean.json; `clean_parquet` names the same file), and
     `removed` is removed_ids.jsonl."""
-    roles = ("clean", "clean_parquet", "leaks", "report", "summary")
+    roles = ("clean", "clean_parquet", "leaks", "report", "summary", "removed")
     paths = {role: out / name for role, name in zip(roles, OUTPUTS, strict=True)}
     if config is not None and config.mapped:
         clean = mapped_output(out, "clean", config.input)
@@ -193,12 +195,12 @@ def decontaminate(
     return result
 
 
-def removed_rows(result: DecontaminationResult, config: DecontaminateConfig) -> list[dict]:
-    """removed_ids.jsonl: each removed input row (its id, 0-based row index), its category
-    (duplicate, gray-area, ...), the benchmark item it leaks and their similarity: the strongest
-    of its removed pairs (category in `remove` order, then similarity), in row order."""
+def drops(result: DecontaminationResult, config: DecontaminateConfig) -> list[Drop]:
+    """Each removed row as a `Drop`: its category (duplicate, gray-area, ...), the benchmark item
+    it leaks and their similarity, by the strongest of its removed pairs (category in `remove`
+    order, then similarity); a mapped input's rows by row number, in row order, the project's
+    records by id, in id order."""
     table = result.mapped
-    assert table is not None
     rank = {c: n for n, c in enumerate(config.remove)}
     best: dict[str, Leak] = {}
     for k in result.leaks:
@@ -208,14 +210,18 @@ def removed_rows(result: DecontaminationResult, config: DecontaminateConfig) -> 
         held = best.get(k.record.id)
         if held is None or order < (rank[held.category], -held.evidence.similarity, held.item.id):
             best[k.record.id] = k
-    rows = []
+    out = []
     for record_id, k in best.items():
-        i = table.row_of[record_id]
-        rows.append({"id": table.ids[i], "row": i, "reason": k.category,
-                     "matched_id": k.item.id, "benchmark": k.item.benchmark,
-                     "similarity": k.evidence.similarity,
-                     "ngram_coverage": k.evidence.ngram_coverage})  # fmt: skip
-    return sorted(rows, key=lambda r: r["row"])
+        extra = {"benchmark": k.item.benchmark, "ngram_coverage": k.evidence.ngram_coverage}
+        if table is not None:
+            i = table.row_of[record_id]
+            ident, row = table.ids[i], i
+        else:
+            ident, row = record_id, None
+            extra["source"] = k.record.data_source
+        out.append(Drop("decontaminate", k.category, ident, row=row, matched_id=k.item.id,
+                        similarity=k.evidence.similarity, extra=extra))  # fmt: skip
+    return sorted(out, key=lambda d: (d.row, d.id) if table is not None else (0, d.id))
 
 
 def items_by_category(result: DecontaminationResult) -> dict[str, dict[str, int]]:
@@ -251,7 +257,8 @@ def _write(
     if table is not None:
         clean = output_paths(out, config.model_copy(update={"input": str(input_path)}))["clean"]
         paths = {"clean_" + table.format: clean, "removed_ids": out / REMOVED_IDS} | {
-            k: v for k, v in paths.items() if not k.startswith("clean_")}  # fmt: skip
+            k: v for k, v in paths.items()
+            if not k.startswith("clean_") and k != "removed_jsonl"}  # fmt: skip
     result.paths = paths
     leaks = sorted(result.leaks, key=lambda k: (k.record.id, k.item.id))
     write_dict_rows(paths["leaks_jsonl"], (k.to_dict() for k in leaks))
@@ -270,6 +277,7 @@ def _write(
         "rows_removed_per_source": dict(sorted(removed_by_source.items())),
         "rows_clean": result.rows_out,
         "per_source_and_benchmark": counts(result),
+        "dropped": reason_counts(drops(result, config)),
     }
     if result.min_k is not None:
         summary["min_k"] = result.min_k
@@ -284,6 +292,7 @@ def _write(
     # goes between them: it names the clean file's sha256.
     data = jsonl_bytes(result.clean)
     summary["clean_sha256"] = bytes_sha256(data)
+    write_drops(paths["removed_jsonl"], drops(result, config))
     write_parquet(paths["clean_parquet"], result.clean)
     write_bytes(paths["clean_jsonl"], data)
     write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
@@ -299,12 +308,12 @@ def _write_mapped(
     summary: dict,
     report: str,
 ) -> None:
-    """The clean rows as they came, in the input's format, and removed_ids.jsonl; the clean set
-    and the summary last, as for records."""
+    """The clean rows as they came, in the input's format, and removed_ids.jsonl (the drops by
+    row); the clean set and the summary last, as for records."""
     table = result.mapped
     assert table is not None
     clean = paths["clean_" + table.format]
-    write_dict_rows(paths["removed_ids"], removed_rows(result, config))
+    write_drops(paths["removed_ids"], drops(result, config))
     removed = {table.row_of[i] for i in result.removed_ids}
     table.write(clean, [i for i in range(table.rows) if i not in removed])
     summary["clean_sha256"] = file_sha256(clean)

@@ -47,7 +47,7 @@ class DecontaminateStage(Stage):
     pushed = ("clean", "dataset")
     summary_model = DecontaminateSummary
     reads = {"input": "dedup.kept"}
-    artefacts = ("clean", "clean_parquet", "leaks", "report", "summary")
+    artefacts = ("clean", "clean_parquet", "leaks", "removed", "report", "summary")
     extra_outputs = property(hub_card)
     last = "summary"
     examples_per_category = 4

@@ -20,6 +20,7 @@ from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.minhash import as_neighbours, minhash_candidates
 from platypus.data.dedup.report import nn_histogram, render_report
 from platypus.data.dedup.select import select
+from platypus.data.drops import Drop, reason_counts, write_drops
 from platypus.data.record import Record
 from platypus.errors import PlatypusError
 from platypus.hashing import bytes_sha256, file_sha256
@@ -28,7 +29,6 @@ from platypus.io.writers import (
     jsonl_bytes,
     provenance,
     write_bytes,
-    write_dict_rows,
     write_parquet,
 )
 from platypus.similarity.engine import embed_texts, find_neighbours, resolve_embedding
@@ -171,18 +171,23 @@ def output_paths(out: Path, config: DedupConfig | None = None) -> dict[str, Path
     }
 
 
-def removed_rows(result: DedupResult) -> list[dict]:
-    """removed_ids.jsonl: each removed input row (its id, 0-based row index), why (exact,
-    semantic, minhash), the kept row it duplicates and their similarity, in row order."""
+def drops(result: DedupResult) -> list[Drop]:
+    """Each removed row as a `Drop`: why (exact, semantic, minhash), the kept row it duplicates
+    and their similarity; a mapped input's rows by row number (and in row order), the project's
+    records by id (and in id order), with both rows' sources."""
     table = result.mapped
-    assert table is not None
-    rows = []
+    out = []
     for m in result.removals:
-        i, j = table.row_of[m.removed.id], table.row_of[m.kept.id]
-        rows.append({"id": table.ids[i], "row": i, "reason": m.stage,
-                     "matched_id": table.ids[j], "matched_row": j,
-                     "similarity": round(m.similarity, 6)})  # fmt: skip
-    return sorted(rows, key=lambda r: r["row"])
+        score = round(m.similarity, 6)
+        if table is not None:
+            i, j = table.row_of[m.removed.id], table.row_of[m.kept.id]
+            out.append(Drop("dedup", m.stage, table.ids[i], row=i, matched_id=table.ids[j],
+                            similarity=score, extra={"matched_row": j}))  # fmt: skip
+        else:
+            out.append(Drop("dedup", m.stage, m.removed.id, matched_id=m.kept.id, similarity=score,
+                            extra={"source": m.removed.data_source,
+                                   "matched_source": m.kept.data_source}))  # fmt: skip
+    return sorted(out, key=lambda d: (d.row, d.id) if table is not None else (0, d.id))
 
 
 def _write_mapped(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
@@ -193,11 +198,12 @@ def _write_mapped(result: DedupResult, config: DedupConfig, input_path: Path, ou
     removed = {table.row_of[m.removed.id] for m in result.removals}
     table.write(paths["kept"], [i for i in range(table.rows) if i not in removed])
     result.content_hash = file_sha256(paths["kept"])
-    write_dict_rows(paths["removed"], removed_rows(result))
+    write_drops(paths["removed"], drops(result))
     summary = provenance(input_path, config, table.rows) | {
         "format": table.format,
         "removed_exact": sum(m.stage == "exact" for m in result.removals),
         "removed_semantic": sum(m.stage != "exact" for m in result.removals),
+        "dropped": reason_counts(drops(result)),
         "rows_kept": result.rows_out,
         "rows_compared": len(result.records),
         **table.skipped_summary(),
@@ -221,21 +227,11 @@ def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path
     result.paths = paths
     write_bytes(paths["kept"], data)
     write_parquet(paths["kept_parquet"], result.kept)
-    removed_rows = [
-        {
-            "removed_id": m.removed.id,
-            "kept_id": m.kept.id,
-            "stage": m.stage,
-            "similarity": round(m.similarity, 6),
-            "removed_source": m.removed.data_source,
-            "kept_source": m.kept.data_source,
-        }  # fmt: skip
-        for m in sorted(result.removals, key=lambda m: m.removed.id)
-    ]
-    write_dict_rows(paths["removed"], removed_rows)
+    write_drops(paths["removed"], drops(result))
     summary = provenance(input_path, config, len(result.records)) | {
         "removed_exact": sum(m.stage == "exact" for m in result.removals),
         "removed_semantic": sum(m.stage != "exact" for m in result.removals),
+        "dropped": reason_counts(drops(result)),
         "rows_kept": len(result.kept),
         "rows_rescored_fp32": result.rescored,
         "kept_sha256": result.content_hash,
