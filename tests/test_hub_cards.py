@@ -101,10 +101,10 @@ HUB_LICENSE_IDS = {"mit", "apache-2.0", "cc-by-4.0", "cc-by-nc-sa-4.0", "other",
 def test_each_source_declares_its_hub_licences_and_default():
     """A source is self-contained: its Hub licence ids and whether a default build takes it are
     in its own `SPEC`, not in a table elsewhere that a new source could be missing from."""
-    for name, module in SOURCES.items():
-        assert module.SPEC.hub_licenses, name
-        assert set(module.SPEC.hub_licenses) <= HUB_LICENSE_IDS, name
-    on = {n for n, m in SOURCES.items() if m.SPEC.enabled_by_default}
+    for name, source in SOURCES.items():
+        assert source.spec.hub_licenses, name
+        assert set(source.spec.hub_licenses) <= HUB_LICENSE_IDS, name
+    on = {n for n, m in SOURCES.items() if m.spec.enabled_by_default}
     assert on == {"math", "scibench", "theoremqa", "reclor", "arb"}  # the release, held locally
     assert {n for n, s in BuildConfig().sources.items() if s.enabled} == on
 

@@ -24,7 +24,7 @@ ARC_TRAIN = SHARED_DATA / "arc" / "ARC-Challenge-Train.jsonl"
 @pytest.fixture
 def registered(monkeypatch):
     """Each plug-in's one registry line."""
-    monkeypatch.setitem(SOURCES, "arc_train", arc_train_source)
+    monkeypatch.setitem(SOURCES, "arc_train", arc_train_source.SOURCE)
     monkeypatch.setitem(TASKS, "openbookqa", openbookqa_task.TASK)
     monkeypatch.setitem(METHODS, "median", median_method.MEDIAN)
     monkeypatch.setitem(STAGES, "profile", profile_stage.ProfileStage())

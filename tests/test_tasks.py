@@ -138,21 +138,23 @@ def test_registry_drives_config_and_lookups():
 def test_a_new_task_is_one_registry_entry(tmp_path, monkeypatch):
     """A fifth task registered in TASKS is accepted by the configs and runs through eval's
     preparation and aggregation, with nothing else edited."""
-    from dataclasses import replace
-
     from platypus.config import EvalConfig
     from platypus.eval.results import ItemResult
     from platypus.eval.run import aggregate, prepare, score_task
     from platypus.tasks import TASKS, TaskItem
     from platypus.tasks.truthfulqa_mc import TASK
 
-    def load(root, split="test"):
+    def toy_load(root, split="test"):
         return [TaskItem("toy", split, f"toy/{k}", f"q{k}", ("a", "b"), k % 2) for k in range(4)]
 
-    def score(scorer, items, pool, protocol):
+    def toy_score(scorer, items, pool, protocol):
         return [ItemResult(i.id, [0.0, -1.0], {"acc": float(i.gold == 0)}) for i in items]
 
-    toy = replace(TASK, name="toy", headline="acc", load=load, score=score)
+    class Toy(type(TASK)):
+        name, headline = "toy", "acc"
+        load, score = staticmethod(toy_load), staticmethod(toy_score)
+
+    toy = Toy()
     monkeypatch.setitem(TASKS, "toy", toy)
     assert EvalConfig(tasks=["toy"]).tasks == ["toy"]
     assert [i.id for i in load_task("toy", tmp_path)] == ["toy/0", "toy/1", "toy/2", "toy/3"]

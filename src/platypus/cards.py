@@ -54,7 +54,7 @@ def source_of(data_source: str) -> str | None:
     """The source name whose loader writes `data_source` (e.g. "MATH/PRM-800K" -> "math")."""
     from platypus.data.sources import SOURCES
 
-    return next((n for n, m in SOURCES.items() if m.SPEC.data_source == data_source), None)
+    return next((n for n, m in SOURCES.items() if m.spec.data_source == data_source), None)
 
 
 def dataset_licenses(data_sources: Iterable[str]) -> list[str]:
@@ -65,7 +65,7 @@ def dataset_licenses(data_sources: Iterable[str]) -> list[str]:
     ids: set[str] = set()
     for data_source in set(data_sources):
         name = source_of(data_source)  # rows of no Open-Platypus source count as "other"
-        ids.update(SOURCES[name].SPEC.hub_licenses if name else ("other",))
+        ids.update(SOURCES[name].spec.hub_licenses if name else ("other",))
     return sorted(ids) or ["other"]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, Source, Spec, require
 
 SPEC = Spec(
     name="arc_train",
@@ -40,3 +40,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
             output=f"The answer is {answer}: {dict(choices)[answer]}",
             data_source=SPEC.data_source,
         )
+
+
+class ArcTrainSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = ArcTrainSource()

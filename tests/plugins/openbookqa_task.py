@@ -12,48 +12,36 @@ from platypus.io.readers import iter_tsv
 from platypus.tasks.base import Task
 from platypus.tasks.schema import TaskItem
 
-NAME = "openbookqa"
 _OPTION = re.compile(r"\(([A-Z])\)\s*")
 
 
-def _path(root: Path, split: str) -> Path:
-    return Path(root) / "openbookqa" / f"{split}.tsv"
+class OpenBookQATask(Task):
+    name = "openbookqa"
+    headline = "acc_norm"
+    split = "test"
+    plan_cost = (500, 40)  # 500 items, a ~20-token stem and four short options
+
+    def load(self, root: Path, split: str = "test") -> list[TaskItem]:
+        items = []
+        for _, row in iter_tsv(self.data_files(root, split)[0]):
+            parts = _OPTION.split(row["Choices"])
+            labels, texts = parts[1::2], tuple(t.strip() for t in parts[2::2])
+            gold = labels.index(row["Answer Key"].strip())
+            ident = f"{self.name}/{row['ID']}"
+            items.append(TaskItem(self.name, split, ident, row["Question Stem"], texts, gold))
+        return items
+
+    def score(self, scorer, items: list[TaskItem], pool=None, protocol=None) -> list[ItemResult]:
+        out = []
+        for item in items:
+            lls = [s.logprob for s in scorer.score(item.question, [f" {c}" for c in item.choices])]
+            metrics = {"acc": acc(lls, item.gold),
+                       "acc_norm": acc_norm(lls, item.choices, item.gold)}  # fmt: skip
+            out.append(ItemResult(item.id, lls, metrics))
+        return out
+
+    def data_files(self, root: Path, split: str = "test") -> list[Path]:
+        return [Path(root) / "openbookqa" / f"{split}.tsv"]
 
 
-def load(root: Path, split: str = "test") -> list[TaskItem]:
-    items = []
-    for _, row in iter_tsv(_path(root, split)):
-        parts = _OPTION.split(row["Choices"])
-        labels, texts = parts[1::2], tuple(t.strip() for t in parts[2::2])
-        gold = labels.index(row["Answer Key"].strip())
-        items.append(
-            TaskItem(NAME, split, f"{NAME}/{row['ID']}", row["Question Stem"], texts, gold)
-        )
-    return items
-
-
-def score(scorer, items: list[TaskItem], pool=None, protocol=None) -> list[ItemResult]:
-    out = []
-    for item in items:
-        lls = [s.logprob for s in scorer.score(item.question, [f" {c}" for c in item.choices])]
-        metrics = {"acc": acc(lls, item.gold), "acc_norm": acc_norm(lls, item.choices, item.gold)}
-        out.append(ItemResult(item.id, lls, metrics))
-    return out
-
-
-def _hub(**_: object) -> list[TaskItem]:
-    raise NotImplementedError("the local copy only")
-
-
-TASK = Task(
-    name=NAME,
-    headline="acc_norm",
-    split="test",
-    load=load,
-    load_hub=_hub,
-    fewshot=lambda items, root: (items, None),
-    score=score,
-    export=None,
-    data_files=lambda root: [_path(root, "test")],
-    plan_cost=(500, 40),  # 500 items, a ~20-token stem and four short options
-)
+TASK = OpenBookQATask()

@@ -17,7 +17,7 @@ def _spec(s: SourceStats):
     """The source's own declaration (its rows in the release, why counts differ)."""
     from platypus.data.sources import SOURCES
 
-    return SOURCES[s.name].SPEC
+    return SOURCES[s.name].spec
 
 
 def _commercial(value: bool | None) -> str:

@@ -1,7 +1,8 @@
 """What a benchmark task is: the one object the data, eval and export code look tasks up by.
 
-Each task lives in its own module (`platypus.tasks.<name>`) and is listed once in
-`platypus.tasks.registry.TASKS`; adding a task is a new module and one line there.
+Each task lives in its own module (`platypus.tasks.<name>`), a subclass of `Task` whose instance
+(`TASK`) is listed once in `platypus.tasks.registry.TASKS`; adding a task is a new module and
+one line there.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from platypus.errors import PlatypusError
 from platypus.tasks.schema import TaskItem
@@ -135,61 +136,77 @@ def _rescaled(value: float, chance: float) -> float:
     return max(0.0, (value - chance) / (1.0 - chance))
 
 
-@dataclass(frozen=True)
 class Task:
-    name: str
-    headline: str  # the metric the leaderboard reports for the task
-    split: str  # the split that is scored
-    # (root, split=..., **options) -> items of a split, from the local data root
-    load: Callable[..., list[TaskItem]]
-    # (**options) -> the scored split from the Hugging Face hub
-    load_hub: Callable[..., list[TaskItem]]
-    # (items, root) -> (items to score, few-shot pool); loads the pool before any model is loaded
-    fewshot: Callable[[list[TaskItem], Path], tuple[list[TaskItem], Pool]]
-    # (scorer, items, pool, protocol) -> one result per item, in order
-    score: Callable[[LoglikScorer, list[TaskItem], Pool, Protocol], list[ItemResult]]
-    # (folder, items, pool) -> lm-evaluation-harness 0.4 task names, their YAMLs written to
-    # `folder`; None where the task has no export
-    export: Callable[[Path, list[TaskItem], Pool], list[str]] | None
-    # (root, **options) -> the files the items and the few-shot pool are read from
-    data_files: Callable[..., list[Path]]
+    """A benchmark task, registered as an instance (`platypus.tasks.registry.TASKS`): a module
+    subclasses it, declaring what the task is at class level and giving its behaviour as
+    methods (its module's functions, as staticmethods)."""
+
+    name: ClassVar[str]
+    headline: ClassVar[str]  # the metric the leaderboard reports for the task
+    split: ClassVar[str]  # the split that is scored
     # What `platypus plan` prices an eval of the whole task at: (items scored, tokens per item
     # through the model, shared few-shot prefixes counted once; tokens from SmolLM2's tokenizer)
-    plan_cost: tuple[int, int]
-    options: tuple[str, ...] = ()  # keyword options of `load` and `data_files` ("subjects")
+    plan_cost: ClassVar[tuple[int, int]]
+    options: ClassVar[tuple[str, ...]] = ()  # keyword options of `load` and `data_files`
     # Few-shot examples drawn at random from the pool, this many per item (the pool reaches
     # `score` and `export` as a `Drawn`); 0: the task picks its examples itself (or has none).
-    shots: int = 0
+    shots: ClassVar[int] = 0
     # A task that picks its examples itself (MMLU: a subject's first dev items): how many by
-    # default, and (pool, n) -> the pool giving n examples per item, a one-line error where it
-    # holds fewer. A task with neither this nor `shots` is 0-shot only (TruthfulQA).
-    own_shots: int = 0
-    with_shots: Callable[[Pool, int], Pool] | None = None
+    # default, and `with_shots(pool, n)` -> the pool giving n examples per item, a one-line
+    # error where it holds fewer. A task with neither this nor `shots` is 0-shot only.
+    own_shots: ClassVar[int] = 0
+    with_shots: ClassVar[Callable[[Pool, int], Pool] | None] = None
+    # (folder, items, pool) -> lm-evaluation-harness 0.4 task names, their YAMLs written to
+    # `folder`; None where the task has no export
+    export: ClassVar[Callable[[Path, list[TaskItem], Pool], list[str]] | None] = None
     # (items, {harness task: its samples by doc_id}) -> our per-item results, for --engine lm-eval
-    from_harness: Callable[[list[TaskItem], dict[str, list[dict]]], list[ItemResult]] = (
-        harness_in_order
-    )
+    from_harness = staticmethod(harness_in_order)
     # The summary adds the headline metric per subject, their mean and the mean over items.
-    per_subject: bool = False
+    per_subject: ClassVar[bool] = False
     # (root) -> lines for the results about how the scores were made (a substitute pool, ...)
-    notes: Callable[[Path], list[str]] | None = None
+    notes: ClassVar[Callable[[Path], list[str]] | None] = None
     # (items, results) -> summary metrics beyond the per-item means `aggregate` takes (IFEval's
     # instruction-level accuracies are means over instructions, not over prompts)
-    summarize: Callable[[list[TaskItem], list[ItemResult]], dict] | None = None
+    summarize: ClassVar[Callable[[list[TaskItem], list[ItemResult]], dict] | None] = None
     # The rows may never be written out in plain text (GPQA, as its authors ask): exports,
     # evidence, logs and reports name its items by id and show scores only.
-    text_private: bool = False
+    text_private: ClassVar[bool] = False
     # The options continue the question (HellaSwag's endings): a training row's own continuation
     # is its answer, so the contamination check reads an ending other than the gold's as
     # another answer.
-    continuation: bool = False
+    continuation: ClassVar[bool] = False
     # How the Open LLM Leaderboard v2 normalises this task's score (the v2 tasks only)
-    leaderboard_v2: LeaderboardScore | None = None
+    leaderboard_v2: ClassVar[LeaderboardScore | None] = None
+
+    def load(self, root: Path, split: str = "test", **options: Any) -> list[TaskItem]:
+        """The items of a split, from the local data root."""
+        raise NotImplementedError
+
+    def load_hub(self, **options: Any) -> list[TaskItem]:
+        """The scored split from the Hugging Face hub."""
+        raise PlatypusError(f"{self.name}: no hub copy; use the local data root")
+
+    def fewshot(self, items: list[TaskItem], root: Path) -> tuple[list[TaskItem], Pool]:
+        """(items to score, few-shot pool); loads the pool before any model is loaded. By
+        default the items as they are and no pool (0-shot)."""
+        return items, None
+
+    def score(self, scorer: LoglikScorer, items: list[TaskItem], pool: Pool,
+              protocol: Protocol) -> list[ItemResult]:  # fmt: skip
+        """One result per item, in order."""
+        raise NotImplementedError
+
+    def data_files(self, root: Path, **options: Any) -> list[Path]:
+        """The files the items and the few-shot pool are read from."""
+        raise NotImplementedError
 
     @property
     def default_shots(self) -> int:
         """Few-shot examples per item unless `num_fewshot` says otherwise."""
         return self.shots or self.own_shots
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
 
 
 def hub_dataset(*args, **kwargs):

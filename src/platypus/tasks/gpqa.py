@@ -258,23 +258,25 @@ def data_files(root: Path, subjects: list[str] | None = None) -> list[Path]:
     return [_zip(root)]
 
 
-TASK = Task(
-    name=NAME,
-    headline="acc_norm",
-    split=SPLIT,
-    load=load_gpqa,
-    load_hub=load_hub,
-    fewshot=fewshot,
-    score=score,
+class GPQATask(Task):
+    name = NAME
+    headline = "acc_norm"
+    split = SPLIT
+    load = staticmethod(load_gpqa)
+    load_hub = staticmethod(load_hub)
+    fewshot = staticmethod(fewshot)
+    score = staticmethod(score)
     # An lm-eval export would write the rows to jsonl in plain text, which GPQA's authors ask
     # us not to do; the parity tests feed lm-eval's own task the rows in memory instead.
-    export=None,
-    data_files=data_files,
+    export = None
+    data_files = staticmethod(data_files)
     # ~240-token questions, 4 short choices
-    plan_cost=(1_192, 260),
-    options=("subjects",),
-    per_subject=True,
-    text_private=True,
+    plan_cost = (1_192, 260)
+    options = ("subjects",)
+    per_subject = True
+    text_private = True
     # the leaderboard's GPQA is acc_norm over the three subsets' items, from a chance of 1 in 4
-    leaderboard_v2=LeaderboardScore(("acc_norm",), chance=0.25),
-)
+    leaderboard_v2 = LeaderboardScore(("acc_norm",), chance=0.25)
+
+
+TASK = GPQATask()

@@ -132,21 +132,23 @@ def data_files(root: Path) -> list[Path]:
     return [_path(root)]
 
 
-TASK = Task(
-    name=NAME,
-    headline="acc_norm",
-    split="validation",
-    load=load_hellaswag,
-    load_hub=load_hub,
-    fewshot=fewshot,
-    score=score,
-    export=export,
-    data_files=data_files,
+class HellaSwagTask(Task):
+    name = NAME
+    headline = "acc_norm"
+    split = "validation"
+    load = staticmethod(load_hellaswag)
+    load_hub = staticmethod(load_hub)
+    fewshot = staticmethod(fewshot)
+    score = staticmethod(score)
+    export = staticmethod(export)
+    data_files = staticmethod(data_files)
     # 10-shot context once, 4 endings of ~30 tokens
-    plan_cost=(10_042, 1_020),
-    shots=SHOTS,
-    continuation=True,
-)
+    plan_cost = (10_042, 1_020)
+    shots = SHOTS
+    continuation = True
+
+
+TASK = HellaSwagTask()
 
 
 # The prompt (lm-eval's hellaswag): its preprocess() on "activity: context" and on each

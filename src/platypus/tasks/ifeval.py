@@ -235,19 +235,21 @@ def data_files(root: Path) -> list[Path]:
     return [_path(root)]
 
 
-TASK = Task(
-    name=NAME,
-    headline="prompt_level_strict_acc",
-    split=SPLIT,
-    load=load_ifeval,
-    load_hub=load_hub,
-    fewshot=fewshot,
-    score=score,
-    export=export,
-    data_files=data_files,
+class IFEvalTask(Task):
+    name = NAME
+    headline = "prompt_level_strict_acc"
+    split = SPLIT
+    load = staticmethod(load_ifeval)
+    load_hub = staticmethod(load_hub)
+    fewshot = staticmethod(fewshot)
+    score = staticmethod(score)
+    export = staticmethod(export)
+    data_files = staticmethod(data_files)
     # ~48-token prompts, ~300 generated (GPT-4's answers: mean 308)
-    plan_cost=(541, 360),
-    from_harness=from_harness,
-    summarize=summarize,
-    leaderboard_v2=LeaderboardScore(("prompt_level_strict_acc", "inst_level_strict_acc")),
-)
+    plan_cost = (541, 360)
+    from_harness = staticmethod(from_harness)
+    summarize = staticmethod(summarize)
+    leaderboard_v2 = LeaderboardScore(("prompt_level_strict_acc", "inst_level_strict_acc"))
+
+
+TASK = IFEvalTask()

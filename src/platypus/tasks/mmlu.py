@@ -188,24 +188,26 @@ def data_files(root: Path, subjects: list[str] | None = None) -> list[Path]:
     return _files(root, "test", subjects) + _files(root, "dev", subjects)
 
 
-TASK = Task(
-    name=NAME,
-    headline="acc",
-    split="test",
-    load=load_mmlu,
-    load_hub=load_hub,
-    fewshot=fewshot,
-    score=score,
-    export=export,
-    from_harness=from_harness,
-    data_files=data_files,
+class MMLUTask(Task):
+    name = NAME
+    headline = "acc"
+    split = "test"
+    load = staticmethod(load_mmlu)
+    load_hub = staticmethod(load_hub)
+    fewshot = staticmethod(fewshot)
+    score = staticmethod(score)
+    export = staticmethod(export)
+    from_harness = staticmethod(from_harness)
+    data_files = staticmethod(data_files)
     # 5-shot prefix shared per subject; one-token choices
-    plan_cost=(14_042, 110),
-    options=("subjects",),
-    per_subject=True,
-    own_shots=SHOTS,
-    with_shots=with_shots,
-)
+    plan_cost = (14_042, 110)
+    options = ("subjects",)
+    per_subject = True
+    own_shots = SHOTS
+    with_shots = staticmethod(with_shots)
+
+
+TASK = MMLUTask()
 
 
 # The prompt (lm-eval's MMLU): the subject's description, its first dev items with their

@@ -258,23 +258,25 @@ def notes(root: Path) -> list[str]:
     return out
 
 
-TASK = Task(
-    name=NAME,
-    headline="acc_norm",
-    split="test",
-    load=load_musr,
-    load_hub=load_hub,
-    fewshot=fewshot,
-    score=score,
-    export=export,
-    from_harness=from_harness,
-    data_files=data_files,
+class MuSRTask(Task):
+    name = NAME
+    headline = "acc_norm"
+    split = "test"
+    load = staticmethod(load_musr)
+    load_hub = staticmethod(load_hub)
+    fewshot = staticmethod(fewshot)
+    score = staticmethod(score)
+    export = staticmethod(export)
+    from_harness = staticmethod(from_harness)
+    data_files = staticmethod(data_files)
     # stories of ~300 to ~1,200 tokens, some shared by several questions
-    plan_cost=(756, 740),
-    options=("subjects",),
-    per_subject=True,
-    notes=notes,
-    leaderboard_v2=LeaderboardScore(
+    plan_cost = (756, 740)
+    options = ("subjects",)
+    per_subject = True
+    notes = staticmethod(notes)
+    leaderboard_v2 = LeaderboardScore(
         ("acc_norm",), chance={d: 1 / n for d, n in CHANCE_CHOICES.items()}
-    ),
-)
+    )
+
+
+TASK = MuSRTask()

@@ -136,20 +136,22 @@ def data_files(root: Path) -> list[Path]:
     return [_path(root)]
 
 
-TASK = Task(
-    name=NAME,
-    headline="mc2",
-    split="validation",
-    load=load_truthfulqa,
-    load_hub=load_hub,
-    fewshot=fewshot,
-    score=score,
-    export=export,
-    from_harness=from_harness,
-    data_files=data_files,
+class TruthfulQAMCTask(Task):
+    name = NAME
+    headline = "mc2"
+    split = "validation"
+    load = staticmethod(load_truthfulqa)
+    load_hub = staticmethod(load_hub)
+    fewshot = staticmethod(fewshot)
+    score = staticmethod(score)
+    export = staticmethod(export)
+    from_harness = staticmethod(from_harness)
+    data_files = staticmethod(data_files)
     # shared 6-shot preamble, ~7 choices of ~15 tokens
-    plan_cost=(817, 150),
-)
+    plan_cost = (817, 150)
+
+
+TASK = TruthfulQAMCTask()
 
 
 # The prompt (lm-eval's truthfulqa_mc): a fixed 6-question QA preamble, then the question.

@@ -197,19 +197,21 @@ def data_files(root: Path) -> list[Path]:
     return files + ([train_xl] if train_xl.is_file() else [])
 
 
-TASK = Task(
-    name=NAME,
-    headline="acc",
-    split="validation",
-    load=load_winogrande,
-    load_hub=load_hub,
-    fewshot=fewshot,
-    score=score,
-    export=export,
-    data_files=data_files,
+class WinograndeTask(Task):
+    name = NAME
+    headline = "acc"
+    split = "validation"
+    load = staticmethod(load_winogrande)
+    load_hub = staticmethod(load_hub)
+    fewshot = staticmethod(fewshot)
+    score = staticmethod(score)
+    export = staticmethod(export)
+    data_files = staticmethod(data_files)
     # 5-shot sentences shared by both options, 2 partial sentences
-    plan_cost=(1_267, 260),
-    from_harness=harness_in_order,
-    shots=SHOTS,
-    notes=notes,
-)
+    plan_cost = (1_267, 260)
+    from_harness = staticmethod(harness_in_order)
+    shots = SHOTS
+    notes = staticmethod(notes)
+
+
+TASK = WinograndeTask()

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from platypus.errors import PlatypusError
 from platypus.version import DISTRIBUTION
@@ -25,42 +24,55 @@ MLRUNS_DIR = "mlruns"  # in output_dir: MLflow's local store
 PROJECT = "platypus-train"
 
 
-def _tensorboard(out: Path, start: int) -> dict:
-    # A resumed run hides what the interrupted one logged after its checkpoint, so each step
-    # has one value, as in metrics.jsonl.
-    return {"purge_step": start + 1} if start else {}
-
-
-def _mlflow(out: Path, start: int) -> dict:
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        import mlflow
-
-        # MLflow 3 keeps its file store only on request; it is the store that needs no server
-        # and no database, and it lives in the run's folder.
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        mlflow.set_tracking_uri((out / MLRUNS_DIR).resolve().as_uri())
-    return {"run_name": out.resolve().name}
-
-
-def _wandb(out: Path, start: int) -> dict:
-    (out / TRACKING_DIR).mkdir(parents=True, exist_ok=True)
-    return {"dir": str(out / TRACKING_DIR)}
-
-
-@dataclass(frozen=True)
 class Tracker:
-    module: str  # what must be importable for accelerate to use it
-    package: str  # what provides it
-    init_kwargs: Callable[[Path, int], dict]  # (output folder, step resumed from) -> kwargs
-    extra: str | None = None  # the project's extra (pyproject.toml) that installs `package`
+    """A tracker accelerate logs to, by its accelerate name: the module that must be importable,
+    the package that provides it (and the project's extra that installs it), and the keyword
+    arguments its `init_trackers` takes for a run in `out` resumed from step `start`."""
+
+    name: ClassVar[str]
+    module: ClassVar[str]
+    package: ClassVar[str]
+    extra: ClassVar[str | None] = None
+
+    def init_kwargs(self, out: Path, start: int) -> dict:
+        return {}
 
 
-# Keys are accelerate's tracker names.
-TRACKERS = {
-    "tensorboard": Tracker("tensorboard", "tensorboard", _tensorboard, "tracking"),
-    "mlflow": Tracker("mlflow", "mlflow-skinny", _mlflow, "tracking"),
-    "wandb": Tracker("wandb", "wandb", _wandb),  # not tested here (it needs an account)
-}
+class TensorBoard(Tracker):
+    name = module = package = "tensorboard"
+    extra = "tracking"
+
+    def init_kwargs(self, out: Path, start: int) -> dict:
+        # A resumed run hides what the interrupted one logged after its checkpoint, so each step
+        # has one value, as in metrics.jsonl.
+        return {"purge_step": start + 1} if start else {}
+
+
+class MLflow(Tracker):
+    name = module = "mlflow"
+    package = "mlflow-skinny"
+    extra = "tracking"
+
+    def init_kwargs(self, out: Path, start: int) -> dict:
+        if not os.environ.get("MLFLOW_TRACKING_URI"):
+            import mlflow
+
+            # MLflow 3 keeps its file store only on request; it is the store that needs no
+            # server and no database, and it lives in the run's folder.
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+            mlflow.set_tracking_uri((out / MLRUNS_DIR).resolve().as_uri())
+        return {"run_name": out.resolve().name}
+
+
+class WandB(Tracker):  # not tested here (it needs an account)
+    name = module = package = "wandb"
+
+    def init_kwargs(self, out: Path, start: int) -> dict:
+        (out / TRACKING_DIR).mkdir(parents=True, exist_ok=True)
+        return {"dir": str(out / TRACKING_DIR)}
+
+
+TRACKERS: dict[str, Tracker] = {t.name: t for t in (TensorBoard(), MLflow(), WandB())}
 
 
 def unknown_tracker(name: str) -> str:

@@ -27,7 +27,7 @@ def _default_sources() -> dict[str, SourceConfig]:
     local `path` or, online, the hub); OpenBookQA, in the paper's list but not the release, off."""
     from platypus.data.sources import SOURCES
 
-    return {name: SourceConfig(enabled=m.SPEC.enabled_by_default) for name, m in SOURCES.items()}
+    return {name: SourceConfig(enabled=m.spec.enabled_by_default) for name, m in SOURCES.items()}
 
 
 class BuildConfig(BaseModel):

@@ -69,14 +69,14 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
     stats: list[SourceStats] = []
     seen_ids: dict[str, str] = {}
     drops: list[Drop] = []
-    for name, module in SOURCES.items():
+    for name, source in SOURCES.items():
         cfg = config.sources[name]
-        spec = module.SPEC
+        spec = source.spec
         s = SourceStats(name, spec.data_source, spec.license, spec.commercial, cfg.enabled)
         stats.append(s)
         if not cfg.enabled:
             continue
-        for record in _run_source(module, cfg, config.seed, root, s, drops):
+        for record in _run_source(source, cfg, config.seed, root, s, drops):
             if record.id in seen_ids:
                 raise PlatypusError(
                     f"{name}: record id {record.id!r} occurs twice (is an input file listed twice?)"
@@ -108,9 +108,9 @@ def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildRes
     return result
 
 
-def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats,
+def _run_source(source, cfg: SourceConfig, seed: int, root: Path, s: SourceStats,
                 drops: list[Drop]):  # fmt: skip
-    spec = module.SPEC
+    spec = source.spec
     options = validated(spec.options, cfg.options, f"sources.{spec.name}.options")
     path, hub_id = _resolve_origin(spec, cfg, root)
     s.origin = str(path) if path is not None else f"hub:{hub_id}"
@@ -129,7 +129,7 @@ def _run_source(module, cfg: SourceConfig, seed: int, root: Path, s: SourceStats
         where = {"id": record_id} if record_id is not None else {"location": location}
         drops.append(Drop("build", step, **where, extra={"source": spec.name}))
 
-    items: Iterator = module.load(ctx)
+    items: Iterator = source.load(ctx)
     for item in progress(items, desc=f"build {spec.name}", unit=" rows", disable=None):
         s.raw_rows += 1
         if isinstance(item, Skip):

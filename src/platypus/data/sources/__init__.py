@@ -1,8 +1,7 @@
-"""One loader module per Open-Platypus source, registered in build order."""
+"""One loader module per Open-Platypus source, each registered here (its `SOURCE`) in build
+order."""
 
 from __future__ import annotations
-
-from types import ModuleType
 
 from platypus.data.sources import (
     airoboros,
@@ -17,10 +16,11 @@ from platypus.data.sources import (
     theoremqa,
     tigerbot,
 )
+from platypus.data.sources.base import Source
 
 # Order = output order; it follows the released Open-Platypus card's source list.
-SOURCES: dict[str, ModuleType] = {
-    m.SPEC.name: m
+SOURCES: dict[str, Source] = {
+    m.SOURCE.spec.name: m.SOURCE
     for m in (
         math, scienceqa, scibench, theoremqa, reclor, arb,
         leetcode, tigerbot, airoboros, guanaco, openbookqa,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 
 
 class Options(SourceOptions):
@@ -42,3 +42,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
             output=require(location, row, "response"),
             data_source=SPEC.data_source,
         )
+
+
+class AiroborosSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = AiroborosSource()

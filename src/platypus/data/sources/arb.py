@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, empty_file, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, empty_file, require
 from platypus.data.sources.reclor import CHOOSE_ABCD
 from platypus.data.text import lettered
 from platypus.errors import DataError, PlatypusError
@@ -136,3 +136,11 @@ def _record(subset, path, key, instruction, text_input, output) -> Record:
         output=output,
         data_source=SPEC.data_source,
     )
+
+
+class ArbSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = ArbSource()

@@ -11,11 +11,14 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from platypus.errors import DataError, PlatypusError
+
+if TYPE_CHECKING:
+    from platypus.data.record import Record, Skip
 from platypus.io.readers import iter_table
 
 
@@ -47,6 +50,17 @@ class Spec:
     # and why this build's count can differ from it beyond the filters, for the dataset card.
     released_rows: int = 0
     release_note: str = ""
+
+
+class Source:
+    """A source as the registry holds it: its declaration (`spec`) and `load(ctx)`, a generator
+    of one `Record` or `Skip` per raw row, in a stable order. A source module defines its `SPEC`
+    and `load`, and registers `SOURCE`, an instance of its subclass."""
+
+    spec: ClassVar[Spec]
+
+    def load(self, ctx: LoadContext) -> Iterator[Record | Skip]:
+        raise NotImplementedError
 
 
 @dataclass

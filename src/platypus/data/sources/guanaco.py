@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 
 _TURN = re.compile(r"###\s*(Human|Assistant):")
 
@@ -67,3 +67,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
                 output=pair[1],
                 data_source=SPEC.data_source,
             )
+
+
+class GuanacoSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = GuanacoSource()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 
 
 class Options(SourceOptions):
@@ -39,3 +39,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
             output=require(location, row, "full_code"),
             data_source=SPEC.data_source,
         )
+
+
+class LeetcodeSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = LeetcodeSource()

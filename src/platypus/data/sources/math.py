@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 from platypus.data.text import unbox
 from platypus.errors import DataError
 from platypus.io.readers import iter_jsonl, read_json
@@ -147,3 +147,11 @@ def prm_solution(
     if at == -1 or text[at + len(ANSWER_MARKER) :].strip() != truth:
         return None
     return problem, text
+
+
+class MathSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = MathSource()

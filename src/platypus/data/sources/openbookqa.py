@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, empty_file, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, empty_file, require
 from platypus.errors import DataError
 from platypus.io.readers import iter_jsonl, iter_tsv
 
@@ -101,3 +101,11 @@ def _rows(ctx: LoadContext, split: str):
 def _parse_choices(text: str) -> list[tuple[str, str]]:
     parts = _OPTION.split(text)
     return [(label, body.strip()) for label, body in zip(parts[1::2], parts[2::2], strict=True)]
+
+
+class OpenBookQASource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = OpenBookQASource()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 from platypus.data.text import lettered
 
 CHOOSE_ABCD = "Choose A, B, C or D as your solution."
@@ -71,3 +71,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
                 output=chr(65 + label),
                 data_source=SPEC.data_source,
             )
+
+
+class ReClorSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = ReClorSource()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, Spec, require
+from platypus.data.sources.base import LoadContext, Source, Spec, require
 from platypus.errors import DataError
 
 SPEC = Spec(
@@ -67,3 +67,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
                 output=output,
                 data_source=SPEC.data_source,
             )
+
+
+class SciBenchSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = SciBenchSource()

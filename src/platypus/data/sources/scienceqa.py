@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 from platypus.data.text import lettered, word_count
 
 
@@ -97,3 +97,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
 def _row_id(location: str) -> str:
     source, _, row = location.rpartition(":")
     return f"{source.rsplit('/', 1)[-1]}/{row}" if source.startswith("hub:") else row
+
+
+class ScienceQASource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = ScienceQASource()

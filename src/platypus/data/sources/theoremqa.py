@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 from platypus.errors import DataError
 from platypus.io.readers import read_json
 
@@ -73,3 +73,11 @@ def _theorems(ctx: LoadContext, name: str) -> dict[str, str]:
     if not data:
         raise DataError(path, "theoremqa: no theorems (an empty file; is the copy complete?)")
     return {str(k).strip().lower(): str(v) for k, v in data.items()}
+
+
+class TheoremQASource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = TheoremQASource()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from platypus.data.record import Record, Skip
-from platypus.data.sources.base import LoadContext, SourceOptions, Spec, require
+from platypus.data.sources.base import LoadContext, Source, SourceOptions, Spec, require
 
 
 class Options(SourceOptions):
@@ -44,3 +44,11 @@ def load(ctx: LoadContext) -> Iterator[Record | Skip]:
             output=require(location, row, "output"),
             data_source=SPEC.data_source,
         )
+
+
+class TigerbotSource(Source):
+    spec = SPEC
+    load = staticmethod(load)
+
+
+SOURCE = TigerbotSource()
