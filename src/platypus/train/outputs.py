@@ -18,7 +18,14 @@ from platypus.io.writers import atomic_path, write_bytes, write_dict_rows
 from platypus.memory import peak_mb
 from platypus.model_cards import write_adapter_card
 from platypus.train import checkpoint, tracking
-from platypus.train.run_files import ADAPTER_DIR, BASE_RECORD, FINAL_OUTPUTS, METRICS, remove_path
+from platypus.train.run_files import (
+    ADAPTER_DIR,
+    BASE_RECORD,
+    FINAL_OUTPUTS,
+    METRICS,
+    SUMMARY,
+    remove_path,
+)
 from platypus.train.template import write_prompt_record
 from platypus.version import __version__
 
@@ -131,7 +138,7 @@ class RunRecord:
         os.replace(partial, adapter_dir)
         with atomic_path(out / "loss_curve.png") as curve:  # a new file, never a planted link
             loss_curve(self.history, curve)
-        write_bytes(out / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
+        write_bytes(out / SUMMARY, (json.dumps(summary, indent=1) + "\n").encode())
         return adapter_dir
 
 

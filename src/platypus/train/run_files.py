@@ -15,7 +15,8 @@ METRICS = "metrics.jsonl"  # in output_dir: one line per step (and per validatio
 BASE_RECORD = "platypus_base.json"  # in the adapter folder: which base weights it was trained on
 # The final outputs of a run: removed when a run starts, so a run killed midway never leaves an
 # earlier run's adapter or summary beside its own config. summary.json is written last.
-FINAL_OUTPUTS = ("summary.json", "loss_curve.png", ADAPTER_DIR)
+SUMMARY = "summary.json"  # in output_dir: the finished run's numbers, written last
+FINAL_OUTPUTS = (SUMMARY, "loss_curve.png", ADAPTER_DIR)
 
 
 def read_metrics(path: Path, upto: int) -> tuple[list[dict], str | None]:
