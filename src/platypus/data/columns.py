@@ -112,6 +112,26 @@ class MappedRows:
                 pq.write_table(table, tmp, compression="zstd")
 
 
+def write_kept(path: Path, kept: Sequence[Record], table: MappedRows | None,
+               parquet: Path | None = None) -> str:  # fmt: skip
+    """The rows a stage keeps, as its input came: the project's records as jsonl at `path` (and
+    as parquet at `parquet`), a mapped table's own rows in its own format at `path`. Returns the
+    sha256 of the file at `path` (the one the dataset card names)."""
+    from platypus.hashing import bytes_sha256, file_sha256
+    from platypus.io.writers import jsonl_bytes, write_bytes, write_parquet
+
+    if table is not None:  # rows without text to compare were never candidates: they stay
+        compared = set(table.row_of.values())
+        kept_rows = {table.row_of[r.id] for r in kept}
+        table.write(path, [i for i in range(table.rows) if i in kept_rows or i not in compared])
+        return file_sha256(path)
+    data = jsonl_bytes(kept)
+    if parquet is not None:
+        write_parquet(parquet, list(kept))
+    write_bytes(path, data)
+    return bytes_sha256(data)
+
+
 def read_mapped(path: str | Path, mapping: ColumnMapping) -> MappedRows:
     """Read a .jsonl, .json or .parquet file of any schema under `mapping`. Errors (a missing
     column, a value that is no text, an empty or malformed messages list, a repeated id) are

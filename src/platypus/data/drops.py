@@ -20,6 +20,9 @@ from typing import Any
 
 from platypus.io.writers import write_dict_rows
 
+# The exclusion file in a stage's folder (beside a column-mapped dataset: columns.REMOVED_IDS).
+REMOVED = "removed.jsonl"
+
 
 @dataclass(frozen=True)
 class Drop:

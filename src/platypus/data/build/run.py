@@ -11,7 +11,7 @@ from pathlib import Path
 
 from platypus.data.build.config import BuildConfig, SourceConfig
 from platypus.data.card import write_cards
-from platypus.data.drops import Drop, reason_counts, write_drops
+from platypus.data.drops import REMOVED, Drop, reason_counts, write_drops
 from platypus.data.keywords import KeywordMatcher
 from platypus.data.record import Record, Skip, clean_text
 from platypus.data.sources import SOURCES
@@ -59,7 +59,7 @@ class BuildResult:
 def output_paths(out: Path, name: str) -> dict[str, Path]:
     return {"jsonl": out / f"{name}.jsonl", "parquet": out / f"{name}.parquet",
             "card": out / "card.md", "summary": out / "build.json",
-            "removed": out / "removed.jsonl"}  # fmt: skip
+            "removed": out / REMOVED}  # fmt: skip
 
 
 def build(config: BuildConfig, output_dir: str | Path | None = None) -> BuildResult:

@@ -15,30 +15,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from platypus.cards import write_dataset_card
-from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
+from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped, write_kept
 from platypus.data.compare import embed_text
 from platypus.data.decontaminate.classify import CATEGORIES, classify
 from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
-from platypus.data.drops import Drop, reason_counts, write_drops
+from platypus.data.drops import REMOVED, Drop, reason_counts, write_drops
 from platypus.data.record import Record
 from platypus.errors import PlatypusError
-from platypus.hashing import bytes_sha256, file_sha256
 from platypus.io.records import read_records
 from platypus.io.writers import (
-    jsonl_bytes,
     provenance,
     write_bytes,
     write_dict_rows,
-    write_parquet,
 )
 from platypus.similarity.engine import resolve_embedding
 from platypus.tasks import TASKS, load_task
 from platypus.tasks.schema import TaskItem
 
 OUTPUTS = ("clean.jsonl", "clean.parquet", "leaks.jsonl", "report.md", "decontaminate.json",
-           "removed.jsonl")  # fmt: skip
+           REMOVED)  # fmt: skip
 
 
 def output_paths(out: Path, config: DecontaminateConfig | None = None) -> dict[str, Path]:
@@ -284,38 +281,14 @@ def _write(
     result.summary = summary
     report = render_report(result, config, summary)
     write_bytes(paths["report_md"], report.encode("utf-8"))
-    if table is not None:
-        _write_mapped(result, config, input_path, out, paths, summary, report)
-        return
-    clean = paths["clean_jsonl"]
     # The clean set and the summary come last: they exist only for a finished run. The card
     # goes between them: it names the clean file's sha256.
-    data = jsonl_bytes(result.clean)
-    summary["clean_sha256"] = bytes_sha256(data)
-    write_drops(paths["removed_jsonl"], drops(result, config))
-    write_parquet(paths["clean_parquet"], result.clean)
-    write_bytes(paths["clean_jsonl"], data)
-    write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
-    write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())
-
-
-def _write_mapped(
-    result: DecontaminationResult,
-    config: DecontaminateConfig,
-    input_path: Path,
-    out: Path,
-    paths: dict[str, Path],
-    summary: dict,
-    report: str,
-) -> None:
-    """The clean rows as they came, in the input's format, and removed_ids.jsonl (the drops by
-    row); the clean set and the summary last, as for records."""
-    table = result.mapped
-    assert table is not None
-    clean = paths["clean_" + table.format]
-    write_drops(paths["removed_ids"], drops(result, config))
-    removed = {table.row_of[i] for i in result.removed_ids}
-    table.write(clean, [i for i in range(table.rows) if i not in removed])
-    summary["clean_sha256"] = file_sha256(clean)
+    if table is not None:
+        clean, parquet, removed = paths["clean_" + table.format], None, paths["removed_ids"]
+    else:
+        clean, parquet = paths["clean_jsonl"], paths["clean_parquet"]
+        removed = paths["removed_jsonl"]
+    write_drops(removed, drops(result, config))
+    summary["clean_sha256"] = write_kept(clean, result.clean, table, parquet)
     write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())

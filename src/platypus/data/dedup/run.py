@@ -13,23 +13,20 @@ from pathlib import Path
 import numpy as np
 
 from platypus.cards import write_dataset_card
-from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped
+from platypus.data.columns import REMOVED_IDS, MappedRows, mapped_output, read_mapped, write_kept
 from platypus.data.compare import embed_text  # noqa: F401 (imported from here too)
 from platypus.data.dedup.config import DedupConfig
 from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.minhash import as_neighbours, minhash_candidates
 from platypus.data.dedup.report import nn_histogram, render_report
 from platypus.data.dedup.select import select
-from platypus.data.drops import Drop, reason_counts, write_drops
+from platypus.data.drops import REMOVED, Drop, reason_counts, write_drops
 from platypus.data.record import Record
 from platypus.errors import PlatypusError
-from platypus.hashing import bytes_sha256, file_sha256
 from platypus.io.records import read_records
 from platypus.io.writers import (
-    jsonl_bytes,
     provenance,
     write_bytes,
-    write_parquet,
 )
 from platypus.similarity.engine import embed_texts, find_neighbours, resolve_embedding
 from platypus.similarity.pairs import Neighbours, pair_dots
@@ -147,10 +144,7 @@ def dedup(config: DedupConfig, input_path: str | Path, output_dir: str | Path) -
     kept = [r for r, keep in zip(after_exact, kept_mask, strict=True) if keep]
     result = DedupResult(records, kept, removals, nb, after_exact, timings, embedded=embedded,
                          rescored=rescored, mapped=mapped, candidates=candidates)  # fmt: skip
-    if mapped:
-        _write_mapped(result, config, input_path, out)
-    else:
-        _write(result, config, input_path, out)
+    _write(result, config, input_path, out)
     return result
 
 
@@ -165,7 +159,7 @@ def output_paths(out: Path, config: DedupConfig | None = None) -> dict[str, Path
     return {
         "kept": out / "kept.jsonl",
         "kept_parquet": out / "kept.parquet",
-        "removed": out / "removed.jsonl",
+        "removed": out / REMOVED,
         "report": out / "report.md",
         "summary": out / "dedup.json",
     }
@@ -190,23 +184,29 @@ def drops(result: DedupResult) -> list[Drop]:
     return sorted(out, key=lambda d: (d.row, d.id) if table is not None else (0, d.id))
 
 
-def _write_mapped(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
+def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
+    """The kept rows as the input came (`write_kept`: the project's records as jsonl and
+    parquet, a mapped table's rows in its own format), the drops, the report and the card, and
+    the summary last."""
     table = result.mapped
-    assert table is not None
     paths = output_paths(out, config.model_copy(update={"input": str(input_path)}))
     result.paths = paths
-    removed = {table.row_of[m.removed.id] for m in result.removals}
-    table.write(paths["kept"], [i for i in range(table.rows) if i not in removed])
-    result.content_hash = file_sha256(paths["kept"])
-    write_drops(paths["removed"], drops(result))
-    summary = provenance(input_path, config, table.rows) | {
-        "format": table.format,
+    parquet = None if table is not None else paths["kept_parquet"]
+    result.content_hash = write_kept(paths["kept"], result.kept, table, parquet)
+    dropped = drops(result)
+    write_drops(paths["removed"], dropped)
+    summary = provenance(input_path, config, result.rows_in)
+    if table is not None:
+        summary["format"] = table.format
+    summary |= {
         "removed_exact": sum(m.stage == "exact" for m in result.removals),
         "removed_semantic": sum(m.stage != "exact" for m in result.removals),
-        "dropped": reason_counts(drops(result)),
+        "dropped": reason_counts(dropped),
         "rows_kept": result.rows_out,
-        "rows_compared": len(result.records),
-        **table.skipped_summary(),
+    }
+    if table is not None:
+        summary |= {"rows_compared": len(result.records), **table.skipped_summary()}
+    summary |= {
         "rows_rescored_fp32": result.rescored,
         "minhash_pairs": result.candidates,
         "kept_sha256": result.content_hash,
@@ -218,31 +218,6 @@ def _write_mapped(result: DedupResult, config: DedupConfig, input_path: Path, ou
     write_dataset_card(out, paths["kept"], result.kept, report, "dedup", source=input_path)
     write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
     result.summary = summary
-
-
-def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:
-    paths = output_paths(out)
-    data = jsonl_bytes(result.kept)
-    result.content_hash = bytes_sha256(data)
-    result.paths = paths
-    write_bytes(paths["kept"], data)
-    write_parquet(paths["kept_parquet"], result.kept)
-    write_drops(paths["removed"], drops(result))
-    summary = provenance(input_path, config, len(result.records)) | {
-        "removed_exact": sum(m.stage == "exact" for m in result.removals),
-        "removed_semantic": sum(m.stage != "exact" for m in result.removals),
-        "dropped": reason_counts(drops(result)),
-        "rows_kept": len(result.kept),
-        "rows_rescored_fp32": result.rescored,
-        "kept_sha256": result.content_hash,
-        "per_source": per_source(result),
-        "nn_histogram": nn_histogram(result.neighbours.nn_sim),
-    }
-    write_bytes(paths["summary"], (json.dumps(summary, indent=2) + "\n").encode())
-    result.summary = summary
-    report = render_report(result, config, summary)
-    write_bytes(paths["report"], report.encode("utf-8"))
-    write_dataset_card(out, paths["kept"], result.kept, report, "dedup", source=input_path)
 
 
 def per_source(result: DedupResult) -> dict[str, dict[str, int]]:
