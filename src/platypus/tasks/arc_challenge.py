@@ -122,11 +122,6 @@ class ArcChallengeTask(Task):
     headline = "acc_norm"
     split = "test"
     load = staticmethod(load_arc)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    data_files = staticmethod(data_files)
     # 25-shot context once, 4 short choices
     plan_cost = (1_172, 1_550)
     shots = SHOTS

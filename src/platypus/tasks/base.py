@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,10 +137,24 @@ def _rescaled(value: float, chance: float) -> float:
     return max(0.0, (value - chance) / (1.0 - chance))
 
 
+# The methods a task module may give as module-level functions of the same name, defined before
+# its `Task` subclass, instead of writing them in the class: its functions are the task.
+MODULE_METHODS = ("load", "load_hub", "fewshot", "score", "export", "data_files", "with_shots",
+                  "from_harness", "notes", "summarize")  # fmt: skip
+
+
 class Task:
     """A benchmark task, registered as an instance (`platypus.tasks.registry.TASKS`): a module
-    subclasses it, declaring what the task is at class level and giving its behaviour as
-    methods (its module's functions, as staticmethods)."""
+    subclasses it, declaring what the task is at class level; its behaviour is the class's
+    methods, or the module's functions of those names (`MODULE_METHODS`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        module = sys.modules.get(cls.__module__)
+        for name in MODULE_METHODS:
+            function = getattr(module, name, None)
+            if name not in cls.__dict__ and callable(function):
+                setattr(cls, name, staticmethod(function))
 
     name: ClassVar[str]
     headline: ClassVar[str]  # the metric the leaderboard reports for the task

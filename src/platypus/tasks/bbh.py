@@ -311,18 +311,11 @@ class BBHTask(Task):
     headline = "acc_norm"
     split = "test"
     load = staticmethod(load_bbh)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    from_harness = staticmethod(from_harness)
-    data_files = staticmethod(data_files)
     # a subtask's 3 examples shared once, the question and its choices
     plan_cost = (5_761, 110)
     options = ("subjects",)
     per_subject = True
     own_shots = SHOTS
-    with_shots = staticmethod(with_shots)
     leaderboard_v2 = LeaderboardScore(
         ("acc_norm",), chance={s: 1 / n for s, n in CHOICE_COUNTS.items()}
     )

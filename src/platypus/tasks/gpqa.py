@@ -263,13 +263,9 @@ class GPQATask(Task):
     headline = "acc_norm"
     split = SPLIT
     load = staticmethod(load_gpqa)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
     # An lm-eval export would write the rows to jsonl in plain text, which GPQA's authors ask
     # us not to do; the parity tests feed lm-eval's own task the rows in memory instead.
     export = None
-    data_files = staticmethod(data_files)
     # ~240-token questions, 4 short choices
     plan_cost = (1_192, 260)
     options = ("subjects",)

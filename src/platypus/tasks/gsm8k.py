@@ -190,16 +190,10 @@ class GSM8KTask(Task):
     headline = "exact_match"
     split = "test"
     load = staticmethod(load_gsm8k)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    data_files = staticmethod(data_files)
     # 5 worked solutions + the question, then ~130 generated tokens;
     # decoding is bound by memory bandwidth rather than FLOPs, so this
     # is a lower bound on its time
     plan_cost = (1_319, 1_000)
-    from_harness = staticmethod(from_harness)
     shots = SHOTS
 
 

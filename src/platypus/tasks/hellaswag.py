@@ -137,11 +137,6 @@ class HellaSwagTask(Task):
     headline = "acc_norm"
     split = "validation"
     load = staticmethod(load_hellaswag)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    data_files = staticmethod(data_files)
     # 10-shot context once, 4 endings of ~30 tokens
     plan_cost = (10_042, 1_020)
     shots = SHOTS

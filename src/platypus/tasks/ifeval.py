@@ -240,15 +240,8 @@ class IFEvalTask(Task):
     headline = "prompt_level_strict_acc"
     split = SPLIT
     load = staticmethod(load_ifeval)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    data_files = staticmethod(data_files)
     # ~48-token prompts, ~300 generated (GPT-4's answers: mean 308)
     plan_cost = (541, 360)
-    from_harness = staticmethod(from_harness)
-    summarize = staticmethod(summarize)
     leaderboard_v2 = LeaderboardScore(("prompt_level_strict_acc", "inst_level_strict_acc"))
 
 

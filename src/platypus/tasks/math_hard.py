@@ -322,18 +322,11 @@ class MathHardTask(Task):
     headline = "exact_match"
     split = "test"
     load = staticmethod(load_math_hard)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    data_files = staticmethod(data_files)
     # 4 worked solutions + the problem (~790), ~360 generated
     plan_cost = (1_324, 1_150)
-    from_harness = staticmethod(from_harness)
     options = ("subjects",)
     per_subject = True
     own_shots = SHOTS
-    with_shots = staticmethod(with_shots)
     # a generated answer has no chance level: the v2 score is exact_match itself
     leaderboard_v2 = LeaderboardScore(("exact_match",))
 

@@ -193,18 +193,11 @@ class MMLUTask(Task):
     headline = "acc"
     split = "test"
     load = staticmethod(load_mmlu)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    from_harness = staticmethod(from_harness)
-    data_files = staticmethod(data_files)
     # 5-shot prefix shared per subject; one-token choices
     plan_cost = (14_042, 110)
     options = ("subjects",)
     per_subject = True
     own_shots = SHOTS
-    with_shots = staticmethod(with_shots)
 
 
 TASK = MMLUTask()

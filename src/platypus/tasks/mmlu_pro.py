@@ -242,18 +242,11 @@ class MMLUProTask(Task):
     headline = "acc"
     split = "test"
     load = staticmethod(load_mmlu_pro)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    data_files = staticmethod(data_files)
     # 5 examples shared once, ~200-token questions, 1-token letters
     plan_cost = (12_032, 210)
     options = ("subjects",)
     per_subject = True
     own_shots = SHOTS
-    with_shots = staticmethod(with_shots)
-    notes = staticmethod(notes)
     # The leaderboard rescales acc from the chance of 1 in 10 to 100, for every item alike
     # (also those with fewer options).
     leaderboard_v2 = LeaderboardScore(("acc",), chance=0.1)

@@ -263,17 +263,10 @@ class MuSRTask(Task):
     headline = "acc_norm"
     split = "test"
     load = staticmethod(load_musr)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    from_harness = staticmethod(from_harness)
-    data_files = staticmethod(data_files)
     # stories of ~300 to ~1,200 tokens, some shared by several questions
     plan_cost = (756, 740)
     options = ("subjects",)
     per_subject = True
-    notes = staticmethod(notes)
     leaderboard_v2 = LeaderboardScore(
         ("acc_norm",), chance={d: 1 / n for d, n in CHANCE_CHOICES.items()}
     )

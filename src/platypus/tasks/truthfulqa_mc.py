@@ -141,12 +141,6 @@ class TruthfulQAMCTask(Task):
     headline = "mc2"
     split = "validation"
     load = staticmethod(load_truthfulqa)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    from_harness = staticmethod(from_harness)
-    data_files = staticmethod(data_files)
     # shared 6-shot preamble, ~7 choices of ~15 tokens
     plan_cost = (817, 150)
 

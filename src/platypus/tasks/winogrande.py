@@ -202,16 +202,10 @@ class WinograndeTask(Task):
     headline = "acc"
     split = "validation"
     load = staticmethod(load_winogrande)
-    load_hub = staticmethod(load_hub)
-    fewshot = staticmethod(fewshot)
-    score = staticmethod(score)
-    export = staticmethod(export)
-    data_files = staticmethod(data_files)
     # 5-shot sentences shared by both options, 2 partial sentences
     plan_cost = (1_267, 260)
     from_harness = staticmethod(harness_in_order)
     shots = SHOTS
-    notes = staticmethod(notes)
 
 
 TASK = WinograndeTask()
