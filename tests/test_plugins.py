@@ -158,6 +158,12 @@ def test_run_plan_and_report_take_each_plugin(registered, three_models, tiny_lla
     plan = json.loads(capsys.readouterr().out)
     assert plan["stages"]["profile"]["strategy"] == "one pass over the rows"
     assert plan["stages"]["eval"]["tokens"] == 3 * openbookqa_task.TASK.plan_cost[1]
+    # the source, the task and the method in what the plan sizes the data and merge stages by
+    data_notes, merge_notes = plan["stages"]["data"]["notes"], plan["stages"]["merge"]["notes"]
+    assert "sources: arc_train" in data_notes and "500 benchmark texts (openbookqa)" in " ".join(
+        data_notes
+    )
+    assert merge_notes[0].startswith("median: reads 3 models")
 
     # the plug-in section takes --set like any other
     run = ["run", str(path), "--run-dir", str(tmp_path / "run"), "--set", "profile.quantile=0.25"]

@@ -40,9 +40,6 @@ DISK_GB_PER_S = 1.0  # merge: read and write the weights once
 # Each task's eval cost is its own (`Task.plan_cost` in platypus.tasks).
 MINILM_PARAMS = 22.7e6
 EMBED_TOKENS = 256  # MiniLM truncates texts here
-# test questions of the six tasks (decontamination compares against): ARC 1,172, HellaSwag
-# 10,042, MMLU 14,042, TruthfulQA 817, Winogrande 1,267, GSM8K 1,319
-BENCHMARK_TEXTS = 28_659
 
 
 # The plan --------------------------------------------------------------------------------------
@@ -221,18 +218,28 @@ def plan_eval(recipe: Recipe, arch: Arch, hw: Hardware) -> StagePlan:
 
 
 def plan_merge(recipe: Recipe, arch: Arch, hw: Hardware) -> StagePlan:
-    """Streams tensor by tensor in fp32: the largest tensor three times (base, delta, result),
-    the adapter, the runtime; time is reading and writing the weights."""
+    """Streams tensor by tensor in fp32: of the largest tensor, one copy per input and one for
+    the result (an adapter merge: base, delta, result), the adapter, the runtime; time is
+    reading every input's weights and writing the result's once."""
+    from platypus.merge.methods import METHODS
+
     m = recipe.merge
+    method = METHODS[m.method]
     largest = max(arch.embedding_params, *(a * b for a, b in arch.linear_shapes().values()))
     adapter = arch.lora_params(recipe.train.lora.r, recipe.train.lora.target_modules) * 4
     runtime = GPU_RUNTIME_GB * GIB if m.compute.device == "cuda" else CPU_RUNTIME_GB * GIB
-    mem = {"tensors": gb(3 * 4 * largest), "adapter": gb(adapter), "runtime": gb(runtime)}
+    # the models read (sized as the recipe's base: a merge's inputs share one architecture)
+    inputs = 1 if method.uses_adapter else len(m.models) + int(method.reads_base(m))
+    copies = 3 if method.uses_adapter else inputs + 1
+    if not method.uses_adapter:
+        adapter = 0
+    mem = {"tensors": gb(copies * 4 * largest), "adapter": gb(adapter), "runtime": gb(runtime)}
     out_e = {"float32": 4, None: 4}.get(m.dtype, 2)
-    io = arch.params * (4 + out_e)
+    io = arch.params * (4 * max(inputs, 1) + out_e)
     total = sum(mem.values())
     # The merge runs on one device (or the CPU); its memory is checked against one device.
     cap = hw.memory_gb if m.compute.device != "cpu" or not hw.gpu else cpu_memory_gb()
+    read = f"{m.method}: reads {inputs} model{'s' if inputs != 1 else ''}"
     return StagePlan(
         stage="merge",
         memory_gb_per_device=round(total, 2),
@@ -241,21 +248,28 @@ def plan_merge(recipe: Recipe, arch: Arch, hw: Hardware) -> StagePlan:
         devices=1,
         strategy="streaming, one tensor at a time",
         memory={k: round(v, 3) for k, v in mem.items()},
-        notes=[f"reads {gb(arch.params * 4):.0f} GB fp32-equivalent at {DISK_GB_PER_S} GB/s"],
+        notes=[
+            f"{read}, {gb(arch.params * 4 * max(inputs, 1)):.0f} GB fp32-equivalent at "
+            f"{DISK_GB_PER_S} GB/s"
+        ],  # fmt: skip
     )
 
 
 def plan_data(recipe: Recipe, hw: Hardware, size: DataSize) -> StagePlan:
     """Dedup and decontamination, roughly: MiniLM embeddings of every row and benchmark text
     (2 x 22.7M x 256 FLOPs each) and the all-pairs cosine search (2 x 384 per pair)."""
+    from platypus.tasks.registry import TASKS
+
     rows = size.rows
-    texts = rows * 2 + BENCHMARK_TEXTS  # dedup embeds rows; decontamination rows + benchmarks
+    benchmarks = recipe.data.decontaminate.benchmarks
+    items = sum(TASKS[b].plan_cost[0] for b in benchmarks)  # each task's test set
+    texts = rows * 2 + items  # dedup embeds rows; decontamination rows + benchmarks
     embed = 2 * MINILM_PARAMS * EMBED_TOKENS * texts
-    pairs = 2 * 384 * (rows * rows / 2 + rows * BENCHMARK_TEXTS)
+    pairs = 2 * 384 * (rows * rows / 2 + rows * items)
     rate = hw.tflops * 1e12 * hw.utilisation
     mem = {
         "embedder": gb(MINILM_PARAMS * 4),
-        "embeddings": gb((rows + BENCHMARK_TEXTS) * 384 * 4 * 2),
+        "embeddings": gb((rows + items) * 384 * 4 * 2),
         "runtime": CPU_RUNTIME_GB if not hw.gpu else GPU_RUNTIME_GB,
     }
     total = sum(mem.values())
@@ -268,7 +282,10 @@ def plan_data(recipe: Recipe, hw: Hardware, size: DataSize) -> StagePlan:
         strategy="one device",
         memory={k: round(v, 3) for k, v in mem.items()},
         flops=embed + pairs,
-        notes=[f"{rows:,} rows embedded twice, {BENCHMARK_TEXTS:,} benchmark texts"],
+        notes=[
+            f"{rows:,} rows embedded twice, {items:,} benchmark texts ({', '.join(benchmarks)})",
+            "sources: " + ", ".join(n for n, s in recipe.data.build.sources.items() if s.enabled),
+        ],  # fmt: skip
     )
 
 
