@@ -129,7 +129,7 @@ def test_rerun_skips_and_a_changed_stage_reruns_only_what_follows(
     quiet["train"]["eval_every"] = 1
     assert _ran(_run(tmp_path, capsys, quiet)) == set()
     # The partners' data-overlap report is part of the merge's output.
-    patterns = ("build-*/*.jsonl", "dedup-*/kept.jsonl")
+    patterns = ("build-*/open-platypus.jsonl", "dedup-*/kept.jsonl")
     sets = [str(next(run_dir.glob(pattern))) for pattern in patterns]
     overlap = json.loads(json.dumps(quiet))
     overlap["merge"] = {"overlap": sets}

@@ -48,6 +48,9 @@ class Stage(ABC):
     resumable: ClassVar[bool] = False  # writes in place and picks up its own partial work
     # names it writes besides its artefacts (a Hub card): checked, like them, before it runs
     extra_outputs: ClassVar[tuple[str, ...]] = ()
+    # Values of other sections of the recipe it depends on, by a name of its own ("trained_base":
+    # "train.model"), read through `linked` rather than by reaching into those sections.
+    links: ClassVar[dict[str, str]] = {}
     # What the outer layers make of it. `platypus run` runs the stages marked `in_pipeline` in
     # registry order (then the recipe's evaluations). The CLI gives a stage with a `command` its
     # subcommand (`("data", "build")`: `platypus data build`) with the flags every stage takes
@@ -67,6 +70,15 @@ class Stage(ABC):
         """This stage's section of the recipe (a plug-in stage's section is kept by the recipe
         under its dotted name: `Recipe.section`)."""
         return recipe.section(self.section, self.config_model)
+
+    def linked(self, recipe: Any, name: str) -> Any:
+        """The value `links[name]` names in `recipe` (a section, or a field of one)."""
+        path = self.links[name]
+        try:
+            return recipe.section(path, BaseModel)
+        except AttributeError:  # a field, not a section
+            section, _, field = path.rpartition(".")
+            return getattr(recipe.section(section, BaseModel), field)
 
     def add_flags(self, parser: Any) -> None:
         """The daily flags of this stage's command (an argparse parser), beyond the shared ones."""

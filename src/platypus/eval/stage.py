@@ -78,6 +78,8 @@ class EvalStage(Stage):
         self.api_name = None if label else "evaluate"
 
     help = "leaderboard tasks (log-likelihood; GSM8K generated)"
+    # a run's base model; the categories the contamination check removes (the clean split's)
+    links = {"trained_base": "train.model", "contaminated": "data.decontaminate.remove"}
     loads_models = True
 
     def add_flags(self, parser) -> None:
@@ -147,7 +149,8 @@ class EvalStage(Stage):
         if self.label is None:
             return recipe.eval
         # a run's evaluations score its own models; `contamination` comes from its check
-        model = recipe.train.model if self.label in ("base", "finetuned") else None
+        trained = self.linked(recipe, "trained_base")
+        model = trained if self.label in ("base", "finetuned") else None
         return recipe.eval.model_copy(update={"model": model, "adapter": None})
 
     def output(self, artefact: str, config: EvalConfig, folder: Path) -> Path:
@@ -158,7 +161,7 @@ class EvalStage(Stage):
     def outside(self, config: EvalConfig, recipe) -> dict:
         from platypus.eval.runner import task_data_hashes
 
-        inputs = {"contaminated": list(recipe.data.decontaminate.remove)}
+        inputs = {"contaminated": list(self.linked(recipe, "contaminated"))}
         inputs["data"] = task_data_hashes(config)  # an edited test item is another result
         if self.label == "base":
             inputs["base"] = base_weights(config.model)
@@ -169,7 +172,7 @@ class EvalStage(Stage):
         from platypus.eval.runner import item_metric, run_eval
 
         config = config.model_copy(update={"output_dir": str(out)})
-        results = run_eval(config, contaminated=recipe.data.decontaminate.remove)
+        results = run_eval(config, contaminated=self.linked(recipe, "contaminated"))
         tasks = {}
         for task, r in results["tasks"].items():
             metric = r["headline"]

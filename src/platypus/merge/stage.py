@@ -32,6 +32,8 @@ class MergeStage(Stage):
     pushed = ("model", "model")
     summary_model = MergeSummary
     reads = {"adapter": "train.adapter"}
+    # the base an adapter was trained on; the embedding the data stages compared texts with
+    links = {"trained_base": "train.model", "embedding": "data.dedup"}
     artefacts = ("model", "card")
     last = "card"
 
@@ -43,13 +45,14 @@ class MergeStage(Stage):
     def config(self, recipe) -> MergeConfig:
         from platypus.merge.methods import METHODS
 
-        config = recipe.merge
+        config = recipe.section(self.section, self.config_model)
         method = METHODS[config.method]
         wanted = method.uses_adapter or method.needs_base
-        if wanted and config.base_model is None and recipe.train.model is not None:
+        trained_base = self.linked(recipe, "trained_base")
+        if wanted and config.base_model is None and trained_base is not None:
             # the adapter's base, or the base a method requires, is the model the recipe trains
             # (where a base is optional, as for multislerp, none given means none)
-            config = config.model_copy(update={"base_model": recipe.train.model})
+            config = config.model_copy(update={"base_model": trained_base})
         return config
 
     def add_flags(self, parser) -> None:
@@ -101,12 +104,13 @@ class MergeStage(Stage):
         from platypus.hashing import file_sha256
         from platypus.merge.references import reference_identity
 
-        inputs = {"base": reference_identity(config.base_model or recipe.train.model)}
+        base = config.base_model or self.linked(recipe, "trained_base")
+        inputs = {"base": reference_identity(base)}
         inputs |= {m.model: reference_identity(m.model) for m in config.models}
         inputs |= {s.model: reference_identity(s.model) for p in config.slices for s in p.sources}
         if config.overlap:
             inputs["overlap"] = [file_sha256(p) for p in config.overlap]
-            inputs["embedding"] = _embedding(recipe)
+            inputs["embedding"] = _embedding(self.linked(recipe, "embedding"))
         return inputs
 
     def check(self, config: MergeConfig) -> None:
@@ -124,7 +128,7 @@ class MergeStage(Stage):
 
         card = merge(
             config.model_copy(update={"output_dir": str(out)}),
-            embedding=recipe.data.dedup,
+            embedding=self.linked(recipe, "embedding"),
         ).card
         return MergeSummary(
             method=card["method"],
@@ -157,8 +161,9 @@ def _models(args) -> list[dict]:
             for i, m in enumerate(paths)]  # fmt: skip
 
 
-def _embedding(recipe) -> dict:
+def _embedding(section) -> dict:
+    """The embedding settings of a section that embeds (dedup's), as they identify a result."""
     settings = EmbeddingSettings.model_validate(
-        recipe.data.dedup.model_dump(include=set(EmbeddingSettings.model_fields))
+        section.model_dump(include=set(EmbeddingSettings.model_fields))
     )
     return result_config(settings)
