@@ -13,7 +13,7 @@ partial or stale result that looks complete:
    (when it is this stage's: a manifest lists only what its stage wrote, never other files in
    the folder) and what an interrupted commit of this stage had moved in (its journal says
    which), and the new files are moved in; nothing is removed by name pattern, and a run that
-   fails leaves the previous result whole;
+   fails leaves the previous result whole and removes its own temporary folder;
 5. `manifest.json` is written last: the configuration that identifies the result, the keys of
    the stages read, outside inputs, the summary, the files written, seconds and versions.
 """
@@ -108,6 +108,12 @@ def run_stage(
         try:
             summary = stage.run(config, work, recipe)
             fault_point(stage, "before-commit")
+        except BaseException:
+            # A failed run (an error, a full disk, Ctrl-C) takes its partial outputs with it: the
+            # space is given back now, not at the next run (a killed one leaves them for it).
+            if work != out:
+                shutil.rmtree(work, ignore_errors=True)
+            raise
         finally:
             if work != out and not main:
                 shutil.rmtree(work, ignore_errors=True)
