@@ -16,9 +16,10 @@ from platypus.models import load_causal_lm, prepared_path
 lm_eval = pytest.importorskip("lm_eval")
 
 # Items per task: enough to cover each prompt shape (each comparison runs lm-eval and our
-# scorer). The default suite compares MMLU (letter choices after a shared 5-shot prefix);
-# WinoGrande's partial scoring, TruthfulQA, ARC's 25 shots, HellaSwag's 10 and GSM8K's
-# generations take half a minute or more each and are in the slow set (scripts/bench.sh), and
+# scorer). They take half a minute or more each and are in the slow set (scripts/bench.sh):
+# MMLU (letter choices after a shared 5-shot prefix, the shape MMLU-Pro's parity test checks
+# in the default suite), WinoGrande's partial scoring, TruthfulQA, ARC's 25 shots, HellaSwag's
+# 10 and GSM8K's generations; and
 # benchmarks/eval.py compares 20 items of each of the four log-likelihood tasks.
 # (gsm8k: generated, up to 256 tokens each)
 LIMIT = {"mmlu": 6, "truthfulqa_mc": 6, "arc_challenge": 3, "hellaswag": 6, "winogrande": 6,
@@ -52,6 +53,8 @@ def compared(tmp_path_factory, shared_data):
     return get
 
 
+@pytest.mark.slow  # 26 s; the same shape (a shared few-shot prefix, letter choices) is compared
+# with lm-eval in the default suite by tests/test_task_mmlu_pro.py
 def test_mmlu_loglikelihoods_match_the_harness(compared):
     mmlu, harness = compared("mmlu")
     assert len(mmlu) == LIMIT["mmlu"]
