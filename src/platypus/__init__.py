@@ -15,18 +15,17 @@ __all__ = ["DISTRIBUTION", "__version__", *API]
 
 
 def __getattr__(name: str):
-    if name in API or (not name.startswith("_") and _plugin_stage_function(name)):
+    if name in API:
         from platypus import api
 
         return getattr(api, name)
+    if not name.startswith("_"):  # a plug-in stage's function (`Stage.api_name`)
+        from platypus.api import plugin_function
+
+        function = plugin_function(name)
+        if function is not None:
+            return function
     raise AttributeError(f"module 'platypus' has no attribute {name!r}")
-
-
-def _plugin_stage_function(name: str) -> bool:
-    """Whether `name` is a registered stage's API function (a plug-in stage's `api_name`)."""
-    from platypus.pipeline.stages import STAGES
-
-    return any(stage.api_name == name for stage in STAGES.values())
 
 
 def __dir__() -> list[str]:

@@ -173,15 +173,23 @@ def _public(name: str) -> str:
     return STAGES[name].api_name or name
 
 
-def __getattr__(name: str):
-    """A plug-in stage's function, by its `api_name`: `fn(output_dir, config=None, **overrides)`,
-    the inputs it `reads` (files, or the producing stages' folders) among the keywords."""
+def plugin_function(name: str):
+    """A plug-in stage's function, by its `api_name` (None for any other name):
+    `fn(output_dir, config=None, **overrides)`, the inputs it `reads` (files, or the producing
+    stages' folders) among the keywords."""
     from platypus.pipeline.stages import STAGES
 
     for stage in STAGES.values():
         if stage.api_name == name:
             return _stage_function(stage)
-    raise AttributeError(f"module 'platypus.api' has no attribute {name!r}")
+    return None
+
+
+def __getattr__(name: str):
+    function = plugin_function(name)
+    if function is None:
+        raise AttributeError(f"module 'platypus.api' has no attribute {name!r}")
+    return function
 
 
 def _stage_function(stage):

@@ -72,7 +72,7 @@ def adapter_folder(path: str | Path) -> Path:
 def _adapter_base(adapter: Path) -> str | None:
     """The base an adapter was trained on, as training recorded it, else as its config names
     it."""
-    from platypus.train.recipe import BASE_RECORD
+    from platypus.train.run_files import BASE_RECORD
 
     recorded = ((BASE_RECORD, "base_model"), ("adapter_config.json", "base_model_name_or_path"))
     for name, key in recorded:

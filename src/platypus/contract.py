@@ -72,13 +72,9 @@ class Stage(ABC):
         return recipe.section(self.section, self.config_model)
 
     def linked(self, recipe: Any, name: str) -> Any:
-        """The value `links[name]` names in `recipe` (a section, or a field of one)."""
-        path = self.links[name]
-        try:
-            return recipe.section(path, BaseModel)
-        except AttributeError:  # a field, not a section
-            section, _, field = path.rpartition(".")
-            return getattr(recipe.section(section, BaseModel), field)
+        """The value `links[name]` names in `recipe`: a section, or a field of a built-in one
+        (`Recipe.section` walks the dotted path)."""
+        return recipe.section(self.links[name], BaseModel)
 
     def add_flags(self, parser: Any) -> None:
         """The daily flags of this stage's command (an argparse parser), beyond the shared ones."""

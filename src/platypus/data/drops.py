@@ -46,6 +46,11 @@ class Drop:
         return out | self.extra
 
 
+def in_file_order(drops: Iterable[Drop]) -> list[Drop]:
+    """A mapped input's drops by row number, the project's records' by id."""
+    return sorted(drops, key=lambda d: (d.row, "") if d.row is not None else (-1, d.id))
+
+
 def write_drops(path: Path, drops: Iterable[Drop]) -> None:
     """The exclusion file of a stage: one JSON line per dropped row, in the order given."""
     write_dict_rows(path, (d.as_row() for d in drops))

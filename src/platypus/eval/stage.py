@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from platypus.cli_flags import batch_size, choices, given, split
 from platypus.contract import Stage, Summary
 from platypus.eval.config import EvalConfig
-from platypus.train.stage import base_weights
+from platypus.train.identity import base_identity
 
 
 class TaskScore(BaseModel):
@@ -164,7 +164,7 @@ class EvalStage(Stage):
         inputs = {"contaminated": list(self.linked(recipe, "contaminated"))}
         inputs["data"] = task_data_hashes(config)  # an edited test item is another result
         if self.label == "base":
-            inputs["base"] = base_weights(config.model)
+            inputs["base"] = base_identity(config.model)
         return inputs
 
     def run(self, config: EvalConfig, out: Path, recipe) -> EvalSummary:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,3 +77,11 @@ def write_parquet(path: Path, records: list[Record]) -> None:
     table = pa.Table.from_pydict(columns, schema=schema)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
+
+
+def remove_path(path: Path) -> None:
+    """A file or a folder (a link is removed, never followed)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

@@ -286,7 +286,7 @@ def reference_identity(text: str | None) -> str:
     revision, and the adapter's files' hashes (a hub adapter: its id and revision)."""
     from platypus.hashing import file_sha256
     from platypus.merge.adapter_files import CONFIG, WEIGHTS
-    from platypus.train.recipe import base_identity
+    from platypus.train.identity import base_identity
 
     if text is None or Path(text).expanduser().exists():
         return base_identity(text)

@@ -256,7 +256,7 @@ def run_slices(method: TensorMerge, config: MergeConfig, out: Path) -> tuple[Pat
     """Write the sliced merge into `out`; (the folder whose config and tokenizer the output
     takes, the card's inputs)."""
     from platypus.merge.folders import out_dtype, prepare_output, weight_hashes
-    from platypus.merge.methods.base import finite
+    from platypus.merge.methods.base import checked_merge
     from platypus.merge.references import describe, open_model
     from platypus.merge.tensor_writer import StreamWriter
     from platypus.merge.tensors import TensorInfo
@@ -287,11 +287,8 @@ def run_slices(method: TensorMerge, config: MergeConfig, out: Path) -> tuple[Pat
             base_t = tensors[base] if base is not None else None
             models = [tensors[j] for j in others]
             del tensors  # the method may free each model's tensor once it has read it
-            merged = method.merge_tensor(o.name, base_t, models,
-                                         _settings(method, config, o, others))  # fmt: skip
-            # the writer checks what it writes; a result cast first is checked before too
-            if merged.dtype != e.dtype and not finite(merged):
-                raise PlatypusError(f"merge produced non-finite values in {o.name}")
+            merged = checked_merge(o.name, method.merge_tensor(
+                o.name, base_t, models, _settings(method, config, o, others)), e.dtype)  # fmt: skip
         writer.write(o.name, merged.to(e.dtype))
     writer.close()
     uses: dict[str, list] = {r: [] for r in refs}

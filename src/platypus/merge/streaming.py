@@ -87,7 +87,7 @@ def _check_same_tensors(checkpoints: list, layout, vocab) -> None:
 
 def _stream(method, config, entries, base, inputs, layout, vocab, writer) -> None:
     """Each tensor merged and written in turn, the next small one read meanwhile."""
-    from platypus.merge.methods.base import finite, num_layers
+    from platypus.merge.methods.base import checked_merge, num_layers
     from platypus.merge.parameters import layer_fraction
     from platypus.progress import progress
 
@@ -114,10 +114,9 @@ def _stream(method, config, entries, base, inputs, layout, vocab, writer) -> Non
             merged = layout.get(e.name)
         else:
             settings = method.settings(config, e.name, layer_fraction(e.name, layers))
-            merged = method.merge_tensor(e.name, base_t, tensors, settings)
-            # the writer checks what it writes; a result cast first is checked before too
-            if merged.dtype != e.dtype and not finite(merged):
-                raise PlatypusError(f"merge produced non-finite values in {e.name}")
+            merged = checked_merge(
+                e.name, method.merge_tensor(e.name, base_t, tensors, settings), e.dtype
+            )
         writer.write(e.name, merged.to(e.dtype))
     reader.shutdown()
 

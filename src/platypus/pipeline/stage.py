@@ -33,6 +33,7 @@ from platypus.config import Recipe
 from platypus.contract import Stage, Summary
 from platypus.errors import PlatypusError
 from platypus.faults import fault_point
+from platypus.io.writers import remove_path
 from platypus.pipeline.lock import LOCK_FILE, FolderLock
 from platypus.pipeline.manifest import MANIFEST, read_manifest, write_manifest
 from platypus.settings import INPUT, field_role, result_config
@@ -55,13 +56,6 @@ def input_paths(config: BaseModel) -> Iterator[tuple[str, Path]]:
                     yield from input_paths(v)
         elif field_role(type(config), name) == INPUT and isinstance(value, str) and value:
             yield name, Path(value)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def _plain(name: object) -> bool:
@@ -96,7 +90,7 @@ def run_stage(
         _refuse_own_outputs(stage, config, out)
         if main:
             for partial in out.glob(f"{PARTIAL}*"):  # what killed runs left
-                _remove(partial)
+                remove_path(partial)
             if stage.resumable:
                 clear_previous(stage, out)  # it writes in place, from the start
             elif not owned:
@@ -105,17 +99,16 @@ def run_stage(
         work.mkdir(parents=True, exist_ok=True)
         before = _stamps(out) if work == out else {}
         t0 = time.perf_counter()
+        failed = True
         try:
             summary = stage.run(config, work, recipe)
             fault_point(stage, "before-commit")
-        except BaseException:
+            failed = False
+        finally:
             # A failed run (an error, a full disk, Ctrl-C) takes its partial outputs with it: the
             # space is given back now, not at the next run (a killed one leaves them for it).
-            if work != out:
-                shutil.rmtree(work, ignore_errors=True)
-            raise
-        finally:
-            if work != out and not main:
+            # Processes other than the main one commit nothing, so theirs always go.
+            if work != out and (failed or not main):
                 shutil.rmtree(work, ignore_errors=True)
         seconds = round(time.perf_counter() - t0, 2)
         if main:
@@ -152,7 +145,7 @@ def _commit(stage: Stage, config: BaseModel, work: Path, out: Path, owned: bool)
         _refuse_occupied(stage, out, names)
     write_bytes(out / JOURNAL, json.dumps({"stage": stage.name, "files": names}).encode())
     for n, name in enumerate(names):
-        _remove(out / name)  # only in a folder of the pipeline's own (else refused above)
+        remove_path(out / name)  # only in a folder of the pipeline's own (else refused above)
         os.replace(work / name, out / name)
         if n == 0:
             fault_point(stage, "during-commit")
@@ -245,7 +238,7 @@ def clear_previous(stage: Stage, out: Path) -> None:
     if stage.resumable:
         return  # its own partial work is what it resumes from; it replaces its final outputs
     for name in names:
-        _remove(out / name)
+        remove_path(out / name)
     (out / JOURNAL).unlink(missing_ok=True)
 
 

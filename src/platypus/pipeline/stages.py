@@ -23,13 +23,13 @@ from platypus.data.decontaminate.stage import (
 from platypus.data.dedup.stage import DedupStage, DedupSummary
 from platypus.eval.stage import AverageScore, EvalStage, EvalSummary, TaskScore
 from platypus.merge.stage import MergeStage, MergeSummary
-from platypus.train.stage import TrainStage, TrainSummary, base_weights
+from platypus.train.stage import TrainStage, TrainSummary
 
 __all__ = [
     "PIPELINE", "STAGES", "AverageScore", "BuildStage", "BuildSummary", "DecontaminateStage",
     "DecontaminateSummary", "DedupStage", "DedupSummary", "EvalStage", "EvalSummary",
     "LeakExample", "MergeStage", "MergeSummary", "SourceRow", "Stage", "Summary", "TaskScore",
-    "TrainStage", "TrainSummary", "base_weights", "fed_inputs",
+    "TrainStage", "TrainSummary", "fed_inputs",
 ]  # fmt: skip
 
 STAGES: dict[str, Stage] = {

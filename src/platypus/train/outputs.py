@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from platypus.errors import PlatypusError
-from platypus.io.writers import atomic_path, write_bytes, write_dict_rows
+from platypus.io.writers import atomic_path, remove_path, write_bytes, write_dict_rows
 from platypus.memory import peak_mb
 from platypus.model_cards import write_adapter_card
 from platypus.train import checkpoint, tracking
@@ -24,7 +24,6 @@ from platypus.train.run_files import (
     FINAL_OUTPUTS,
     METRICS,
     SUMMARY,
-    remove_path,
 )
 from platypus.train.template import write_prompt_record
 from platypus.version import __version__

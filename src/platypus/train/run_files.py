@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -44,11 +43,3 @@ def read_metrics(path: Path, upto: int) -> tuple[list[dict], str | None]:
 def read_history(output_dir: str | Path) -> list[dict]:
     """The metrics lines of a run in `output_dir` (a torn last line left out)."""
     return read_metrics(Path(output_dir) / METRICS, sys.maxsize)[0]
-
-
-def remove_path(path: Path) -> None:
-    """A file or a folder (a link is removed, never followed)."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)

@@ -149,7 +149,7 @@ def adapter_prompt_format(adapter_dir: str | Path) -> str | None:
     adapter trained here before formats were recorded, which has the base record, was trained
     with alpaca); None for an adapter trained elsewhere, which records neither (then its
     tokenizer's own template, or its base's, is all there is to go by)."""
-    from platypus.train.recipe import BASE_RECORD
+    from platypus.train.run_files import BASE_RECORD
     from platypus.train.template import PROMPT_RECORD, prompt_format_of
 
     adapter_dir = Path(adapter_dir)

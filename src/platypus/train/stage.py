@@ -9,14 +9,8 @@ from pydantic import BaseModel
 from platypus.cli_flags import choices, given
 from platypus.contract import Stage, Summary
 from platypus.train.config import TrainConfig
-
-
-def base_weights(model: str | None) -> str:
-    """A model's identity: the hashes of its weights and of the other files its load reads
-    when local, else its hub id (the same value training checks its checkpoints against)."""
-    from platypus.train.recipe import base_identity
-
-    return base_identity(model)
+from platypus.train.identity import base_identity
+from platypus.train.run_files import ADAPTER_DIR, read_history
 
 
 def adapter_in(path: str) -> str:
@@ -95,15 +89,13 @@ class TrainStage(Stage):
         return updates
 
     def output(self, artefact: str, config: TrainConfig, folder: Path) -> Path:
-        from platypus.train.loop import ADAPTER_DIR
-
         return folder / ADAPTER_DIR
 
     def outside(self, config: TrainConfig, recipe) -> dict:
-        return {"base": base_weights(config.model)}
+        return {"base": base_identity(config.model)}
 
     def run(self, config: TrainConfig, out: Path, recipe) -> TrainSummary:
-        from platypus.train.loop import read_history, train
+        from platypus.train.loop import train
 
         result = train(config, config.input, out)
         s = result.summary

@@ -21,7 +21,7 @@ from platypus.data.decontaminate.classify import CATEGORIES, classify
 from platypus.data.decontaminate.config import DecontaminateConfig
 from platypus.data.decontaminate.detect import VIEWS, Evidence, detect
 from platypus.data.decontaminate.report import render_report
-from platypus.data.drops import REMOVED, Drop, reason_counts, write_drops
+from platypus.data.drops import REMOVED, Drop, in_file_order, reason_counts, write_drops
 from platypus.data.record import Record
 from platypus.errors import PlatypusError
 from platypus.io.records import read_records
@@ -218,7 +218,7 @@ def drops(result: DecontaminationResult, config: DecontaminateConfig) -> list[Dr
             extra["source"] = k.record.data_source
         out.append(Drop("decontaminate", k.category, ident, row=row, matched_id=k.item.id,
                         similarity=k.evidence.similarity, extra=extra))  # fmt: skip
-    return sorted(out, key=lambda d: (d.row, d.id) if table is not None else (0, d.id))
+    return in_file_order(out)
 
 
 def items_by_category(result: DecontaminationResult) -> dict[str, dict[str, int]]:
@@ -261,6 +261,7 @@ def _write(
     write_dict_rows(paths["leaks_jsonl"], (k.to_dict() for k in leaks))
     removed_by_source = Counter(r.data_source for r in result.records if r.id in result.removed_ids)
     flagged_items = {c: len({k.item.id for k in leaks if k.category == c}) for c in CATEGORIES}
+    dropped = drops(result, config)
     summary = provenance(input_path, config, result.rows_in)
     if table is not None:
         summary |= {"format": table.format, "rows_compared": len(result.records),
@@ -274,7 +275,7 @@ def _write(
         "rows_removed_per_source": dict(sorted(removed_by_source.items())),
         "rows_clean": result.rows_out,
         "per_source_and_benchmark": counts(result),
-        "dropped": reason_counts(drops(result, config)),
+        "dropped": reason_counts(dropped),
     }
     if result.min_k is not None:
         summary["min_k"] = result.min_k
@@ -288,7 +289,7 @@ def _write(
     else:
         clean, parquet = paths["clean_jsonl"], paths["clean_parquet"]
         removed = paths["removed_jsonl"]
-    write_drops(removed, drops(result, config))
+    write_drops(removed, dropped)
     summary["clean_sha256"] = write_kept(clean, result.clean, table, parquet)
     write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
     write_bytes(paths["decontaminate_json"], (json.dumps(summary, indent=2) + "\n").encode())

@@ -20,7 +20,7 @@ from platypus.data.dedup.exact import exact_dedup
 from platypus.data.dedup.minhash import as_neighbours, minhash_candidates
 from platypus.data.dedup.report import nn_histogram, render_report
 from platypus.data.dedup.select import select
-from platypus.data.drops import REMOVED, Drop, reason_counts, write_drops
+from platypus.data.drops import REMOVED, Drop, in_file_order, reason_counts, write_drops
 from platypus.data.record import Record
 from platypus.errors import PlatypusError
 from platypus.io.records import read_records
@@ -181,7 +181,7 @@ def drops(result: DedupResult) -> list[Drop]:
             out.append(Drop("dedup", m.stage, m.removed.id, matched_id=m.kept.id, similarity=score,
                             extra={"source": m.removed.data_source,
                                    "matched_source": m.kept.data_source}))  # fmt: skip
-    return sorted(out, key=lambda d: (d.row, d.id) if table is not None else (0, d.id))
+    return in_file_order(out)
 
 
 def _write(result: DedupResult, config: DedupConfig, input_path: Path, out: Path) -> None:

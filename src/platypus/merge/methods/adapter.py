@@ -112,7 +112,7 @@ def trained_base(adapter_folder: Path, adapter_config: dict) -> str | None:
     cache's copy of the revision the config names, else what the config names."""
     import json
 
-    from platypus.train.recipe import BASE_RECORD
+    from platypus.train.run_files import BASE_RECORD
 
     try:
         recorded = json.loads((adapter_folder / BASE_RECORD).read_text())["base_model"]
@@ -139,7 +139,7 @@ def _other_base(adapter_folder: Path, target_folder: Path) -> list[str]:
     import json
 
     from platypus.hashing import weights_fingerprint
-    from platypus.train.recipe import BASE_RECORD
+    from platypus.train.run_files import BASE_RECORD
 
     record = adapter_folder / BASE_RECORD
     try:

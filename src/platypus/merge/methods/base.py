@@ -307,3 +307,11 @@ def finite(t: torch.Tensor) -> bool:
     from platypus.merge.tensors import finite as no_nan_or_inf
 
     return no_nan_or_inf(t)
+
+
+def checked_merge(name: str, merged: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """A merged tensor as the output stores it: the writer checks what it writes, and a result
+    about to be cast to another dtype is checked before the cast too."""
+    if merged.dtype != dtype and not finite(merged):
+        raise PlatypusError(f"merge produced non-finite values in {name}")
+    return merged.to(dtype)
