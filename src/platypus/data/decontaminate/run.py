@@ -251,9 +251,13 @@ def _write(
 ) -> None:
     paths = {name.replace(".", "_"): out / name for name in OUTPUTS}
     table = result.mapped
-    if table is not None:
+    if table is None:
+        clean, parquet, removed = (paths["clean_jsonl"], paths["clean_parquet"],
+                                   paths["removed_jsonl"])  # fmt: skip
+    else:  # the clean rows in the input's format, the drops by row beside them
         clean = output_paths(out, config.model_copy(update={"input": str(input_path)}))["clean"]
-        paths = {"clean_" + table.format: clean, "removed_ids": out / REMOVED_IDS} | {
+        parquet, removed = None, out / REMOVED_IDS
+        paths = {"clean_" + table.format: clean, "removed_ids": removed} | {
             k: v for k, v in paths.items()
             if not k.startswith("clean_") and k != "removed_jsonl"}  # fmt: skip
     result.paths = paths
@@ -284,11 +288,6 @@ def _write(
     write_bytes(paths["report_md"], report.encode("utf-8"))
     # The clean set and the summary come last: they exist only for a finished run. The card
     # goes between them: it names the clean file's sha256.
-    if table is not None:
-        clean, parquet, removed = paths["clean_" + table.format], None, paths["removed_ids"]
-    else:
-        clean, parquet = paths["clean_jsonl"], paths["clean_parquet"]
-        removed = paths["removed_jsonl"]
     write_drops(removed, dropped)
     summary["clean_sha256"] = write_kept(clean, result.clean, table, parquet)
     write_dataset_card(out, clean, result.clean, report, "decontaminate", source=input_path)
