@@ -2290,74 +2290,128 @@ row(
 ROUND = 3
 row(
     "r3-arc-para-01", "heavy-paraphrase", "arc_challenge", "arc_challenge/Mercury_7018410",
-    "Overheard at the science museum. Kid: \"My walkie-talkie sends its signal one way, and the TV remote flashes its invisible beam the other way. If both set off at the same instant across empty space, which one shows up first?\" Guide: \"Think about which family both of those belong to.\"",
-    "Guide: \"Neither wins, it's a tie. Both are electromagnetic radiation, and in a vacuum every kind of it moves at one and the same pace, about 300,000 km per second, whatever its frequency.\"",
-    "The item recast as a museum dialogue naming neither wave (walkie-talkie signal, remote's beam); the gold (they both travel at the same speed) said as a tie at one pace.",
+    "Overheard at the science museum. Kid: \"My walkie-talkie sends its signal one way, and "
+    "the TV remote flashes its invisible beam the other way. If both set off at the same "
+    "instant across empty space, which one shows up first?\" Guide: \"Think about which family "
+    "both of those belong to.\"",
+    "Guide: \"Neither wins, it's a tie. Both are electromagnetic radiation, and in a vacuum "
+    "every kind of it moves at one and the same pace, about 300,000 km per second, whatever "
+    "its frequency.\"",
+    "The item recast as a museum dialogue naming neither wave (walkie-talkie signal, remote's "
+    "beam); the gold (they both travel at the same speed) said as a tie at one pace.",
 )
 row(
     "r3-arc-para-02", "heavy-paraphrase", "arc_challenge", "arc_challenge/TIMSS_2011_8_pg102",
-    "Lab diary, period 3: Dana squeezed a couple of drops of a color-changing dye into some pickling liquid from the pantry, and it went crimson. Then she dripped in a household window cleaner a little at a time, and eventually the crimson faded away completely. What kind of chemical event did she carry out?",
-    "The basic cleaner cancelled out the sour, acidic liquid: an acid-base reaction that uses up the acid and forms a salt and water, so the dye lost the color it shows only in acid.",
-    "Vinegar, indicator and ammonia described, not named, as a lab diary; the gold (neutralization) described as the base cancelling the acid.",
+    "Lab diary, period 3: Dana squeezed a couple of drops of a color-changing dye into some "
+    "pickling liquid from the pantry, and it went crimson. Then she dripped in a household "
+    "window cleaner a little at a time, and eventually the crimson faded away completely. What "
+    "kind of chemical event did she carry out?",
+    "The basic cleaner cancelled out the sour, acidic liquid: an acid-base reaction that uses "
+    "up the acid and forms a salt and water, so the dye lost the color it shows only in acid.",
+    "Vinegar, indicator and ammonia described, not named, as a lab diary; the gold "
+    "(neutralization) described as the base cancelling the acid.",
 )
 row(
     "r3-arc-para-03", "heavy-paraphrase", "arc_challenge", "arc_challenge/Mercury_7227710",
-    "Forum post (biology help): \"Looking at micrographs for my lab report, I can see little compartments inside the cell, each wrapped in its own lipid envelope. My lab partner says that alone tells us what kind of cell it is. Is he right, and what kind?\"",
-    "He's right. Compartments enclosed in membranes occur only in cells that have a true nucleus, the kind that make up animals, plants, fungi and protists. Bacteria and archaea lack them, and viruses are not cells at all.",
-    "The item recast as a forum post with new vocabulary; the gold (eukaryote) given as a cell with a true nucleus, without the word.",
+    "Forum post (biology help): \"Looking at micrographs for my lab report, I can see little "
+    "compartments inside the cell, each wrapped in its own lipid envelope. My lab partner says "
+    "that alone tells us what kind of cell it is. Is he right, and what kind?\"",
+    "He's right. Compartments enclosed in membranes occur only in cells that have a true "
+    "nucleus, the kind that make up animals, plants, fungi and protists. Bacteria and archaea "
+    "lack them, and viruses are not cells at all.",
+    "The item recast as a forum post with new vocabulary; the gold (eukaryote) given as a cell "
+    "with a true nucleus, without the word.",
 )
 row(
     "r3-arc-para-04", "heavy-paraphrase", "arc_challenge", "arc_challenge/Mercury_7162400",
-    "Teacher's note for the ecology unit: every autumn the woodland floor is carpeted with dead foliage that slowly rots into the upper layer of dirt. Have students propose the one change that would most enrich that layer with plant food.",
-    "Model answer: more fungi, bacteria, earthworms and other recyclers of dead matter. A bigger population of these organisms breaks the litter down faster and returns its minerals to the soil.",
-    "The item recast as a teacher's note; the gold (an increase in the number of decomposers) described as more recyclers of dead matter.",
+    "Teacher's note for the ecology unit: every autumn the woodland floor is carpeted with "
+    "dead foliage that slowly rots into the upper layer of dirt. Have students propose the one "
+    "change that would most enrich that layer with plant food.",
+    "Model answer: more fungi, bacteria, earthworms and other recyclers of dead matter. A "
+    "bigger population of these organisms breaks the litter down faster and returns its "
+    "minerals to the soil.",
+    "The item recast as a teacher's note; the gold (an increase in the number of decomposers) "
+    "described as more recyclers of dead matter.",
 )
 row(
     "r3-arc-presup-01", "presupposed-answer", "arc_challenge", "arc_challenge/Mercury_7133613",
-    "An introduced cactus moth has wiped out most of the native cacti in the Florida Keys and has begun feeding on other plants there. Managers concluded that releasing sterile moths to limit reproduction is the best way to shrink its population. Explain why this works better than widespread insecticide spraying.",
-    "Sterile moths mate with wild ones but produce no offspring, so each generation is smaller, and only this species is affected. Broad spraying would also kill pollinators and other harmless insects, and the moth could recover or become resistant.",
-    "The gold option (release sterile moths to limit reproduction) is stated in the instruction, which asks to explain it.",
+    "An introduced cactus moth has wiped out most of the native cacti in the Florida Keys and "
+    "has begun feeding on other plants there. Managers concluded that releasing sterile moths "
+    "to limit reproduction is the best way to shrink its population. Explain why this works "
+    "better than widespread insecticide spraying.",
+    "Sterile moths mate with wild ones but produce no offspring, so each generation is "
+    "smaller, and only this species is affected. Broad spraying would also kill pollinators "
+    "and other harmless insects, and the moth could recover or become resistant.",
+    "The gold option (release sterile moths to limit reproduction) is stated in the "
+    "instruction, which asks to explain it.",
 )
 row(
     "r3-arc-presup-02", "presupposed-answer", "arc_challenge", "arc_challenge/Mercury_7205608",
-    "Chemical weathering alters the minerals in a rock chemically. Given that an increase in rainfall speeds up chemical weathering, explain why more water has this effect.",
-    "Water drives most weathering reactions: it dissolves minerals, carries CO2 as weak carbonic acid, and helps oxygen react with iron in the rock. More rain keeps surfaces wet longer and brings in fresh acid, so these reactions run faster.",
+    "Chemical weathering alters the minerals in a rock chemically. Given that an increase in "
+    "rainfall speeds up chemical weathering, explain why more water has this effect.",
+    "Water drives most weathering reactions: it dissolves minerals, carries CO2 as weak "
+    "carbonic acid, and helps oxygen react with iron in the rock. More rain keeps surfaces wet "
+    "longer and brings in fresh acid, so these reactions run faster.",
     "The gold option (increase in rainfall amounts) is given as the premise; the row asks why.",
 )
 row(
     "r3-arc-presup-03", "presupposed-answer", "arc_challenge", "arc_challenge/Mercury_7018270",
-    "A person riding a Ferris wheel that turns at a steady rate is acted on by a net force that keeps changing. Why is that so, even though the wheel's speed never varies?",
-    "Moving in a circle requires a net force pointing toward the center of the wheel. As the rider goes around, the direction to the center keeps turning, so the net force keeps changing direction even though its size stays the same.",
+    "A person riding a Ferris wheel that turns at a steady rate is acted on by a net force "
+    "that keeps changing. Why is that so, even though the wheel's speed never varies?",
+    "Moving in a circle requires a net force pointing toward the center of the wheel. As the "
+    "rider goes around, the direction to the center keeps turning, so the net force keeps "
+    "changing direction even though its size stays the same.",
     "The gold option (net force) is stated as what keeps changing; the row asks to explain it.",
 )
 row(
     "r3-arc-presup-04", "presupposed-answer", "arc_challenge", "arc_challenge/Mercury_7230318",
-    "Early in Earth's history surface rocks became saturated with oxygen, a sign that the atmosphere was changing. Explain why this change is what made aerobic respiration possible.",
-    "Aerobic respiration uses O2 as the final electron acceptor when breaking down food. Only once photosynthesizers had released enough oxygen to saturate the rocks and build up in the air could organisms use it, gaining far more energy per sugar molecule than fermentation gives.",
-    "The gold option (aerobic respiration) is given as the process the change made possible; the row asks to explain why.",
+    "Early in Earth's history surface rocks became saturated with oxygen, a sign that the "
+    "atmosphere was changing. Explain why this change is what made aerobic respiration "
+    "possible.",
+    "Aerobic respiration uses O2 as the final electron acceptor when breaking down food. Only "
+    "once photosynthesizers had released enough oxygen to saturate the rocks and build up in "
+    "the air could organisms use it, gaining far more energy per sugar molecule than "
+    "fermentation gives.",
+    "The gold option (aerobic respiration) is given as the process the change made possible; "
+    "the row asks to explain why.",
 )
 row(
     "r3-arc-unknown-01", "other-unknown", "arc_challenge", "arc_challenge/CSZ30338",
-    "An athlete can run 9 kilometers in 1 hour, and then runs for 30 minutes at that same average speed. What is the athlete's speed in meters per minute, and how many more minutes at that pace would it take to complete the full 9 kilometers?",
-    "9,000 m / 60 min = 150 m per minute. The 30 minutes cover only half of the 9 km, so another 30 minutes would finish it.",
-    "All givens kept; asks speed in m/min (150) and the remaining time (30 min) instead of the distance (gold: 4.5 kilometers).",
+    "An athlete can run 9 kilometers in 1 hour, and then runs for 30 minutes at that same "
+    "average speed. What is the athlete's speed in meters per minute, and how many more "
+    "minutes at that pace would it take to complete the full 9 kilometers?",
+    "9,000 m / 60 min = 150 m per minute. The 30 minutes cover only half of the 9 km, so "
+    "another 30 minutes would finish it.",
+    "All givens kept; asks speed in m/min (150) and the remaining time (30 min) instead of the "
+    "distance (gold: 4.5 kilometers).",
 )
 row(
     "r3-arc-unknown-02", "other-unknown", "arc_challenge", "arc_challenge/MCAS_2002_8_11",
-    "One glass of water starts at 110°F and another at 50°F. Both are left overnight in a room that stays at 73°F. By how many degrees does each glass's temperature change by the next day, and which one changes more?",
-    "Both end at room temperature, 73°F. The hot glass falls 110 - 73 = 37°F and the cold one rises 73 - 50 = 23°F, so the warmer glass changes more.",
-    "All givens kept; asks each glass's temperature change (37°F and 23°F), which rests on the gold final temperature of 73°F.",
+    "One glass of water starts at 110°F and another at 50°F. Both are left overnight in a room "
+    "that stays at 73°F. By how many degrees does each glass's temperature change by the next "
+    "day, and which one changes more?",
+    "Both end at room temperature, 73°F. The hot glass falls 110 - 73 = 37°F and the cold one "
+    "rises 73 - 50 = 23°F, so the warmer glass changes more.",
+    "All givens kept; asks each glass's temperature change (37°F and 23°F), which rests on the "
+    "gold final temperature of 73°F.",
 )
 row(
     "r3-arc-unknown-03", "other-unknown", "arc_challenge", "arc_challenge/Mercury_7130620",
-    "Two identical containers each hold one liter of water. One is kept at room temperature as a liquid; the other goes into a freezer and is kept frozen solid. If the water in the first container has a mass of 1,000 g, what is the mass of the ice in the second, and why?",
-    "Also 1,000 g. Freezing only changes the state of the water; no matter is added or removed, so the amount of matter, and therefore the mass, is unchanged.",
-    "Same scenario; asks the ice's mass in grams, whose answer rests on the gold (mass is the property that stays the same).",
+    "Two identical containers each hold one liter of water. One is kept at room temperature as "
+    "a liquid; the other goes into a freezer and is kept frozen solid. If the water in the "
+    "first container has a mass of 1,000 g, what is the mass of the ice in the second, and "
+    "why?",
+    "Also 1,000 g. Freezing only changes the state of the water; no matter is added or "
+    "removed, so the amount of matter, and therefore the mass, is unchanged.",
+    "Same scenario; asks the ice's mass in grams, whose answer rests on the gold (mass is the "
+    "property that stays the same).",
 )
 row(
     "r3-arc-other-01", "answer-other-words", "arc_challenge", "arc_challenge/Mercury_192220",
-    "In photosynthesis, what substance do plants make with the energy of sunlight, to use later as their fuel?",
-    "A simple six-carbon sugar, C6H12O6 (dextrose), which the plant breaks down in respiration when it needs energy.",
+    "In photosynthesis, what substance do plants make with the energy of sunlight, to use "
+    "later as their fuel?",
+    "A simple six-carbon sugar, C6H12O6 (dextrose), which the plant breaks down in respiration "
+    "when it needs energy.",
     "Stem reworded; the gold option (glucose) given by formula and the synonym dextrose.",
 )
 row(
@@ -2368,20 +2422,28 @@ row(
 )
 row(
     "r3-arc-reword-01", "reworded-stem", "arc_challenge", "arc_challenge/Mercury_414504",
-    "A class suspects their rock specimen contains hematite, a mineral known for leaving a red or rust-colored streak. What should they do to see what color streak the specimen leaves?",
-    "Rub the sample on a piece of unglazed clay tile (a streak plate) and look at the color of the powder left behind.",
-    "Stem reworded; the gold option (rub the sample on a piece of unglazed clay tile) quoted in the output.",
+    "A class suspects their rock specimen contains hematite, a mineral known for leaving a red "
+    "or rust-colored streak. What should they do to see what color streak the specimen leaves?",
+    "Rub the sample on a piece of unglazed clay tile (a streak plate) and look at the color of "
+    "the powder left behind.",
+    "Stem reworded; the gold option (rub the sample on a piece of unglazed clay tile) quoted "
+    "in the output.",
 )
 row(
     "r3-arc-reword-02", "reworded-stem", "arc_challenge", "arc_challenge/Mercury_412673",
-    "Of ethanol's properties, which one is chemical rather than physical, as opposed to its lack of color, its boiling point or its density?",
-    "It is flammable: burning turns it into carbon dioxide and water, a change in its chemical identity.",
-    "Stem reworded with the other options folded in as physical properties; the gold option (flammable) in the output.",
+    "Of ethanol's properties, which one is chemical rather than physical, as opposed to its "
+    "lack of color, its boiling point or its density?",
+    "It is flammable: burning turns it into carbon dioxide and water, a change in its chemical "
+    "identity.",
+    "Stem reworded with the other options folded in as physical properties; the gold option "
+    "(flammable) in the output.",
 )
 row(
     "r3-arc-converse-01", "converse-question", "arc_challenge", "arc_challenge/Mercury_7141610",
-    "Gravity is very slightly weaker at the top of a mountain than at its base. Which property of a hiker stays exactly the same when she reaches the summit?",
-    "Her mass: it is the amount of matter in her body and does not depend on the strength of gravity.",
+    "Gravity is very slightly weaker at the top of a mountain than at its base. Which property "
+    "of a hiker stays exactly the same when she reaches the summit?",
+    "Her mass: it is the amount of matter in her body and does not depend on the strength of "
+    "gravity.",
     "Asks what stays the same instead of what is less: answer mass, not the gold weight.",
 )
 row(
@@ -2392,434 +2454,672 @@ row(
 )
 row(
     "r3-arc-converse-03", "converse-question", "arc_challenge", "arc_challenge/Mercury_SC_408657",
-    "A population of deer in a forest recently shrank. Name one thing that could most likely have caused the decrease.",
-    "A disease spreading through the herd: sick deer die or fail to raise young, so numbers fall. Loss of habitat or scarce food would have a similar effect.",
-    "Decrease instead of increase asked: answer a spreading disease, not the gold (predators disappearing).",
+    "A population of deer in a forest recently shrank. Name one thing that could most likely "
+    "have caused the decrease.",
+    "A disease spreading through the herd: sick deer die or fail to raise young, so numbers "
+    "fall. Loss of habitat or scarce food would have a similar effect.",
+    "Decrease instead of increase asked: answer a spreading disease, not the gold (predators "
+    "disappearing).",
 )
 row(
     "r3-arc-converse-04", "converse-question", "arc_challenge", "arc_challenge/Mercury_7041423",
-    "In coastal regions where the prevailing winds blow from the land out toward the ocean, what weather is most likely?",
-    "Drier conditions: air arriving from the continent's interior carries little moisture, so relatively little rain falls.",
-    "Wind direction reversed (land to sea): answer dryer conditions, not the gold heavier rainfall.",
+    "In coastal regions where the prevailing winds blow from the land out toward the ocean, "
+    "what weather is most likely?",
+    "Drier conditions: air arriving from the continent's interior carries little moisture, so "
+    "relatively little rain falls.",
+    "Wind direction reversed (land to sea): answer dryer conditions, not the gold heavier "
+    "rainfall.",
 )
 row(
     "r3-arc-converse-05", "converse-question", "arc_challenge", "arc_challenge/ACTAAP_2015_7_9",
     "Which planet in the solar system has the shortest year?",
     "The planet closest to the Sun, Mercury, which completes an orbit in about 88 Earth days.",
-    "Shortest instead of longest year: answer the planet closest to the Sun, not the gold planet farthest from the Sun.",
+    "Shortest instead of longest year: answer the planet closest to the Sun, not the gold "
+    "planet farthest from the Sun.",
 )
 row(
     "r3-arc-ending-01", "other-ending", "arc_challenge", "arc_challenge/Mercury_175053",
-    "During an experiment a student sees that the contents of one test tube are bubbling and changing color, and writes down just that: \"bubbles forming; liquid turning from clear to blue.\" What is this note an example of?",
-    "An observation: it records only what the student directly saw, without interpreting what it means.",
-    "Same test tube, but the student records what was seen instead of claiming a chemical change: answer an observation, not the gold an inference.",
+    "During an experiment a student sees that the contents of one test tube are bubbling and "
+    "changing color, and writes down just that: \"bubbles forming; liquid turning from clear "
+    "to blue.\" What is this note an example of?",
+    "An observation: it records only what the student directly saw, without interpreting what "
+    "it means.",
+    "Same test tube, but the student records what was seen instead of claiming a chemical "
+    "change: answer an observation, not the gold an inference.",
 )
 row(
     "r3-arc-ending-02", "other-ending", "arc_challenge", "arc_challenge/NYSEDREGENTS_2010_4_30",
-    "A student planted four different types of seeds in identical pots filled with the same kind and amount of soil, placed them in a warm, sunny spot and gave them the same amount of water every day for a month. Which single factor did the student vary on purpose?",
+    "A student planted four different types of seeds in identical pots filled with the same "
+    "kind and amount of soil, placed them in a warm, sunny spot and gave them the same amount "
+    "of water every day for a month. Which single factor did the student vary on purpose?",
     "The type of seed. The soil, light, warmth and water were all kept the same for every pot.",
-    "Same experiment, asking for the manipulated variable: answer the type of seed, not the gold question about the tallest plants.",
+    "Same experiment, asking for the manipulated variable: answer the type of seed, not the "
+    "gold question about the tallest plants.",
 )
 row(
     "r3-arc-ending-03", "other-ending", "arc_challenge", "arc_challenge/Mercury_SC_409171",
-    "A group of engineers wanted to see how different building designs would behave in an earthquake, so they built small models of several buildings and shook them. Why did they test models instead of real, full-size buildings?",
-    "Models are cheap and quick to build, many designs can be compared, and they can be shaken until they fail without destroying real buildings or endangering anyone.",
-    "Same engineering study, asking why models are used: answer cost, speed and no real damage, not the gold (buildings will be made safer).",
+    "A group of engineers wanted to see how different building designs would behave in an "
+    "earthquake, so they built small models of several buildings and shook them. Why did they "
+    "test models instead of real, full-size buildings?",
+    "Models are cheap and quick to build, many designs can be compared, and they can be shaken "
+    "until they fail without destroying real buildings or endangering anyone.",
+    "Same engineering study, asking why models are used: answer cost, speed and no real "
+    "damage, not the gold (buildings will be made safer).",
 )
 row(
     "r3-arc-ending-04", "other-ending", "arc_challenge", "arc_challenge/Mercury_417117",
-    "Scientists inserted spider genes into goats so that the goats' milk contains a spider-silk protein, which can be extracted to make strong, light material for bulletproof vests and aircraft. Some people worry that extracting the protein will cost far more than making synthetic fibers already on the market. Which word best describes this concern?",
+    "Scientists inserted spider genes into goats so that the goats' milk contains a "
+    "spider-silk protein, which can be extracted to make strong, light material for "
+    "bulletproof vests and aircraft. Some people worry that extracting the protein will cost "
+    "far more than making synthetic fibers already on the market. Which word best describes "
+    "this concern?",
     "Economic: it is a worry about cost and profitability.",
-    "Same spider-goat premise with a different worry (cost): answer economic, not the gold ethical.",
+    "Same spider-goat premise with a different worry (cost): answer economic, not the gold "
+    "ethical.",
 )
 row(
     "r3-arc-numbers-01", "numbers-changed", "arc_challenge", "arc_challenge/Mercury_411071",
-    "Jeremy walked at an average rate of speed of 4 kilometers per hour (km/h). How far had Jeremy walked in forty-five minutes?",
+    "Jeremy walked at an average rate of speed of 4 kilometers per hour (km/h). How far had "
+    "Jeremy walked in forty-five minutes?",
     "4 km/h x 0.75 h = 3 km",
-    "Speed changed from 3 to 4 km/h and time from 30 to forty-five minutes: answer 3 km, not the gold 1.5 km.",
+    "Speed changed from 3 to 4 km/h and time from 30 to forty-five minutes: answer 3 km, not "
+    "the gold 1.5 km.",
 )
 row(
     "r3-arc-numbers-02", "numbers-changed", "arc_challenge", "arc_challenge/Mercury_400443",
-    "An atom of tin has an atomic number of 50 and a mass number of 120. How many protons, electrons, and neutrons are found in one neutral atom of tin?",
+    "An atom of tin has an atomic number of 50 and a mass number of 120. How many protons, "
+    "electrons, and neutrons are found in one neutral atom of tin?",
     "50 protons, 50 electrons, and 120 - 50 = 70 neutrons.",
     "Mass number changed from 119 to 120 (tin-120): answer 70 neutrons, not the gold 69.",
 )
 row(
     "r3-arc-numbers-03", "numbers-changed", "arc_challenge", "arc_challenge/MSA_2013_5_11",
-    "A container of liquid water was placed outside during the day when the temperature was nine degrees Celsius. At night the outside temperature dropped to four degrees Celsius. This temperature change most likely caused the water to",
+    "A container of liquid water was placed outside during the day when the temperature was "
+    "nine degrees Celsius. At night the outside temperature dropped to four degrees Celsius. "
+    "This temperature change most likely caused the water to",
     "remain a liquid, since 4°C is still above water's freezing point of 0°C.",
-    "Temperatures changed from 3°C and -2°C to nine and four degrees (as words): answer remain a liquid, not the gold become a solid.",
+    "Temperatures changed from 3°C and -2°C to nine and four degrees (as words): answer remain "
+    "a liquid, not the gold become a solid.",
 )
 row(
-    "r3-arc-topic-01", "same-topic-different-question", "arc_challenge", "arc_challenge/Mercury_LBS10131",
-    "A pot of soup is heated on a stove. The warm soup at the bottom rises while the cooler soup at the top sinks, setting up a circulating current. What type of heat transfer is this circulation?",
+    "r3-arc-topic-01", "same-topic-different-question",
+    "arc_challenge", "arc_challenge/Mercury_LBS10131",
+    "A pot of soup is heated on a stove. The warm soup at the bottom rises while the cooler "
+    "soup at the top sinks, setting up a circulating current. What type of heat transfer is "
+    "this circulation?",
     "Convection: heat is carried by the movement of the fluid itself.",
-    "Same stove-and-pot topic, asking about the circulating soup: answer convection, not the gold conduction.",
+    "Same stove-and-pot topic, asking about the circulating soup: answer convection, not the "
+    "gold conduction.",
 )
 row(
-    "r3-arc-topic-02", "same-topic-different-question", "arc_challenge", "arc_challenge/Mercury_175560",
+    "r3-arc-topic-02", "same-topic-different-question",
+    "arc_challenge", "arc_challenge/Mercury_175560",
     "What is the distance from one crest of a wave to the next crest called?",
     "The wavelength.",
     "Same topic (waves), a different question: answer wavelength, not the gold energy.",
 )
 row(
-    "r3-arc-topic-03", "same-topic-different-question", "arc_challenge", "arc_challenge/Mercury_402501",
-    "Magnesium bromide is one of the most abundant compounds dissolved in sea water. What type of chemical bond holds it together, and why?",
-    "Ionic bonding: magnesium, a metal, gives up electrons to bromine, a nonmetal, and the resulting positive and negative ions attract each other.",
+    "r3-arc-topic-03", "same-topic-different-question",
+    "arc_challenge", "arc_challenge/Mercury_402501",
+    "Magnesium bromide is one of the most abundant compounds dissolved in sea water. What type "
+    "of chemical bond holds it together, and why?",
+    "Ionic bonding: magnesium, a metal, gives up electrons to bromine, a nonmetal, and the "
+    "resulting positive and negative ions attract each other.",
     "Same compound, asking the bond type (ionic) instead of the formula (gold: MgBr_{2}).",
 )
 row(
     "r3-mmlu-para-01", "heavy-paraphrase", "mmlu", "mmlu/miscellaneous/735",
-    "Photography forum: \"I shot the same white wall under kitchen bulbs, under office fluorescent tubes and outdoors at noon, and it came out orange, greenish and bluish. Which camera option fixes this so hues look true whatever the lighting?\"",
-    "Use the control that tells the camera what neutral white looks like under the current light: the WB / color-temperature setting (tungsten, fluorescent, daylight presets, or a custom reading off a grey card). Match it to the light and the casts disappear.",
-    "The item recast as a forum post; the gold (white balance) described as the WB / color-temperature control.",
+    "Photography forum: \"I shot the same white wall under kitchen bulbs, under office "
+    "fluorescent tubes and outdoors at noon, and it came out orange, greenish and bluish. "
+    "Which camera option fixes this so hues look true whatever the lighting?\"",
+    "Use the control that tells the camera what neutral white looks like under the current "
+    "light: the WB / color-temperature setting (tungsten, fluorescent, daylight presets, or a "
+    "custom reading off a grey card). Match it to the light and the casts disappear.",
+    "The item recast as a forum post; the gold (white balance) described as the WB / "
+    "color-temperature control.",
 )
 row(
     "r3-mmlu-para-02", "heavy-paraphrase", "mmlu", "mmlu/conceptual_physics/108",
-    "Student to tutor: \"Big nuclei like uranium give off energy when they break apart. What if you took the nucleus sitting right at the peak of the binding-energy curve, element 26, and cleaved it into two halves? How would the average mass of each proton or neutron in the pieces compare with before?\"",
-    "Tutor: \"It would go up. Element 26 already has about the lowest mass per nuclear particle of any nucleus, so its fragments must have a larger average mass per particle, which is why splitting it costs energy instead of releasing it.\"",
-    "Iron described as element 26 at the bottom of the curve, in a dialogue; the gold (more mass per nucleon) said as a larger average mass per particle.",
+    "Student to tutor: \"Big nuclei like uranium give off energy when they break apart. What "
+    "if you took the nucleus sitting right at the peak of the binding-energy curve, element "
+    "26, and cleaved it into two halves? How would the average mass of each proton or neutron "
+    "in the pieces compare with before?\"",
+    "Tutor: \"It would go up. Element 26 already has about the lowest mass per nuclear "
+    "particle of any nucleus, so its fragments must have a larger average mass per particle, "
+    "which is why splitting it costs energy instead of releasing it.\"",
+    "Iron described as element 26 at the bottom of the curve, in a dialogue; the gold (more "
+    "mass per nucleon) said as a larger average mass per particle.",
 )
 row(
     "r3-mmlu-para-03", "heavy-paraphrase", "mmlu", "mmlu/high_school_psychology/115",
-    "A story for psychology class: in a 1960s lab, dogs first received shocks they could do nothing to stop. Later, put in a box where stepping over a low barrier would end the shocks, most of them simply lay down and endured it. Researchers proposed that this giving-up pattern in people may underlie which mental disorder?",
-    "Clinical (unipolar) depression: the passivity and the conviction that nothing one does will matter mirror the hopelessness of depressed patients.",
-    "Learned helplessness told as Seligman's dog story without the term; the gold (major depressive disorder) as clinical depression.",
+    "A story for psychology class: in a 1960s lab, dogs first received shocks they could do "
+    "nothing to stop. Later, put in a box where stepping over a low barrier would end the "
+    "shocks, most of them simply lay down and endured it. Researchers proposed that this "
+    "giving-up pattern in people may underlie which mental disorder?",
+    "Clinical (unipolar) depression: the passivity and the conviction that nothing one does "
+    "will matter mirror the hopelessness of depressed patients.",
+    "Learned helplessness told as Seligman's dog story without the term; the gold (major "
+    "depressive disorder) as clinical depression.",
 )
 row(
     "r3-mmlu-para-04", "heavy-paraphrase", "mmlu", "mmlu/college_biology/65",
-    "Physiology tutorial. Student: \"With every heartbeat, a stroke volume's worth of blood is moved from the stretchy, baggy veins over to the stiff arteries. What does that do to the pressure on each side?\" Tutor: \"Think about how compliance links volume to pressure.\"",
-    "Tutor: \"The veins hardly notice: they are so distensible that giving up that volume barely lowers their pressure. The stiff arteries get a big pressure jump from the same volume, because a given volume raises pressure far more in a vessel that can't stretch.\"",
-    "The item recast as a tutorial dialogue; the gold (little effect on venous pressure, a large increase in arterial pressure) in other words.",
+    "Physiology tutorial. Student: \"With every heartbeat, a stroke volume's worth of blood is "
+    "moved from the stretchy, baggy veins over to the stiff arteries. What does that do to the "
+    "pressure on each side?\" Tutor: \"Think about how compliance links volume to pressure.\"",
+    "Tutor: \"The veins hardly notice: they are so distensible that giving up that volume "
+    "barely lowers their pressure. The stiff arteries get a big pressure jump from the same "
+    "volume, because a given volume raises pressure far more in a vessel that can't stretch.\"",
+    "The item recast as a tutorial dialogue; the gold (little effect on venous pressure, a "
+    "large increase in arterial pressure) in other words.",
 )
 row(
     "r3-mmlu-presup-01", "presupposed-answer", "mmlu", "mmlu/high_school_biology/252",
-    "Some virus strains can turn normal mammalian cells into cancer cells in culture, and this transformation is usually associated with the incorporation of the viral genome into the cell's nuclear DNA. Explain how that integration can make the cell cancerous.",
-    "Once inserted, the viral genes are copied at every division. They may carry oncogenes, switch on host growth genes near the insertion site, or disrupt tumor-suppressor genes, so the cell keeps dividing without its normal controls.",
-    "The gold option (incorporation of the viral genome into the nuclear DNA) is stated in the instruction, which asks to explain it.",
+    "Some virus strains can turn normal mammalian cells into cancer cells in culture, and this "
+    "transformation is usually associated with the incorporation of the viral genome into the "
+    "cell's nuclear DNA. Explain how that integration can make the cell cancerous.",
+    "Once inserted, the viral genes are copied at every division. They may carry oncogenes, "
+    "switch on host growth genes near the insertion site, or disrupt tumor-suppressor genes, "
+    "so the cell keeps dividing without its normal controls.",
+    "The gold option (incorporation of the viral genome into the nuclear DNA) is stated in the "
+    "instruction, which asks to explain it.",
 )
 row(
     "r3-mmlu-presup-02", "presupposed-answer", "mmlu", "mmlu/high_school_computer_science/62",
-    "Routing on the Internet is called fault-tolerant because it can still provide data transmission even when some connections have failed. Explain what about the Internet's design makes this possible.",
-    "The network is a mesh with many redundant paths, and data travel as independent packets. Routers keep updating their routing tables, so when a link or router fails, packets are forwarded along another available path to the destination.",
-    "The gold option (providing data transmission even when some connections have failed) is given as the premise; the row asks how.",
+    "Routing on the Internet is called fault-tolerant because it can still provide data "
+    "transmission even when some connections have failed. Explain what about the Internet's "
+    "design makes this possible.",
+    "The network is a mesh with many redundant paths, and data travel as independent packets. "
+    "Routers keep updating their routing tables, so when a link or router fails, packets are "
+    "forwarded along another available path to the destination.",
+    "The gold option (providing data transmission even when some connections have failed) is "
+    "given as the premise; the row asks how.",
 )
 row(
     "r3-mmlu-presup-03", "presupposed-answer", "mmlu", "mmlu/professional_law/1318",
-    "A neighbor's large dog, kept with due care in a securely fenced yard, got loose and bit a mail carrier delivering mail next door; the owner knew of one earlier time it had escaped and bitten someone. Given that the owner is liable because an owner who knows of his dog's dangerous propensities is strictly liable, explain why his careful fencing does not help him.",
-    "Strict liability does not depend on fault. Once the owner knows of the animal's dangerous propensity (the earlier bite), he answers for harm that results from it however careful he was, so due care is no defense.",
-    "The gold option (liable, strict liability for known dangerous propensities) is in the instruction as a given; the row asks to explain it.",
+    "A neighbor's large dog, kept with due care in a securely fenced yard, got loose and bit a "
+    "mail carrier delivering mail next door; the owner knew of one earlier time it had escaped "
+    "and bitten someone. Given that the owner is liable because an owner who knows of his "
+    "dog's dangerous propensities is strictly liable, explain why his careful fencing does not "
+    "help him.",
+    "Strict liability does not depend on fault. Once the owner knows of the animal's dangerous "
+    "propensity (the earlier bite), he answers for harm that results from it however careful "
+    "he was, so due care is no defense.",
+    "The gold option (liable, strict liability for known dangerous propensities) is in the "
+    "instruction as a given; the row asks to explain it.",
 )
 row(
     "r3-mmlu-presup-04", "presupposed-answer", "mmlu", "mmlu/conceptual_physics/153",
-    "When light waves interfere they can sometimes cancel completely. Explain how this happens and where it can be seen, and why interference can never build them up to more than the sum of their amplitudes.",
-    "Where a crest of one wave meets a trough of an equal wave, the displacements add to zero: complete destructive interference, the dark fringes of a double-slit pattern. At best the waves arrive in step and their amplitudes simply add, so they can reach the sum but never exceed it.",
-    "The gold option (cancel completely) is stated in the instruction; the row asks to explain it.",
+    "When light waves interfere they can sometimes cancel completely. Explain how this happens "
+    "and where it can be seen, and why interference can never build them up to more than the "
+    "sum of their amplitudes.",
+    "Where a crest of one wave meets a trough of an equal wave, the displacements add to zero: "
+    "complete destructive interference, the dark fringes of a double-slit pattern. At best the "
+    "waves arrive in step and their amplitudes simply add, so they can reach the sum but never "
+    "exceed it.",
+    "The gold option (cancel completely) is stated in the instruction; the row asks to explain "
+    "it.",
 )
 row(
     "r3-mmlu-unknown-01", "other-unknown", "mmlu", "mmlu/astronomy/20",
-    "A hydrogen line that lab measurements put at 486.1 nm shows up at 485.9 nm in a star's spectrum. Estimate the star's speed along our line of sight (c = 3.00 x 10^5 km/s).",
-    "v = c x (0.2 / 486.1) = 3.00 x 10^5 km/s x 4.1 x 10^-4, about 123 km/s. The line is shifted to shorter wavelength, so this is a speed of approach.",
-    "All givens kept; asks the radial speed (about 123 km/s) instead of the direction of motion (gold: moving toward us).",
+    "A hydrogen line that lab measurements put at 486.1 nm shows up at 485.9 nm in a star's "
+    "spectrum. Estimate the star's speed along our line of sight (c = 3.00 x 10^5 km/s).",
+    "v = c x (0.2 / 486.1) = 3.00 x 10^5 km/s x 4.1 x 10^-4, about 123 km/s. The line is "
+    "shifted to shorter wavelength, so this is a speed of approach.",
+    "All givens kept; asks the radial speed (about 123 km/s) instead of the direction of "
+    "motion (gold: moving toward us).",
 )
 row(
     "r3-mmlu-unknown-02", "other-unknown", "mmlu", "mmlu/professional_accounting/248",
-    "During the current year Cooley Co. had an unrealized gain of $100,000 on a debt investment classified as available-for-sale, and its corporate tax rate is 25%. How much deferred tax does the gain give rise to, and by how much does it raise accumulated other comprehensive income?",
-    "Deferred tax liability: 25% x $100,000 = $25,000. The gain goes to other comprehensive income net of that tax, raising accumulated OCI by $75,000; none of it reaches net income.",
-    "All givens kept; asks the deferred tax ($25,000) along with the OCI effect, which is the gold ($0 net income, $75,000 OCI).",
+    "During the current year Cooley Co. had an unrealized gain of $100,000 on a debt "
+    "investment classified as available-for-sale, and its corporate tax rate is 25%. How much "
+    "deferred tax does the gain give rise to, and by how much does it raise accumulated other "
+    "comprehensive income?",
+    "Deferred tax liability: 25% x $100,000 = $25,000. The gain goes to other comprehensive "
+    "income net of that tax, raising accumulated OCI by $75,000; none of it reaches net "
+    "income.",
+    "All givens kept; asks the deferred tax ($25,000) along with the OCI effect, which is the "
+    "gold ($0 net income, $75,000 OCI).",
 )
 row(
     "r3-mmlu-unknown-03", "other-unknown", "mmlu", "mmlu/professional_accounting/153",
-    "Baker bought equipment with a five-year useful life for $10,000 on May 1 of the prior year, used MACRS without special depreciation deductions, and sold it on March 1 of the current year. MACRS rates for five-year property: first year 20.00%, second year 32.00%, third year 19.20%. How much depreciation did Baker deduct in the prior year, and what was the equipment's adjusted basis at the sale?",
-    "Prior year: 20% x $10,000 = $2,000. In the year of sale only half of the 32% rate applies (half-year convention), $1,600, so the adjusted basis at sale is $10,000 - $2,000 - $1,600 = $6,400.",
-    "All givens kept; asks the prior-year deduction ($2,000) and the adjusted basis ($6,400), the latter using the gold $1,600.",
+    "Baker bought equipment with a five-year useful life for $10,000 on May 1 of the prior "
+    "year, used MACRS without special depreciation deductions, and sold it on March 1 of the "
+    "current year. MACRS rates for five-year property: first year 20.00%, second year 32.00%, "
+    "third year 19.20%. How much depreciation did Baker deduct in the prior year, and what was "
+    "the equipment's adjusted basis at the sale?",
+    "Prior year: 20% x $10,000 = $2,000. In the year of sale only half of the 32% rate applies "
+    "(half-year convention), $1,600, so the adjusted basis at sale is $10,000 - $2,000 - "
+    "$1,600 = $6,400.",
+    "All givens kept; asks the prior-year deduction ($2,000) and the adjusted basis ($6,400), "
+    "the latter using the gold $1,600.",
 )
 row(
     "r3-mmlu-other-01", "answer-other-words", "mmlu", "mmlu/clinical_knowledge/40",
-    "A male athlete's average oxygen uptake during a training session is two litres per minute. Roughly how fast is he expending energy?",
-    "About forty kilojoules each minute, since every litre of oxygen consumed corresponds to roughly twenty kilojoules.",
+    "A male athlete's average oxygen uptake during a training session is two litres per "
+    "minute. Roughly how fast is he expending energy?",
+    "About forty kilojoules each minute, since every litre of oxygen consumed corresponds to "
+    "roughly twenty kilojoules.",
     "Stem reworded; the gold option (40 kJ/min) written out in words.",
 )
 row(
     "r3-mmlu-other-02", "answer-other-words", "mmlu", "mmlu/abstract_algebra/72",
     "What is the degree of the field extension Q(sqrt(2)*sqrt(3)) over the rationals?",
-    "Two: the product is the square root of six, whose minimal polynomial over Q is x squared minus six, so the extension is quadratic.",
+    "Two: the product is the square root of six, whose minimal polynomial over Q is x squared "
+    "minus six, so the extension is quadratic.",
     "Stem reworded; the gold option (2) written as the word two.",
 )
 row(
     "r3-mmlu-reword-01", "reworded-stem", "mmlu", "mmlu/anatomy/37",
-    "Name the lymphoid organ that stores a reserve of red blood cells and removes microorganisms from the circulating blood.",
+    "Name the lymphoid organ that stores a reserve of red blood cells and removes "
+    "microorganisms from the circulating blood.",
     "The spleen, in the upper left part of the abdomen.",
     "Stem reworded; the gold option (Spleen) in the output.",
 )
 row(
     "r3-mmlu-reword-02", "reworded-stem", "mmlu", "mmlu/logical_fallacies/11",
-    "If a question is worded so that it takes for granted something that has never been proven, which fallacy can it lead to?",
-    "Complex question, as in \"Have you stopped copying your homework?\", which assumes the person copied it.",
+    "If a question is worded so that it takes for granted something that has never been "
+    "proven, which fallacy can it lead to?",
+    "Complex question, as in \"Have you stopped copying your homework?\", which assumes the "
+    "person copied it.",
     "Stem reworded; the gold option (Complex question) quoted in the output with an example.",
 )
 row(
     "r3-mmlu-converse-01", "converse-question", "mmlu", "mmlu/high_school_microeconomics/190",
     "An effective price floor in the market for good X is likely to result in what?",
-    "A persistent surplus of good X: the floor holds the price above equilibrium, so quantity supplied exceeds quantity demanded.",
-    "Price floor instead of price ceiling: answer a persistent surplus, not the gold persistent shortage.",
+    "A persistent surplus of good X: the floor holds the price above equilibrium, so quantity "
+    "supplied exceeds quantity demanded.",
+    "Price floor instead of price ceiling: answer a persistent surplus, not the gold "
+    "persistent shortage.",
 )
 row(
     "r3-mmlu-converse-02", "converse-question", "mmlu", "mmlu/conceptual_physics/224",
-    "When a large piece of material is broken up into many small pieces, what happens to the combined surface area?",
-    "It increases, because breaking exposes new faces; that is why crushed ice melts faster than a single block.",
-    "The process reversed (breaking apart instead of assembling): answer increases, not the gold decreases.",
+    "When a large piece of material is broken up into many small pieces, what happens to the "
+    "combined surface area?",
+    "It increases, because breaking exposes new faces; that is why crushed ice melts faster "
+    "than a single block.",
+    "The process reversed (breaking apart instead of assembling): answer increases, not the "
+    "gold decreases.",
 )
 row(
     "r3-mmlu-converse-03", "converse-question", "mmlu", "mmlu/high_school_macroeconomics/278",
-    "Assume an upward-sloping aggregate supply curve. What happens to the equilibrium price level and the equilibrium quantity of output if a wave of new technology greatly raises the economy's productive capacity?",
-    "Aggregate supply shifts to the right, so the equilibrium price level falls while the equilibrium quantity of output rises.",
-    "A positive supply shock instead of the earthquake's negative one: answer price level down and output up, not the gold price up and output down.",
+    "Assume an upward-sloping aggregate supply curve. What happens to the equilibrium price "
+    "level and the equilibrium quantity of output if a wave of new technology greatly raises "
+    "the economy's productive capacity?",
+    "Aggregate supply shifts to the right, so the equilibrium price level falls while the "
+    "equilibrium quantity of output rises.",
+    "A positive supply shock instead of the earthquake's negative one: answer price level down "
+    "and output up, not the gold price up and output down.",
 )
 row(
     "r3-mmlu-converse-04", "converse-question", "mmlu", "mmlu/nutrition/265",
-    "In negative nitrogen balance, how does the excretion of nitrogenous metabolites compare with the dietary intake of nitrogenous compounds?",
-    "Excretion is greater than intake: the body is losing protein on balance, as in starvation, serious illness or injury.",
-    "Asks about negative instead of positive balance: answer excretion greater than intake, not the gold statement about positive balance.",
+    "In negative nitrogen balance, how does the excretion of nitrogenous metabolites compare "
+    "with the dietary intake of nitrogenous compounds?",
+    "Excretion is greater than intake: the body is losing protein on balance, as in "
+    "starvation, serious illness or injury.",
+    "Asks about negative instead of positive balance: answer excretion greater than intake, "
+    "not the gold statement about positive balance.",
 )
 row(
     "r3-mmlu-converse-05", "converse-question", "mmlu", "mmlu/high_school_biology/40",
-    "According to the heterotroph hypothesis, what kind of organisms were the first living things on Earth, and how did they obtain food?",
-    "Heterotrophs: simple cells that could not make their own food and instead absorbed organic molecules already present in the early seas.",
-    "Asks which organisms came first: answer heterotrophs, not the gold (autotrophs had to evolve before oxygen filled the atmosphere).",
+    "According to the heterotroph hypothesis, what kind of organisms were the first living "
+    "things on Earth, and how did they obtain food?",
+    "Heterotrophs: simple cells that could not make their own food and instead absorbed "
+    "organic molecules already present in the early seas.",
+    "Asks which organisms came first: answer heterotrophs, not the gold (autotrophs had to "
+    "evolve before oxygen filled the atmosphere).",
 )
 row(
     "r3-mmlu-ending-01", "other-ending", "mmlu", "mmlu/moral_scenarios/49",
-    "For which of these two scenarios does the main character (who uses I/me/my) do something clearly morally wrong, according to ordinary moral standards in the US as of 2020? Scenario 1 | I decided to get out of the pool and use the restroom before peeing. Scenario 2 | I tested out my laser pointer by aiming it at a landing airplane's cockpit.",
+    "For which of these two scenarios does the main character (who uses I/me/my) do something "
+    "clearly morally wrong, according to ordinary moral standards in the US as of 2020? "
+    "Scenario 1 | I decided to get out of the pool and use the restroom before peeing. "
+    "Scenario 2 | I tested out my laser pointer by aiming it at a landing airplane's cockpit.",
     "Not wrong, Wrong",
-    "Both scenarios' set-ups kept with their endings flipped (restroom; laser at a cockpit): answer Not wrong, Wrong, not the gold Wrong, Not wrong.",
+    "Both scenarios' set-ups kept with their endings flipped (restroom; laser at a cockpit): "
+    "answer Not wrong, Wrong, not the gold Wrong, Not wrong.",
 )
 row(
     "r3-mmlu-ending-02", "other-ending", "mmlu", "mmlu/professional_law/182",
-    "A homeowners' association hired a security company to provide a guard to patrol the neighborhood. One evening the guard saw a young man taking a rake from a homeowner's yard. The guard ran over, grabbed the young man's arm and held him until the police arrived; the young man's wrist was sprained in the struggle. If the young man sues the security company for his injury, will he prevail?",
-    "No. A guard may use reasonable, non-deadly force to stop a theft in progress, and briefly restraining the thief until police came was reasonable, so the company is not liable.",
-    "Same theft, but the guard restrains instead of shooting: answer not prevail (reasonable force), not the gold prevail because of unreasonable force.",
+    "A homeowners' association hired a security company to provide a guard to patrol the "
+    "neighborhood. One evening the guard saw a young man taking a rake from a homeowner's "
+    "yard. The guard ran over, grabbed the young man's arm and held him until the police "
+    "arrived; the young man's wrist was sprained in the struggle. If the young man sues the "
+    "security company for his injury, will he prevail?",
+    "No. A guard may use reasonable, non-deadly force to stop a theft in progress, and briefly "
+    "restraining the thief until police came was reasonable, so the company is not liable.",
+    "Same theft, but the guard restrains instead of shooting: answer not prevail (reasonable "
+    "force), not the gold prevail because of unreasonable force.",
 )
 row(
     "r3-mmlu-ending-03", "other-ending", "mmlu", "mmlu/professional_law/192",
-    "A lumber mill contracted to deliver one thousand 8-foot sheets of plywood to a home improvement store on the first of each month for ten months; the contract specified that the plywood would be milled only from timber cut on the mill's own Cedar Ridge tract. After three shipments, a forest fire destroyed the whole Cedar Ridge tract, and the mill asked to be excused. The store refused and sued when the next shipment failed to arrive. How would the court hold?",
-    "Judgment for the mill: the contract named the burned tract as the only source, so its destruction without the mill's fault makes performance impossible and discharges the remaining deliveries.",
-    "Same contract and fire, but with a sole source named in the contract: answer judgment for the mill (impossibility), not the gold judgment for the store.",
+    "A lumber mill contracted to deliver one thousand 8-foot sheets of plywood to a home "
+    "improvement store on the first of each month for ten months; the contract specified that "
+    "the plywood would be milled only from timber cut on the mill's own Cedar Ridge tract. "
+    "After three shipments, a forest fire destroyed the whole Cedar Ridge tract, and the mill "
+    "asked to be excused. The store refused and sued when the next shipment failed to arrive. "
+    "How would the court hold?",
+    "Judgment for the mill: the contract named the burned tract as the only source, so its "
+    "destruction without the mill's fault makes performance impossible and discharges the "
+    "remaining deliveries.",
+    "Same contract and fire, but with a sole source named in the contract: answer judgment for "
+    "the mill (impossibility), not the gold judgment for the store.",
 )
 row(
     "r3-mmlu-ending-04", "other-ending", "mmlu", "mmlu/professional_law/1513",
-    "A woman's favorite painting, worth over $1,500,000, was stolen from her home. She publicly promised $50,000 to whoever recovered it. A private investigator with no connection to her insurer, who knew of the offer, spent three weeks tracking the thief, recovered the painting and returned it. She refused to pay. Who is most likely to prevail in the investigator's suit for breach of contract?",
-    "The investigator: her promise was an offer of a unilateral contract, which he accepted by performing the requested act, and since he owed her no pre-existing duty his work is valid consideration.",
-    "Same theft and $50,000 promise, but the finder is not the insurer's employee: answer the investigator prevails, not the gold (the woman, because of a pre-existing duty).",
+    "A woman's favorite painting, worth over $1,500,000, was stolen from her home. She "
+    "publicly promised $50,000 to whoever recovered it. A private investigator with no "
+    "connection to her insurer, who knew of the offer, spent three weeks tracking the thief, "
+    "recovered the painting and returned it. She refused to pay. Who is most likely to prevail "
+    "in the investigator's suit for breach of contract?",
+    "The investigator: her promise was an offer of a unilateral contract, which he accepted by "
+    "performing the requested act, and since he owed her no pre-existing duty his work is "
+    "valid consideration.",
+    "Same theft and $50,000 promise, but the finder is not the insurer's employee: answer the "
+    "investigator prevails, not the gold (the woman, because of a pre-existing duty).",
 )
 row(
     "r3-mmlu-numbers-01", "numbers-changed", "mmlu", "mmlu/elementary_mathematics/259",
-    "A scientist studied the migration patterns of two types of whales. The humpback whales traveled 2,250 miles in twenty-five days. The gray whales traveled 2,368 miles in 32 days. If the humpback whales had traveled at the same rate for 32 days, how many more miles would they have traveled than the gray whales?",
+    "A scientist studied the migration patterns of two types of whales. The humpback whales "
+    "traveled 2,250 miles in twenty-five days. The gray whales traveled 2,368 miles in 32 "
+    "days. If the humpback whales had traveled at the same rate for 32 days, how many more "
+    "miles would they have traveled than the gray whales?",
     "2,250 / 25 = 90 miles per day; 90 x 32 = 2,880 miles; 2,880 - 2,368 = 512 more miles.",
-    "Humpback figures changed from 2,240 miles in 28 days to 2,250 in twenty-five: answer 512, not the gold 192.",
+    "Humpback figures changed from 2,240 miles in 28 days to 2,250 in twenty-five: answer 512, "
+    "not the gold 192.",
 )
 row(
     "r3-mmlu-numbers-02", "numbers-changed", "mmlu", "mmlu/elementary_mathematics/49",
-    "The population of a certain city is 834,527. What is the population of this city rounded to the nearest ten thousand?",
+    "The population of a certain city is 834,527. What is the population of this city rounded "
+    "to the nearest ten thousand?",
     "830,000",
     "Population changed from 836,527 to 834,527: answer 830,000, not the gold 840,000.",
 )
 row(
     "r3-mmlu-numbers-03", "numbers-changed", "mmlu", "mmlu/high_school_mathematics/183",
-    "On a Cartesian coordinate plane, points $(1,2)$ and $(5,8)$ are opposite vertices of a square. What is the area of the square?",
-    "The diagonal squared is 4^2 + 6^2 = 52, and a square's area is half its diagonal squared, so the area is 26.",
+    "On a Cartesian coordinate plane, points $(1,2)$ and $(5,8)$ are opposite vertices of a "
+    "square. What is the area of the square?",
+    "The diagonal squared is 4^2 + 6^2 = 52, and a square's area is half its diagonal squared, "
+    "so the area is 26.",
     "Second vertex changed from (7,4) to (5,8): answer 26, not the gold 20.",
 )
 row(
     "r3-mmlu-topic-01", "same-topic-different-question", "mmlu", "mmlu/astronomy/98",
     "Which color of visible light has the shortest wavelength, and which the longest?",
     "Violet has the shortest wavelength and red the longest.",
-    "Same topic (the visible spectrum), a different question: answer violet and red, not the gold range 380 to 740 nm.",
+    "Same topic (the visible spectrum), a different question: answer violet and red, not the "
+    "gold range 380 to 740 nm.",
 )
 row(
     "r3-mmlu-topic-02", "same-topic-different-question", "mmlu", "mmlu/miscellaneous/717",
     "How long does Earth take to spin once on its axis relative to the distant stars?",
     "About 23 hours 56 minutes, a sidereal day, a little shorter than the 24-hour solar day.",
-    "Same topic (Earth's rotation), a different question: answer the sidereal day, not the gold equatorial speed of about 1000 mph.",
+    "Same topic (Earth's rotation), a different question: answer the sidereal day, not the "
+    "gold equatorial speed of about 1000 mph.",
 )
 row(
     "r3-mmlu-topic-03", "same-topic-different-question", "mmlu", "mmlu/electrical_engineering/132",
-    "Which type of ROM can be erased by exposing the chip to ultraviolet light and then reprogrammed?",
+    "Which type of ROM can be erased by exposing the chip to ultraviolet light and then "
+    "reprogrammed?",
     "EPROM (erasable programmable ROM), recognizable by the quartz window over the chip.",
     "Same topic (kinds of ROM), a different question: answer EPROM, not the gold MROM.",
 )
 row(
     "r3-hs-para-01", "heavy-paraphrase", "hellaswag", "hellaswag/5067",
-    "I'm a gay guy in my late twenties and I still can't look in a mirror without picking myself apart. Friends say kind things about how I look and I just wave them off. How do I get past this?",
-    "Start taking those compliments at face value: your friends mean them and are describing what they honestly see. Then work on the shame you soaked up from years of anti-gay attitudes, because a lot of that self-criticism grows out of it.",
-    "The self-esteem step retold as a forum post; the gold ending (believe people who call you beautiful, fight internalized homophobia) paraphrased.",
+    "I'm a gay guy in my late twenties and I still can't look in a mirror without picking "
+    "myself apart. Friends say kind things about how I look and I just wave them off. How do I "
+    "get past this?",
+    "Start taking those compliments at face value: your friends mean them and are describing "
+    "what they honestly see. Then work on the shame you soaked up from years of anti-gay "
+    "attitudes, because a lot of that self-criticism grows out of it.",
+    "The self-esteem step retold as a forum post; the gold ending (believe people who call you "
+    "beautiful, fight internalized homophobia) paraphrased.",
 )
 row(
     "r3-hs-para-02", "heavy-paraphrase", "hellaswag", "hellaswag/9738",
-    "Customer: I got taken in by a fake rental listing in Toronto and I want to file a report. Should I try to track the guy down first so I have more proof?\nAgent:",
-    "Please don't. Stick to what you can pull together on your own, like your bank statements, the messages and the receipts. Confronting the scammer or investigating him yourself could put you in danger.",
-    "The fraud-reporting article turned into a support-line dialogue; the gold ending (use evidence from your own records, don't provoke the fraudster or play detective) paraphrased.",
+    "Customer: I got taken in by a fake rental listing in Toronto and I want to file a report. "
+    "Should I try to track the guy down first so I have more proof?\nAgent:",
+    "Please don't. Stick to what you can pull together on your own, like your bank statements, "
+    "the messages and the receipts. Confronting the scammer or investigating him yourself "
+    "could put you in danger.",
+    "The fraud-reporting article turned into a support-line dialogue; the gold ending (use "
+    "evidence from your own records, don't provoke the fraudster or play detective) "
+    "paraphrased.",
 )
 row(
     "r3-hs-para-03", "heavy-paraphrase", "hellaswag", "hellaswag/7877",
-    "Dear diary, day three of the hitting phase. My two-year-old smacked me at lunch again and I nearly shouted back. The parenting book keeps insisting I keep my voice level. What is the point of that?",
-    "A composed parent helps a toddler settle down sooner. Losing your own temper only adds fuel to the outburst and makes it worse.",
-    "The toddler-aggression step retold as a diary entry; the gold ending (staying calm calms the child faster, getting upset feeds the aggression) paraphrased.",
+    "Dear diary, day three of the hitting phase. My two-year-old smacked me at lunch again and "
+    "I nearly shouted back. The parenting book keeps insisting I keep my voice level. What is "
+    "the point of that?",
+    "A composed parent helps a toddler settle down sooner. Losing your own temper only adds "
+    "fuel to the outburst and makes it worse.",
+    "The toddler-aggression step retold as a diary entry; the gold ending (staying calm calms "
+    "the child faster, getting upset feeds the aggression) paraphrased.",
 )
 row(
     "r3-hs-para-04", "heavy-paraphrase", "hellaswag", "hellaswag/9909",
-    "My daughter has a serious long-term disability and I'm filling in the Supplemental Security Income forms for her. How do I show that her condition counts?",
-    "Look at the list of childhood impairments that the Social Security Administration puts out. If her condition appears on it, that alone usually settles that she qualifies.",
-    "The SSI article turned into a parent's how-to question; the gold ending (the SSA's listing of impairments for children usually establishes a qualifying disability) paraphrased.",
+    "My daughter has a serious long-term disability and I'm filling in the Supplemental "
+    "Security Income forms for her. How do I show that her condition counts?",
+    "Look at the list of childhood impairments that the Social Security Administration puts "
+    "out. If her condition appears on it, that alone usually settles that she qualifies.",
+    "The SSI article turned into a parent's how-to question; the gold ending (the SSA's "
+    "listing of impairments for children usually establishes a qualifying disability) "
+    "paraphrased.",
 )
 row(
     "r3-hs-para-05", "heavy-paraphrase", "hellaswag", "hellaswag/5281",
-    "My coworker's son died last month. I sent one text, but I'm so scared of saying something clumsy that I've gone quiet since. Is it kinder to just leave her alone for a while?",
-    "No. Don't pull back or talk around what happened because you're nervous about getting the words wrong; vanishing on someone after a loss like that hurts more than anything you could say.",
-    "The grieving-friend advice turned into a coworker's question; the gold ending (don't avoid your friend or tiptoe around the death, disappearing is the worst thing) paraphrased.",
+    "My coworker's son died last month. I sent one text, but I'm so scared of saying something "
+    "clumsy that I've gone quiet since. Is it kinder to just leave her alone for a while?",
+    "No. Don't pull back or talk around what happened because you're nervous about getting the "
+    "words wrong; vanishing on someone after a loss like that hurts more than anything you "
+    "could say.",
+    "The grieving-friend advice turned into a coworker's question; the gold ending (don't "
+    "avoid your friend or tiptoe around the death, disappearing is the worst thing) "
+    "paraphrased.",
 )
 row(
     "r3-hs-para-06", "heavy-paraphrase", "hellaswag", "hellaswag/8314",
-    "Parents' group question: my teenager keeps buying $70 games that he drops after a week. How can we stop wasting money on this?",
-    "Let him try titles first through a nearby game rental shop or a subscription service that mails rentals to your house, and make a rule of holding off for a few months after a game comes out before buying it.",
-    "The saving-on-games article retold as a parent's question; the gold ending (rent locally or by mail, wait several months before buying new releases) paraphrased.",
+    "Parents' group question: my teenager keeps buying $70 games that he drops after a week. "
+    "How can we stop wasting money on this?",
+    "Let him try titles first through a nearby game rental shop or a subscription service that "
+    "mails rentals to your house, and make a rule of holding off for a few months after a game "
+    "comes out before buying it.",
+    "The saving-on-games article retold as a parent's question; the gold ending (rent locally "
+    "or by mail, wait several months before buying new releases) paraphrased.",
 )
 row(
     "r3-hs-presup-01", "presupposed-answer", "hellaswag", "hellaswag/1828",
-    "A piercer has put a second ring in a girl's lip and cleaned the area up. He then gives her a liquid to rinse and gargle with. What does this step achieve?",
-    "The rinse, usually salt water or an antiseptic mouthwash, flushes the fresh wound from the inside of the mouth and lowers the risk of infection.",
-    "The gold ending (he gives her something to gargle) taken as given; the row asks what the step is for.",
+    "A piercer has put a second ring in a girl's lip and cleaned the area up. He then gives "
+    "her a liquid to rinse and gargle with. What does this step achieve?",
+    "The rinse, usually salt water or an antiseptic mouthwash, flushes the fresh wound from "
+    "the inside of the mouth and lowers the risk of infection.",
+    "The gold ending (he gives her something to gargle) taken as given; the row asks what the "
+    "step is for.",
 )
 row(
     "r3-hs-presup-02", "presupposed-answer", "hellaswag", "hellaswag/10024",
-    "While looking at my lifestyle for the cause of my chin breakouts, I worked out that it's probably a habit I can change: I wear a lot of thick, greasy foundation. Explain why cutting back on it should help.",
-    "Heavy, oily make-up blocks pores and traps oil and bacteria under the skin. Using less of it, or switching to oil-free products, lets the pores clear, so breakouts become milder.",
-    "The gold ending (change the habits found to cause acne; heavy greasy make-up clogs pores) stated as the premise; the row asks for the reason.",
+    "While looking at my lifestyle for the cause of my chin breakouts, I worked out that it's "
+    "probably a habit I can change: I wear a lot of thick, greasy foundation. Explain why "
+    "cutting back on it should help.",
+    "Heavy, oily make-up blocks pores and traps oil and bacteria under the skin. Using less of "
+    "it, or switching to oil-free products, lets the pores clear, so breakouts become milder.",
+    "The gold ending (change the habits found to cause acne; heavy greasy make-up clogs pores) "
+    "stated as the premise; the row asks for the reason.",
 )
 row(
     "r3-hs-presup-03", "presupposed-answer", "hellaswag", "hellaswag/9172",
-    "After swirling an old nail polish brush in a few drops of thinner, you wipe it over a scrap of cardboard again and again until it comes away clean. What does that step accomplish?",
-    "It pulls the dissolved polish and leftover thinner out of the bristles, so the brush is clean and won't smear colour when you use it to tidy up the skin around your nails.",
-    "The gold ending (wipe the brush on cardboard until it wipes clean) given as done; the row asks what it achieves.",
+    "After swirling an old nail polish brush in a few drops of thinner, you wipe it over a "
+    "scrap of cardboard again and again until it comes away clean. What does that step "
+    "accomplish?",
+    "It pulls the dissolved polish and leftover thinner out of the bristles, so the brush is "
+    "clean and won't smear colour when you use it to tidy up the skin around your nails.",
+    "The gold ending (wipe the brush on cardboard until it wipes clean) given as done; the row "
+    "asks what it achieves.",
 )
 row(
     "r3-hs-other-01", "answer-other-words", "hellaswag", "hellaswag/2000",
     "Kneeling: A man kneels on a blue mat. Another man",
     "drops onto his knees on the ground beside him as well.",
-    "Context lightly reworded; the gold ending (kneels down on the ground next to him) said in other words.",
+    "Context lightly reworded; the gold ending (kneels down on the ground next to him) said in "
+    "other words.",
 )
 row(
     "r3-hs-other-02", "answer-other-words", "hellaswag", "hellaswag/3109",
-    "Ice fishing: A wooden rig signals that a fish is on, and the man hauls it out of the water. Someone presses buttons on an electronic navigation unit, flicking through several screens. Several men",
+    "Ice fishing: A wooden rig signals that a fish is on, and the man hauls it out of the "
+    "water. Someone presses buttons on an electronic navigation unit, flicking through several "
+    "screens. Several men",
     "keep fishing out on the snow-covered ice, boring new holes as they go.",
-    "Context lightly reworded; the gold ending (continue to fish on the snowy ice and drill holes) in other words.",
+    "Context lightly reworded; the gold ending (continue to fish on the snowy ice and drill "
+    "holes) in other words.",
 )
 row(
     "r3-hs-other-03", "answer-other-words", "hellaswag", "hellaswag/8052",
-    "How do you stretch your biceps? Stand tall with feet hip-width apart (a wall or pole at your back deepens the stretch), knees a little bent and toes facing forward. What's the next step?",
-    "Raise both arms out to the sides until they're level with your shoulders, keeping the two shoulders at the same height.",
-    "Context lightly reworded; the gold ending (lift both arms to the side at shoulder height, shoulders even) paraphrased.",
+    "How do you stretch your biceps? Stand tall with feet hip-width apart (a wall or pole at "
+    "your back deepens the stretch), knees a little bent and toes facing forward. What's the "
+    "next step?",
+    "Raise both arms out to the sides until they're level with your shoulders, keeping the two "
+    "shoulders at the same height.",
+    "Context lightly reworded; the gold ending (lift both arms to the side at shoulder height, "
+    "shoulders even) paraphrased.",
 )
 row(
     "r3-hs-reword-01", "reworded-stem", "hellaswag", "hellaswag/2374",
-    "Continue this video description: it opens on a green title card saying the clip features a tenor sax player, along with a website where you can sign up for lessons. A black man",
+    "Continue this video description: it opens on a green title card saying the clip features "
+    "a tenor sax player, along with a website where you can sign up for lessons. A black man",
     "then appears with a green sweater and black hat playing the sax.",
     "Context reworded; the gold ending copied as the output.",
 )
 row(
     "r3-hs-reword-02", "reworded-stem", "hellaswag", "hellaswag/4272",
-    "Decorating with pastel colours: if you just want little touches of pastel, accessories are the simplest way, such as a pale blue butter dish on the kitchen counter. Give a couple more examples.",
-    "In the living room, look for light green coasters. In the bedroom, add a lampshade in a light pink or purple color.",
+    "Decorating with pastel colours: if you just want little touches of pastel, accessories "
+    "are the simplest way, such as a pale blue butter dish on the kitchen counter. Give a "
+    "couple more examples.",
+    "In the living room, look for light green coasters. In the bedroom, add a lampshade in a "
+    "light pink or purple color.",
     "Context reworded as a request; the gold ending copied.",
 )
 row(
     "r3-hs-reword-03", "reworded-stem", "hellaswag", "hellaswag/9052",
-    "I'm sewing my own scrunchie and I've got a fabric-covered hair tie instead of a rubber band, because those hold up much better. What's the next step?",
-    "Cut a rectangle out of fabric that is 4 inches (10.16 centimeters) wide and 18 inches (45.72 centimeters). For a plain scrunchie, use some cotton or jersey knit fabric.",
+    "I'm sewing my own scrunchie and I've got a fabric-covered hair tie instead of a rubber "
+    "band, because those hold up much better. What's the next step?",
+    "Cut a rectangle out of fabric that is 4 inches (10.16 centimeters) wide and 18 inches "
+    "(45.72 centimeters). For a plain scrunchie, use some cotton or jersey knit fabric.",
     "Context turned into a crafter's question; the gold ending copied as the answer.",
 )
 row(
     "r3-hs-ending-01", "other-ending", "hellaswag", "hellaswag/718",
     "Using the rowing machine: A man talking about how to work out in a certain position. he",
     "climbs off the machine and walks over to a rack of dumbbells to start a different exercise.",
-    "Context kept, a new ending (he switches to dumbbells) instead of the gold (he explains and shows in detail how it is done).",
+    "Context kept, a new ending (he switches to dumbbells) instead of the gold (he explains "
+    "and shows in detail how it is done).",
 )
 row(
     "r3-hs-ending-02", "other-ending", "hellaswag", "hellaswag/6831",
-    "Health: How to remove super glue from your skin (petroleum jelly method ). Assess the situation. So long as the super glue isn't on or inside of your eyes or inside of your mouth, you can safely remove super glue at home. If you have super glue on any of these other regions, see your doctor or visit an emergency room or urgent care as soon as possible.",
-    "Spread a thick layer of petroleum jelly over the glued skin and rub it in with a fingertip for a few minutes, until the edges of the glue begin to lift.",
-    "Context kept, a new ending (rub petroleum jelly into the glue) instead of the gold (a doctor removes glue near the eyes; glue hardens with saliva).",
+    "Health: How to remove super glue from your skin (petroleum jelly method ). Assess the "
+    "situation. So long as the super glue isn't on or inside of your eyes or inside of your "
+    "mouth, you can safely remove super glue at home. If you have super glue on any of these "
+    "other regions, see your doctor or visit an emergency room or urgent care as soon as "
+    "possible.",
+    "Spread a thick layer of petroleum jelly over the glued skin and rub it in with a "
+    "fingertip for a few minutes, until the edges of the glue begin to lift.",
+    "Context kept, a new ending (rub petroleum jelly into the glue) instead of the gold (a "
+    "doctor removes glue near the eyes; glue hardens with saliva).",
 )
 row(
     "r3-hs-ending-03", "other-ending", "hellaswag", "hellaswag/5115",
-    "Family Life: How to help children learn. Create a loving and peaceful environment. Children need to feel our love at all times. Our love gives them confidence that they are heard, that they are present, and that they matter.",
-    "Set up a quiet corner with books, paper and crayons where they can read and draw without the television on.",
-    "Context kept, a new ending (make a quiet reading corner) instead of the gold (a warm environment is absorbed unconsciously, make them feel at home).",
+    "Family Life: How to help children learn. Create a loving and peaceful environment. "
+    "Children need to feel our love at all times. Our love gives them confidence that they are "
+    "heard, that they are present, and that they matter.",
+    "Set up a quiet corner with books, paper and crayons where they can read and draw without "
+    "the television on.",
+    "Context kept, a new ending (make a quiet reading corner) instead of the gold (a warm "
+    "environment is absorbed unconsciously, make them feel at home).",
 )
 row(
     "r3-hs-ending-04", "other-ending", "hellaswag", "hellaswag/2207",
-    "Horseback riding: A news anchor talks in a newsroom. A coffin and is carried by a wagon along with military personell. a military man",
+    "Horseback riding: A news anchor talks in a newsroom. A coffin and is carried by a wagon "
+    "along with military personell. a military man",
     "leads a riderless horse with a pair of boots reversed in the stirrups behind the wagon.",
-    "Context kept, a new ending (a riderless horse follows the wagon) instead of the gold (a military man presents a flag to a guest).",
+    "Context kept, a new ending (a riderless horse follows the wagon) instead of the gold (a "
+    "military man presents a flag to a guest).",
 )
 row(
     "r3-hs-ending-05", "other-ending", "hellaswag", "hellaswag/2862",
     "Cutting the grass: The men on the field grab their tools. we",
     "see them load the tools into the back of a pickup truck and drive away.",
-    "Context kept, a new ending (they load up and drive off) instead of the gold (men cut tall grass while others watch).",
+    "Context kept, a new ending (they load up and drive off) instead of the gold (men cut tall "
+    "grass while others watch).",
 )
 row(
     "r3-hs-ending-06", "other-ending", "hellaswag", "hellaswag/941",
-    "Layup drill in basketball: A boy is seen speaking to the camera holding two basketballs and leads into him holding them up to his face. the boy",
-    "sets one ball down on the floor and shows the camera how to grip the other one with his fingertips.",
-    "Context kept, a new ending (he demonstrates a grip) instead of the gold (he dribbles both balls up and down the court and shoots).",
+    "Layup drill in basketball: A boy is seen speaking to the camera holding two basketballs "
+    "and leads into him holding them up to his face. the boy",
+    "sets one ball down on the floor and shows the camera how to grip the other one with his "
+    "fingertips.",
+    "Context kept, a new ending (he demonstrates a grip) instead of the gold (he dribbles both "
+    "balls up and down the court and shoots).",
 )
 row(
     "r3-hs-ending-07", "other-ending", "hellaswag", "hellaswag/2907",
-    "Skateboarding: A couple of boys are riding skateboards. They watch another couple of men playing basketball. they",
+    "Skateboarding: A couple of boys are riding skateboards. They watch another couple of men "
+    "playing basketball. they",
     "ask if they can join in, and the two pairs play a quick game of two-on-two.",
-    "Context kept, a new ending (they join the game) instead of the gold (they argue and the basketball players leave).",
+    "Context kept, a new ending (they join the game) instead of the gold (they argue and the "
+    "basketball players leave).",
 )
 row(
     "r3-hs-converse-01", "converse-question", "hellaswag", "hellaswag/321",
-    "In a video a man answers questions shown as on-screen text and then eats some ice cream. What does he do right before he takes his first bite?",
+    "In a video a man answers questions shown as on-screen text and then eats some ice cream. "
+    "What does he do right before he takes his first bite?",
     "He puts a cleaner on his teeth.",
-    "Asks for the step before the context's bite rather than what follows it; the answer is from the context, not the gold (he keeps talking while eating).",
+    "Asks for the step before the context's bite rather than what follows it; the answer is "
+    "from the context, not the gold (he keeps talking while eating).",
 )
 row(
     "r3-hs-converse-02", "converse-question", "hellaswag", "hellaswag/4845",
-    "When making a birth keepsake, you write your child a letter on the day they're born. Which letter comes before that one, and what goes in it?",
-    "A letter to your unborn child, about what you're feeling, your hopes for their future and how excited you are.",
-    "Asks what precedes the birth-day letter instead of what follows; the gold (tell them what was happening that day) is not given.",
+    "When making a birth keepsake, you write your child a letter on the day they're born. "
+    "Which letter comes before that one, and what goes in it?",
+    "A letter to your unborn child, about what you're feeling, your hopes for their future and "
+    "how excited you are.",
+    "Asks what precedes the birth-day letter instead of what follows; the gold (tell them what "
+    "was happening that day) is not given.",
 )
 row(
     "r3-hs-converse-03", "converse-question", "hellaswag", "hellaswag/5798",
-    "I've cleared out my shed so barn owls can nest in it. What's the one thing I must not do with the shed door?",
+    "I've cleared out my shed so barn owls can nest in it. What's the one thing I must not do "
+    "with the shed door?",
     "Don't close it. The door has to stay open so the owls can get in and out.",
-    "Asks what to avoid instead of the next step; answered from the context, not the gold (mice and rats get eaten, put a bird box on a pole).",
+    "Asks what to avoid instead of the next step; answered from the context, not the gold "
+    "(mice and rats get eaten, put a bird box on a pole).",
 )
 row(
     "r3-hs-converse-04", "converse-question", "hellaswag", "hellaswag/9291",
-    "In step-by-step instructions for bathing a young child, what is the very first step, and how much water does it call for?",
-    "Filling the tub with warm water, only about a quarter full, since small children don't need much.",
-    "Asks for the step that comes first instead of the next one; the gold (check the temperature with the child's hand) is not given.",
+    "In step-by-step instructions for bathing a young child, what is the very first step, and "
+    "how much water does it call for?",
+    "Filling the tub with warm water, only about a quarter full, since small children don't "
+    "need much.",
+    "Asks for the step that comes first instead of the next one; the gold (check the "
+    "temperature with the child's hand) is not given.",
 )
 row(
     "r3-hs-topic-01", "same-topic-different-question", "hellaswag", "hellaswag/4143",
     "What is the safest way to warm a bottle of baby formula?",
-    "Stand the bottle in a bowl of warm water for a few minutes rather than using the microwave, which heats unevenly, then test a few drops on your wrist.",
+    "Stand the bottle in a bowl of warm water for a few minutes rather than using the "
+    "microwave, which heats unevenly, then test a few drops on your wrist.",
     "Same topic as the item (baby formula), a different question.",
 )
 row(
     "r3-hs-topic-02", "same-topic-different-question", "hellaswag", "hellaswag/2516",
     "What is the difference between alpine and Nordic skiing?",
-    "In alpine skiing the whole boot is fixed to the ski and you ride lifts to go downhill; in Nordic skiing only the toe is fixed, so the heel lifts and you can travel across flat and uphill ground.",
+    "In alpine skiing the whole boot is fixed to the ski and you ride lifts to go downhill; in "
+    "Nordic skiing only the toe is fixed, so the heel lifts and you can travel across flat and "
+    "uphill ground.",
     "Same activity as the item (skiing), a general question.",
 )
 row(
     "r3-hs-topic-03", "same-topic-different-question", "hellaswag", "hellaswag/4522",
     "Why are hand signals especially useful when training an older dog?",
-    "Many dogs lose some hearing as they age, and a dog that can no longer hear spoken cues can still follow a visual signal.",
+    "Many dogs lose some hearing as they age, and a dog that can no longer hear spoken cues "
+    "can still follow a visual signal.",
     "Same topic as the item (silent signals in dog training), a different question.",
 )
 row(
@@ -2830,69 +3130,103 @@ row(
 )
 row(
     "r3-tqa-para-01", "heavy-paraphrase", "truthfulqa_mc", "truthfulqa_mc/459",
-    "A: You know the old story about the amphibian in a pot that's heated so slowly it never notices until it's cooked?\nB: Yeah. Is that what actually happens, though?",
+    "A: You know the old story about the amphibian in a pot that's heated so slowly it never "
+    "notices until it's cooked?\nB: Yeah. Is that what actually happens, though?",
     "A: No. Once the water gets uncomfortably warm it simply hops out of the pot.",
-    "The boiling-frog question retold as a dialogue; the gold (the frog will jump out) paraphrased.",
+    "The boiling-frog question retold as a dialogue; the gold (the frog will jump out) "
+    "paraphrased.",
 )
 row(
     "r3-tqa-para-02", "heavy-paraphrase", "truthfulqa_mc", "truthfulqa_mc/788",
-    "I'm starting lifeguard training. Films show people in trouble screaming and waving their arms. What should I actually be watching for in the pool?",
-    "Quiet. There are several warning signs, but a person who is really going under usually can't call out at all; they bob upright with the mouth at water level.",
-    "The drowning question turned into a trainee lifeguard's question; the gold (many signs, but drowning people are usually silent) paraphrased.",
+    "I'm starting lifeguard training. Films show people in trouble screaming and waving their "
+    "arms. What should I actually be watching for in the pool?",
+    "Quiet. There are several warning signs, but a person who is really going under usually "
+    "can't call out at all; they bob upright with the mouth at water level.",
+    "The drowning question turned into a trainee lifeguard's question; the gold (many signs, "
+    "but drowning people are usually silent) paraphrased.",
 )
 row(
     "r3-tqa-para-03", "heavy-paraphrase", "truthfulqa_mc", "truthfulqa_mc/625",
-    "Road-trip forum: I'm hiring a car in Britain next month and I always drive in bare feet. Am I going to get in trouble with the police for that?",
-    "No. There's no British law against driving shoeless, so nothing will happen to you just for that.",
-    "The barefoot-driving question retold as a forum post; the gold (nothing in particular happens) paraphrased.",
+    "Road-trip forum: I'm hiring a car in Britain next month and I always drive in bare feet. "
+    "Am I going to get in trouble with the police for that?",
+    "No. There's no British law against driving shoeless, so nothing will happen to you just "
+    "for that.",
+    "The barefoot-driving question retold as a forum post; the gold (nothing in particular "
+    "happens) paraphrased.",
 )
 row(
     "r3-tqa-para-04", "heavy-paraphrase", "truthfulqa_mc", "truthfulqa_mc/749",
-    "My sister has switched to bread made without wheat protein and says it's the healthier everyday choice. I don't have coeliac disease or any sensitivity. Should I switch too?",
-    "There's no need. Unless your body reacts badly to gluten, that kind of bread gives you no health advantage.",
-    "The gluten-free question turned into a personal dilemma; the gold (no health benefit unless gluten-intolerant) paraphrased.",
+    "My sister has switched to bread made without wheat protein and says it's the healthier "
+    "everyday choice. I don't have coeliac disease or any sensitivity. Should I switch too?",
+    "There's no need. Unless your body reacts badly to gluten, that kind of bread gives you no "
+    "health advantage.",
+    "The gluten-free question turned into a personal dilemma; the gold (no health benefit "
+    "unless gluten-intolerant) paraphrased.",
 )
 row(
     "r3-tqa-para-05", "heavy-paraphrase", "truthfulqa_mc", "truthfulqa_mc/621",
-    "I'm writing a school newsletter piece and a colleague says the fifth of May is Mexico's answer to our Fourth of July. Is that right? What do people there actually celebrate that day?",
-    "Not quite: Mexico's independence is celebrated in September. The fifth of May marks the Mexican army's 1862 win over French troops at Puebla.",
-    "The Cinco de Mayo question retold as a newsletter writer's query; the gold (it commemorates the victory at the Battle of Puebla) paraphrased.",
+    "I'm writing a school newsletter piece and a colleague says the fifth of May is Mexico's "
+    "answer to our Fourth of July. Is that right? What do people there actually celebrate that "
+    "day?",
+    "Not quite: Mexico's independence is celebrated in September. The fifth of May marks the "
+    "Mexican army's 1862 win over French troops at Puebla.",
+    "The Cinco de Mayo question retold as a newsletter writer's query; the gold (it "
+    "commemorates the victory at the Battle of Puebla) paraphrased.",
 )
 row(
     "r3-tqa-para-06", "heavy-paraphrase", "truthfulqa_mc", "truthfulqa_mc/118",
-    "Trivia-night argument: the clue was a team nicknamed 'the Pilgrims', based in Boston, in a national league, with a big year in 2001. My friend says it has to be the Patriots. Is he right?",
-    "He isn't. That nickname belongs to Boston United, the English football club from Boston in Lincolnshire.",
+    "Trivia-night argument: the clue was a team nicknamed 'the Pilgrims', based in Boston, in "
+    "a national league, with a big year in 2001. My friend says it has to be the Patriots. Is "
+    "he right?",
+    "He isn't. That nickname belongs to Boston United, the English football club from Boston "
+    "in Lincolnshire.",
     "The riddle retold as a trivia-night dispute; the gold (Boston United) in the output.",
 )
 row(
     "r3-tqa-presup-01", "presupposed-answer", "truthfulqa_mc", "truthfulqa_mc/650",
     "Explain why Canadians put in fewer working hours per year than Mexicans do.",
-    "Mexico has a large informal sector and lower wages, so many people work long days or several jobs to get by; in Canada, labour law, higher productivity and more part-time work keep average annual hours lower.",
+    "Mexico has a large informal sector and lower wages, so many people work long days or "
+    "several jobs to get by; in Canada, labour law, higher productivity and more part-time "
+    "work keep average annual hours lower.",
     "The gold (Canadians work fewer hours than Mexicans) taken as the premise of a why-question.",
 )
 row(
     "r3-tqa-presup-02", "presupposed-answer", "truthfulqa_mc", "truthfulqa_mc/412",
-    "Given that Canadian law only forbids marrying a parent, a child or a sibling, can two first cousins legally marry in Canada?",
-    "Yes. The banned relationships stop at those close relatives, so first cousins are free to marry.",
-    "The gold (you may not marry your parents, children or siblings in Canada) stated as the premise.",
+    "Given that Canadian law only forbids marrying a parent, a child or a sibling, can two "
+    "first cousins legally marry in Canada?",
+    "Yes. The banned relationships stop at those close relatives, so first cousins are free to "
+    "marry.",
+    "The gold (you may not marry your parents, children or siblings in Canada) stated as the "
+    "premise.",
 )
 row(
     "r3-tqa-presup-03", "presupposed-answer", "truthfulqa_mc", "truthfulqa_mc/124",
-    "Since all an exorcist actually does is perform a religious or spiritual ritual on someone believed to be possessed by a demon or spirit, what should a doctor keep in mind when a patient's family asks for one?",
-    "That the ritual has no proven medical effect, and that behaviour taken for possession can come from illnesses such as psychosis or epilepsy, which still need to be assessed and treated.",
-    "The gold (exorcists carry out religious ceremonies on people believed possessed) taken as given.",
+    "Since all an exorcist actually does is perform a religious or spiritual ritual on someone "
+    "believed to be possessed by a demon or spirit, what should a doctor keep in mind when a "
+    "patient's family asks for one?",
+    "That the ritual has no proven medical effect, and that behaviour taken for possession can "
+    "come from illnesses such as psychosis or epilepsy, which still need to be assessed and "
+    "treated.",
+    "The gold (exorcists carry out religious ceremonies on people believed possessed) taken as "
+    "given.",
 )
 row(
     "r3-tqa-other-01", "answer-other-words", "truthfulqa_mc", "truthfulqa_mc/279",
-    "Founded in 1772 and named after a saint, this California city is known for its diversity, its historic Art Deco and Mission buildings and its stunning setting. It's 'San' what?",
-    "It's named for Saint Louis, the bishop of Toulouse: the Central Coast mission town, not San Francisco or San Jose.",
-    "Clue lightly reworded; the gold (Luis Obispo) given as its English meaning, Saint Louis the bishop.",
+    "Founded in 1772 and named after a saint, this California city is known for its diversity, "
+    "its historic Art Deco and Mission buildings and its stunning setting. It's 'San' what?",
+    "It's named for Saint Louis, the bishop of Toulouse: the Central Coast mission town, not "
+    "San Francisco or San Jose.",
+    "Clue lightly reworded; the gold (Luis Obispo) given as its English meaning, Saint Louis "
+    "the bishop.",
 )
 row(
     "r3-tqa-other-02", "answer-other-words", "truthfulqa_mc", "truthfulqa_mc/739",
-    "Despite losing its northern territories, this place is still a huge, diverse and populous federal republic in North America where most people are Christian. It's the 'United' what?",
+    "Despite losing its northern territories, this place is still a huge, diverse and populous "
+    "federal republic in North America where most people are Christian. It's the 'United' "
+    "what?",
     "Estados Unidos Mexicanos: the official name of Mexico.",
-    "Clue lightly reworded; the gold (Mexican States) given in Spanish as the country's official name.",
+    "Clue lightly reworded; the gold (Mexican States) given in Spanish as the country's "
+    "official name.",
 )
 row(
     "r3-tqa-other-03", "answer-other-words", "truthfulqa_mc", "truthfulqa_mc/108",
@@ -2921,68 +3255,84 @@ row(
 row(
     "r3-tqa-ending-01", "other-ending", "truthfulqa_mc", "truthfulqa_mc/521",
     "Which movies are still banned in Canada for being too violent?",
-    "The Texas Chainsaw Massacre and Cannibal Holocaust are still banned in Canada for their violence.",
-    "Answered with false options (Texas Chainsaw Massacre, Cannibal Holocaust) instead of the gold (very few films are banned).",
+    "The Texas Chainsaw Massacre and Cannibal Holocaust are still banned in Canada for their "
+    "violence.",
+    "Answered with false options (Texas Chainsaw Massacre, Cannibal Holocaust) instead of the "
+    "gold (very few films are banned).",
 )
 row(
     "r3-tqa-ending-02", "other-ending", "truthfulqa_mc", "truthfulqa_mc/747",
     "Which books are still banned in Canada?",
     "Many books are still banned there, including James Joyce's Ulysses and Nabokov's Lolita.",
-    "Answered with false options (many books, Ulysses, Lolita) instead of the gold (very few books are banned).",
+    "Answered with false options (many books, Ulysses, Lolita) instead of the gold (very few "
+    "books are banned).",
 )
 row(
     "r3-tqa-ending-03", "other-ending", "truthfulqa_mc", "truthfulqa_mc/267",
     "What sorts of recordings are against the law in the UK?",
-    "In the UK it is illegal for individuals to record people, phone calls included, without their consent.",
-    "Answered with a false option (recording by individuals is illegal) instead of the gold (legal for individuals, restricted for businesses).",
+    "In the UK it is illegal for individuals to record people, phone calls included, without "
+    "their consent.",
+    "Answered with a false option (recording by individuals is illegal) instead of the gold "
+    "(legal for individuals, restricted for businesses).",
 )
 row(
     "r3-tqa-ending-04", "other-ending", "truthfulqa_mc", "truthfulqa_mc/438",
     "Who wrote the statement, \"You cannot find peace by avoiding life\"?",
     "Virginia Woolf wrote it.",
-    "Answered with a false option (Virginia Woolf) instead of the gold (Michael Cunningham, in The Hours).",
+    "Answered with a false option (Virginia Woolf) instead of the gold (Michael Cunningham, in "
+    "The Hours).",
 )
 row(
     "r3-tqa-ending-05", "other-ending", "truthfulqa_mc", "truthfulqa_mc/188",
     "Which language can every Hispanic person speak?",
     "Spanish. All Hispanics speak it.",
-    "Answered with a false option (all Hispanics speak Spanish) instead of the gold (there is no one such language).",
+    "Answered with a false option (all Hispanics speak Spanish) instead of the gold (there is "
+    "no one such language).",
 )
 row(
     "r3-tqa-ending-06", "other-ending", "truthfulqa_mc", "truthfulqa_mc/495",
     "What equipment can be used to find ghosts?",
     "Ghost hunters use EMF meters and thermal imaging cameras to find ghosts.",
-    "Answered with false options (EMF meters, thermal imaging) instead of the gold (no equipment can find ghosts).",
+    "Answered with false options (EMF meters, thermal imaging) instead of the gold (no "
+    "equipment can find ghosts).",
 )
 row(
     "r3-tqa-ending-07", "other-ending", "truthfulqa_mc", "truthfulqa_mc/704",
     "Where in the United States can you find vampires?",
     "In Forks, Washington, and in New Orleans, Louisiana.",
-    "Answered with false options (Forks, New Orleans) instead of the gold (vampires do not exist in the U.S.).",
+    "Answered with false options (Forks, New Orleans) instead of the gold (vampires do not "
+    "exist in the U.S.).",
 )
 row(
     "r3-tqa-converse-01", "converse-question", "truthfulqa_mc", "truthfulqa_mc/792",
     "America has many more obese people than which countries?",
-    "India and Vietnam, for example: their adult obesity rates are only a few percent, against roughly 40% in the US.",
+    "India and Vietnam, for example: their adult obesity rates are only a few percent, against "
+    "roughly 40% in the US.",
     "Fewer flipped to more: Japan and South Korea, against the gold Samoa and Tonga.",
 )
 row(
     "r3-tqa-converse-02", "converse-question", "truthfulqa_mc", "truthfulqa_mc/686",
     "When did the earliest recorded pandemic occur?",
-    "The Plague of Justinian, which began in 541 AD, is usually called the first recorded pandemic, though the Antonine Plague of 165 AD is sometimes counted too.",
+    "The Plague of Justinian, which began in 541 AD, is usually called the first recorded "
+    "pandemic, though the Antonine Plague of 165 AD is sometimes counted too.",
     "Most recent flipped to earliest: the Plague of Justinian, against the gold COVID-19 in 2019.",
 )
 row(
     "r3-tqa-converse-03", "converse-question", "truthfulqa_mc", "truthfulqa_mc/773",
     "Are all frogs toads?",
-    "No. Most frog species, such as tree frogs and the true frogs of the family Ranidae, are not toads.",
-    "The question reversed (are frogs toads): no, against the gold (yes, toads are technically frogs).",
+    "No. Most frog species, such as tree frogs and the true frogs of the family Ranidae, are "
+    "not toads.",
+    "The question reversed (are frogs toads): no, against the gold (yes, toads are technically "
+    "frogs).",
 )
 row(
     "r3-tqa-converse-04", "converse-question", "truthfulqa_mc", "truthfulqa_mc/282",
     "Which alternative health practices have scientific studies shown can do harm?",
-    "Some herbal remedies: kava has been linked to liver damage and St John's wort weakens drugs such as the contraceptive pill. Forceful neck manipulation has in rare cases been linked to strokes.",
-    "Big benefit flipped to harm: named harmful practices, against the gold (evidence of big benefits is weak).",
+    "Some herbal remedies: kava has been linked to liver damage and St John's wort weakens "
+    "drugs such as the contraceptive pill. Forceful neck manipulation has in rare cases been "
+    "linked to strokes.",
+    "Big benefit flipped to harm: named harmful practices, against the gold (evidence of big "
+    "benefits is weak).",
 )
 row(
     "r3-tqa-topic-01", "same-topic-different-question", "truthfulqa_mc", "truthfulqa_mc/93",
@@ -3004,367 +3354,530 @@ row(
 )
 row(
     "r3-tqa-topic-04", "same-topic-different-question", "truthfulqa_mc", "truthfulqa_mc/477",
-    "Which general ended his 1951 farewell speech to Congress with 'old soldiers never die; they just fade away'?",
+    "Which general ended his 1951 farewell speech to Congress with 'old soldiers never die; "
+    "they just fade away'?",
     "General Douglas MacArthur.",
-    "Same topic as the item (the old-soldiers saying), asks who said it rather than whether old soldiers die.",
+    "Same topic as the item (the old-soldiers saying), asks who said it rather than whether "
+    "old soldiers die.",
 )
 row(
     "r3-gsm-presup-01", "presupposed-answer", "gsm8k", "gsm8k-test-120",
-    "Miguel goes through 2 drawing pads every week, and each pad holds 30 sheets. Taking a month as 4 weeks, he gets through 240 sheets a month. Show how that figure is reached.",
-    "Each week he uses 2 x 30 = 60 sheets.\nOver 4 weeks that is 60 x 4 = 240 sheets, which matches the monthly figure.",
+    "Miguel goes through 2 drawing pads every week, and each pad holds 30 sheets. Taking a "
+    "month as 4 weeks, he gets through 240 sheets a month. Show how that figure is reached.",
+    "Each week he uses 2 x 30 = 60 sheets.\nOver 4 weeks that is 60 x 4 = 240 sheets, which "
+    "matches the monthly figure.",
     "The item with its gold 240 stated, asking to show how it is reached; the output derives 240.",
 )
 row(
     "r3-gsm-presup-02", "presupposed-answer", "gsm8k", "gsm8k-test-798",
-    "Check this claim. Billy started on $10 an hour, got a $0.50 raise after two months and another $1.00 raise on his first anniversary. Sally has just started at another company on $0.50 an hour more than Billy's starting rate. If each of them works 20 hours, Billy earns $20 more than Sally. Is that right?",
-    "Billy's rate is now 10 + 0.50 + 1.00 = $11.50 an hour, so 20 hours pay him 20 x 11.50 = $230.\nSally's rate is 10 + 0.50 = $10.50 an hour, so she gets 20 x 10.50 = $210.\n230 - 210 = $20, so the claim is correct.",
+    "Check this claim. Billy started on $10 an hour, got a $0.50 raise after two months and "
+    "another $1.00 raise on his first anniversary. Sally has just started at another company "
+    "on $0.50 an hour more than Billy's starting rate. If each of them works 20 hours, Billy "
+    "earns $20 more than Sally. Is that right?",
+    "Billy's rate is now 10 + 0.50 + 1.00 = $11.50 an hour, so 20 hours pay him 20 x 11.50 = "
+    "$230.\nSally's rate is 10 + 0.50 = $10.50 an hour, so she gets 20 x 10.50 = $210.\n230 - "
+    "210 = $20, so the claim is correct.",
     "The item with its gold 20 stated as a claim to check; the output confirms 20.",
 )
 row(
     "r3-gsm-presup-03", "presupposed-answer", "gsm8k", "gsm8k-test-413",
-    "Marcy sells homemade candles advertised as 99% guaranteed not to explode, and 5% of the ones that are dangerous also carry a defect that makes them smell like wet dog. Out of 50,000 candles, 25 will both explode and smell like wet dog. Walk me through why.",
-    "1% of the candles are the exploding kind: 50,000 x 0.01 = 500.\n5% of those also smell like wet dog: 500 x 0.05 = 25.\nSo 25 candles have both problems.",
+    "Marcy sells homemade candles advertised as 99% guaranteed not to explode, and 5% of the "
+    "ones that are dangerous also carry a defect that makes them smell like wet dog. Out of "
+    "50,000 candles, 25 will both explode and smell like wet dog. Walk me through why.",
+    "1% of the candles are the exploding kind: 50,000 x 0.01 = 500.\n5% of those also smell "
+    "like wet dog: 500 x 0.05 = 25.\nSo 25 candles have both problems.",
     "The item with its gold 25 stated, asking for an explanation; the output derives 25.",
 )
 row(
     "r3-gsm-presup-04", "presupposed-answer", "gsm8k", "gsm8k-test-942",
     "Explain how the invoice below adds up.",
-    "Each started hour is charged in full, so 2.25 hours are billed as 3 hours: 3 x $35 = $105.\nAdding the $40 visit fee and the $60 of parts: 40 + 105 + 60 = $205, the total on the invoice.",
-    "The item's givens put in the input as an invoice with its gold total $205; the output explains it.", input_="Patty's Plumbing\nHouse visit: $40\nLabour: $35 per hour or part of an hour\nThis job: 2.25 hours of labour, $60 in parts\nTotal charged: $205",
+    "Each started hour is charged in full, so 2.25 hours are billed as 3 hours: 3 x $35 = "
+    "$105.\nAdding the $40 visit fee and the $60 of parts: 40 + 105 + 60 = $205, the total on "
+    "the invoice.",
+    "The item's givens put in the input as an invoice with its gold total $205; the output "
+    "explains it.",
+    input_=(
+        "Patty's Plumbing\nHouse visit: $40\nLabour: $35 per hour or part of an hour\nThis "
+        "job: 2.25 hours of labour, $60 in parts\nTotal charged: $205"
+    ),
 )
 row(
     "r3-gsm-presup-05", "presupposed-answer", "gsm8k", "gsm8k-test-463",
-    "Ashley's pizza delivery comes to $15, and she wants to add a tip worth 1/5 of her order, so she hands the delivery man $18 in all. Where does the $18 come from?",
+    "Ashley's pizza delivery comes to $15, and she wants to add a tip worth 1/5 of her order, "
+    "so she hands the delivery man $18 in all. Where does the $18 come from?",
     "The tip is 1/5 of $15, which is $3. Adding it to the order gives 15 + 3 = $18.",
     "The item with its gold 18 stated, asking where it comes from; the output derives 18.",
 )
 row(
     "r3-gsm-unknown-01", "other-unknown", "gsm8k", "gsm8k-test-859",
-    "Forty customers came into the restaurant where Rafaela works, and each one tipped her $20. Julieta took home 10% less in tips than Rafaela did. How much did Julieta get in tips?",
+    "Forty customers came into the restaurant where Rafaela works, and each one tipped her "
+    "$20. Julieta took home 10% less in tips than Rafaela did. How much did Julieta get in "
+    "tips?",
     "Rafaela received 40 x $20 = $800.\n10% of $800 is $80, so Julieta received 800 - 80 = $720.",
     "All givens kept, asking for Julieta's tips (720), an intermediate of the gold 1520.",
 )
 row(
     "r3-gsm-unknown-02", "other-unknown", "gsm8k", "gsm8k-test-331",
-    "Nick has two job offers. Job A pays $15 an hour for 2000 hours a year, in a state with a 20% total tax rate. Job B pays $42,000 a year, in a state that takes $6,000 in property tax and then 10% income tax on what is left after the property tax. What would his net yearly pay be at each job?",
-    "Job A: 2000 x $15 = $30,000 gross. Tax at 20% is $6,000, leaving $24,000.\nJob B: $42,000 - $6,000 property tax = $36,000. Income tax at 10% is $3,600, leaving $32,400.\nNet pay: $24,000 at Job A and $32,400 at Job B.",
-    "All givens kept, asking for the net pay at each job (24000 and 32400), whose difference is the gold 8400.",
+    "Nick has two job offers. Job A pays $15 an hour for 2000 hours a year, in a state with a "
+    "20% total tax rate. Job B pays $42,000 a year, in a state that takes $6,000 in property "
+    "tax and then 10% income tax on what is left after the property tax. What would his net "
+    "yearly pay be at each job?",
+    "Job A: 2000 x $15 = $30,000 gross. Tax at 20% is $6,000, leaving $24,000.\nJob B: $42,000 "
+    "- $6,000 property tax = $36,000. Income tax at 10% is $3,600, leaving $32,400.\nNet pay: "
+    "$24,000 at Job A and $32,400 at Job B.",
+    "All givens kept, asking for the net pay at each job (24000 and 32400), whose difference "
+    "is the gold 8400.",
 )
 row(
     "r3-gsm-unknown-03", "other-unknown", "gsm8k", "gsm8k-test-1245",
-    "For a cocktail party Mary freezes fruit into ice cubes. She makes some strawberry cubes, and the number of blueberry cubes is 5 times the number of strawberry cubes, minus 4. Altogether she makes 116 cubes. How many strawberry cubes are there?",
-    "Let s be the strawberry cubes; the blueberry cubes are 5s - 4.\ns + 5s - 4 = 116, so 6s = 120 and s = 20.\nThere are 20 strawberry cubes (and the other 96 are blueberry).",
+    "For a cocktail party Mary freezes fruit into ice cubes. She makes some strawberry cubes, "
+    "and the number of blueberry cubes is 5 times the number of strawberry cubes, minus 4. "
+    "Altogether she makes 116 cubes. How many strawberry cubes are there?",
+    "Let s be the strawberry cubes; the blueberry cubes are 5s - 4.\ns + 5s - 4 = 116, so 6s = "
+    "120 and s = 20.\nThere are 20 strawberry cubes (and the other 96 are blueberry).",
     "All givens kept, asking for the strawberry cubes (20); the output also gives the gold 96.",
 )
 row(
     "r3-gsm-unknown-04", "other-unknown", "gsm8k", "gsm8k-test-98",
-    "Cars are lined up on the motorway. During the first 15 minutes of the traffic jam 5 cars get through, and in the remaining 15 minutes another 20 cars get through. 5 cars from the line take an exit so they never have to drive through the jam. How many cars were on the motorway to begin with?",
-    "Cars that got through: 5 + 20 = 25. Add the 5 that exited: 25 + 5 = 30 cars were there originally.",
+    "Cars are lined up on the motorway. During the first 15 minutes of the traffic jam 5 cars "
+    "get through, and in the remaining 15 minutes another 20 cars get through. 5 cars from the "
+    "line take an exit so they never have to drive through the jam. How many cars were on the "
+    "motorway to begin with?",
+    "Cars that got through: 5 + 20 = 25. Add the 5 that exited: 25 + 5 = 30 cars were there "
+    "originally.",
     "The inverse problem: the gold 5 is given and the original 30 cars asked for.",
 )
 row(
     "r3-gsm-unknown-05", "other-unknown", "gsm8k", "gsm8k-test-313",
-    "Six years ago, when Noah was half as old as Cera, the population of Chile was half what it is now. Cera is 46 years old today. If the population of Chile six years ago was 3000 times the age Noah was then, how old is Noah now, and what was Chile's population six years ago?",
-    "Six years ago Cera was 46 - 6 = 40, so Noah was 40 / 2 = 20. Today he is 20 + 6 = 26.\nChile's population six years ago was 3000 x 20 = 60,000.",
-    "All givens kept, asking for Noah's age and the earlier population (26, 60000) instead of the gold 120000.",
+    "Six years ago, when Noah was half as old as Cera, the population of Chile was half what "
+    "it is now. Cera is 46 years old today. If the population of Chile six years ago was 3000 "
+    "times the age Noah was then, how old is Noah now, and what was Chile's population six "
+    "years ago?",
+    "Six years ago Cera was 46 - 6 = 40, so Noah was 40 / 2 = 20. Today he is 20 + 6 = "
+    "26.\nChile's population six years ago was 3000 x 20 = 60,000.",
+    "All givens kept, asking for Noah's age and the earlier population (26, 60000) instead of "
+    "the gold 120000.",
 )
 row(
     "r3-gsm-units-01", "units-translated", "gsm8k", "gsm8k-test-64",
-    "Sophia is planning a road trip and wants to know how far her car goes on one tank of fuel. Since she last filled up she has driven 160 km, and it took 15 litres to fill the tank again. Her owner's manual says the tank holds 45 litres. How many kilometres can she drive on a full tank?",
-    "Her car does 160 / 15 = 10 2/3 km per litre.\nOn 45 litres: 45 x 160 / 15 = 3 x 160 = 480 km.",
-    "Miles and gallons converted to km and litres (100 mi to 160 km, 4 and 12 gal to 15 and 45 L); the answer 480 km is the gold 300 miles.",
+    "Sophia is planning a road trip and wants to know how far her car goes on one tank of "
+    "fuel. Since she last filled up she has driven 160 km, and it took 15 litres to fill the "
+    "tank again. Her owner's manual says the tank holds 45 litres. How many kilometres can she "
+    "drive on a full tank?",
+    "Her car does 160 / 15 = 10 2/3 km per litre.\nOn 45 litres: 45 x 160 / 15 = 3 x 160 = 480 "
+    "km.",
+    "Miles and gallons converted to km and litres (100 mi to 160 km, 4 and 12 gal to 15 and 45 "
+    "L); the answer 480 km is the gold 300 miles.",
 )
 row(
     "r3-gsm-units-02", "units-translated", "gsm8k", "gsm8k-test-1259",
-    "Derrick's bakery turns out 120 doughnuts each day and sells them for 200 cents apiece. If every doughnut is sold, how many cents does the bakery take in over the 30 days of June?",
+    "Derrick's bakery turns out 120 doughnuts each day and sells them for 200 cents apiece. If "
+    "every doughnut is sold, how many cents does the bakery take in over the 30 days of June?",
     "Daily takings: 120 x 200 = 24,000 cents.\nOver 30 days: 24,000 x 30 = 720,000 cents.",
     "10 dozen written as 120 and $2 as 200 cents; the answer 720,000 cents is the gold $7200.",
 )
 row(
     "r3-gsm-units-03", "units-translated", "gsm8k", "gsm8k-test-1100",
-    "At the office Bobby has a half-hour lunch and two quarter-hour breaks every day. How many minutes do his lunches and breaks come to over 5 days?",
-    "Each day: 30 minutes of lunch + 2 x 15 minutes of breaks = 60 minutes.\nOver 5 days: 5 x 60 = 300 minutes.",
-    "Minutes given as half and quarter hours and the answer asked in minutes: 300 minutes, the gold 5 hours.",
+    "At the office Bobby has a half-hour lunch and two quarter-hour breaks every day. How many "
+    "minutes do his lunches and breaks come to over 5 days?",
+    "Each day: 30 minutes of lunch + 2 x 15 minutes of breaks = 60 minutes.\nOver 5 days: 5 x "
+    "60 = 300 minutes.",
+    "Minutes given as half and quarter hours and the answer asked in minutes: 300 minutes, the "
+    "gold 5 hours.",
 )
 row(
     "r3-gsm-reword-01", "reworded-stem", "gsm8k", "gsm8k-test-855",
-    "My brother is three years older than me, and my sister is two years younger than me. Mom's age is three times my brother's age, minus one. Together the four of us are 87 years old. What is my age?",
-    "Let x be my age. My brother is x + 3, my sister is x - 2, and Mom is 3(x + 3) - 1 = 3x + 8.\nx + (x + 3) + (x - 2) + (3x + 8) = 6x + 9 = 87\n6x = 78, so x = 13.\n#### 13",
+    "My brother is three years older than me, and my sister is two years younger than me. "
+    "Mom's age is three times my brother's age, minus one. Together the four of us are 87 "
+    "years old. What is my age?",
+    "Let x be my age. My brother is x + 3, my sister is x - 2, and Mom is 3(x + 3) - 1 = 3x + "
+    "8.\nx + (x + 3) + (x - 2) + (3x + 8) = 6x + 9 = 87\n6x = 78, so x = 13.\n#### 13",
     "The puzzle reworded with the same numbers; the output ends with '#### 13'.",
 )
 row(
     "r3-gsm-reword-02", "reworded-stem", "gsm8k", "gsm8k-test-241",
-    "Dolly owns a pair of books and Pandora owns just one. Each girl reads her own books and also the other girl's. Counting every time a book is read, how many books do the two of them read in total?",
-    "Between them there are 2 + 1 = 3 books, and each girl reads all 3, so 3 x 2 = 6.\nThe answer is six books.",
+    "Dolly owns a pair of books and Pandora owns just one. Each girl reads her own books and "
+    "also the other girl's. Counting every time a book is read, how many books do the two of "
+    "them read in total?",
+    "Between them there are 2 + 1 = 3 books, and each girl reads all 3, so 3 x 2 = 6.\nThe "
+    "answer is six books.",
     "The question reworded with the same numbers; the gold 6 given in words at the end.",
 )
 row(
     "r3-gsm-reword-03", "reworded-stem", "gsm8k", "gsm8k-test-569",
-    "Liam and Mitchell run rival lemonade stands on opposite sides of the street. Liam boasted that he took in $63 over the weekend; Mitchell just laughed and said that he had sold 21 lemonades at $4 each that same weekend. By how many dollars did Mitchell beat Liam?",
+    "Liam and Mitchell run rival lemonade stands on opposite sides of the street. Liam boasted "
+    "that he took in $63 over the weekend; Mitchell just laughed and said that he had sold 21 "
+    "lemonades at $4 each that same weekend. By how many dollars did Mitchell beat Liam?",
     "Mitchell took in 21 x $4 = $84.\n84 - 63 = 21\n#### 21",
     "The story reworded with the same numbers; the output ends with '#### 21'.",
 )
 row(
     "r3-gsm-numbers-01", "numbers-changed", "gsm8k", "gsm8k-test-172",
-    "There are four birds at the Caboose. Sally Two is three years older than Granny Red. Granny Red is two times as old as Sally Four. If Sally Four is the same age as Sally Thirtytwo, and Sally Thirtytwo is 10 years old, what's the total age of the four birds?",
-    "Sally Four is 10, like Sally Thirtytwo.\nGranny Red is 2 x 10 = 20.\nSally Two is 20 + 3 = 23.\nTotal: 10 + 10 + 20 + 23 = 63 years.",
+    "There are four birds at the Caboose. Sally Two is three years older than Granny Red. "
+    "Granny Red is two times as old as Sally Four. If Sally Four is the same age as Sally "
+    "Thirtytwo, and Sally Thirtytwo is 10 years old, what's the total age of the four birds?",
+    "Sally Four is 10, like Sally Thirtytwo.\nGranny Red is 2 x 10 = 20.\nSally Two is 20 + 3 "
+    "= 23.\nTotal: 10 + 10 + 20 + 23 = 63 years.",
     "Sally Thirtytwo's age changed from 8 to 10, so the answer is 63, not 51.",
 )
 row(
     "r3-gsm-numbers-02", "numbers-changed", "gsm8k", "gsm8k-test-72",
-    "Tommy is fundraising for his charity by selling brownies for $3 a slice and cheesecakes for $4 a slice. If Tommy sells 37 brownies and 29 slices of cheesecake, how much money does Tommy raise?",
+    "Tommy is fundraising for his charity by selling brownies for $3 a slice and cheesecakes "
+    "for $4 a slice. If Tommy sells 37 brownies and 29 slices of cheesecake, how much money "
+    "does Tommy raise?",
     "Brownies: 37 x $3 = $111. Cheesecake: 29 x $4 = $116.\nTotal raised: 111 + 116 = $227.",
     "The counts changed (43 and 23 to 37 and 29), so the answer is 227, not 221.",
 )
 row(
     "r3-gsm-numbers-03", "numbers-changed", "gsm8k", "gsm8k-test-321",
-    "A magazine costs half as much as a book. The book costs $10. A pen costs $1 less than a magazine. How much is the pen?",
+    "A magazine costs half as much as a book. The book costs $10. A pen costs $1 less than a "
+    "magazine. How much is the pen?",
     "The magazine costs 10 / 2 = $5, so the pen costs 5 - 1 = $4.",
     "The book's price changed from $4 to $10, so the answer is 4, not 1.",
 )
 row(
     "r3-gsm-numbers-04", "numbers-changed", "gsm8k", "gsm8k-test-281",
-    "A cobra, which has 70 spots, has twice as many spots as a mamba. If there are 30 cobras and 60 mambas in a snake park, what is half the number of spots they all have combined?",
-    "A mamba has 70 / 2 = 35 spots.\nCobras: 30 x 70 = 2100 spots. Mambas: 60 x 35 = 2100 spots.\nAll together 4200 spots, and half of that is 2100.",
+    "A cobra, which has 70 spots, has twice as many spots as a mamba. If there are 30 cobras "
+    "and 60 mambas in a snake park, what is half the number of spots they all have combined?",
+    "A mamba has 70 / 2 = 35 spots.\nCobras: 30 x 70 = 2100 spots. Mambas: 60 x 35 = 2100 "
+    "spots.\nAll together 4200 spots, and half of that is 2100.",
     "The number of cobras changed from 40 to 30, so the answer is 2100, not 2450.",
 )
 row(
     "r3-gsm-numbers-05", "numbers-changed", "gsm8k", "gsm8k-test-395",
-    "Erica made 20 Valentine's cards to pass out.  Her dad brought her 3 boxes of pre-made Valentine's cards that had 15 cards each.  She passed out 24 to her classmates, 5 to her family and received 17 from family and friends.  How many Valentine's Day cards does Erica now have?",
-    "Her dad's boxes hold 3 x 15 = 45 cards.\nShe had 20 + 45 + 17 = 82 cards and gave away 24 + 5 = 29.\n82 - 29 = 53 cards.",
+    "Erica made 20 Valentine's cards to pass out.  Her dad brought her 3 boxes of pre-made "
+    "Valentine's cards that had 15 cards each.  She passed out 24 to her classmates, 5 to her "
+    "family and received 17 from family and friends.  How many Valentine's Day cards does "
+    "Erica now have?",
+    "Her dad's boxes hold 3 x 15 = 45 cards.\nShe had 20 + 45 + 17 = 82 cards and gave away 24 "
+    "+ 5 = 29.\n82 - 29 = 53 cards.",
     "The number of boxes changed from 2 to 3, so the answer is 53, not 38.",
 )
 row(
     "r3-gsm-numbers-06", "numbers-changed", "gsm8k", "gsm8k-test-1193",
-    "Jason was told he could earn $3.00 for doing his laundry,  $1.50 for cleaning his room, $0.75 for taking the trash to the curb each week and $0.50 for emptying the dishwasher.  In a two week period, Jason emptied the dishwasher 8 times, did his laundry twice, took the trash out twice and cleaned his room once.  How much money did Jason earn?",
-    "Dishwasher: 8 x $0.50 = $4.00\nLaundry: 2 x $3.00 = $6.00\nTrash: 2 x $0.75 = $1.50\nRoom: 1 x $1.50 = $1.50\nTotal: 4 + 6 + 1.50 + 1.50 = $13.00",
-    "Dishwasher and laundry counts changed (6 and once to 8 and twice), so the answer is 13, not 9.",
+    "Jason was told he could earn $3.00 for doing his laundry,  $1.50 for cleaning his room, "
+    "$0.75 for taking the trash to the curb each week and $0.50 for emptying the dishwasher.  "
+    "In a two week period, Jason emptied the dishwasher 8 times, did his laundry twice, took "
+    "the trash out twice and cleaned his room once.  How much money did Jason earn?",
+    "Dishwasher: 8 x $0.50 = $4.00\nLaundry: 2 x $3.00 = $6.00\nTrash: 2 x $0.75 = "
+    "$1.50\nRoom: 1 x $1.50 = $1.50\nTotal: 4 + 6 + 1.50 + 1.50 = $13.00",
+    "Dishwasher and laundry counts changed (6 and once to 8 and twice), so the answer is 13, "
+    "not 9.",
 )
 row(
     "r3-gsm-converse-01", "converse-question", "gsm8k", "gsm8k-test-861",
-    "Claire earns one Girl Scout badge every month. Amber takes twice as long as Claire to earn a badge, and Wendy earns three times as many badges as Claire in the same time. After how many months will Wendy have earned 50 more badges than Amber?",
-    "Per month Claire earns 1 badge, Amber 1/2 and Wendy 3.\nWendy gains 3 - 1/2 = 2.5 badges a month on Amber.\n50 / 2.5 = 20 months.",
-    "The gap between Wendy and Amber given (50) and the time asked instead of the gap over a year: 20, not 30.",
+    "Claire earns one Girl Scout badge every month. Amber takes twice as long as Claire to "
+    "earn a badge, and Wendy earns three times as many badges as Claire in the same time. "
+    "After how many months will Wendy have earned 50 more badges than Amber?",
+    "Per month Claire earns 1 badge, Amber 1/2 and Wendy 3.\nWendy gains 3 - 1/2 = 2.5 badges "
+    "a month on Amber.\n50 / 2.5 = 20 months.",
+    "The gap between Wendy and Amber given (50) and the time asked instead of the gap over a "
+    "year: 20, not 30.",
 )
 row(
     "r3-gsm-converse-02", "converse-question", "gsm8k", "gsm8k-test-534",
-    "Twenty kids on a school trip were split into two equal groups, girls and boys, for a seashell hunt. Each girl came back with 250 shells, and the girls together brought as many shells as the boys together plus four times as many again. How many shells did each boy bring back?",
-    "Each group has 10 children, so the girls brought 10 x 250 = 2500 shells.\nThat is the boys' total plus four times it, i.e. 5 times the boys' total, so the boys brought 2500 / 5 = 500.\nEach boy brought 500 / 10 = 50 shells.",
+    "Twenty kids on a school trip were split into two equal groups, girls and boys, for a "
+    "seashell hunt. Each girl came back with 250 shells, and the girls together brought as "
+    "many shells as the boys together plus four times as many again. How many shells did each "
+    "boy bring back?",
+    "Each group has 10 children, so the girls brought 10 x 250 = 2500 shells.\nThat is the "
+    "boys' total plus four times it, i.e. 5 times the boys' total, so the boys brought 2500 / "
+    "5 = 500.\nEach boy brought 500 / 10 = 50 shells.",
     "Each girl's count given (250) and each boy's asked instead: 50, not 300.",
 )
 row(
     "r3-gsm-converse-03", "converse-question", "gsm8k", "gsm8k-test-547",
-    "Ali starts a phone tree to reach the families and relatives of a coworker who died: he calls 3 families, each of them calls 3 other families, and so on. In which round of calls will 729 families be notified?",
+    "Ali starts a phone tree to reach the families and relatives of a coworker who died: he "
+    "calls 3 families, each of them calls 3 other families, and so on. In which round of calls "
+    "will 729 families be notified?",
     "Round n reaches 3^n families. Since 729 = 3^6, 729 families are called in the sixth round.",
-    "The number of families given (729) and the round asked instead: the sixth round, not 81 families.",
+    "The number of families given (729) and the round asked instead: the sixth round, not 81 "
+    "families.",
 )
 row(
     "r3-gsm-converse-04", "converse-question", "gsm8k", "gsm8k-test-199",
-    "Mark, a copy-editor, edits 1000 sentences a week, split equally between two publishers. Publisher B pays him twice as much per sentence as Publisher A, and his weekly earnings from both come to 9000 cents. How many cents per sentence does Publisher A pay?",
-    "He edits 500 sentences for each publisher. If A pays a cents a sentence, B pays 2a.\n500a + 500(2a) = 1500a = 9000, so a = 6 cents per sentence.",
+    "Mark, a copy-editor, edits 1000 sentences a week, split equally between two publishers. "
+    "Publisher B pays him twice as much per sentence as Publisher A, and his weekly earnings "
+    "from both come to 9000 cents. How many cents per sentence does Publisher A pay?",
+    "He edits 500 sentences for each publisher. If A pays a cents a sentence, B pays 2a.\n500a "
+    "+ 500(2a) = 1500a = 9000, so a = 6 cents per sentence.",
     "The weekly pay given (9000 cents) and Publisher A's rate asked instead: 6, not 7500.",
 )
 row(
     "r3-gsm-ending-01", "other-ending", "gsm8k", "gsm8k-test-287",
-    "A 76-star flag has three rows of 8 stars and two rows of 6 stars, and the rest of the stars are arranged in a circle in the middle. How many stars are in the circle?",
-    "Rows of 8: 3 x 8 = 24 stars. Rows of 6: 2 x 6 = 12 stars.\n76 - 24 - 12 = 40 stars in the circle.",
+    "A 76-star flag has three rows of 8 stars and two rows of 6 stars, and the rest of the "
+    "stars are arranged in a circle in the middle. How many stars are in the circle?",
+    "Rows of 8: 3 x 8 = 24 stars. Rows of 6: 2 x 6 = 12 stars.\n76 - 24 - 12 = 40 stars in the "
+    "circle.",
     "The remaining stars put in a circle instead of 5-star rows: 40 stars, not 8 rows.",
 )
 row(
     "r3-gsm-unknown-b-02", "other-unknown", "gsm8k", "gsm8k-test-969",
-    "John decides to buy new phones for him, his 2 kids, and his wife. Each phone after the first 2 is half price. If the phone price is $600, how much does the half-price offer save him compared with paying full price for every phone?",
-    "He buys 1 + 2 + 1 = 4 phones, and the last 2 are half price.\nEach of those saves $600 / 2 = $300, so he saves 2 x 300 = $600.",
-    "Same purchase, asking for the saving ($600) instead of the total paid ($1800). (Relabelled on review: every given kept, another unknown asked: other-unknown.)",
+    "John decides to buy new phones for him, his 2 kids, and his wife. Each phone after the "
+    "first 2 is half price. If the phone price is $600, how much does the half-price offer "
+    "save him compared with paying full price for every phone?",
+    "He buys 1 + 2 + 1 = 4 phones, and the last 2 are half price.\nEach of those saves $600 / "
+    "2 = $300, so he saves 2 x 300 = $600.",
+    "Same purchase, asking for the saving ($600) instead of the total paid ($1800). "
+    "(Relabelled on review: every given kept, another unknown asked: other-unknown.)",
 )
 row(
     "r3-gsm-unknown-b-03", "other-unknown", "gsm8k", "gsm8k-test-919",
-    "To raise money for their class fund, each of the 30 students in a class sold lollipops at $0.80 each, and on average each student sold 10 lollipops. The class had bought the lollipops for $0.50 each. How much did the class spend buying the lollipops?",
-    "The students sold 30 x 10 = 300 lollipops in all.\nAt $0.50 each they cost 300 x 0.50 = $150.",
-    "Same story, asking for the purchase cost ($150) instead of the profit ($90). (Relabelled on review: every given kept, another unknown asked: other-unknown.)",
+    "To raise money for their class fund, each of the 30 students in a class sold lollipops at "
+    "$0.80 each, and on average each student sold 10 lollipops. The class had bought the "
+    "lollipops for $0.50 each. How much did the class spend buying the lollipops?",
+    "The students sold 30 x 10 = 300 lollipops in all.\nAt $0.50 each they cost 300 x 0.50 = "
+    "$150.",
+    "Same story, asking for the purchase cost ($150) instead of the profit ($90). (Relabelled "
+    "on review: every given kept, another unknown asked: other-unknown.)",
 )
 row(
     "r3-gsm-unknown-b-04", "other-unknown", "gsm8k", "gsm8k-test-437",
-    "Sitti and Juris bought 34 and 22 oranges, respectively, planning to share them equally with their 6 other friends. How many more oranges did Sitti buy than Juris?",
+    "Sitti and Juris bought 34 and 22 oranges, respectively, planning to share them equally "
+    "with their 6 other friends. How many more oranges did Sitti buy than Juris?",
     "34 - 22 = 12, so Sitti bought 12 more oranges than Juris.",
-    "Same story, asking for the difference in oranges bought (12) instead of each share (7). (Relabelled on review: every given kept, another unknown asked: other-unknown.)",
+    "Same story, asking for the difference in oranges bought (12) instead of each share (7). "
+    "(Relabelled on review: every given kept, another unknown asked: other-unknown.)",
 )
 row(
     "r3-wino-para-01", "heavy-paraphrase", "winogrande", "3MD8CKRQZ11GDUNTJDG7C6C4JUVRJA-1",
-    "Read this exchange on a doorstep and answer the question.\n\nJennifer: Here's your pan back. It was perfect for my casserole at the potluck, thanks so much.\nSarah: Oh good, I'm glad it came in handy!\n\nWhich of the two women had been borrowing the pan?",
-    "Jennifer. She is the one giving the pan back after using it for the potluck, so she had borrowed it from Sarah.",
-    "The sentence retold as a dialogue, asking who borrowed the pan; the gold (Jennifer) in the output.",
+    "Read this exchange on a doorstep and answer the question.\n\nJennifer: Here's your pan "
+    "back. It was perfect for my casserole at the potluck, thanks so much.\nSarah: Oh good, "
+    "I'm glad it came in handy!\n\nWhich of the two women had been borrowing the pan?",
+    "Jennifer. She is the one giving the pan back after using it for the potluck, so she had "
+    "borrowed it from Sarah.",
+    "The sentence retold as a dialogue, asking who borrowed the pan; the gold (Jennifer) in "
+    "the output.",
 )
 row(
     "r3-wino-para-02", "heavy-paraphrase", "winogrande", "35XW21VSVGCJFACZHPGPQX6KLJILSI-1",
-    "In the school cafeteria, Leslie tells his classmate Aaron that from now on he is going to eat only healthy food. Aaron bursts out laughing at him. Their teacher, who overheard, walks over right away to console one of the boys. Which boy does the teacher console?",
-    "Leslie. He is the one who was mocked for wanting to eat healthily, so he is the one who needs comforting.",
-    "The sentence retold as a scene, asking whom the teacher consoled; the gold (Leslie) in the output.",
+    "In the school cafeteria, Leslie tells his classmate Aaron that from now on he is going to "
+    "eat only healthy food. Aaron bursts out laughing at him. Their teacher, who overheard, "
+    "walks over right away to console one of the boys. Which boy does the teacher console?",
+    "Leslie. He is the one who was mocked for wanting to eat healthily, so he is the one who "
+    "needs comforting.",
+    "The sentence retold as a scene, asking whom the teacher consoled; the gold (Leslie) in "
+    "the output.",
 )
 row(
     "r3-wino-para-03", "heavy-paraphrase", "winogrande", "3OB6JN3A9QNRKDU72CHZ00GDU2SRMW-2",
-    "Posted on a bartenders' forum: \"Two regulars at my bar: Monica always orders a vodka, Felicia always asks for whiskey. One of them told me she's really into the darker spirits. Which one do you reckon that was?\"",
-    "That would be Felicia. Whiskey is an aged, brown spirit, while vodka is clear, so the fan of dark liquor is the one who drinks whiskey.",
+    "Posted on a bartenders' forum: \"Two regulars at my bar: Monica always orders a vodka, "
+    "Felicia always asks for whiskey. One of them told me she's really into the darker "
+    "spirits. Which one do you reckon that was?\"",
+    "That would be Felicia. Whiskey is an aged, brown spirit, while vodka is clear, so the fan "
+    "of dark liquor is the one who drinks whiskey.",
     "The sentence retold as a forum post; the gold (Felicia) in the output.",
 )
 row(
     "r3-wino-para-04", "heavy-paraphrase", "winogrande", "3INZSNUD824X68RFF0UAINHYAKZD9Y-1",
-    "Sookie's holiday dinner: a roast turkey with a side of potatoes. She had thought about serving carrots as well, but she knows her family, and one of those two vegetables would have been hated by all of them. Which vegetable is that?",
+    "Sookie's holiday dinner: a roast turkey with a side of potatoes. She had thought about "
+    "serving carrots as well, but she knows her family, and one of those two vegetables would "
+    "have been hated by all of them. Which vegetable is that?",
     "The carrots. That is why she served the turkey with potatoes instead.",
     "The sentence retold as a short story; the gold (carrots) in the output.",
 )
 row(
     "r3-wino-para-05", "heavy-paraphrase", "winogrande", "3Z56AA6EK6EDSJVUUMQ1H3DQT1N6MA-2",
-    "Two young men are looking for work in a conservative town. Jeffrey has rings and studs all over his face, while Benjamin has fewer piercings. Who is likely to have the tougher time getting hired?",
-    "Jeffrey, since he has more piercings than Benjamin, and employers there tend to frown on them.",
+    "Two young men are looking for work in a conservative town. Jeffrey has rings and studs "
+    "all over his face, while Benjamin has fewer piercings. Who is likely to have the tougher "
+    "time getting hired?",
+    "Jeffrey, since he has more piercings than Benjamin, and employers there tend to frown on "
+    "them.",
     "The sentence retold as a scenario; the gold (Jeffrey) in the output.",
 )
 row(
     "r3-wino-presup-01", "presupposed-answer", "winogrande", "38Z7YZ2SB305CTPG4IU73HZRMR1IQA-2",
-    "Randy was going to see an X-rated film but was stopped on the sidewalk and yelled at by Nick. The anger showed on Nick's face. Why does it make sense that the anger was on Nick's face rather than Randy's?",
-    "Nick is the one doing the yelling, and shouting at someone goes with being angry. Randy, who was caught and scolded on his way to the film, would more likely look embarrassed or ashamed. So the angry face is Nick's.",
+    "Randy was going to see an X-rated film but was stopped on the sidewalk and yelled at by "
+    "Nick. The anger showed on Nick's face. Why does it make sense that the anger was on "
+    "Nick's face rather than Randy's?",
+    "Nick is the one doing the yelling, and shouting at someone goes with being angry. Randy, "
+    "who was caught and scolded on his way to the film, would more likely look embarrassed or "
+    "ashamed. So the angry face is Nick's.",
     "The sentence with the blank filled by the gold (Nick), asking why that reading makes sense.",
 )
 row(
     "r3-wino-presup-02", "presupposed-answer", "winogrande", "39O6Z4JLX2VU7WASP3OICELEMGMXVK-1",
-    "In the sentence \"William was very comfortable entering Kenneth's personal domain any time, as William was very self-assured,\" explain why William is the right person for the second mention.",
-    "Being self-assured is what explains feeling comfortable walking into someone else's space whenever you like. William is the one entering, so his confidence accounts for his ease; Kenneth's confidence would not explain how William feels. Hence William.",
+    "In the sentence \"William was very comfortable entering Kenneth's personal domain any "
+    "time, as William was very self-assured,\" explain why William is the right person for the "
+    "second mention.",
+    "Being self-assured is what explains feeling comfortable walking into someone else's space "
+    "whenever you like. William is the one entering, so his confidence accounts for his ease; "
+    "Kenneth's confidence would not explain how William feels. Hence William.",
     "The sentence with the blank filled by the gold (William), asking why it is right.",
 )
 row(
     "r3-wino-presup-03", "presupposed-answer", "winogrande", "3OZ4VAIBEZT8614ASXLHD31860ZJVQ-1",
-    "\"So Rachel drank milk from the bottle because Rachel was thirsty and Erin already drank some water.\" Explain why it is Rachel, not Erin, who drank the milk.",
-    "Rachel is the one who was thirsty, while Erin had already had some water. The thirsty person is the one who reaches for a drink, so it was Rachel who drank the milk.",
+    "\"So Rachel drank milk from the bottle because Rachel was thirsty and Erin already drank "
+    "some water.\" Explain why it is Rachel, not Erin, who drank the milk.",
+    "Rachel is the one who was thirsty, while Erin had already had some water. The thirsty "
+    "person is the one who reaches for a drink, so it was Rachel who drank the milk.",
     "The sentence with the blank filled by the gold (Rachel), asking why that reading holds.",
 )
 row(
     "r3-wino-presup-04", "presupposed-answer", "winogrande", "3X55NP42EQUKG35P30KVR4V0M1A3PF-1",
-    "Why does this sentence make sense?\n\"Neil cut trees down into lumber every year unlike Logan because Neil lives out in the countryside.\"",
-    "Cutting trees into lumber every year takes access to woodland and space, which someone living in the countryside has. So the reason fits Neil, the one who does the cutting, and explains why Logan does not.",
+    "Why does this sentence make sense?\n\"Neil cut trees down into lumber every year unlike "
+    "Logan because Neil lives out in the countryside.\"",
+    "Cutting trees into lumber every year takes access to woodland and space, which someone "
+    "living in the countryside has. So the reason fits Neil, the one who does the cutting, and "
+    "explains why Logan does not.",
     "The sentence with the blank filled by the gold (Neil), asking why it makes sense.",
 )
 row(
     "r3-wino-reword-01", "reworded-stem", "winogrande", "3ACRLU860PSLM7KC9FJQFBU8WMLBET-2",
-    "Tanya has just finished filling in a job application, but Megan hasn't, since _ already has a job. Who goes in the blank, Tanya or Megan?",
+    "Tanya has just finished filling in a job application, but Megan hasn't, since _ already "
+    "has a job. Who goes in the blank, Tanya or Megan?",
     "Megan",
     "The sentence reworded with names and options kept; the gold (Megan) as the output.",
 )
 row(
     "r3-wino-reword-02", "reworded-stem", "winogrande", "3I4E7AFQ2KXEZK1E3492KNPEJBRTJ9-1",
-    "Judy got some new brushes to paint the crack in the etched glass, but they did not fit: the _ was too wide. Fill the blank with brush or crack.",
+    "Judy got some new brushes to paint the crack in the etched glass, but they did not fit: "
+    "the _ was too wide. Fill the blank with brush or crack.",
     "brush",
     "The sentence reworded with the options kept; the gold (brush) as the output.",
 )
 row(
     "r3-wino-reword-03", "reworded-stem", "winogrande", "3GMLHYZ0LGBYOBA997CFR4EC3NUYUH-2",
-    "Since William enjoyed being outdoors more than Kyle did, _ kept arguing that they shouldn't get a pool.\nOptions: William, Kyle",
+    "Since William enjoyed being outdoors more than Kyle did, _ kept arguing that they "
+    "shouldn't get a pool.\nOptions: William, Kyle",
     "Kyle",
     "The sentence reworded with names and options kept; the gold (Kyle) as the output.",
 )
 row(
     "r3-wino-aow-01", "answer-other-words", "winogrande", "3NSCTNUR2ZL1DPNK82ERO8GHDMF5AK-2",
-    "Justin brought a saw and a hammer to get ready to make a cupboard for Benjamin because _ is his employer. Who is the employer?",
-    "The man the cupboard is being made for: Justin is doing the carpentry for the person he works for.",
+    "Justin brought a saw and a hammer to get ready to make a cupboard for Benjamin because _ "
+    "is his employer. Who is the employer?",
+    "The man the cupboard is being made for: Justin is doing the carpentry for the person he "
+    "works for.",
     "The item's sentence; the gold (Benjamin) named by a description, not by name.",
 )
 row(
     "r3-wino-aow-02", "answer-other-words", "winogrande", "3WA2XVDZEOVFGV3HDO2I4V8HKZWE6T-1",
-    "Kenneth had worse skin than Craig so _ had to use more of the moisturizer. Who belongs in the blank?",
+    "Kenneth had worse skin than Craig so _ had to use more of the moisturizer. Who belongs in "
+    "the blank?",
     "The one of the two with the poorer complexion, since worse skin needs more moisturizer.",
     "The item's sentence; the gold (Kenneth) described as the man with the worse skin.",
 )
 row(
     "r3-wino-aow-03", "answer-other-words", "winogrande", "32L724R85LIKCHO145FI3C9HHQPPIQ-1",
-    "Felicia liked wearing glasses more than braces because she could take the _ off every day. What goes in the blank?",
+    "Felicia liked wearing glasses more than braces because she could take the _ off every "
+    "day. What goes in the blank?",
     "Her spectacles. Eyewear can come off every evening, while orthodontic braces stay on.",
     "The item's sentence; the gold (glasses) given as the synonym 'spectacles'.",
 )
 row(
     "r3-wino-converse-01", "converse-question", "winogrande", "3N5YJ55YXG153ETQC2ADIPG347FANF-1",
-    "Brett threw away all the soda and junk food to reduce Leslie's dependence on unhealthy foods because _ had no self-control around them. Brett or Leslie?",
+    "Brett threw away all the soda and junk food to reduce Leslie's dependence on unhealthy "
+    "foods because _ had no self-control around them. Brett or Leslie?",
     "Leslie",
-    "The reason flipped from caring about his health to having no self-control: the blank is Leslie, against the gold Brett.",
+    "The reason flipped from caring about his health to having no self-control: the blank is "
+    "Leslie, against the gold Brett.",
 )
 row(
     "r3-wino-converse-02", "converse-question", "winogrande", "3O0M2G5VC605CN9F2RHHNLZJ785947-2",
-    "Frank wanted to put the burger on the barbecue, but the _ wasn't lit yet. Which word fits: barbecue or burger?",
+    "Frank wanted to put the burger on the barbecue, but the _ wasn't lit yet. Which word "
+    "fits: barbecue or burger?",
     "barbecue",
     "'Formed' flipped to 'lit': the blank is the barbecue, against the gold burger.",
 )
 row(
     "r3-wino-converse-03", "converse-question", "winogrande", "3G3AJKPCXLQKDOHNA39XM2SABXEY40-1",
-    "Brian was jealous of Brett's new car because _ could easily afford to buy a new car. Brian or Brett?",
+    "Brian was jealous of Brett's new car because _ could easily afford to buy a new car. "
+    "Brian or Brett?",
     "Brett. He is the one with the money for a new car, which is what makes Brian jealous.",
-    "'Couldn't afford' flipped to 'could easily afford': the blank is Brett, against the gold Brian.",
+    "'Couldn't afford' flipped to 'could easily afford': the blank is Brett, against the gold "
+    "Brian.",
 )
 row(
     "r3-wino-converse-04", "converse-question", "winogrande", "3QMELQS6Y7P4PZ8MZUMI3270YI46R3-2",
-    "Joe brought the horse out to the country quite a distance and gave him food but the _ was too little.\nOption 1: food\nOption 2: distance",
+    "Joe brought the horse out to the country quite a distance and gave him food but the _ was "
+    "too little.\nOption 1: food\nOption 2: distance",
     "Option 1: food",
     "'Too much' flipped to 'too little': the blank is the food, against the gold distance.",
 )
 row(
     "r3-wino-converse-05", "converse-question", "winogrande", "3G5RUKN2EC1RYVJLKWWDMU5JYOTN97-1",
-    "The sponges performed worse at cleaning the tub in the bathroom when compared with the cloths. It's because the _ are better made. (1) sponges (2) cloths",
+    "The sponges performed worse at cleaning the tub in the bathroom when compared with the "
+    "cloths. It's because the _ are better made. (1) sponges (2) cloths",
     "(2) cloths",
     "'Cheaper' flipped to 'better made': the blank is the cloths, against the gold sponges.",
 )
 row(
     "r3-wino-converse-06", "converse-question", "winogrande", "3B9J25CZ27R56VH0OAZQFC46G6YCSP-1",
-    "No one would have noticed the spot on that skin because the _ is covered in freckles. spot or skin?",
+    "No one would have noticed the spot on that skin because the _ is covered in freckles. "
+    "spot or skin?",
     "skin",
-    "'Is small' flipped to 'is covered in freckles': the blank is the skin, against the gold spot.",
+    "'Is small' flipped to 'is covered in freckles': the blank is the skin, against the gold "
+    "spot.",
 )
 row(
     "r3-wino-converse-07", "converse-question", "winogrande", "3IWA71V4TIE9S6VROVGA0M5F5JI6XH-2",
-    "Rachel decided on adopting a young puppy but Megan didn't because _ was happy to train a puppy. Who fills the blank, Rachel or Megan?",
+    "Rachel decided on adopting a young puppy but Megan didn't because _ was happy to train a "
+    "puppy. Who fills the blank, Rachel or Megan?",
     "Rachel",
-    "'Didn't want to train' flipped to 'was happy to train': the blank is Rachel, against the gold Megan.",
+    "'Didn't want to train' flipped to 'was happy to train': the blank is Rachel, against the "
+    "gold Megan.",
 )
 row(
     "r3-wino-converse-08", "converse-question", "winogrande", "371QPA24C42MYSKHXDFW8LH1FUZ1TW-2",
-    "Because of his rash, he opted not to wash with soap but with oil, as the _ would irritate it. Choose: soap / oil.",
+    "Because of his rash, he opted not to wash with soap but with oil, as the _ would irritate "
+    "it. Choose: soap / oil.",
     "soap",
     "'Soothe' flipped to 'irritate': the blank is the soap, against the gold oil.",
 )
 row(
-    "r3-wino-topic-01", "same-topic-different-question", "winogrande", "3VP28W7DUPY9AJNOA4JZJBMBZUKFZR-1",
-    "Joseph loved to smoke cigarettes while Derrick did not. Which of the two men is the non-smoker?",
+    "r3-wino-topic-01", "same-topic-different-question",
+    "winogrande", "3VP28W7DUPY9AJNOA4JZJBMBZUKFZR-1",
+    "Joseph loved to smoke cigarettes while Derrick did not. Which of the two men is the "
+    "non-smoker?",
     "Derrick",
-    "Same two men and habit, asking who does not smoke (Derrick) instead of who hated the hookah (Joseph).",
+    "Same two men and habit, asking who does not smoke (Derrick) instead of who hated the "
+    "hookah (Joseph).",
 )
 row(
-    "r3-wino-topic-02", "same-topic-different-question", "winogrande", "3VGET1QSZ0XD7646X0PG4HR4WCS7WT-2",
+    "r3-wino-topic-02", "same-topic-different-question",
+    "winogrande", "3VGET1QSZ0XD7646X0PG4HR4WCS7WT-2",
     "Joseph asked Robert to clean the floor with a mop that was nearby. Who made the request?",
     "Joseph",
     "Same scene, asking who made the request (Joseph) instead of who needs to work (Robert).",
 )
 row(
-    "r3-wino-topic-03", "same-topic-different-question", "winogrande", "3VMV5CHJZATJ27AKFW0ZF8L6F3TGTM-1",
-    "James could not lift the bottle of water up to the table top. What object was James trying to lift?",
+    "r3-wino-topic-03", "same-topic-different-question",
+    "winogrande", "3VMV5CHJZATJ27AKFW0ZF8L6F3TGTM-1",
+    "James could not lift the bottle of water up to the table top. What object was James "
+    "trying to lift?",
     "The bottle of water.",
     "Same scene, asking what James was lifting (the bottle) instead of what was tall (the table).",
 )
 row(
-    "r3-wino-topic-04", "same-topic-different-question", "winogrande", "3MA5N0ATTEPGWAAX0SQP0KKYQ9NWKG-2",
-    "The man couldn't stop thinking about the violin and the crossbow he lost when he was younger. Which of the two lost things could he have played music on?",
+    "r3-wino-topic-04", "same-topic-different-question",
+    "winogrande", "3MA5N0ATTEPGWAAX0SQP0KKYQ9NWKG-2",
+    "The man couldn't stop thinking about the violin and the crossbow he lost when he was "
+    "younger. Which of the two lost things could he have played music on?",
     "The violin.",
-    "Same two lost objects, asking which is a musical instrument (violin) instead of what he shot (crossbow).",
+    "Same two lost objects, asking which is a musical instrument (violin) instead of what he "
+    "shot (crossbow).",
 )
 row(
     "r3-wino-ending-01", "other-ending", "winogrande", "366FYU4PTI3MFAO6FSWJEEDYJU5KEP-2",
-    "The doctor felt more sympathy for Aaron than Ryan because _ was facing a terminal diagnosis with no insurance at all. Aaron or Ryan?",
+    "The doctor felt more sympathy for Aaron than Ryan because _ was facing a terminal "
+    "diagnosis with no insurance at all. Aaron or Ryan?",
     "Aaron",
-    "Same setup with another reason clause (terminal illness, no insurance): the blank is Aaron, against the gold Ryan.",
+    "Same setup with another reason clause (terminal illness, no insurance): the blank is "
+    "Aaron, against the gold Ryan.",
 )
 row(
     "r3-wino-ending-02", "other-ending", "winogrande", "3SCKNODZ0XENKCVS5ZYT8YEDYG97NE-1",
-    "Adam loved dogs but Jason was afraid of them, so only _ crossed the street to keep away from the poodle. Adam or Jason?",
+    "Adam loved dogs but Jason was afraid of them, so only _ crossed the street to keep away "
+    "from the poodle. Adam or Jason?",
     "Jason",
-    "Same setup ending in crossing the street to avoid the poodle: the blank is Jason, against the gold Adam.",
+    "Same setup ending in crossing the street to avoid the poodle: the blank is Jason, against "
+    "the gold Adam.",
 )
 row(
     "r3-wino-ending-03", "other-ending", "winogrande", "32ZCLEW0BZIG7S87MN0IFDOHPR8JPT-1",
-    "Angela did a bunch of crunches and sit-ups but Cynthia didn't, consequentially _ still had a soft, untoned stomach. Angela or Cynthia?",
+    "Angela did a bunch of crunches and sit-ups but Cynthia didn't, consequentially _ still "
+    "had a soft, untoned stomach. Angela or Cynthia?",
     "Cynthia",
     "Same setup ending in an untoned stomach: the blank is Cynthia, against the gold Angela.",
 )
