@@ -202,3 +202,16 @@ def cross_search(x: np.ndarray, y: np.ndarray, threshold: float) -> CrossPairs:
 def cross_pairs(x: np.ndarray, y: np.ndarray, threshold: float) -> dict[tuple[int, int], float]:
     """{(row of x, row of y): similarity} for every pair at cosine >= threshold."""
     return cross_search(x, y, threshold).as_dict()
+
+
+def top_k(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of x, rows of y): each row of y with its k most similar rows of x, exact."""
+    import faiss
+
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(np.ascontiguousarray(x, dtype=np.float32))
+    _, ids = index.search(np.ascontiguousarray(y, dtype=np.float32), min(k, len(x)))
+    right = np.repeat(np.arange(len(y)), ids.shape[1])
+    left = ids.reshape(-1).astype(np.int64)
+    keep = left >= 0
+    return left[keep], right[keep]

@@ -190,6 +190,10 @@ class Task:
     # is its answer, so the contamination check reads an ending other than the gold's as
     # another answer.
     continuation: ClassVar[bool] = False
+    # What an option says can be compared with what a training row answers (ARC's, MMLU's
+    # options). False where the options are names a blank refers to (WinoGrande's people) or
+    # labels (BBH's "True"/"Yes"): their meaning says nothing of which one a row picks.
+    options_carry_meaning: ClassVar[bool] = True
     # How the Open LLM Leaderboard v2 normalises this task's score (the v2 tasks only)
     leaderboard_v2: ClassVar[LeaderboardScore | None] = None
 

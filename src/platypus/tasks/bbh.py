@@ -311,6 +311,7 @@ class BBHTask(Task):
     headline = "acc_norm"
     split = "test"
     load = staticmethod(load_bbh)
+    options_carry_meaning = False  # labels: True/False, Yes/No, (A)..(R), dates
     # a subtask's 3 examples shared once, the question and its choices
     plan_cost = (5_761, 110)
     options = ("subjects",)

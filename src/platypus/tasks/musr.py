@@ -263,6 +263,7 @@ class MuSRTask(Task):
     headline = "acc_norm"
     split = "test"
     load = staticmethod(load_musr)
+    options_carry_meaning = False  # suspects, places, people's assignments
     # stories of ~300 to ~1,200 tokens, some shared by several questions
     plan_cost = (756, 740)
     options = ("subjects",)

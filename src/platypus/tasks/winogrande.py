@@ -202,6 +202,7 @@ class WinograndeTask(Task):
     headline = "acc"
     split = "validation"
     load = staticmethod(load_winogrande)
+    options_carry_meaning = False  # the two people or things a blank may refer to
     # 5-shot sentences shared by both options, 2 partial sentences
     plan_cost = (1_267, 260)
     from_harness = staticmethod(harness_in_order)

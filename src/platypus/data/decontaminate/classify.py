@@ -9,7 +9,9 @@
   another of its options as the answer is the converse question, or the story's other ending.
   A problem stated by its numbers is the same problem at a lower cosine
   (`numbered_question_similarity`) when the training row holds all of them, whatever it asks of
-  it (another unknown of the same problem still leaks the problem).
+  it (another unknown of the same problem still leaks the problem). A row that retells the item
+  and answers with its gold option by meaning (`meaning`: the row's nearest item, its output
+  closest to the gold option by a margin) is a duplicate at whatever cosine its question has.
 - gray-area: not the same question, but the training output contains the benchmark's gold
   answer: the knowledge the item tests leaks.
 - similar-but-different: flagged by a detector, but neither the question nor its answer is there.
@@ -42,5 +44,7 @@ def classify(e: Evidence, config: DecontaminateConfig) -> str:
     if numbers and same_answer and e.similarity >= config.same_question_similarity:
         return "duplicate"
     if e.numbered and e.numbers_agree and e.similarity >= config.numbered_question_similarity:
+        return "duplicate"
+    if same_answer and e.same_meaning(config):
         return "duplicate"
     return "similar-but-different"

@@ -53,6 +53,23 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     # premise ("Explain why the trench is ...").
     answers: list[Literal["text", "number", "letter", "fuzzy", "premise"]] = [
         "text", "number", "letter", "fuzzy", "premise"]  # fmt: skip
+    # The meaning detector: each row's whole text (instruction, input, output) against each
+    # item's question with its gold answer; the row's nearest item at cosine >=
+    # meaning_similarity is the same question answered the same when the row's output, by its
+    # embedding, is closest to the gold option: at cosine >= meaning_answer_similarity and by
+    # meaning_margin ahead of every other option. It reads what lexical answer evidence misses:
+    # a question retold in other words with its answer in other words. Items whose options
+    # carry no meaning (WinoGrande's names, BBH's labels) and items without options are left to
+    # the other detectors.
+    meaning: bool = False
+    meaning_similarity: float = Field(0.5, gt=0.0, le=1.0)
+    meaning_answer_similarity: float = Field(0.5, gt=0.0, le=1.0)
+    meaning_margin: float = Field(0.1, ge=0.0, le=2.0)
+    # Another option ahead of the gold by this much in the output's meaning: the row answers
+    # otherwise, as when it names another option (with answers_must_agree).
+    meaning_other_margin: float = Field(0.15, gt=0.0, le=2.0)
+    # Both rules read outputs of up to this many words: an answer, not a worked solution.
+    meaning_max_words: int = Field(60, ge=1)
     ngram: int = Field(13, ge=1)
     min_ngram_words: int = Field(8, ge=1)
     duplicate_ngram_coverage: float = Field(0.5, gt=0.0, le=1.0)
@@ -60,7 +77,8 @@ class DecontaminateConfig(EmbeddingSettings, ColumnMapping):
     ngram_template_items: int = Field(3, ge=1)
     remove: list[Category] = ["duplicate", "gray-area"]
     # Optional: an LLM judges pairs in the uncertain band (similar-but-different with cosine >=
-    # judge_low); those it calls the same question become duplicates. judge_model None: the
+    # judge_low, and with `meaning` each row's nearest item by meaning, at any question cosine);
+    # those it calls the same question become duplicates. judge_model None: the
     # packaged SmolLM2 (small; use a larger model in earnest).
     judge: bool = False
     judge_model: str | None = None

@@ -8,7 +8,9 @@ Candidates come from three detectors:
   (as llm-decontaminator retrieves candidates for its judge), kept down to
   `candidate_similarity`. A rephrased question often lands below any fixed threshold, yet it
   is still among the few rows nearest to its original;
-- 13-gram overlap.
+- 13-gram overlap;
+- meaning (`meaning`): each row's whole text against each item's question with its gold answer,
+  the row's nearest item, and whether the row's output is closest to the gold option by meaning.
 
 A benchmark item is embedded in several views (`VIEWS`): its question alone, and a
 multiple-choice question also with its options written inline, since training rows carry them
@@ -36,11 +38,12 @@ from platypus.data.decontaminate.answers import (
     stated_numbers,
 )
 from platypus.data.decontaminate.config import DecontaminateConfig
+from platypus.data.decontaminate.meaning import Meaning, MeaningIndex
 from platypus.data.decontaminate.ngrams import NgramIndex
 from platypus.data.record import Record
 from platypus.progress import progress
 from platypus.similarity.engine import embed_texts
-from platypus.similarity.pairs import cross_search, pair_dots
+from platypus.similarity.pairs import cross_search, pair_dots, top_k
 from platypus.similarity.rescore import search_rescored
 from platypus.tasks.registry import TASKS
 from platypus.tasks.schema import TaskItem
@@ -61,6 +64,12 @@ class Evidence:
     other_answer: str = ""
     # a problem stated by its numbers with a numeric answer (its numbers decide sameness)
     numbered: bool = False
+    # the meaning detector's measures, where the item is the row's nearest by meaning
+    meaning: Meaning | None = None
+
+    def same_meaning(self, config: DecontaminateConfig) -> bool:
+        """The row retells the item and answers with its gold option, by meaning."""
+        return self.meaning is not None and self.meaning.agrees(config)
 
 
 def inline_options(item: TaskItem) -> str | None:
@@ -87,19 +96,6 @@ def _contains_question(question: str, text: str) -> bool:
     if q_words < 3 or f" {question} " not in f" {text} ":
         return False
     return q_words >= CONTAINS_MIN_WORDS or q_words >= 0.8 * t_words
-
-
-def top_k(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows of x, rows of y): each row of y with its k most similar rows of x, exact."""
-    import faiss
-
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(np.ascontiguousarray(x, dtype=np.float32))
-    _, ids = index.search(np.ascontiguousarray(y, dtype=np.float32), min(k, len(x)))
-    right = np.repeat(np.arange(len(y)), ids.shape[1])
-    left = ids.reshape(-1).astype(np.int64)
-    keep = left >= 0
-    return left[keep], right[keep]
 
 
 def _view_pairs(
@@ -168,17 +164,30 @@ def detect(
             coverage[(t, b)] = share
 
     norm_q = [normalise(q) for q in questions]
+
+    def contains(t: int, b: int) -> bool:
+        r = records[t]
+        return _contains_question(norm_q[b], normalise(r.instruction + " " + r.input))
+
+    meanings: dict[tuple[int, int], Meaning] = {}
+    candidates = set(best) | set(coverage)
+    if config.meaning:
+        meanings, candidates, n = _meaning_evidence(
+            records, items, config, candidates, best, coverage, contains
+        )
+        embedded += n
+
     evidence = []
-    for t, b in sorted(set(best) | set(coverage)):
+    for t, b in sorted(candidates):
         r, item = records[t], items[b]
         sim, view = best.get((t, b), (None, "question"))
-        if sim is None:  # found by n-grams alone: its similarity for the record
+        if sim is None:  # found by n-grams or meaning alone: its similarity for the record
             sim = max(
                 (float(x[np.searchsorted(owners, b)] @ train_x[t])
                  for owners, x in vectors if b in owners),
                 default=0.0,
             )  # fmt: skip
-        contains = _contains_question(norm_q[b], normalise(r.instruction + " " + r.input))
+        is_contained = contains(t, b)
         continuation = TASKS[item.benchmark].continuation
         # A continuation's context runs on into its neighbours' (HellaSwag's items follow one
         # video): an ending's words in a row's instruction are the story going on, no premise.
@@ -191,11 +200,47 @@ def detect(
         # converse question from the item, where the item has options to compare with.
         decided = numbered and agree
         other = other_answer(item, r, continuation) if item.choices and not decided else ""
-        e = Evidence(t, b, round(sim, 6), round(coverage.get((t, b), 0.0), 6), contains,
-                     bool(answer), answer, view, agree, other, numbered)  # fmt: skip
+        meaning = meanings.get((t, b))
+        if not (other or answer or decided) and meaning and meaning.answers_otherwise(config):
+            other = "meaning"
+        e = Evidence(t, b, round(sim, 6), round(coverage.get((t, b), 0.0), 6), is_contained,
+                     bool(answer), answer, view, agree, other, numbered, meaning)  # fmt: skip
         if _is_finding(e, config):
             evidence.append(e)
     return evidence, embedded
+
+
+def _meaning_evidence(
+    records: list[Record],
+    items: list[TaskItem],
+    config: DecontaminateConfig,
+    candidates: set[tuple[int, int]],
+    best: dict[tuple[int, int], tuple[float, str]],
+    coverage: dict[tuple[int, int], float],
+    contains: Callable[[int, int], bool],
+) -> tuple[dict[tuple[int, int], Meaning], set[tuple[int, int]], int]:
+    """The meaning view: each row's nearest item, a candidate where the meanings agree (or for
+    the judge); then the
+    other candidates a duplicate rule could take (by cosine, n-grams or the question contained),
+    measured too: an output nearer another option vetoes them. Returns the measures, the
+    candidates with the agreeing pairs, and how many texts were embedded."""
+    by_meaning = MeaningIndex(records, items, config)
+    nearest = by_meaning.nearest()
+    # With the judge on, each row's nearest item is a candidate whatever its answer: the judge
+    # reads it (llm-decontaminator's retrieval, then an LLM, over every row).
+    candidates = candidates | {
+        key for key, m in nearest.items() if config.judge or m.agrees(config)
+    }
+    lowest = min(config.same_question_similarity, config.duplicate_similarity)
+    lowest -= by_meaning.margin  # out of fp32, the similarity search's own slack
+    others = [
+        key
+        for key in sorted(candidates - set(nearest))
+        if best.get(key, (0.0,))[0] >= lowest
+        or coverage.get(key, 0.0) >= config.duplicate_ngram_coverage
+        or contains(*key)
+    ]
+    return nearest | by_meaning.measure(others), candidates, by_meaning.embedded
 
 
 def stated_by_numbers(item: TaskItem) -> bool:
@@ -209,10 +254,13 @@ def stated_by_numbers(item: TaskItem) -> bool:
 
 def _is_finding(e: Evidence, config: DecontaminateConfig) -> bool:
     """A pair worth reporting: above the flag threshold, sharing n-grams, holding the whole
-    question, or giving the answer away while close enough to be the same question."""
+    question, giving the answer away while close enough to be the same question, saying what
+    the item says by meaning, or, for the judge, the row's nearest item by meaning."""
     return (
         e.similarity >= config.flag_similarity
         or e.ngram_coverage > 0
         or e.contains_question
         or (e.answer_leak and e.similarity >= config.gray_similarity)
+        or e.same_meaning(config)
+        or (config.judge and e.meaning is not None and e.meaning.nearest)
     )

@@ -42,10 +42,17 @@ def render_report(result: DecontaminationResult, config: DecontaminateConfig, s:
         f"nearest) and each item's {config.top_k} nearest rows down to "
         f"{config.candidate_similarity}, items embedded as {', '.join(config.views)}; "
         f"{config.ngram}-gram overlap (questions of {config.min_ngram_words}+ words); the gold "
-        f"answer in the training output ({', '.join(config.answers)})",
-        f"- duplicate: question contained, cosine >= {config.duplicate_similarity}, or n-gram "
-        f"coverage >= {config.duplicate_ngram_coverage}; gray-area: the gold answer is in the "
-        f"output (retrieved pairs: at cosine >= {config.gray_similarity}); "
+        f"answer in the training output ({', '.join(config.answers)})"
+        + (
+            f"; meaning: the row's nearest item by question and answer at cosine >= "
+            f"{config.meaning_similarity}, its output closest to the gold option (cosine >= "
+            f"{config.meaning_answer_similarity}, {config.meaning_margin} ahead of any other)"
+            if config.meaning
+            else ""
+        ),
+        f"- duplicate: question contained, cosine >= {config.duplicate_similarity}, n-gram "
+        f"coverage >= {config.duplicate_ngram_coverage}, or the same meaning; gray-area: the "
+        f"gold answer is in the output (retrieved pairs: at cosine >= {config.gray_similarity}); "
         "similar-but-different: the rest",
         f"- removed categories: {', '.join(config.remove) or 'none'}; rows removed: "
         f"**{s['rows_removed']:,}**; clean rows: **{s['rows_clean']:,}**",
@@ -149,7 +156,17 @@ def _examples_section(result: DecontaminationResult) -> list[str]:
                 )
                 bench = f"`{k.item.id}`: {_cell(k.item.question)} → {_cell(k.item.gold_text, 120)}"
             lines.append(
-                f"| {e.similarity:.3f} | {e.ngram_coverage:.2f} | {e.answer or 'no'} | {train} "
+                f"| {e.similarity:.3f} | {e.ngram_coverage:.2f} | {_answer_cell(e)} | {train} "
                 f"| {bench} |"
             )
     return lines
+
+
+def _answer_cell(e) -> str:
+    """Which detector found the gold answer in the output: by its words, number or letter, or
+    by meaning (the output's cosine to the gold option, and its lead over the next option)."""
+    if e.answer:
+        return e.answer
+    if e.meaning is not None and e.meaning.margin > 0:
+        return f"meaning {e.meaning.answer:.2f} (+{e.meaning.margin:.2f})"
+    return "no"

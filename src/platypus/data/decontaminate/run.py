@@ -81,6 +81,11 @@ class Leak:
             "view": e.view,
             "numbers_agree": e.numbers_agree,
             "other_answer": e.other_answer,
+            # The meaning detector's measures (None: the item is not the row's nearest by
+            # meaning, or its options carry none).
+            "meaning_similarity": e.meaning.similarity if e.meaning else None,
+            "meaning_answer": e.meaning.answer if e.meaning else None,
+            "meaning_margin": e.meaning.margin if e.meaning else None,
             "judge_p": self.judge_p,
             "min_k_delta": self.min_k_delta,
         }
@@ -89,11 +94,7 @@ class Leak:
 def _judge(leaks: list[Leak], config: DecontaminateConfig) -> None:
     from platypus.data.decontaminate.judge import make_judge
 
-    band = [
-        k
-        for k in leaks
-        if k.category == "similar-but-different" and k.evidence.similarity >= config.judge_low
-    ]
+    band = [k for k in leaks if k.category == "similar-but-different" and _uncertain(k, config)]
     if not band:
         return
     # The benchmark item as the view the row came closest to (with its options, or without).
@@ -104,6 +105,13 @@ def _judge(leaks: list[Leak], config: DecontaminateConfig) -> None:
         leak.judge_p = round(p, 4)
         if p >= config.judge_threshold:
             leak.category = "duplicate"
+
+
+def _uncertain(leak: Leak, config: DecontaminateConfig) -> bool:
+    """For the judge: a pair in the cosine band below the duplicate rules, or, with `meaning`,
+    the row's nearest item by question and answer (a retold question sits far below the band)."""
+    meaning = leak.evidence.meaning
+    return leak.evidence.similarity >= config.judge_low or (meaning is not None and meaning.nearest)
 
 
 def _model_evidence(leaks: list[Leak], items: list[TaskItem], config: DecontaminateConfig) -> dict:
