@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import time
 from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from generation import cpu_line  # noqa: E402
 
 from platypus.config import DecontaminateConfig  # noqa: E402
 from platypus.data.decontaminate.classify import classify  # noqa: E402
@@ -68,6 +69,17 @@ CONFIGS: dict[str, tuple[dict, str]] = {
     "+ answers must agree": ({"answers": ANSWERS}, "classes"),
     "+ the gold as the instruction's premise (the default)": ({}, "classes"),
 }  # fmt: skip
+DEFAULT = "+ the gold as the instruction's premise (the default)"
+MEANING = "+ meaning (`meaning: true`; off by default)"
+CONFIGS[MEANING] = ({"meaning": True}, "classes")
+# The held-out rows, by the round that wrote them: the second round's seeded half, and the third
+# round, written without reading the detector or its results.
+HELD_OUT_ROUNDS = {
+    2: "Half of the second round of hand-written rows (seeded per benchmark and kind), never read "
+    "while the rules were made",
+    3: "The third round, written after the rules were made by writers who never read the "
+    "detector or its results, from items drawn afresh, every row checked against its item",
+}
 # One default changed at a time: how sensitive the result is to it.
 SWEEP = {
     **{f"same_question_similarity {t}": {"same_question_similarity": t}
@@ -114,17 +126,19 @@ def removed_pairs(records, items, config, rule) -> dict[int, set[int]]:
     return out
 
 
-def score(rows, removed, gold, split: str | None = None) -> dict:
+def score(rows, removed, gold, split: str | None = None, round_: int | None = None) -> dict:
     """Recall per benchmark and kind, false removals per kind, precision and F1, and hard
     negatives (hand-written rows that look like an item but answer otherwise) kept: not removed
     for the item they imitate (`gold` names it for them). A negative removed for another item
     is counted apart: it may leak that one (the same fact asked elsewhere in the test set).
-    Over the rows of one split, or all."""
+    Over the rows of one split (and round), or all."""
     caught = defaultdict(lambda: [0, 0])  # key -> [caught, total]
     false = defaultdict(lambda: [0, 0])
     tp = fp = 0
     for i, r in enumerate(rows):
         if split is not None and r["split"] != split:
+            continue
+        if round_ is not None and r["round"] != round_:
             continue
         if r["label"] == "leak":
             hit = gold[i] in removed.get(i, ())
@@ -215,10 +229,12 @@ def main() -> None:
 
     configs = dict(CONFIGS)
     if args.judge_endpoint:
-        configs["+ judge over the uncertain band"] = (
-            {"judge": True, "judge_endpoint": args.judge_endpoint, "judge_model": args.judge_model},
+        # The judge reads the uncertain band and, with the meaning view, each row's nearest item.
+        configs["+ meaning and a judge over each row's nearest item"] = (
+            {"judge": True, "meaning": True, "judge_endpoint": args.judge_endpoint,
+             "judge_model": args.judge_model},
             "classes",
-        )
+        )  # fmt: skip
     results, held_out, seconds = {}, {}, {}
     for name, (overrides, rule) in configs.items():
         config = DecontaminateConfig(**common | overrides)
@@ -226,7 +242,7 @@ def main() -> None:
         removed = removed_pairs(records, items, config, rule)
         seconds[name] = time.perf_counter() - t
         results[name] = score(rows, removed, gold)
-        held_out[name] = score(rows, removed, gold, "held-out")
+        held_out[name] = {n: score(rows, removed, gold, "held-out", n) for n in HELD_OUT_ROUNDS}
         print(
             f"{name}: recall {results[name]['recall']:.3f} "
             f"false {results[name]['false']['all']} "
@@ -250,7 +266,7 @@ def main() -> None:
     real = {}
     if args.train:
         train = read_records(args.train)
-        for name in (next(iter(CONFIGS)), list(CONFIGS)[1], list(CONFIGS)[-1]):
+        for name in (next(iter(CONFIGS)), list(CONFIGS)[1], DEFAULT, MEANING):
             overrides, rule = CONFIGS[name]
             config = DecontaminateConfig(**common | overrides)
             real[name] = removed_pairs(train, items, config, rule)
@@ -286,7 +302,7 @@ def write(args, rows, items, results, held_out, seconds, sweep, real, train) -> 
     lines = [
         "# Contamination detectors on rephrased leaks",
         "",
-        f"`benchmarks/contamination.py` on {platform.machine()} ({os.cpu_count()} cores), "
+        f"`benchmarks/contamination.py` on {cpu_line()}, "
         f"{time.strftime('%Y-%m-%d')}. Labelled set: {n_leak} leaks, {n_negative} hard negatives "
         f"and {n_training} real training rows (`{Path(args.labelled).name}`"
         f"{f', {args.split} rows only' if args.split else ''}), against {len(items):,} "
@@ -298,17 +314,19 @@ def write(args, rows, items, results, held_out, seconds, sweep, real, train) -> 
         "",
         *summary_table(results, seconds),
     ]
-    if held and args.split is None:
-        n_held_leak = sum(r["label"] == "leak" for r in held)
+    for n, written in HELD_OUT_ROUNDS.items():
+        rows_n = [r for r in held if r["round"] == n]
+        if not rows_n or args.split is not None:
+            continue
+        n_leak = sum(r["label"] == "leak" for r in rows_n)
         lines += [
             "",
-            f"## Held-out rows only ({n_held_leak} leaks, {len(held) - n_held_leak} hard "
+            f"## Held-out rows of round {n} ({n_leak} leaks, {len(rows_n) - n_leak} hard "
             "negatives)",
             "",
-            "Half of the second round of hand-written rows (seeded per benchmark and kind), never "
-            "read while the rules were made:",
+            f"{written}:",
             "",
-            *summary_table(held_out),
+            *summary_table({name: per_round[n] for name, per_round in held_out.items()}),
         ]
     names = list(results)
     keys = sorted(k for k in results[names[-1]]["caught"] if k != "all")
@@ -346,25 +364,40 @@ def write(args, rows, items, results, held_out, seconds, sweep, real, train) -> 
         ]
         for name, removed in real.items():
             lines.append(f"| {name} | {pct(len(removed), len(train))} |")
-        first, previous, default = real.values()
+        first, previous, default, meaning = real.values()
         extra = sorted(set(default) - set(previous) - set(first))
         lines += [
             "",
             f"Rows the default removes beyond both earlier rules: {len(extra)}; a "
             "seeded sample of them with the benchmark item each was removed for:",
             "",
+            *sample_lines(extra, default, train, items),
         ]
-        for t in random.Random(0).sample(extra, min(12, len(extra))):
-            item = items[min(default[t])]
-            lines.append(
-                f"- `{train[t].id}`: {cell(train[t].instruction)} → "
-                f"{cell(train[t].output, 80)} ‖ `{item.id}`: {cell(item.question)} → "
-                f"{cell(item.gold_text, 60)}"
-            )
+        by_meaning = sorted(set(meaning) - set(default))
+        lines += [
+            "",
+            f"Rows the meaning detector removes beyond the default: {len(by_meaning)}; a seeded "
+            "sample:",
+            "",
+            *sample_lines(by_meaning, meaning, train, items),
+        ]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
+
+
+def sample_lines(rows: list[int], removed: dict, train, items) -> list[str]:
+    """A seeded sample of removed training rows, each with the item it was removed for."""
+    lines = []
+    for t in random.Random(0).sample(rows, min(12, len(rows))):
+        item = items[min(removed[t])]
+        lines.append(
+            f"- `{train[t].id}`: {cell(train[t].instruction)} → "
+            f"{cell(train[t].output, 80)} ‖ `{item.id}`: {cell(item.question)} → "
+            f"{cell(item.gold_text, 60)}"
+        )
+    return lines
 
 
 def cell(text: str, limit: int = 160) -> str:
