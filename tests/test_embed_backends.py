@@ -142,6 +142,8 @@ def _rows_written(db) -> int:
         return con.execute("SELECT count(*) FROM vec").fetchone()[0]
 
 
+# Two spawned processes, each loading torch and MiniLM (25 s): in the slow set.
+@pytest.mark.slow
 def test_a_second_process_reads_what_the_first_has_written(texts, tmp_path):
     rows = list(dict.fromkeys(texts))[:96]
     ctx = mp.get_context("spawn")

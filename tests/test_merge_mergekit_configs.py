@@ -309,8 +309,13 @@ def test_what_is_not_supported_is_refused_in_one_line(tmp_path, tiny, case, caps
     assert_refused_in_one_line(tmp_path, tiny, *REFUSED[case], capsys)
 
 
-@pytest.mark.parametrize("template", ["chatml", "auto", "{% for m in messages %}{{ m.content }}"
-                                      "{% endfor %}"])  # fmt: skip
+# auto (the inputs' most common template) in the default suite; a template name and Jinja text,
+# set the same way, in the slow set.
+@pytest.mark.parametrize("template", [
+    pytest.param("chatml", marks=pytest.mark.slow),
+    "auto",
+    pytest.param("{% for m in messages %}{{ m.content }}{% endfor %}", marks=pytest.mark.slow),
+])  # fmt: skip
 def test_chat_template_is_set_as_mergekit_sets_it(tmp_path, tiny, template):
     """With tokenizers in the inputs (SmolLM2's, whose template is ChatML-like): a mergekit
     template name, auto (the inputs' most common) or Jinja text, as mergekit's tokenizer gets

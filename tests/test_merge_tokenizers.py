@@ -78,7 +78,14 @@ CASES = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", list(CASES))
+# The slerp cases (two models, the union and another model's tokenizer) run in the slow set: the
+# linear ones cover both sources in the default suite.
+SLOW_CASES = ("union slerp", "model B slerp")
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CASES else c for c in CASES]
+)
 def test_tokenizer_source_merges_as_mergekit_does(tmp_path, trio, case):
     from transformers import AutoTokenizer
 
