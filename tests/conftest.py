@@ -58,6 +58,14 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def write_rows(path: Path, rows) -> Path:
+    """(id, instruction, output) triples as a jsonl training set in the build's schema."""
+    records = [{"id": i, "instruction": q, "input": "", "output": a, "data_source": "x"}
+               for i, q, a in rows]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
 def short_math_rows(tmp: Path, max_output: int, rows: int) -> Path:
     """Real MATH rows (through the build) with outputs under `max_output` characters, the
     first `rows` of them, as a jsonl training set."""

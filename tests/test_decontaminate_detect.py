@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from conftest import write_rows
 from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate.answers import numbers_agree
 from platypus.data.decontaminate.classify import classify
@@ -35,10 +36,7 @@ ROWS = [
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, shared_data):
     tmp = tmp_path_factory.mktemp("detect")
-    data = tmp / "train.jsonl"
-    rows = [{"id": i, "instruction": q, "input": "", "output": a, "data_source": "x"}
-            for i, q, a in ROWS]  # fmt: skip
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = write_rows(tmp / "train.jsonl", ROWS)
     common = dict(data_root=str(shared_data), benchmarks=["truthfulqa_mc"], precision="fp32")
     return {
         name: decontaminate(DecontaminateConfig(**common, **over), data, tmp / name)

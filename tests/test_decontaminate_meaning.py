@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from conftest import write_rows
 from platypus.config import DecontaminateConfig
 from platypus.data.decontaminate import run as decontaminate_run
 from platypus.data.decontaminate.classify import classify
@@ -67,10 +68,7 @@ def runs(tmp_path_factory, shared_data):
 
 def _runs(tmp_path_factory, shared_data):
     tmp = tmp_path_factory.mktemp("meaning")
-    data = tmp / "train.jsonl"
-    rows = [{"id": i, "instruction": q, "input": "", "output": a, "data_source": "x"}
-            for i, q, a in ROWS]  # fmt: skip
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = write_rows(tmp / "train.jsonl", ROWS)
     common = dict(data_root=str(shared_data), benchmarks=["truthfulqa_mc"], precision="fp32")
     return {
         name: decontaminate(DecontaminateConfig(**common, meaning=on), data, tmp / name)
@@ -191,10 +189,8 @@ def test_the_judge_reads_each_rows_nearest_item(tmp_path, shared_data, monkeypat
 
     monkeypatch.setattr(judge, "make_judge", lambda config: Scripted())
     monkeypatch.setattr(decontaminate_run, "load_benchmarks", _first_items)
-    data = tmp_path / "train.jsonl"
-    rows = [{"id": i, "instruction": q, "input": "", "output": a, "data_source": "x"}
-            for i, q, a in ROWS if i in ("misconception", "topic")]  # fmt: skip
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    picked = [row for row in ROWS if row[0] in ("misconception", "topic")]
+    data = write_rows(tmp_path / "train.jsonl", picked)
     common = dict(data_root=str(shared_data), benchmarks=["truthfulqa_mc"], precision="fp32",
                   judge=True)  # fmt: skip
     result = decontaminate(DecontaminateConfig(**common, meaning=True), data, tmp_path / "on")
