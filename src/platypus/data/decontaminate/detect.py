@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from platypus.data.compare import embed_text
+from platypus.data.compare import embed_text, whole_text
 from platypus.data.decontaminate.answers import (
     answer_evidence,
     normalise,
@@ -160,7 +160,7 @@ def detect(
     index = NgramIndex(questions, config.ngram, config.min_ngram_words, config.ngram_template_items)
     coverage: dict[tuple[int, int], float] = {}
     for t, r in enumerate(progress(records, desc="n-grams", unit=" rows", disable=None)):
-        for b, share in index.overlaps(f"{r.instruction} {r.input} {r.output}").items():
+        for b, share in index.overlaps(whole_text(r)).items():
             coverage[(t, b)] = share
 
     norm_q = [normalise(q) for q in questions]

@@ -122,6 +122,8 @@ class MeaningIndex:
         self.position = {b: i for i, b in enumerate(self.owners)}
         self.margin = config.effective_rescore_margin
         self.embedded = 0
+        # Outputs and options by (precision, text): nearest() and measure() share rows and items.
+        self._measured: dict[tuple[str | None, str], np.ndarray] = {}
         if self.owners and records:
             texts = [answer_view(items[b]) for b in self.owners]
             self.item_x = self._embed(texts)
@@ -132,6 +134,14 @@ class MeaningIndex:
         x, n = embed_texts(texts, self.config, precision or self.config.precision, backend)
         self.embedded += n
         return x
+
+    def _vectors(self, texts: list[str], precision: str | None) -> np.ndarray:
+        """The vectors of `texts`, each embedded once per precision within this check."""
+        missing = [t for t in dict.fromkeys(texts) if (precision, t) not in self._measured]
+        if missing:
+            for text, x in zip(missing, self._embed(missing, precision), strict=True):
+                self._measured[(precision, text)] = x
+        return np.stack([self._measured[(precision, t)] for t in texts])
 
     def nearest(self) -> dict[tuple[int, int], Meaning]:
         """{(row, item): Meaning} for each row whose nearest compared item is at cosine >=
@@ -176,8 +186,8 @@ class MeaningIndex:
         """Each pair with the row's output compared with the item's options."""
         rows = sorted({t for t, _ in keys})
         options = sorted({c for _, b in keys for c in self.items[b].choices})
-        out_x = self._embed([self.records[t].output for t in rows], precision)
-        opt_x = self._embed(options, precision)
+        out_x = self._vectors([self.records[t].output for t in rows], precision)
+        opt_x = self._vectors(options, precision)
         row_at = {t: i for i, t in enumerate(rows)}
         option_at = {c: i for i, c in enumerate(options)}
         found = {}
